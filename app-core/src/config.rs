@@ -1,0 +1,363 @@
+//! Configuration: read from the environment once, at start-up, and checked before anything runs.
+//!
+//! Every problem becomes a [`ConfigError`] whose one-line message names the variable; the binaries print
+//! it and exit non-zero. Nothing here reads the environment after start-up or writes to it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use thiserror::Error;
+use tracing_subscriber::EnvFilter;
+
+/// Settings shared by both binaries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Which store serves lookups, and its settings.
+    pub store: StoreSettings,
+    /// How logs are written.
+    pub log: LogSettings,
+}
+
+/// `USER_STORE` and the settings of the store it picks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSettings {
+    /// `USER_STORE=memory` (the default): the embedded store.
+    Memory {
+        /// `USERS_FILE`: a JSON users file to load instead of the bundled sample.
+        users_file: Option<PathBuf>,
+    },
+    /// `USER_STORE=dynamodb`: `GetItem` on `USERS_TABLE`.
+    DynamoDb {
+        /// `USERS_TABLE` (default `Users`).
+        table: String,
+        /// `STORE_TIMEOUT_MS` (default 1000): the budget of one lookup, retries included.
+        timeout: Duration,
+    },
+}
+
+/// Log format and filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// `LOG_FORMAT`, else the Lambda runtime's `AWS_LAMBDA_LOG_FORMAT`, else text.
+    pub format: LogFormat,
+    /// `RUST_LOG`, else the Lambda runtime's `AWS_LAMBDA_LOG_LEVEL`, else `info`.
+    pub filter: String,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Readable text, for local runs.
+    Text,
+    /// One JSON object per line, for production log pipelines.
+    Json,
+}
+
+/// Settings only `k8s-server` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// `PORT` (default 8080).
+    pub port: u16,
+    /// `SHUTDOWN_TIMEOUT_SECS` (default 20): how long in-flight requests may take to finish after SIGTERM.
+    pub shutdown_timeout: Duration,
+}
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    /// The variable is set to something unusable.
+    #[error("{var}={value:?} is invalid: {reason}")]
+    Invalid {
+        /// The variable's name.
+        var: &'static str,
+        /// What it was set to.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A variable that this configuration needs is not set.
+    #[error("{var} is not set: {reason}")]
+    Missing {
+        /// The variable's name.
+        var: &'static str,
+        /// Why it is needed.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// The name of the variable at fault.
+    pub fn var(&self) -> &'static str {
+        match self {
+            Self::Invalid { var, .. } | Self::Missing { var, .. } => var,
+        }
+    }
+
+    pub(crate) fn invalid(var: &'static str, value: &str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            var,
+            value: value.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Reads variables by name; [`Env::process`] reads the process environment.
+pub struct Env<F>(F);
+
+impl Env<fn(&str) -> Option<String>> {
+    /// The process environment. A value that is not UTF-8 reads as its lossy form, so it fails validation.
+    pub fn process() -> Self {
+        Env(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// Variables from a lookup function (tests use a map).
+    pub fn from_fn(lookup: F) -> Self {
+        Env(lookup)
+    }
+
+    /// The variable's value; an empty value counts as unset.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.is_empty())
+    }
+
+    fn parse_number<T: std::str::FromStr>(
+        &self,
+        var: &'static str,
+        default: T,
+        valid: impl Fn(&T) -> bool,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| valid(n))
+                .ok_or_else(|| ConfigError::invalid(var, &raw, expected)),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the shared settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from(&Env::process())
+    }
+
+    /// Reads the shared settings from `env`.
+    pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let timeout_ms = env.parse_number(
+            "STORE_TIMEOUT_MS",
+            1000_u64,
+            |ms| (1..=60_000).contains(ms),
+            "expected a whole number of milliseconds from 1 to 60000",
+        )?;
+        let store = match env.get("USER_STORE").as_deref() {
+            None | Some("memory") => StoreSettings::Memory {
+                users_file: env.get("USERS_FILE").map(PathBuf::from),
+            },
+            Some("dynamodb") => StoreSettings::DynamoDb {
+                table: table_name(env.get("USERS_TABLE"))?,
+                timeout: Duration::from_millis(timeout_ms),
+            },
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    "USER_STORE",
+                    other,
+                    "expected memory or dynamodb",
+                ));
+            }
+        };
+        Ok(Self {
+            store,
+            log: LogSettings::from(env)?,
+        })
+    }
+}
+
+/// `USERS_TABLE`, checked against DynamoDB's table name rule so a typo fails at start-up.
+fn table_name(value: Option<String>) -> Result<String, ConfigError> {
+    let Some(table) = value else {
+        return Ok("Users".to_owned());
+    };
+    let valid = (3..=255).contains(&table.len())
+        && table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if valid {
+        Ok(table)
+    } else {
+        Err(ConfigError::invalid(
+            "USERS_TABLE",
+            &table,
+            "a DynamoDB table name is 3 to 255 characters from A-Z a-z 0-9 _ - .",
+        ))
+    }
+}
+
+impl LogSettings {
+    fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let format = match env.get("LOG_FORMAT") {
+            Some(raw) => match raw.to_ascii_lowercase().as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        "LOG_FORMAT",
+                        &raw,
+                        "expected text or json",
+                    ));
+                }
+            },
+            // The Lambda runtime's own setting (the function's LoggingConfig), `Text` or `JSON`.
+            None => match env.get("AWS_LAMBDA_LOG_FORMAT") {
+                Some(raw) if raw.eq_ignore_ascii_case("json") => LogFormat::Json,
+                _ => LogFormat::Text,
+            },
+        };
+        let (var, filter) = match (env.get("RUST_LOG"), env.get("AWS_LAMBDA_LOG_LEVEL")) {
+            (Some(filter), _) => ("RUST_LOG", filter),
+            (None, Some(level)) => ("AWS_LAMBDA_LOG_LEVEL", level.to_ascii_lowercase()),
+            (None, None) => ("RUST_LOG", "info".to_owned()),
+        };
+        if let Err(err) = EnvFilter::builder().parse(&filter) {
+            return Err(ConfigError::invalid(var, &filter, err.to_string()));
+        }
+        Ok(Self { format, filter })
+    }
+}
+
+impl ServerConfig {
+    /// Reads the server settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from(&Env::process())
+    }
+
+    /// Reads the server settings from `env`.
+    pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            port: env.parse_number(
+                "PORT",
+                8080,
+                |_| true,
+                "expected a TCP port from 0 to 65535",
+            )?,
+            shutdown_timeout: Duration::from_secs(env.parse_number(
+                "SHUTDOWN_TIMEOUT_SECS",
+                20,
+                |s| (1..=3600).contains(s),
+                "expected a whole number of seconds from 1 to 3600",
+            )?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env::from_fn(move |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn nothing_set_means_the_embedded_sample_text_logs_and_port_8080() {
+        let config = Config::from(&env(&[])).unwrap();
+        let server = ServerConfig::from(&env(&[])).unwrap();
+
+        assert_eq!(config.store, StoreSettings::Memory { users_file: None });
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.log.filter, "info");
+        assert_eq!(server.port, 8080);
+        assert_eq!(server.shutdown_timeout, Duration::from_secs(20));
+    }
+
+    #[test]
+    fn dynamodb_reads_table_and_timeout_with_defaults() {
+        let defaults = Config::from(&env(&[("USER_STORE", "dynamodb")])).unwrap();
+        let set = Config::from(&env(&[
+            ("USER_STORE", "dynamodb"),
+            ("USERS_TABLE", "Users-prod"),
+            ("STORE_TIMEOUT_MS", "250"),
+        ]))
+        .unwrap();
+
+        assert_eq!(
+            defaults.store,
+            StoreSettings::DynamoDb {
+                table: "Users".into(),
+                timeout: Duration::from_millis(1000)
+            }
+        );
+        assert_eq!(
+            set.store,
+            StoreSettings::DynamoDb {
+                table: "Users-prod".into(),
+                timeout: Duration::from_millis(250)
+            }
+        );
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("USER_STORE", "redis")], "USER_STORE"),
+            (&[("STORE_TIMEOUT_MS", "soon")], "STORE_TIMEOUT_MS"),
+            (&[("STORE_TIMEOUT_MS", "0")], "STORE_TIMEOUT_MS"),
+            (
+                &[("USER_STORE", "dynamodb"), ("USERS_TABLE", "a b")],
+                "USERS_TABLE",
+            ),
+            (&[("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+            (&[("RUST_LOG", "app=loud")], "RUST_LOG"),
+        ];
+        for (vars, var) in cases {
+            let err = Config::from(&env(vars)).unwrap_err();
+            assert_eq!(err.var(), *var, "{vars:?}");
+            assert!(err.to_string().starts_with(var), "{err}");
+            assert!(!err.to_string().contains('\n'), "{err}");
+        }
+        for (vars, var) in [
+            (&[("PORT", "eighty")], "PORT"),
+            (&[("PORT", "70000")], "PORT"),
+            (&[("SHUTDOWN_TIMEOUT_SECS", "-1")], "SHUTDOWN_TIMEOUT_SECS"),
+        ] {
+            assert_eq!(ServerConfig::from(&env(vars)).unwrap_err().var(), var);
+        }
+    }
+
+    #[test]
+    fn the_lambda_runtime_log_settings_apply_when_ours_are_unset() {
+        let lambda = env(&[
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
+        ]);
+        let ours_win = env(&[
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("LOG_FORMAT", "text"),
+            ("RUST_LOG", "debug"),
+        ]);
+
+        let from_lambda = Config::from(&lambda).unwrap().log;
+        let from_ours = Config::from(&ours_win).unwrap().log;
+
+        assert_eq!(
+            (from_lambda.format, from_lambda.filter.as_str()),
+            (LogFormat::Json, "warn")
+        );
+        assert_eq!(
+            (from_ours.format, from_ours.filter.as_str()),
+            (LogFormat::Text, "debug")
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! The Lambda front door: the same contract, fed by `lambda_http`.
+//!
+//! `lambda_http` turns API Gateway (REST and HTTP API), Function URL and ALB events into
+//! `http::Request`s. Two things differ from a request on a socket, and are fixed here before the
+//! contract sees the request:
+//! - API Gateway puts a named stage in front of the path (`/prod/users/u-1`): it is removed.
+//! - The request id: a sane `x-request-id` from the caller is kept, otherwise the invocation's
+//!   request id (the one in the Lambda logs and metrics) is used.
+
+use axum::Router;
+use axum::http::uri::PathAndQuery;
+use axum::http::{HeaderValue, Uri};
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use tower::ServiceBuilder;
+use tower::util::MapRequest;
+
+use super::request_id::{X_REQUEST_ID, is_sane_request_id};
+use crate::service::UserService;
+
+/// The contract as the service `lambda_http::run` runs.
+pub type Handler = MapRequest<Router, fn(Request) -> Request>;
+
+/// Builds the Lambda handler over `service`: [`super::router`] behind the event adaptation.
+pub fn handler(service: UserService) -> Handler {
+    ServiceBuilder::new()
+        .map_request(adapt as fn(Request) -> Request)
+        .service(super::router(service))
+}
+
+/// Makes a request from an event look like the same request made to the server.
+fn adapt(mut req: Request) -> Request {
+    strip_stage(&mut req);
+    use_invocation_request_id(&mut req);
+    req
+}
+
+/// The API Gateway stage, if the event came through a named one (not `$default`).
+fn named_stage(req: &Request) -> Option<&str> {
+    let stage = match req.request_context_ref()? {
+        RequestContext::ApiGatewayV1(ctx) => ctx.stage.as_deref(),
+        RequestContext::ApiGatewayV2(ctx) => ctx.stage.as_deref(),
+        _ => None,
+    };
+    stage.filter(|stage| !stage.is_empty() && *stage != "$default")
+}
+
+/// `/prod/users/u-1` → `/users/u-1` when the event came through stage `prod`.
+fn strip_stage(req: &mut Request) {
+    let Some(stage) = named_stage(req) else {
+        return;
+    };
+    let uri = req.uri();
+    let Some(rest) = uri
+        .path()
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(stage))
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+    else {
+        return;
+    };
+    let path = if rest.is_empty() { "/" } else { rest };
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    let Ok(path_and_query) = PathAndQuery::try_from(path_and_query) else {
+        return;
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query);
+    if let Ok(uri) = Uri::from_parts(parts) {
+        *req.uri_mut() = uri;
+    }
+}
+
+fn use_invocation_request_id(req: &mut Request) {
+    if req
+        .headers()
+        .get(X_REQUEST_ID)
+        .is_some_and(is_sane_request_id)
+    {
+        return;
+    }
+    let invocation_id = req
+        .lambda_context_ref()
+        .and_then(|ctx| HeaderValue::from_str(&ctx.request_id).ok())
+        .filter(is_sane_request_id);
+    if let Some(id) = invocation_id {
+        req.headers_mut().insert(X_REQUEST_ID, id);
+    }
+}

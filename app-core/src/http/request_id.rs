@@ -1,0 +1,89 @@
+//! The `x-request-id` header: kept from the request when sane, generated otherwise, echoed on the
+//! response and recorded on the request's span so every log line of the request carries it.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Request};
+use tracing::Span;
+
+/// The request-id header name.
+pub const X_REQUEST_ID: &str = "x-request-id";
+
+/// The longest request id kept from a caller, in bytes.
+const MAX_LEN: usize = 128;
+
+/// Whether a caller's request id may be kept: 1 to 128 characters from `A-Z a-z 0-9 - _ . : = + /`
+/// (UUIDs, AWS request ids and X-Ray trace ids all fit). Anything else is replaced, so no caller can put
+/// arbitrary text into our logs and responses.
+pub fn is_sane_request_id(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    (1..=MAX_LEN).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:=+/".contains(b))
+}
+
+/// Removes a request id that is not sane, so that a fresh one is generated.
+pub(super) fn drop_insane(mut req: Request<Body>) -> Request<Body> {
+    let headers = req.headers_mut();
+    if headers
+        .get_all(X_REQUEST_ID)
+        .iter()
+        .enumerate()
+        .any(|(i, value)| i > 0 || !is_sane_request_id(value))
+    {
+        headers.remove(X_REQUEST_ID);
+    }
+    req
+}
+
+/// The span every request runs in.
+pub(super) fn span(req: &Request<Body>) -> Span {
+    let request_id = req
+        .headers()
+        .get(X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        request_id,
+        method = %req.method(),
+        path = req.uri().path(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_common_sources_are_sane() {
+        for ok in [
+            "3f2c6f0e-8a4b-4b7e-9a36-0d2a1c9b7e11",
+            "Root=1-5759e988-bd862e3fe1be46a994272793",
+            "abc_DEF.123:x+y/z",
+        ] {
+            assert!(is_sane_request_id(&HeaderValue::from_static(ok)), "{ok}");
+        }
+    }
+
+    #[test]
+    fn empty_long_or_odd_ids_are_not() {
+        let long = "a".repeat(MAX_LEN + 1);
+        for bad in [
+            "",
+            "has space",
+            "quote\"",
+            "semi;colon",
+            "<script>",
+            long.as_str(),
+        ] {
+            assert!(
+                !is_sane_request_id(&HeaderValue::from_str(bad).unwrap()),
+                "{bad}"
+            );
+        }
+        assert!(!is_sane_request_id(
+            &HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap()
+        ));
+    }
+}

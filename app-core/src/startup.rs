@@ -1,0 +1,93 @@
+//! What both binaries do before handing over to their runtime (read the configuration, install logging,
+//! build the store and the service), and how they report a failure.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError, StoreSettings};
+use crate::service::UserService;
+use crate::store::UserRepository;
+use crate::store::dynamodb::{self, DynamoDbStore};
+use crate::store::memory::MemoryStore;
+use crate::telemetry;
+
+/// Builds the store `settings` describe and the service over it. Called once per process.
+///
+/// For DynamoDB this builds the one SDK client the process shares; it fails if no region is configured,
+/// since every lookup would fail later.
+pub async fn build_service(settings: &StoreSettings) -> Result<UserService, ConfigError> {
+    let repo: Arc<dyn UserRepository> = match settings {
+        StoreSettings::Memory { users_file: None } => {
+            tracing::info!(
+                store = "memory",
+                source = "bundled sample",
+                "user store ready"
+            );
+            Arc::new(MemoryStore::sample())
+        }
+        StoreSettings::Memory {
+            users_file: Some(path),
+        } => {
+            let store = MemoryStore::from_file(path).map_err(|err| {
+                ConfigError::invalid("USERS_FILE", &path.display().to_string(), err.to_string())
+            })?;
+            tracing::info!(store = "memory", source = %path.display(), users = store.users().count(), "user store ready");
+            Arc::new(store)
+        }
+        StoreSettings::DynamoDb { table, timeout } => {
+            let sdk_config = dynamodb::sdk_config_loader(*timeout).load().await;
+            if sdk_config.region().is_none() {
+                return Err(ConfigError::Missing {
+                    var: "AWS_REGION",
+                    reason: "USER_STORE=dynamodb needs a region (or a profile that sets one)"
+                        .into(),
+                });
+            }
+            tracing::info!(store = "dynamodb", table = %table, timeout_ms = timeout.as_millis() as u64, "user store ready");
+            Arc::new(DynamoDbStore::from_sdk_config(&sdk_config, table.as_str()))
+        }
+    };
+    Ok(UserService::new(repo))
+}
+
+/// Why a binary could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Bad configuration: the message names the variable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The runtime failed (the port is taken, the Lambda Runtime API is unreachable, ...).
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl StartupError {
+    /// A runtime failure, described by `err`.
+    pub fn runtime(err: impl std::fmt::Display) -> Self {
+        Self::Runtime(err.to_string())
+    }
+}
+
+/// Reads the shared configuration, installs logging and builds the service: the first thing both
+/// binaries do.
+pub async fn init() -> Result<UserService, StartupError> {
+    let config = Config::from_env()?;
+    telemetry::init(&config.log);
+    Ok(build_service(&config.store).await?)
+}
+
+/// Ends a binary: exit code 0 on success; otherwise one line on stderr and exit code 78 (`EX_CONFIG`)
+/// for bad configuration, 1 for anything else.
+pub fn exit(program: &str, result: Result<(), StartupError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let line = err.to_string().replace('\n', " ");
+            eprintln!("{program}: {line}");
+            match err {
+                StartupError::Config(_) => ExitCode::from(78),
+                StartupError::Runtime(_) => ExitCode::FAILURE,
+            }
+        }
+    }
+}
