@@ -1,0 +1,259 @@
+//! DynamoDB Local for the tests: installed on first use, started once per test process on a free port,
+//! stopped when the process exits (however it exits).
+//!
+//! DynamoDB Local 1.25 ships in the npm package `amplify-dynamodb-simulator` as
+//! `package/emulator/DynamoDBLocal.jar`; it needs Java 17+. A missing `java` or `npm` fails the test
+//! with a message saying what to install: these tests never skip themselves.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use app_core::domain::User;
+use app_core::store::dynamodb::{KEY_ATTRIBUTE, sdk_config_loader};
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+
+/// The npm package (and version) that carries DynamoDB Local 1.25.
+const PACKAGE: &str = "amplify-dynamodb-simulator@2.9.30";
+
+/// A running DynamoDB Local.
+pub struct DynamoDbLocal {
+    endpoint: String,
+    port: u16,
+    emulator: PathBuf,
+    /// The watchdog shell: it kills Java when this process's end of its stdin closes.
+    process: Mutex<Option<(Child, ChildStdin)>>,
+}
+
+impl DynamoDbLocal {
+    /// The instance this test process shares, started on first use.
+    pub fn shared() -> &'static DynamoDbLocal {
+        static SHARED: OnceLock<DynamoDbLocal> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let emulator = install();
+            let port = free_port();
+            let local = DynamoDbLocal {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                port,
+                emulator,
+                process: Mutex::new(None),
+            };
+            local.start();
+            local
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Starts Java (again) on this instance's port and waits until it accepts connections.
+    pub fn start(&self) {
+        let mut process = self.process.lock().unwrap();
+        assert!(process.is_none(), "DynamoDB Local is already running");
+        let lib = self.emulator.join("DynamoDBLocal_lib");
+        let jar = self.emulator.join("DynamoDBLocal.jar");
+        let log = std::fs::File::create(log_path(self.port))
+            .expect("DynamoDB Local log file can be created");
+        // `read` returns when our end of the pipe closes: on `stop`, or when this process exits.
+        let script = r#"java -Djava.library.path="$1" -jar "$2" -inMemory -sharedDb -disableTelemetry -port "$3" & pid=$!; read _; kill "$pid"; wait "$pid""#;
+        let mut child = Command::new("sh")
+            .args(["-c", script, "sh"])
+            .arg(&lib)
+            .arg(&jar)
+            .arg(self.port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(log.try_clone().expect("log file handle"))
+            .stderr(log)
+            .spawn()
+            .expect("sh can be started");
+        let stdin = child.stdin.take().expect("piped stdin");
+        *process = Some((child, stdin));
+        wait_for_port(self.port, Duration::from_secs(60));
+    }
+
+    /// Stops Java and waits for it to exit (the fault tests use this to take the database away).
+    pub fn stop(&self) {
+        if let Some((mut child, stdin)) = self.process.lock().unwrap().take() {
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+
+    /// SDK settings for this instance: the service's own loader (timeouts, HTTP client) pointed here with
+    /// fixed test credentials.
+    pub async fn sdk_config(&self, timeout: Duration) -> SdkConfig {
+        sdk_config_loader(timeout)
+            .endpoint_url(&self.endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
+            .load()
+            .await
+    }
+
+    /// A client for set-up and checks.
+    pub async fn client(&self) -> Client {
+        Client::new(&self.sdk_config(Duration::from_secs(10)).await)
+    }
+
+    /// Creates a table keyed by `id` (S) under a name no other test uses, and returns the name.
+    pub async fn create_table(&self, prefix: &str) -> String {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        self.client()
+            .await
+            .create_table()
+            .table_name(&name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(KEY_ATTRIBUTE)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(KEY_ATTRIBUTE)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|err| {
+                panic!(
+                    "create table {name}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(err)
+                )
+            });
+        name
+    }
+
+    /// Writes `users` into `table`.
+    pub async fn put_users<'a>(&self, table: &str, users: impl IntoIterator<Item = &'a User>) {
+        let client = self.client().await;
+        for user in users {
+            let item = serde_dynamo::to_item(user).expect("a user maps to an item");
+            client
+                .put_item()
+                .table_name(table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .expect("put_item");
+        }
+    }
+}
+
+/// Where DynamoDB Local is installed: `$DYNAMODB_LOCAL_DIR`, else `target/dynamodb-local`.
+fn install_dir() -> PathBuf {
+    match std::env::var_os("DYNAMODB_LOCAL_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/dynamodb-local"),
+    }
+}
+
+/// Where an instance on `port` writes its output.
+fn log_path(port: u16) -> PathBuf {
+    install_dir().with_file_name(format!("dynamodb-local-{port}.log"))
+}
+
+/// Makes sure the emulator is unpacked and returns its folder.
+fn install() -> PathBuf {
+    require(
+        "java",
+        "-version",
+        "Java 17 or newer (Debian: apt-get install -y openjdk-17-jre-headless)",
+    );
+    let dir = install_dir();
+    let emulator = dir.join("package/emulator");
+    if emulator.join("DynamoDBLocal.jar").is_file() {
+        return emulator;
+    }
+    require("npm", "--version", "npm (Debian: apt-get install -y npm)");
+    let staging = dir.with_extension(format!("staging-{}", std::process::id()));
+    std::fs::create_dir_all(&staging).expect("staging folder");
+    run(Command::new("npm")
+        .args(["pack", PACKAGE, "--silent", "--pack-destination"])
+        .arg(&staging)
+        .current_dir(&staging));
+    let tarball = std::fs::read_dir(&staging)
+        .expect("staging folder")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "tgz"))
+        .expect("npm pack wrote a .tgz");
+    run(Command::new("tar")
+        .arg("xzf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&staging));
+    std::fs::remove_file(&tarball).ok();
+    // Another process may have finished first; either copy is complete.
+    if std::fs::rename(&staging, &dir).is_err() {
+        std::fs::remove_dir_all(&staging).ok();
+    }
+    assert!(
+        emulator.join("DynamoDBLocal.jar").is_file(),
+        "{PACKAGE} did not contain package/emulator/DynamoDBLocal.jar"
+    );
+    emulator
+}
+
+fn require(tool: &str, version_flag: &str, install_hint: &str) {
+    let found = Command::new(tool)
+        .arg(version_flag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        found,
+        "DynamoDB Local needs `{tool}`, which is not on PATH: install {install_hint}"
+    );
+}
+
+fn run(command: &mut Command) {
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("{command:?}: {err}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn wait_for_port(port: u16, limit: Duration) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < limit,
+            "DynamoDB Local did not listen on port {port} within {limit:?}; see {}",
+            log_path(port).display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
