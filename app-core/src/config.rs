@@ -9,6 +9,46 @@ use std::time::Duration;
 use thiserror::Error;
 use tracing_subscriber::EnvFilter;
 
+/// The names of every variable the binaries read (besides the AWS SDK's own standard settings such as
+/// `AWS_REGION` and `AWS_ENDPOINT_URL_DYNAMODB`, which the SDK reads). The deploy drift test checks the
+/// manifests against this list.
+pub mod vars {
+    /// `memory` (default) or `dynamodb`.
+    pub const USER_STORE: &str = "USER_STORE";
+    /// A JSON users file for the embedded store.
+    pub const USERS_FILE: &str = "USERS_FILE";
+    /// The DynamoDB table (default `Users`).
+    pub const USERS_TABLE: &str = "USERS_TABLE";
+    /// The budget of one lookup in milliseconds (default 1000).
+    pub const STORE_TIMEOUT_MS: &str = "STORE_TIMEOUT_MS";
+    /// `text` (default) or `json`.
+    pub const LOG_FORMAT: &str = "LOG_FORMAT";
+    /// The log filter (default `info`).
+    pub const RUST_LOG: &str = "RUST_LOG";
+    /// The Lambda runtime's log format, used when `LOG_FORMAT` is unset.
+    pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
+    /// The Lambda runtime's log level, used when `RUST_LOG` is unset.
+    pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+    /// `k8s-server` only: the TCP port (default 8080).
+    pub const PORT: &str = "PORT";
+    /// `k8s-server` only: the drain deadline after SIGTERM in seconds (default 20).
+    pub const SHUTDOWN_TIMEOUT_SECS: &str = "SHUTDOWN_TIMEOUT_SECS";
+
+    /// Every variable above.
+    pub const ALL: &[&str] = &[
+        USER_STORE,
+        USERS_FILE,
+        USERS_TABLE,
+        STORE_TIMEOUT_MS,
+        LOG_FORMAT,
+        RUST_LOG,
+        AWS_LAMBDA_LOG_FORMAT,
+        AWS_LAMBDA_LOG_LEVEL,
+        PORT,
+        SHUTDOWN_TIMEOUT_SECS,
+    ];
+}
+
 /// Settings shared by both binaries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -151,22 +191,22 @@ impl Config {
     /// Reads the shared settings from `env`.
     pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let timeout_ms = env.parse_number(
-            "STORE_TIMEOUT_MS",
+            vars::STORE_TIMEOUT_MS,
             1000_u64,
             |ms| (1..=60_000).contains(ms),
             "expected a whole number of milliseconds from 1 to 60000",
         )?;
-        let store = match env.get("USER_STORE").as_deref() {
+        let store = match env.get(vars::USER_STORE).as_deref() {
             None | Some("memory") => StoreSettings::Memory {
-                users_file: env.get("USERS_FILE").map(PathBuf::from),
+                users_file: env.get(vars::USERS_FILE).map(PathBuf::from),
             },
             Some("dynamodb") => StoreSettings::DynamoDb {
-                table: table_name(env.get("USERS_TABLE"))?,
+                table: table_name(env.get(vars::USERS_TABLE))?,
                 timeout: Duration::from_millis(timeout_ms),
             },
             Some(other) => {
                 return Err(ConfigError::invalid(
-                    "USER_STORE",
+                    vars::USER_STORE,
                     other,
                     "expected memory or dynamodb",
                 ));
@@ -192,7 +232,7 @@ fn table_name(value: Option<String>) -> Result<String, ConfigError> {
         Ok(table)
     } else {
         Err(ConfigError::invalid(
-            "USERS_TABLE",
+            vars::USERS_TABLE,
             &table,
             "a DynamoDB table name is 3 to 255 characters from A-Z a-z 0-9 _ - .",
         ))
@@ -201,28 +241,28 @@ fn table_name(value: Option<String>) -> Result<String, ConfigError> {
 
 impl LogSettings {
     fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
-        let format = match env.get("LOG_FORMAT") {
+        let format = match env.get(vars::LOG_FORMAT) {
             Some(raw) => match raw.to_ascii_lowercase().as_str() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
                 _ => {
                     return Err(ConfigError::invalid(
-                        "LOG_FORMAT",
+                        vars::LOG_FORMAT,
                         &raw,
                         "expected text or json",
                     ));
                 }
             },
             // The Lambda runtime's own setting (the function's LoggingConfig), `Text` or `JSON`.
-            None => match env.get("AWS_LAMBDA_LOG_FORMAT") {
+            None => match env.get(vars::AWS_LAMBDA_LOG_FORMAT) {
                 Some(raw) if raw.eq_ignore_ascii_case("json") => LogFormat::Json,
                 _ => LogFormat::Text,
             },
         };
-        let (var, filter) = match (env.get("RUST_LOG"), env.get("AWS_LAMBDA_LOG_LEVEL")) {
-            (Some(filter), _) => ("RUST_LOG", filter),
-            (None, Some(level)) => ("AWS_LAMBDA_LOG_LEVEL", level.to_ascii_lowercase()),
-            (None, None) => ("RUST_LOG", "info".to_owned()),
+        let (var, filter) = match (env.get(vars::RUST_LOG), env.get(vars::AWS_LAMBDA_LOG_LEVEL)) {
+            (Some(filter), _) => (vars::RUST_LOG, filter),
+            (None, Some(level)) => (vars::AWS_LAMBDA_LOG_LEVEL, level.to_ascii_lowercase()),
+            (None, None) => (vars::RUST_LOG, "info".to_owned()),
         };
         if let Err(err) = EnvFilter::builder().parse(&filter) {
             return Err(ConfigError::invalid(var, &filter, err.to_string()));
@@ -241,13 +281,13 @@ impl ServerConfig {
     pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
             port: env.parse_number(
-                "PORT",
+                vars::PORT,
                 8080,
                 |_| true,
                 "expected a TCP port from 0 to 65535",
             )?,
             shutdown_timeout: Duration::from_secs(env.parse_number(
-                "SHUTDOWN_TIMEOUT_SECS",
+                vars::SHUTDOWN_TIMEOUT_SECS,
                 20,
                 |s| (1..=3600).contains(s),
                 "expected a whole number of seconds from 1 to 3600",

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::config::{Config, ConfigError, StoreSettings};
+use crate::config::{Config, ConfigError, StoreSettings, vars};
 use crate::service::UserService;
 use crate::store::UserRepository;
 use crate::store::dynamodb::{self, DynamoDbStore};
@@ -29,7 +29,11 @@ pub async fn build_service(settings: &StoreSettings) -> Result<UserService, Conf
             users_file: Some(path),
         } => {
             let store = MemoryStore::from_file(path).map_err(|err| {
-                ConfigError::invalid("USERS_FILE", &path.display().to_string(), err.to_string())
+                ConfigError::invalid(
+                    vars::USERS_FILE,
+                    &path.display().to_string(),
+                    err.to_string(),
+                )
             })?;
             tracing::info!(store = "memory", source = %path.display(), users = store.users().count(), "user store ready");
             Arc::new(store)

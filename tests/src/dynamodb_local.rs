@@ -13,16 +13,19 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use app_core::domain::User;
-use app_core::store::dynamodb::{KEY_ATTRIBUTE, sdk_config_loader};
+use app_core::store::dynamodb::{self, sdk_config_loader};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 
 /// The npm package (and version) that carries DynamoDB Local 1.25.
 const PACKAGE: &str = "amplify-dynamodb-simulator@2.9.30";
+
+/// The region the tests use (DynamoDB Local accepts any).
+pub const REGION: &str = "us-east-1";
+
+/// The access key id and secret the tests use (DynamoDB Local accepts any, but refuses unsigned requests).
+pub const ACCESS_KEY: &str = "local";
 
 /// A running DynamoDB Local.
 pub struct DynamoDbLocal {
@@ -37,18 +40,20 @@ impl DynamoDbLocal {
     /// The instance this test process shares, started on first use.
     pub fn shared() -> &'static DynamoDbLocal {
         static SHARED: OnceLock<DynamoDbLocal> = OnceLock::new();
-        SHARED.get_or_init(|| {
-            let emulator = install();
-            let port = free_port();
-            let local = DynamoDbLocal {
-                endpoint: format!("http://127.0.0.1:{port}"),
-                port,
-                emulator,
-                process: Mutex::new(None),
-            };
-            local.start();
-            local
-        })
+        SHARED.get_or_init(|| DynamoDbLocal::launch(free_port()))
+    }
+
+    /// Installs DynamoDB Local if needed and starts it on `port`; it stops when this value is dropped
+    /// or this process exits.
+    pub fn launch(port: u16) -> DynamoDbLocal {
+        let local = DynamoDbLocal {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+            emulator: install(),
+            process: Mutex::new(None),
+        };
+        local.start();
+        local
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -94,8 +99,10 @@ impl DynamoDbLocal {
     pub async fn sdk_config(&self, timeout: Duration) -> SdkConfig {
         sdk_config_loader(timeout)
             .endpoint_url(&self.endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new(
+                ACCESS_KEY, ACCESS_KEY, None, None, "tests",
+            ))
             .load()
             .await
     }
@@ -113,33 +120,9 @@ impl DynamoDbLocal {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        self.client()
+        dynamodb::create_table(&self.client().await, &name)
             .await
-            .create_table()
-            .table_name(&name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(KEY_ATTRIBUTE)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(KEY_ATTRIBUTE)
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap_or_else(|err| {
-                panic!(
-                    "create table {name}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(err)
-                )
-            });
+            .unwrap_or_else(|err| panic!("{err}"));
         name
     }
 
@@ -147,15 +130,16 @@ impl DynamoDbLocal {
     pub async fn put_users<'a>(&self, table: &str, users: impl IntoIterator<Item = &'a User>) {
         let client = self.client().await;
         for user in users {
-            let item = serde_dynamo::to_item(user).expect("a user maps to an item");
-            client
-                .put_item()
-                .table_name(table)
-                .set_item(Some(item))
-                .send()
+            dynamodb::put_user(&client, table, user)
                 .await
-                .expect("put_item");
+                .unwrap_or_else(|err| panic!("{err}"));
         }
+    }
+}
+
+impl Drop for DynamoDbLocal {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

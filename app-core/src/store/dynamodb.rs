@@ -11,7 +11,10 @@ use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig, timeout::TimeoutConfi
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use super::{StoreError, UserRepository};
@@ -114,4 +117,53 @@ fn classify(table: &str, err: SdkError<GetItemError>) -> StoreError {
     } else {
         StoreError::Failed(detail)
     }
+}
+
+/// Creates `table` in the shape this store reads (key `id` of type S, on-demand capacity). For DynamoDB
+/// Local and for seeding; production tables come from the deployment templates.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+    let key_definition = AttributeDefinition::builder()
+        .attribute_name(KEY_ATTRIBUTE)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|err| StoreError::Failed(err.to_string()))?;
+    let key_schema = KeySchemaElement::builder()
+        .attribute_name(KEY_ATTRIBUTE)
+        .key_type(KeyType::Hash)
+        .build()
+        .map_err(|err| StoreError::Failed(err.to_string()))?;
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(key_definition)
+        .key_schema(key_schema)
+        .send()
+        .await
+        .map_err(|err| {
+            StoreError::Failed(format!(
+                "CreateTable {table}: {}",
+                DisplayErrorContext(&err)
+            ))
+        })?;
+    Ok(())
+}
+
+/// Writes `user` into `table` as the item this store reads back.
+pub async fn put_user(client: &Client, table: &str, user: &User) -> Result<(), StoreError> {
+    let item = serde_dynamo::to_item(user).map_err(|err| StoreError::Failed(err.to_string()))?;
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|err| {
+            StoreError::Failed(format!(
+                "PutItem {} into {table}: {}",
+                user.id,
+                DisplayErrorContext(&err)
+            ))
+        })?;
+    Ok(())
 }
