@@ -1,0 +1,91 @@
+//! The real `k8s-server` process: what a newcomer and an operator see.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Server, run_to_exit};
+
+#[test]
+fn with_no_configuration_it_serves_the_sample_users() {
+    // GIVEN the server started with no configuration at all (embedded store, bundled sample)
+    let server = Server::start(&[]);
+
+    // WHEN a newcomer asks for u-1 and for an unknown user
+    let (found, ada) = server.get("/users/u-1");
+    let (missing, nope) = server.get("/users/nope");
+
+    // THEN u-1 is Ada Lovelace and the unknown user is a JSON 404
+    assert_eq!(found, 200);
+    assert_eq!(
+        ada,
+        r#"{"success":true,"data":{"id":"u-1","name":"Ada Lovelace","email":"ada@example.com","createdAt":"2024-01-15T09:30:00Z"}}"#
+    );
+    assert_eq!(missing, 404);
+    assert!(nope.contains(r#""code":"USER_NOT_FOUND""#), "{nope}");
+    assert_eq!(server.get("/readyz").0, 200);
+}
+
+#[test]
+fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("USER_STORE", "redis")], "USER_STORE"),
+        (&[("USERS_FILE", "/no/such/users.json")], "USERS_FILE"),
+        (&[("STORE_TIMEOUT_MS", "soon")], "STORE_TIMEOUT_MS"),
+        (&[("PORT", "http")], "PORT"),
+        (&[("LOG_FORMAT", "yaml")], "LOG_FORMAT"),
+        (
+            &[
+                ("USER_STORE", "dynamodb"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+            "AWS_REGION",
+        ),
+    ];
+    for (vars, var) in cases {
+        let output = run_to_exit(vars);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+
+        assert_eq!(output.status.code(), Some(78), "{vars:?}: {stderr}");
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "{vars:?}: one line expected, got {stderr:?}"
+        );
+        assert!(
+            stderr.starts_with(&format!("k8s-server: {var}")),
+            "{vars:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_port_in_use_is_a_one_line_error_and_exit_1() {
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+
+    let output = run_to_exit(&[("PORT", &port)]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("k8s-server: cannot listen on 0.0.0.0:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_and_sigint_stop_the_server_cleanly() {
+    for signal in ["TERM", "INT"] {
+        let mut server = Server::start(&[]);
+
+        server.signal(signal);
+
+        assert_eq!(
+            server.wait(Duration::from_secs(5)),
+            Some(0),
+            "after SIG{signal}"
+        );
+    }
+}
