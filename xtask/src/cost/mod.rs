@@ -1,0 +1,237 @@
+//! `cargo xtask cost`: the Kubernetes-vs-Lambda monthly cost model (see docs/cost.md).
+
+mod format;
+mod measured;
+mod model;
+mod prices;
+mod report;
+mod scenario;
+mod svg;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+
+use self::format::display;
+use self::model::Arch;
+use self::prices::Prices;
+use self::scenario::{Inputs, Scenario};
+
+/// Default chart path, relative to the workspace root.
+const DEFAULT_SVG: &str = "target/cost/cost.svg";
+
+/// Options of `cargo xtask cost`; without any, it reproduces the seed's example.
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Requests per month for the itemised Lambda bill, e.g. 5000000, 5M, 2.5e9 [default: the seed's 1M]
+    #[arg(long, value_parser = parse_count)]
+    requests: Option<f64>,
+    /// Lambda duration per request in ms, billed rounded up to 1 ms [default: the seed's 200]
+    #[arg(long, value_parser = parse_duration_ms)]
+    duration_ms: Option<f64>,
+    /// Lambda memory in MB [default: the seed's 1024]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(measured::MIN_MEMORY_MB)..=i64::from(measured::MAX_MEMORY_MB)))]
+    memory_mb: Option<u32>,
+    /// Lambda architecture, which selects the compute price
+    #[arg(long, value_enum, default_value_t = ArchArg::X86_64)]
+    arch: ArchArg,
+    /// Kubernetes worker nodes [default: the seed's 3]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    nodes: Option<u32>,
+    /// Price of one node in USD per hour [default: t3.medium from the price file]
+    #[arg(long, value_parser = parse_usd)]
+    node_hourly: Option<f64>,
+    /// Load balancer price in USD per month [default: from the price file]
+    #[arg(long, value_parser = parse_usd)]
+    lb_monthly: Option<f64>,
+    /// Add the EKS control plane (which the seed leaves out) to the Kubernetes cost
+    #[arg(long)]
+    eks_control_plane: bool,
+    /// Deduct Lambda's always-free monthly requests and GB-s
+    #[arg(long)]
+    free_tier: bool,
+    /// Take duration and memory from benchmark results JSON [default path: docs/benchmarks.json]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["duration_ms", "memory_mb"])]
+    measured: Option<Option<PathBuf>>,
+    /// Also list every price's source page and the date it was read
+    #[arg(long)]
+    sources: bool,
+    /// Where to write the SVG chart [default: target/cost/cost.svg]
+    #[arg(long, value_name = "PATH")]
+    svg: Option<PathBuf>,
+}
+
+/// Lambda architecture names as Lambda spells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ArchArg {
+    #[value(name = "x86_64")]
+    X86_64,
+    #[value(name = "arm64")]
+    Arm64,
+}
+
+impl From<ArchArg> for Arch {
+    fn from(arch: ArchArg) -> Self {
+        match arch {
+            ArchArg::X86_64 => Arch::X86_64,
+            ArchArg::Arm64 => Arch::Arm64,
+        }
+    }
+}
+
+/// Prints the report and writes the chart.
+pub fn run(args: &CostArgs) -> Result<()> {
+    let prices = Prices::embedded()?;
+    let root = workspace_root();
+    let measured_path = args.measured.as_ref().map(|path| {
+        path.clone()
+            .unwrap_or_else(|| root.join(measured::DEFAULT_PATH))
+    });
+    let measured = measured_path.as_deref().map(measured::load).transpose()?;
+
+    let inputs = Inputs {
+        requests: args.requests,
+        duration_ms: args.duration_ms,
+        memory_mb: args.memory_mb,
+        arch: Some(args.arch.into()),
+        nodes: args.nodes,
+        node_hourly: args.node_hourly,
+        lb_monthly: args.lb_monthly,
+        eks_control_plane: args.eks_control_plane,
+        free_tier: args.free_tier,
+        measured,
+    };
+    let scenario = Scenario::new(&prices, &inputs);
+    let measured_display = measured_path.as_deref().map(display);
+    let source = measured_display
+        .as_deref()
+        .zip(measured.as_ref())
+        .map(|(path, measured)| report::MeasuredSource { path, measured });
+    print!("{}", report::render(&prices, &scenario, source));
+    if args.sources {
+        print!("{}", report::sources(&prices));
+    }
+
+    let svg_path = args.svg.clone().unwrap_or_else(|| root.join(DEFAULT_SVG));
+    let title = format!(
+        "Kubernetes vs Lambda monthly cost ({} list prices, read {})",
+        prices.meta.region, prices.meta.read
+    );
+    write(&svg_path, &svg::render(&scenario.extended, &title))?;
+    println!("Chart written to {}", display(&svg_path));
+    Ok(())
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+fn write(path: &Path, contents: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Parses a request volume: `1000000`, `1_000_000`, `1e6`, `2.5M`, `10B`, `100k`.
+fn parse_count(text: &str) -> Result<f64, String> {
+    let cleaned = text.trim().replace('_', "");
+    let (number, scale) = match cleaned.chars().last() {
+        Some('k' | 'K') => (&cleaned[..cleaned.len() - 1], 1e3),
+        Some('m' | 'M') => (&cleaned[..cleaned.len() - 1], 1e6),
+        Some('b' | 'B') => (&cleaned[..cleaned.len() - 1], 1e9),
+        _ => (cleaned.as_str(), 1.0),
+    };
+    let value = number
+        .parse::<f64>()
+        .map_err(|_| format!("`{text}` is not a request count (e.g. 5000000, 5M, 2.5e9)"))?;
+    let value = value * scale;
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(format!("`{text}` must be a finite count >= 0"))
+    }
+}
+
+/// Parses a Lambda duration: more than 0 and at most the 900,000 ms timeout.
+fn parse_duration_ms(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if value > 0.0 && value <= measured::MAX_DURATION_MS {
+        Ok(value)
+    } else {
+        Err(format!(
+            "must be > 0 and <= {} (the Lambda timeout)",
+            measured::MAX_DURATION_MS
+        ))
+    }
+}
+
+/// Parses a non-negative USD amount.
+fn parse_usd(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim_start_matches('$')
+        .parse()
+        .map_err(|_| format!("`{text}` is not an amount"))?;
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err("must be a finite amount >= 0".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: CostArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<CostArgs, clap::Error> {
+        let argv = std::iter::once("cost").chain(args.iter().copied());
+        Cli::try_parse_from(argv).map(|cli| cli.args)
+    }
+
+    #[test]
+    fn request_counts_accept_suffixes_and_exponents() {
+        // GIVEN / WHEN / THEN the usual ways of writing a volume parse to the same number
+        assert_eq!(parse_count("5000000"), Ok(5e6));
+        assert_eq!(parse_count("5_000_000"), Ok(5e6));
+        assert_eq!(parse_count("5M"), Ok(5e6));
+        assert_eq!(parse_count("2.5e9"), Ok(2.5e9));
+        assert_eq!(parse_count("100k"), Ok(1e5));
+        assert!(parse_count("-1").is_err());
+        assert!(parse_count("lots").is_err());
+    }
+
+    #[test]
+    fn measured_takes_an_optional_path_and_excludes_manual_workload() {
+        // GIVEN `--measured` alone, with a path, and with --duration-ms
+        // WHEN they are parsed
+        // THEN the default path is implied, the path is kept, and the mix is refused
+        assert_eq!(parse(&["--measured"]).unwrap().measured, Some(None));
+        let with_path = parse(&["--measured", "b.json"]).unwrap().measured;
+        assert_eq!(with_path, Some(Some(PathBuf::from("b.json"))));
+        assert!(parse(&["--measured", "--duration-ms", "5"]).is_err());
+    }
+
+    #[test]
+    fn lambda_limits_are_enforced() {
+        // GIVEN memory or duration outside what Lambda allows
+        // WHEN they are parsed
+        // THEN they are refused, and arm64 is accepted by its Lambda name
+        assert!(parse(&["--memory-mb", "64"]).is_err());
+        assert!(parse(&["--memory-mb", "10241"]).is_err());
+        assert!(parse(&["--duration-ms", "0"]).is_err());
+        assert_eq!(parse(&["--arch", "arm64"]).unwrap().arch, ArchArg::Arm64);
+    }
+}

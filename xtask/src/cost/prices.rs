@@ -1,0 +1,331 @@
+//! The price list, embedded from `xtask/data/prices.toml`.
+
+use anyhow::{Context, Result, ensure};
+use serde::Deserialize;
+
+use super::model::{KubernetesSetup, LambdaPrices, Schedule, Tier};
+
+/// The embedded price file.
+const PRICES_TOML: &str = include_str!("../../data/prices.toml");
+
+/// Every price and the seed's example workload.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prices {
+    /// Region, currency and date the prices were read.
+    pub meta: Meta,
+    /// The seed article's example workload.
+    pub seed: Seed,
+    /// Kubernetes (EC2, ELB, EKS) prices.
+    pub kubernetes: KubernetesPrices,
+    /// Lambda prices.
+    pub lambda: LambdaPriceList,
+    /// API Gateway prices.
+    pub api_gateway: ApiGatewayPrices,
+}
+
+/// Where and when the prices apply.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// AWS region, e.g. us-east-1.
+    pub region: String,
+    /// Currency, e.g. USD.
+    pub currency: String,
+    /// Month the prices were read, e.g. 2026-11.
+    pub read: String,
+    /// Hours in a billing month (730).
+    pub hours_per_month: f64,
+}
+
+/// The seed article's example workload.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    /// Kubernetes worker nodes.
+    pub nodes: u32,
+    /// Lambda requests per month.
+    pub requests_per_month: f64,
+    /// Lambda duration per request, in ms.
+    pub duration_ms: f64,
+    /// Lambda memory, in MB.
+    pub memory_mb: u32,
+}
+
+/// Kubernetes prices.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesPrices {
+    /// One worker node.
+    pub node: NodePrice,
+    /// The load balancer in front of the service.
+    pub load_balancer: MonthlyPrice,
+    /// The EKS control plane.
+    pub eks_control_plane: HourlyPrice,
+}
+
+/// An EC2 instance price.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodePrice {
+    /// Instance type, e.g. t3.medium.
+    pub instance: String,
+    /// USD per hour.
+    pub usd_per_hour: f64,
+    /// AWS pricing page the price was read from.
+    pub source: String,
+    /// Month the price was read.
+    pub read: String,
+}
+
+/// A price per hour.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HourlyPrice {
+    /// USD per hour.
+    pub usd_per_hour: f64,
+    /// AWS pricing page the price was read from.
+    pub source: String,
+    /// Month the price was read.
+    pub read: String,
+}
+
+/// A price per month.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonthlyPrice {
+    /// USD per month.
+    pub usd_per_month: f64,
+    /// AWS pricing page the price was read from.
+    pub source: String,
+    /// Month the price was read.
+    pub read: String,
+}
+
+/// A usage price with volume tiers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TieredPrice {
+    /// Units each tier's `usd` buys.
+    pub per: f64,
+    /// Volume tiers, cheapest last.
+    pub tiers: Vec<TierEntry>,
+    /// AWS pricing page the price was read from.
+    pub source: String,
+    /// Month the price was read.
+    pub read: String,
+}
+
+/// One tier of a [`TieredPrice`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierEntry {
+    /// USD per `per` units.
+    pub usd: f64,
+    /// Cumulative monthly usage where the tier ends.
+    pub up_to: Option<f64>,
+}
+
+impl TieredPrice {
+    /// The schedule the model computes with.
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            per: self.per,
+            tiers: self
+                .tiers
+                .iter()
+                .map(|tier| Tier {
+                    usd: tier.usd,
+                    up_to: tier.up_to,
+                })
+                .collect(),
+        }
+    }
+
+    /// Price of the first tier, per `per` units.
+    pub fn first_usd(&self) -> f64 {
+        self.tiers.first().map_or(0.0, |tier| tier.usd)
+    }
+
+    fn validate(&self, name: &str) -> Result<()> {
+        ensure!(self.per > 0.0, "{name}: `per` must be positive");
+        let (last, rest) = self
+            .tiers
+            .split_last()
+            .with_context(|| format!("{name}: no tiers"))?;
+        ensure!(last.up_to.is_none(), "{name}: last tier must have no up_to");
+        let mut lower = 0.0;
+        for tier in rest {
+            let upper = tier
+                .up_to
+                .with_context(|| format!("{name}: only the last tier may omit up_to"))?;
+            ensure!(upper > lower, "{name}: tiers must increase");
+            lower = upper;
+        }
+        ensure!(
+            self.tiers.iter().all(|tier| tier.usd >= 0.0),
+            "{name}: negative price"
+        );
+        Ok(())
+    }
+}
+
+/// Lambda prices.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaPriceList {
+    /// Request charge.
+    pub requests: TieredPrice,
+    /// Compute charge per architecture.
+    pub compute: ComputePrices,
+    /// Always-free monthly allowance.
+    pub free_tier: FreeTier,
+}
+
+/// Lambda compute charge per GB-s, per architecture.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComputePrices {
+    /// x86_64 functions.
+    pub x86_64: TieredPrice,
+    /// arm64 functions.
+    pub arm64: TieredPrice,
+}
+
+/// Lambda's monthly free allowance.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreeTier {
+    /// Free requests per month.
+    pub requests: f64,
+    /// Free GB-s per month.
+    pub gb_seconds: f64,
+    /// AWS pricing page the allowance was read from.
+    pub source: String,
+    /// Month it was read.
+    pub read: String,
+}
+
+/// API Gateway prices.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiGatewayPrices {
+    /// HTTP API request charge.
+    pub http_api_requests: TieredPrice,
+}
+
+impl Prices {
+    /// Parses and checks the embedded price file.
+    pub fn embedded() -> Result<Self> {
+        Self::parse(PRICES_TOML).context("xtask/data/prices.toml")
+    }
+
+    /// Parses and checks a price file.
+    pub fn parse(text: &str) -> Result<Self> {
+        let prices: Prices = toml::from_str(text)?;
+        prices.lambda.requests.validate("lambda.requests")?;
+        prices
+            .lambda
+            .compute
+            .x86_64
+            .validate("lambda.compute.x86_64")?;
+        prices
+            .lambda
+            .compute
+            .arm64
+            .validate("lambda.compute.arm64")?;
+        let api = &prices.api_gateway.http_api_requests;
+        api.validate("api_gateway.http_api_requests")?;
+        Ok(prices)
+    }
+
+    /// Lambda and API Gateway schedules for the model.
+    pub fn lambda_prices(&self) -> LambdaPrices {
+        LambdaPrices {
+            requests: self.lambda.requests.schedule(),
+            compute_x86_64: self.lambda.compute.x86_64.schedule(),
+            compute_arm64: self.lambda.compute.arm64.schedule(),
+            api_gateway: self.api_gateway.http_api_requests.schedule(),
+            free_requests: self.lambda.free_tier.requests,
+            free_gb_seconds: self.lambda.free_tier.gb_seconds,
+        }
+    }
+
+    /// The seed's Kubernetes setup: nodes and load balancer, no control plane.
+    pub fn seed_kubernetes(&self) -> KubernetesSetup {
+        KubernetesSetup {
+            nodes: self.seed.nodes,
+            node_usd_per_hour: self.kubernetes.node.usd_per_hour,
+            load_balancer_usd_per_month: self.kubernetes.load_balancer.usd_per_month,
+            control_plane_usd_per_hour: None,
+            hours_per_month: self.meta.hours_per_month,
+        }
+    }
+
+    /// Every price's (name, source, read) triple, for listing and checks.
+    pub fn sources(&self) -> Vec<(&'static str, &str, &str)> {
+        let k = &self.kubernetes;
+        let l = &self.lambda;
+        let a = &self.api_gateway.http_api_requests;
+        vec![
+            ("kubernetes.node", &k.node.source, &k.node.read),
+            (
+                "kubernetes.load_balancer",
+                &k.load_balancer.source,
+                &k.load_balancer.read,
+            ),
+            (
+                "kubernetes.eks_control_plane",
+                &k.eks_control_plane.source,
+                &k.eks_control_plane.read,
+            ),
+            ("lambda.requests", &l.requests.source, &l.requests.read),
+            (
+                "lambda.compute.x86_64",
+                &l.compute.x86_64.source,
+                &l.compute.x86_64.read,
+            ),
+            (
+                "lambda.compute.arm64",
+                &l.compute.arm64.source,
+                &l.compute.arm64.read,
+            ),
+            ("lambda.free_tier", &l.free_tier.source, &l.free_tier.read),
+            ("api_gateway.http_api_requests", &a.source, &a.read),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_price_names_its_source_and_read_date() {
+        // GIVEN the embedded price file
+        let prices = Prices::embedded().unwrap();
+        // WHEN its sources are listed
+        let sources = prices.sources();
+        // THEN each names an AWS pricing page, us-east-1, and was read in 2026-11
+        assert_eq!(sources.len(), 8);
+        for (name, source, read) in sources {
+            assert!(
+                source.contains("pricing") || source.contains("Pricing"),
+                "{name}"
+            );
+            assert!(source.contains("us-east-1"), "{name}");
+            assert_eq!(read, "2026-11", "{name}");
+        }
+        assert_eq!(prices.meta.region, "us-east-1");
+    }
+
+    #[test]
+    fn tiers_must_end_unbounded() {
+        // GIVEN a price file whose last tier has an upper bound
+        let text = PRICES_TOML.replace("{ usd = 0.90 }", "{ usd = 0.90, up_to = 1e12 }");
+        // WHEN it is parsed
+        let error = Prices::parse(&text).unwrap_err();
+        // THEN the offending table is named
+        assert!(error.to_string().contains("api_gateway.http_api_requests"));
+    }
+}

@@ -1,0 +1,233 @@
+//! Hand-written SVG chart: monthly cost against requests/month, both axes log scale.
+
+use std::fmt::Write as _;
+
+use super::format::{count_short, usd, usd_short};
+use super::scenario::Extended;
+
+/// Leftmost request volume on the x axis.
+pub const X_MIN: f64 = 1e5;
+/// Rightmost request volume on the x axis.
+pub const X_MAX: f64 = 1e10;
+/// Lowest cost shown; smaller (e.g. free-tier) costs sit on the bottom axis.
+const Y_FLOOR: f64 = 0.01;
+const SAMPLES_PER_DECADE: usize = 48;
+const WIDTH: f64 = 860.0;
+const HEIGHT: f64 = 520.0;
+const LEFT: f64 = 80.0;
+const RIGHT: f64 = 30.0;
+const TOP: f64 = 50.0;
+const BOTTOM: f64 = 60.0;
+const COLORS: [&str; 3] = ["#1f77b4", "#d62728", "#2ca02c"];
+
+/// One line on the chart.
+struct Series {
+    label: String,
+    color: &'static str,
+    points: Vec<(f64, f64)>,
+}
+
+/// Maps data to pixels.
+struct Axes {
+    y_min_log: f64,
+    y_max_log: f64,
+}
+
+impl Axes {
+    fn x(&self, requests: f64) -> f64 {
+        let t = (requests.log10() - X_MIN.log10()) / (X_MAX.log10() - X_MIN.log10());
+        LEFT + t * (WIDTH - LEFT - RIGHT)
+    }
+
+    fn y(&self, cost: f64) -> f64 {
+        let log = cost.max(Y_FLOOR).log10().max(self.y_min_log);
+        let t = (log - self.y_min_log) / (self.y_max_log - self.y_min_log);
+        HEIGHT - BOTTOM - t * (HEIGHT - TOP - BOTTOM)
+    }
+}
+
+/// Request volumes sampled evenly on the log axis.
+fn samples() -> impl Iterator<Item = f64> {
+    let decades = (X_MAX / X_MIN).log10().round() as usize;
+    let steps = decades * SAMPLES_PER_DECADE;
+    (0..=steps).map(move |i| X_MIN * 10f64.powf(i as f64 / SAMPLES_PER_DECADE as f64))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The chart for the extended model: Kubernetes, each Lambda profile, break-even points.
+pub fn render(ext: &Extended, title: &str) -> String {
+    let fixed = ext.kubernetes_bill.total();
+    let mut series = vec![Series {
+        label: format!("Kubernetes ({}/month)", usd(fixed)),
+        color: COLORS[0],
+        points: samples().map(|r| (r, fixed)).collect(),
+    }];
+    for (profile, color) in ext.profiles.iter().zip(&COLORS[1..]) {
+        let label = format!(
+            "Lambda + API Gateway, {}: {} ms × {} MB {}",
+            profile.label,
+            profile.workload.billed_ms(),
+            profile.workload.memory_mb,
+            profile.workload.arch.name()
+        );
+        let points = samples()
+            .map(|r| (r, profile.model.monthly(r).total()))
+            .collect();
+        series.push(Series {
+            label,
+            color,
+            points,
+        });
+    }
+
+    let costs = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let max = costs.fold(Y_FLOOR, f64::max);
+    let min = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .filter(|&c| c > 0.0)
+        .fold(f64::INFINITY, f64::min)
+        .max(Y_FLOOR);
+    let axes = Axes {
+        y_min_log: min.log10().floor(),
+        y_max_log: max.log10().ceil().max(min.log10().floor() + 1.0),
+    };
+
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
+        WIDTH / 2.0,
+        escape(title)
+    );
+    grid(&mut svg, &axes);
+    for s in &series {
+        let points: Vec<String> = s
+            .points
+            .iter()
+            .map(|&(r, c)| format!("{:.1},{:.1}", axes.x(r), axes.y(c)))
+            .collect();
+        let _ = writeln!(
+            svg,
+            r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#,
+            s.color,
+            points.join(" ")
+        );
+    }
+    for (i, (profile, color)) in ext.profiles.iter().zip(&COLORS[1..]).enumerate() {
+        let Some(requests) = profile.break_even.filter(|r| (X_MIN..=X_MAX).contains(r)) else {
+            continue;
+        };
+        let (x, y) = (axes.x(requests), axes.y(fixed));
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{x:.1}" y1="{y:.1}" x2="{x:.1}" y2="{:.1}" stroke="{color}" stroke-dasharray="4 3"/>"#,
+            HEIGHT - BOTTOM
+        );
+        let _ = writeln!(
+            svg,
+            r#"<circle cx="{x:.1}" cy="{y:.1}" r="5" fill="{color}"/>"#
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" fill="{color}" stroke="white" stroke-width="3" paint-order="stroke">break-even {} requests/month</text>"#,
+            x + 8.0,
+            y - 10.0 - 16.0 * i as f64,
+            count_short(requests)
+        );
+    }
+    legend(&mut svg, &series);
+    svg.push_str("</svg>\n");
+    svg
+}
+
+fn grid(svg: &mut String, axes: &Axes) {
+    let (bottom, right) = (HEIGHT - BOTTOM, WIDTH - RIGHT);
+    let decades = (X_MIN.log10() as i32)..=(X_MAX.log10() as i32);
+    for exp in decades {
+        let requests = 10f64.powi(exp);
+        let x = axes.x(requests);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{bottom}" stroke="#ddd"/><text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"##,
+            bottom + 18.0,
+            count_short(requests)
+        );
+    }
+    for exp in (axes.y_min_log as i32)..=(axes.y_max_log as i32) {
+        let cost = 10f64.powi(exp);
+        let y = axes.y(cost);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{right}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
+            LEFT - 6.0,
+            y + 4.0,
+            usd_short(cost)
+        );
+    }
+    let _ = writeln!(
+        svg,
+        r#"<rect x="{LEFT}" y="{TOP}" width="{}" height="{}" fill="none" stroke="black"/>"#,
+        right - LEFT,
+        bottom - TOP
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{}" text-anchor="middle">requests per month (log scale)</text>"#,
+        (LEFT + right) / 2.0,
+        HEIGHT - 16.0
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text transform="translate(20 {}) rotate(-90)" text-anchor="middle">monthly cost, USD (log scale)</text>"#,
+        (TOP + bottom) / 2.0
+    );
+}
+
+fn legend(svg: &mut String, series: &[Series]) {
+    for (i, s) in series.iter().enumerate() {
+        let y = TOP + 18.0 + 18.0 * i as f64;
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
+            LEFT + 12.0,
+            LEFT + 36.0,
+            s.color,
+            LEFT + 42.0,
+            y + 4.0,
+            escape(&s.label)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::prices::Prices;
+    use super::super::scenario::{Inputs, Scenario};
+    use super::*;
+
+    #[test]
+    fn chart_has_both_models_and_the_break_even() {
+        // GIVEN the default scenario
+        let prices = Prices::embedded().unwrap();
+        let scenario = Scenario::new(&prices, &Inputs::default());
+        // WHEN the chart is rendered
+        let svg = render(&scenario.extended, "a & b");
+        // THEN it is one SVG document with a line per model, the break-even and both axis ends
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(svg.contains("break-even 23.6M requests/month"));
+        assert!(svg.contains(">100k</text>") && svg.contains(">10B</text>"));
+        assert!(svg.contains("a &amp; b"));
+    }
+}

