@@ -89,3 +89,48 @@ fn sigterm_and_sigint_stop_the_server_cleanly() {
         );
     }
 }
+
+#[test]
+fn a_store_outage_is_a_503_and_its_log_line_carries_the_request_id() {
+    // GIVEN the server on DynamoDB at an endpoint that is down, logging JSON
+    let down = format!("http://127.0.0.1:{}", support::free_port());
+    let mut server = Server::start_logging(&[
+        ("USER_STORE", "dynamodb"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", &down),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
+        ("STORE_TIMEOUT_MS", "300"),
+        ("LOG_FORMAT", "json"),
+    ]);
+
+    // WHEN a caller asks for a user, naming its request id
+    let (status, response) = server.get_with("/users/u-1", &[("x-request-id", "outage-req-42")]);
+    let log = server.stop_and_read_log();
+
+    // THEN it gets a 503 that names nothing internal, echoing its id
+    assert_eq!(status, 503, "{response}");
+    assert!(
+        response.contains(r#""code":"STORE_UNAVAILABLE""#),
+        "{response}"
+    );
+    assert!(
+        response
+            .to_ascii_lowercase()
+            .contains("x-request-id: outage-req-42"),
+        "{response}"
+    );
+    assert!(
+        !response.contains("127.0.0.1") && !response.contains("Users"),
+        "{response}"
+    );
+    // AND the warning about the outage is one JSON log line with that request id and the detail
+    let line = log
+        .lines()
+        .find(|line| line.contains("user store unavailable"))
+        .unwrap_or_else(|| panic!("no outage warning in the log:\n{log}"));
+    let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+    assert_eq!(entry["level"], "WARN");
+    assert!(line.contains("outage-req-42"), "{line}");
+    assert!(line.contains("GetItem on table Users"), "{line}");
+}

@@ -41,13 +41,22 @@ pub fn run_to_exit(vars: &[(&str, &str)]) -> Output {
 impl Server {
     /// Starts the binary on a free port with `vars` and waits until `/healthz` answers.
     pub fn start(vars: &[(&str, &str)]) -> Server {
+        Self::start_with(vars, Stdio::null())
+    }
+
+    /// Like [`Server::start`], keeping the log (stdout) for [`Server::stop_and_read_log`].
+    pub fn start_logging(vars: &[(&str, &str)]) -> Server {
+        Self::start_with(vars, Stdio::piped())
+    }
+
+    fn start_with(vars: &[(&str, &str)], stdout: Stdio) -> Server {
         let port = free_port();
         let port_text = port.to_string();
         let mut all: Vec<(&str, &str)> =
             vars.iter().copied().filter(|(k, _)| *k != "PORT").collect();
         all.push(("PORT", &port_text));
         let child = command(&all)
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .spawn()
             .expect("k8s-server starts");
@@ -75,6 +84,30 @@ impl Server {
     pub fn get(&self, path: &str) -> (u16, String) {
         self.try_get(path)
             .unwrap_or_else(|| panic!("GET {path}: no answer"))
+    }
+
+    /// Stops the server (SIGTERM, then waits) and returns what it logged.
+    pub fn stop_and_read_log(&mut self) -> String {
+        self.signal("TERM");
+        self.wait(Duration::from_secs(5));
+        let mut log = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            stdout.read_to_string(&mut log).expect("the log is UTF-8");
+        }
+        log
+    }
+
+    /// `GET path` with extra request headers: the status and the raw response head and body.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
+        request(
+            self.port,
+            &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n"),
+        )
+        .unwrap_or_else(|| panic!("GET {path}: no answer"))
     }
 
     /// Sends a signal (`TERM`, `INT`) to the process.
@@ -112,18 +145,23 @@ impl Drop for Server {
 
 /// One `GET` on a fresh connection: the status and body, or `None` if the connection failed.
 pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let (status, response) = request(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+    )?;
     let body = response
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_owned())?;
     Some((status, body))
+}
+
+/// Writes `raw` on a fresh connection: the status and the whole raw response.
+fn request(port: u16, raw: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(raw.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    Some((status, response))
 }
