@@ -14,6 +14,7 @@ use axum::Router;
 use axum::http::HeaderValue;
 use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS};
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -34,8 +35,9 @@ pub fn server_router(service: UserService, readiness: Readiness) -> Router {
     with_contract(users::routes(service).merge(probes::routes(readiness)))
 }
 
-/// What every response gets, whatever the route: JSON 404/405 answers, the CORS origin header and the
-/// request id (kept from the request if sane, else generated), which is also on every log line.
+/// What every response gets, whatever the route: JSON 404/405 answers, the CORS origin header, the
+/// request id (kept from the request if sane, else generated; also on every log line), and a JSON 500
+/// instead of a dropped connection if a handler ever panics.
 fn with_contract(routes: Router) -> Router {
     routes
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -53,7 +55,8 @@ fn with_contract(routes: Router) -> Router {
                 .layer(SetResponseHeaderLayer::overriding(
                     ACCESS_CONTROL_EXPOSE_HEADERS,
                     HeaderValue::from_static(X_REQUEST_ID),
-                )),
+                ))
+                .layer(CatchPanicLayer::custom(error::panic_response)),
         )
 }
 

@@ -131,6 +131,17 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The answer to a panic in a handler: logged with its message, answered as a plain `500 INTERNAL`.
+pub(super) fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "request handler panicked");
+    ApiError::Internal.into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

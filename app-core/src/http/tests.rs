@@ -248,3 +248,34 @@ async fn store_failures_become_503_with_retry_after_and_500_without_detail() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_panicking_store_is_a_json_500_with_the_request_id_not_a_dropped_connection() {
+    use crate::domain::{User, UserId};
+    use crate::store::{StoreError, UserRepository};
+    use async_trait::async_trait;
+
+    struct Panicking;
+    #[async_trait]
+    impl UserRepository for Panicking {
+        async fn get(&self, _: &UserId) -> Result<Option<User>, StoreError> {
+            panic!("bug in a store adapter")
+        }
+    }
+
+    let (status, headers, body) = send(
+        router(UserService::new(Arc::new(Panicking))),
+        Method::GET,
+        "/users/u-1",
+    )
+    .await;
+
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["error"]["code"],
+        "INTERNAL"
+    );
+    assert!(!String::from_utf8_lossy(&body).contains("bug"));
+    assert!(headers.contains_key(X_REQUEST_ID));
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
