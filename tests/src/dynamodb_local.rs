@@ -27,10 +27,20 @@ pub const REGION: &str = "us-east-1";
 /// The access key id and secret the tests use (DynamoDB Local accepts any, but refuses unsigned requests).
 pub const ACCESS_KEY: &str = "local";
 
+/// Where DynamoDB Local keeps its tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// In memory: gone when the process stops (the default, and the fastest).
+    InMemory,
+    /// In a folder: tables survive a restart (the fault tests stop and restart the database).
+    Dir(PathBuf),
+}
+
 /// A running DynamoDB Local.
 pub struct DynamoDbLocal {
     endpoint: String,
     port: u16,
+    storage: Storage,
     emulator: PathBuf,
     /// The watchdog shell: it kills Java when this process's end of its stdin closes.
     process: Mutex<Option<(Child, ChildStdin)>>,
@@ -46,9 +56,15 @@ impl DynamoDbLocal {
     /// Installs DynamoDB Local if needed and starts it on `port`; it stops when this value is dropped
     /// or this process exits.
     pub fn launch(port: u16) -> DynamoDbLocal {
+        Self::launch_with(port, Storage::InMemory)
+    }
+
+    /// Like [`DynamoDbLocal::launch`], keeping tables in `storage`.
+    pub fn launch_with(port: u16, storage: Storage) -> DynamoDbLocal {
         let local = DynamoDbLocal {
             endpoint: format!("http://127.0.0.1:{port}"),
             port,
+            storage,
             emulator: install(),
             process: Mutex::new(None),
         };
@@ -69,13 +85,25 @@ impl DynamoDbLocal {
         let jar = self.emulator.join("DynamoDBLocal.jar");
         let log = std::fs::File::create(log_path(self.port))
             .expect("DynamoDB Local log file can be created");
+        let storage: Vec<std::ffi::OsString> = match &self.storage {
+            Storage::InMemory => vec!["-inMemory".into()],
+            Storage::Dir(dir) => {
+                std::fs::create_dir_all(dir).expect("DynamoDB Local data folder");
+                vec!["-dbPath".into(), dir.into()]
+            }
+        };
         // `read` returns when our end of the pipe closes: on `stop`, or when this process exits.
-        let script = r#"java -Djava.library.path="$1" -jar "$2" -inMemory -sharedDb -disableTelemetry -port "$3" & pid=$!; read _; kill "$pid"; wait "$pid""#;
+        // Java's pid goes to a file so that `pause` and `resume` can signal it.
+        let script = r#"lib=$1 jar=$2 port=$3 pidfile=$4; shift 4
+java -Djava.library.path="$lib" -jar "$jar" "$@" -sharedDb -disableTelemetry -port "$port" & pid=$!
+echo "$pid" > "$pidfile"; read _; kill -CONT "$pid"; kill "$pid"; wait "$pid""#;
         let mut child = Command::new("sh")
             .args(["-c", script, "sh"])
             .arg(&lib)
             .arg(&jar)
             .arg(self.port.to_string())
+            .arg(pid_path(self.port))
+            .args(storage)
             .stdin(Stdio::piped())
             .stdout(log.try_clone().expect("log file handle"))
             .stderr(log)
@@ -92,6 +120,21 @@ impl DynamoDbLocal {
             drop(stdin);
             let _ = child.wait();
         }
+    }
+
+    /// Freezes Java (SIGSTOP): connections are accepted but nothing answers, as with a hung database.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a paused Java run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = std::fs::read_to_string(pid_path(self.port)).expect("DynamoDB Local pid file");
+        run(Command::new("kill").arg(format!("-{name}")).arg(pid.trim()));
     }
 
     /// SDK settings for this instance: the service's own loader (timeouts, HTTP client) pointed here with
@@ -154,6 +197,11 @@ fn install_dir() -> PathBuf {
 /// Where an instance on `port` writes its output.
 fn log_path(port: u16) -> PathBuf {
     install_dir().with_file_name(format!("dynamodb-local-{port}.log"))
+}
+
+/// Where an instance on `port` writes Java's pid.
+fn pid_path(port: u16) -> PathBuf {
+    install_dir().with_file_name(format!("dynamodb-local-{port}.pid"))
 }
 
 /// Makes sure the emulator is unpacked and returns its folder.

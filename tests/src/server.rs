@@ -63,12 +63,25 @@ impl Drop for TestServer {
 
 /// Sends `method target` with `headers` to `addr` over HTTP/1.1 and reads the whole reply.
 pub async fn send(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)]) -> Reply {
+    try_send(addr, method, target, headers)
+        .await
+        .unwrap_or_else(|err| panic!("{method} {target}: {err}"))
+}
+
+/// Like [`send`], but a failed connection or exchange is an `Err` describing it (load and fault tests
+/// count those instead of stopping).
+pub async fn try_send(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Result<Reply, String> {
     let stream = TcpStream::connect(addr)
         .await
-        .expect("connect to the server");
+        .map_err(|err| format!("connect: {err}"))?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .expect("HTTP/1.1 handshake");
+        .map_err(|err| format!("handshake: {err}"))?;
     tokio::spawn(connection);
     let mut request = Request::builder()
         .method(Method::from_bytes(method.as_bytes()).expect("a valid method"))
@@ -80,8 +93,15 @@ pub async fn send(addr: SocketAddr, method: &str, target: &str, headers: &[(&str
     let request = request
         .body(Empty::<Bytes>::new())
         .expect("a valid request");
-    let response = sender.send_request(request).await.expect("a response");
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|err| format!("request: {err}"))?;
     let (parts, body) = response.into_parts();
-    let body = body.collect().await.expect("the whole body").to_bytes();
-    Reply::new(parts.status.as_u16(), &parts.headers, &body)
+    let body = body
+        .collect()
+        .await
+        .map_err(|err| format!("body: {err}"))?
+        .to_bytes();
+    Ok(Reply::new(parts.status.as_u16(), &parts.headers, &body))
 }
