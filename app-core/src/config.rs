@@ -33,6 +33,9 @@ pub mod vars {
     pub const PORT: &str = "PORT";
     /// `k8s-server` only: the drain deadline after SIGTERM in seconds (default 20).
     pub const SHUTDOWN_TIMEOUT_SECS: &str = "SHUTDOWN_TIMEOUT_SECS";
+    /// `k8s-server` only: how long to keep serving, with `/readyz` at 503, before the listener closes
+    /// (default 0: on Kubernetes the pod's preStop sleep does this job).
+    pub const SHUTDOWN_DELAY_MS: &str = "SHUTDOWN_DELAY_MS";
 
     /// Every variable above.
     pub const ALL: &[&str] = &[
@@ -46,6 +49,7 @@ pub mod vars {
         AWS_LAMBDA_LOG_LEVEL,
         PORT,
         SHUTDOWN_TIMEOUT_SECS,
+        SHUTDOWN_DELAY_MS,
     ];
 }
 
@@ -100,6 +104,8 @@ pub struct ServerConfig {
     pub port: u16,
     /// `SHUTDOWN_TIMEOUT_SECS` (default 20): how long in-flight requests may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
+    /// `SHUTDOWN_DELAY_MS` (default 0): how long to keep accepting, with `/readyz` at 503, after SIGTERM.
+    pub shutdown_delay: Duration,
 }
 
 /// A configuration problem, naming the variable.
@@ -292,6 +298,12 @@ impl ServerConfig {
                 |s| (1..=3600).contains(s),
                 "expected a whole number of seconds from 1 to 3600",
             )?),
+            shutdown_delay: Duration::from_millis(env.parse_number(
+                vars::SHUTDOWN_DELAY_MS,
+                0,
+                |ms| *ms <= 60_000,
+                "expected a whole number of milliseconds from 0 to 60000",
+            )?),
         })
     }
 }
@@ -320,6 +332,7 @@ mod tests {
         assert_eq!(config.log.filter, "info");
         assert_eq!(server.port, 8080);
         assert_eq!(server.shutdown_timeout, Duration::from_secs(20));
+        assert_eq!(server.shutdown_delay, Duration::ZERO);
     }
 
     #[test]
@@ -371,6 +384,7 @@ mod tests {
             (&[("PORT", "eighty")], "PORT"),
             (&[("PORT", "70000")], "PORT"),
             (&[("SHUTDOWN_TIMEOUT_SECS", "-1")], "SHUTDOWN_TIMEOUT_SECS"),
+            (&[("SHUTDOWN_DELAY_MS", "1.5")], "SHUTDOWN_DELAY_MS"),
         ] {
             assert_eq!(ServerConfig::from(&env(vars)).unwrap_err().var(), var);
         }

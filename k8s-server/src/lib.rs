@@ -22,18 +22,33 @@ pub async fn run(shutdown: impl Future<Output = ()> + Send + 'static) -> Result<
         .await
         .map_err(|err| StartupError::runtime(format_args!("cannot listen on {address}: {err}")))?;
     tracing::info!(address = %listener.local_addr().map_err(StartupError::runtime)?, "listening");
-    serve(listener, service, shutdown, config.shutdown_timeout)
+    let drain = Drain {
+        delay: config.shutdown_delay,
+        timeout: config.shutdown_timeout,
+    };
+    serve(listener, service, shutdown, drain)
         .await
         .map_err(StartupError::runtime)
 }
 
-/// Serves on `listener` until `shutdown` completes. Then `/readyz` turns 503, no new connection is
-/// accepted, and in-flight requests get up to `drain_timeout` to finish.
+/// What happens between the shutdown signal and exit.
+#[derive(Debug, Clone, Copy)]
+pub struct Drain {
+    /// How long to keep accepting connections, with `/readyz` already at 503, so that load balancers
+    /// see the pod leave before its listener closes.
+    pub delay: Duration,
+    /// How long in-flight requests then get to finish.
+    pub timeout: Duration,
+}
+
+/// Serves on `listener` until `shutdown` completes. Then `/readyz` turns 503 at once; after
+/// `drain.delay` no new connection is accepted, and in-flight requests get up to `drain.timeout` to
+/// finish.
 pub async fn serve(
     listener: TcpListener,
     service: UserService,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    drain_timeout: Duration,
+    drain: Drain,
 ) -> std::io::Result<()> {
     let readiness = Readiness::new();
     let app = server_router(service, readiness.clone());
@@ -43,13 +58,15 @@ pub async fn serve(
         async move {
             shutdown.await;
             readiness.set_shutting_down();
-            tracing::info!(?drain_timeout, "shutting down: draining in-flight requests");
+            tracing::info!(delay = ?drain.delay, "shutting down: /readyz answers 503");
+            tokio::time::sleep(drain.delay).await;
+            tracing::info!(timeout = ?drain.timeout, "listener closed: draining in-flight requests");
             let _ = draining_tx.send(());
         }
     };
     let deadline = async move {
         if draining_rx.await.is_ok() {
-            tokio::time::sleep(drain_timeout).await;
+            tokio::time::sleep(drain.timeout).await;
         } else {
             std::future::pending::<()>().await;
         }
@@ -58,7 +75,7 @@ pub async fn serve(
     tokio::select! {
         served = axum::serve(listener, app).with_graceful_shutdown(signal) => served,
         () = deadline => {
-            tracing::warn!(?drain_timeout, "drain deadline passed; exiting with requests in flight");
+            tracing::warn!(timeout = ?drain.timeout, "drain deadline passed; exiting with requests in flight");
             Ok(())
         }
     }?;

@@ -10,6 +10,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use app_core::config::{Config, Env, ServerConfig, vars};
 use serde_yaml_ng::Value;
@@ -164,14 +165,13 @@ fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
         );
 
         // AND the pod may take the preStop pause plus the server's whole drain before SIGKILL
-        let grace = pod["terminationGracePeriodSeconds"].as_u64().unwrap_or(30);
-        let pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
-            .as_u64()
-            .unwrap_or(0);
+        let seconds = |value: &Value| Duration::from_secs(value.as_u64().unwrap_or(0));
+        let grace = seconds(&pod["terminationGracePeriodSeconds"]);
+        let pre_stop = seconds(&container["lifecycle"]["preStop"]["sleep"]["seconds"]);
+        let drain = server_config.shutdown_delay + server_config.shutdown_timeout;
         assert!(
-            grace > pre_stop + server_config.shutdown_timeout.as_secs(),
-            "overlay {overlay}: grace {grace}s <= preStop {pre_stop}s + drain {:?}",
-            server_config.shutdown_timeout
+            grace > pre_stop + drain,
+            "overlay {overlay}: grace {grace:?} <= preStop {pre_stop:?} + drain {drain:?}"
         );
 
         // WHEN the server runs with the overlay's environment (fake credentials: the probes never touch AWS)

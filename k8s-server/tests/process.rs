@@ -134,3 +134,81 @@ fn a_store_outage_is_a_503_and_its_log_line_carries_the_request_id() {
     assert!(line.contains("outage-req-42"), "{line}");
     assert!(line.contains("GetItem on table Users"), "{line}");
 }
+
+#[test]
+fn on_sigterm_under_load_readiness_turns_first_and_no_accepted_request_fails() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+
+    // GIVEN the server with a half-second shutdown delay, under load from four clients that note
+    // when each connection was made and whether its request got a full answer
+    let delay = Duration::from_millis(500);
+    let mut server = Server::start(&[("SHUTDOWN_DELAY_MS", "500")]);
+    let port = server.port;
+    let epoch = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut outcomes: Vec<(Duration, Option<bool>)> = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let connected = epoch.elapsed();
+                    let outcome =
+                        std::net::TcpStream::connect(("127.0.0.1", port))
+                            .ok()
+                            .map(|stream| {
+                                matches!(
+                                    support::exchange(stream, &support::get_request("/users/u-1")),
+                                    Some((200, response)) if response.contains("Ada Lovelace")
+                                )
+                            });
+                    outcomes.push((connected, outcome));
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                outcomes
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // WHEN SIGTERM arrives
+    let signalled = epoch.elapsed();
+    server.signal("TERM");
+
+    // THEN /readyz is 503 at once while lookups are still served
+    let (ready, _) = server.get("/readyz");
+    let (lookup, _) = server.get("/users/u-1");
+    assert_eq!((ready, lookup), (503, 200));
+    // AND the process exits 0
+    let code = server.wait(Duration::from_secs(5));
+    stop.store(true, Ordering::Relaxed);
+    let outcomes: Vec<(Duration, Option<bool>)> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert_eq!(code, Some(0));
+    // AND every request connected before the signal, or during the delay (less scheduling slack),
+    // got a full answer; later ones may find the listener closed
+    let must_succeed = signalled + delay - Duration::from_millis(150);
+    let kept: Vec<_> = outcomes
+        .iter()
+        .filter(|(at, _)| *at < must_succeed)
+        .collect();
+    let failed = kept
+        .iter()
+        .filter(|(_, outcome)| *outcome != Some(true))
+        .count();
+    let late = outcomes.len() - kept.len();
+    let refused = outcomes
+        .iter()
+        .filter(|(_, outcome)| outcome.is_none())
+        .count();
+    println!(
+        "shutdown under load: {} requests before the signal or during the delay, {failed} failed; {late} later ({refused} refused)",
+        kept.len()
+    );
+    assert_eq!(failed, 0);
+    assert!(refused > 0, "the load should outlast the listener");
+}

@@ -34,7 +34,10 @@ impl TestServer {
             async {
                 let _ = stopped.await;
             },
-            Duration::from_secs(5),
+            k8s_server::Drain {
+                delay: Duration::ZERO,
+                timeout: Duration::from_secs(5),
+            },
         ));
         Self {
             addr,

@@ -145,10 +145,7 @@ impl Drop for Server {
 
 /// One `GET` on a fresh connection: the status and body, or `None` if the connection failed.
 pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let (status, response) = request(
-        port,
-        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
-    )?;
+    let (status, response) = request(port, &get_request(path))?;
     let body = response
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_owned())?;
@@ -157,7 +154,16 @@ pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
 
 /// Writes `raw` on a fresh connection: the status and the whole raw response.
 fn request(port: u16, raw: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    exchange(TcpStream::connect(("127.0.0.1", port)).ok()?, raw)
+}
+
+/// A plain `GET path` request, closing the connection after the answer.
+pub fn get_request(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+}
+
+/// Writes `raw` on `stream` and reads the answer: the status and the whole raw response.
+pub fn exchange(mut stream: TcpStream, raw: &str) -> Option<(u16, String)> {
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     stream.write_all(raw.as_bytes()).ok()?;
     let mut response = String::new();
