@@ -6,6 +6,7 @@
 mod error;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+mod path;
 mod probes;
 mod request_id;
 mod users;
@@ -36,10 +37,10 @@ pub fn server_router(service: UserService, readiness: Readiness) -> Router {
 }
 
 /// What every response gets, whatever the route: JSON 404/405 answers, the CORS origin header, the
-/// request id (kept from the request if sane, else generated; also on every log line), and a JSON 500
-/// instead of a dropped connection if a handler ever panics.
+/// request id (kept from the request if sane, else generated; also on every log line), a JSON 500
+/// instead of a dropped connection if a handler ever panics, and dot segments resolved before routing.
 fn with_contract(routes: Router) -> Router {
-    routes
+    let contract = routes
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })
         .layer(
@@ -57,7 +58,13 @@ fn with_contract(routes: Router) -> Router {
                     HeaderValue::from_static(X_REQUEST_ID),
                 ))
                 .layer(CatchPanicLayer::custom(error::panic_response)),
-        )
+        );
+    // Routing matches the raw path, so dot segments are resolved in front of the whole router.
+    Router::new().fallback_service(
+        ServiceBuilder::new()
+            .map_request(path::remove_dot_segments)
+            .service(contract),
+    )
 }
 
 #[cfg(test)]

@@ -69,7 +69,6 @@ async fn ids_that_break_the_rule_are_a_400_whatever_the_encoding() {
         "/users/%C3%A9",
         "/users/%FF",
         "/users/%zz",
-        "/users/..",
         too_long.as_str(),
     ] {
         let (status, body) = get_json(uri).await;
@@ -95,7 +94,16 @@ async fn a_percent_encoded_valid_id_and_a_query_string_still_find_the_user() {
 
 #[tokio::test]
 async fn an_unknown_path_is_a_json_404_not_found() {
-    for uri in ["/", "/users", "/users/", "/users/u-1/extra", "/healthz"] {
+    // `/users/..` resolves to `/` (dot segments are resolved before routing, as a URL parser does).
+    for uri in [
+        "/",
+        "/users",
+        "/users/",
+        "/users/u-1/extra",
+        "/healthz",
+        "/users/..",
+        "/users/%2e%2E",
+    ] {
         let (status, body) = get_json(uri).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
@@ -278,4 +286,16 @@ async fn a_panicking_store_is_a_json_500_with_the_request_id_not_a_dropped_conne
     assert!(!String::from_utf8_lossy(&body).contains("bug"));
     assert!(headers.contains_key(X_REQUEST_ID));
     assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
+
+#[tokio::test]
+async fn dot_segments_are_resolved_before_routing() {
+    for uri in ["/users/x/../u-1", "/users/./u-1", "/nope/../users/u-1"] {
+        let (status, body) = get_json(uri).await;
+        assert_eq!(
+            (status, body["data"]["id"].as_str()),
+            (StatusCode::OK, Some("u-1")),
+            "{uri}"
+        );
+    }
 }

@@ -1,0 +1,95 @@
+//! Hostile and malformed input, sent to every front door. Every answer is a 4xx with the JSON error
+//! envelope (or, for oversized headers, the server's own limit answer), never a 5xx or a panic, and
+//! both targets give the same status.
+
+use std::sync::Arc;
+
+use app_core::service::UserService;
+use app_core::store::memory::MemoryStore;
+use tests::lambda::{self, EventSource};
+use tests::reply::Reply;
+use tests::server::TestServer;
+
+fn service() -> UserService {
+    UserService::new(Arc::new(MemoryStore::sample()))
+}
+
+/// Request targets that must be refused with a 4xx.
+fn hostile_targets() -> Vec<(String, String)> {
+    let long_id = "a".repeat(10_000);
+    let long_path = "/x".repeat(5_000);
+    let mut targets: Vec<(&str, String)> = vec![
+        ("NUL in the id", "/users/a%00b".into()),
+        ("control character", "/users/%01".into()),
+        ("DEL", "/users/%7F".into()),
+        ("dot-dot id", "/users/..".into()),
+        ("encoded dot-dot id", "/users/%2E%2E".into()),
+        ("dot id", "/users/.".into()),
+        (
+            "dot-dot escaping the prefix",
+            "/users/../users/u-1/..".into(),
+        ),
+        ("encoded slash", "/users/a%2Fb".into()),
+        ("lone percent", "/users/a%".into()),
+        ("bad percent digits", "/users/%G1".into()),
+        ("overlong UTF-8 slash", "/users/%C0%AF".into()),
+        ("invalid UTF-8", "/users/%FF%FE%FD".into()),
+        ("encoded newline", "/users/a%0D%0Ab".into()),
+        ("10 000-character id", format!("/users/{long_id}")),
+        ("10 000-character path", long_path),
+        ("id with a semicolon", "/users/u-1;drop".into()),
+        ("id with a quote", "/users/u-1%22".into()),
+        ("id with angle brackets", "/users/%3Cscript%3E".into()),
+        ("double slash", "//users/u-1".into()),
+        ("trailing slash", "/users/u-1/".into()),
+        ("empty id", "/users/".into()),
+    ];
+    targets.sort_by(|a, b| a.0.cmp(b.0));
+    targets
+        .into_iter()
+        .map(|(name, target)| (name.to_owned(), target))
+        .collect()
+}
+
+fn is_json_4xx(reply: &Reply) -> bool {
+    (400..500).contains(&reply.status)
+        && reply.error_code().is_some()
+        && reply.header("content-type") == Some("application/json")
+}
+
+#[tokio::test]
+async fn hostile_paths_get_the_same_json_4xx_from_every_front_door() {
+    let server = TestServer::spawn(service()).await;
+    let mut problems = Vec::new();
+    let mut answers = 0;
+    for (name, target) in hostile_targets() {
+        let on_server = server.send("GET", &target, &[]).await;
+        answers += 1;
+        if !is_json_4xx(&on_server) {
+            problems.push(format!(
+                "{name}: server: {} {:?}",
+                on_server.status, on_server.body
+            ));
+        }
+        for source in EventSource::ALL {
+            let on_lambda =
+                lambda::invoke(service(), &source.event("GET", &target, &[]), "hostile").await;
+            answers += 1;
+            if on_lambda.status != on_server.status || on_lambda.body != on_server.body {
+                problems.push(format!(
+                    "{name}: {} answered {} {:?}, the server {} {:?}",
+                    source.name(),
+                    on_lambda.status,
+                    on_lambda.body,
+                    on_server.status,
+                    on_server.body
+                ));
+            }
+        }
+    }
+    println!(
+        "hostile paths: {answers} answers checked, {} problems",
+        problems.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
