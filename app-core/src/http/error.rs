@@ -9,8 +9,9 @@ use serde::Serialize;
 use crate::domain::LookupError;
 
 /// Every error answer of the contract. Each has a status, a stable code and a fixed message; none carries
-/// internal detail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// internal detail. It serialises as its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ApiError {
     /// 400: the id breaks the id rule.
     InvalidUserId,
@@ -84,9 +85,11 @@ impl From<LookupError> for ApiError {
 }
 
 /// `{"success":true,"data":...}`
-#[derive(Debug, Serialize)]
-pub(crate) struct Success<T> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Success<T> {
+    /// Always `true`.
     success: bool,
+    /// The answer.
     data: T,
 }
 
@@ -100,15 +103,21 @@ impl<T: Serialize> Success<T> {
 }
 
 /// `{"success":false,"error":{"code":...,"message":...}}`
-#[derive(Debug, Serialize)]
-struct Failure {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Failure {
+    /// Always `false`.
     success: bool,
+    /// What went wrong.
     error: ErrorBody,
 }
 
-#[derive(Debug, Serialize)]
-struct ErrorBody {
-    code: &'static str,
+/// The code (stable, for programs) and message (for people) of an error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error code.
+    code: ApiError,
+    /// A fixed, human-readable explanation.
+    #[schema(example = "no user has this id")]
     message: &'static str,
 }
 
@@ -117,7 +126,7 @@ impl IntoResponse for ApiError {
         let body = Failure {
             success: false,
             error: ErrorBody {
-                code: self.code(),
+                code: self,
                 message: self.message(),
             },
         };
@@ -145,6 +154,21 @@ pub(super) fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_error_serialises_as_its_code() {
+        for err in [
+            ApiError::InvalidUserId,
+            ApiError::UserNotFound,
+            ApiError::StoreUnavailable,
+            ApiError::Internal,
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::NotReady,
+        ] {
+            assert_eq!(serde_json::to_value(err).unwrap(), err.code());
+        }
+    }
 
     #[test]
     fn each_lookup_error_maps_to_its_contract_status_and_code() {

@@ -1,10 +1,12 @@
-//! `GET /healthz` and `GET /readyz`, for the Kubernetes probes (not part of the Lambda surface).
+//! The server-only routes: `GET /healthz` and `GET /readyz` for the Kubernetes probes, and
+//! `GET /openapi.json`. None of them is part of the Lambda surface.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use serde::Serialize;
 
@@ -45,10 +47,15 @@ struct Status {
 }
 
 pub(super) fn routes(readiness: Readiness) -> Router {
+    let openapi = axum::body::Bytes::from(super::openapi_json());
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(readiness)
+        .route(
+            "/openapi.json",
+            get(move || async move { ([(CONTENT_TYPE, "application/json")], openapi) }),
+        )
 }
 
 /// Liveness: the process is up and serving HTTP.

@@ -10,7 +10,7 @@ use axum::http::header::{
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use super::error::{ApiError, Success};
+use super::error::{ApiError, Failure, Success};
 use crate::domain::User;
 use crate::service::UserService;
 
@@ -24,6 +24,22 @@ pub(super) fn routes(service: UserService) -> Router {
 /// `GET /users/{id}` (axum answers `HEAD` from the same handler, without the body).
 ///
 /// The id arrives percent-decoded; one that does not decode to UTF-8 breaks the id rule like any other.
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    operation_id = "getUser",
+    summary = "Look a user up by id",
+    description = "Also answers HEAD (without the body). Every response carries `x-request-id` and `Access-Control-Allow-Origin: *`.",
+    params(("id" = String, Path, description = "The user id: 1 to 64 of A-Z a-z 0-9 - _", pattern = "^[A-Za-z0-9_-]{1,64}$", example = "u-1")),
+    responses(
+        (status = 200, description = "The user", body = Success<User>, headers(("x-request-id" = String))),
+        (status = 400, description = "INVALID_USER_ID: the id breaks the id rule", body = Failure),
+        (status = 404, description = "USER_NOT_FOUND: no user has this id", body = Failure),
+        (status = 500, description = "INTERNAL: anything else", body = Failure),
+        (status = 503, description = "STORE_UNAVAILABLE: the store timed out, is unreachable or throttles", body = Failure, headers(("retry-after" = String, description = "Seconds to wait before retrying"))),
+    ),
+    tag = "users"
+)]
 async fn get_user(
     State(service): State<UserService>,
     id: Result<Path<String>, PathRejection>,
@@ -35,6 +51,19 @@ async fn get_user(
 
 /// `OPTIONS /users/{id}`: the CORS preflight. `Access-Control-Allow-Origin` is added to every response
 /// by the contract's layers.
+#[utoipa::path(
+    options,
+    path = "/users/{id}",
+    operation_id = "preflightUser",
+    summary = "CORS preflight",
+    params(("id" = String, Path, description = "Any path segment")),
+    responses((status = 204, description = "Allowed methods and headers", headers(
+        ("access-control-allow-methods" = String),
+        ("access-control-allow-headers" = String),
+        ("access-control-max-age" = String),
+    ))),
+    tag = "users"
+)]
 async fn preflight() -> impl IntoResponse {
     (
         StatusCode::NO_CONTENT,

@@ -1,0 +1,63 @@
+//! The contract as an OpenAPI 3 document, generated from the handlers and types themselves (utoipa),
+//! served by `k8s-server` at `/openapi.json` and committed as `docs/openapi.json`.
+
+use utoipa::OpenApi;
+
+use super::error::{ApiError, ErrorBody, Failure};
+use super::users;
+use crate::domain::User;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "user-lookup",
+        description = "One user-lookup API, served identically by a Kubernetes server (k8s-server) and an AWS Lambda function (lambda-fn). Another method on /users/{id} answers 405 METHOD_NOT_ALLOWED with an Allow header; any other path answers 404 NOT_FOUND; both with the error envelope.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    paths(users::get_user, users::preflight),
+    components(schemas(User, ApiError, ErrorBody, Failure)),
+    tags((name = "users", description = "User lookup"))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document, as pretty-printed JSON (what `docs/openapi.json` holds).
+pub fn openapi_json() -> String {
+    let mut doc = ApiDoc::openapi();
+    // The crate version would change the document at every release; the API has its own.
+    doc.info.version = "1".to_owned();
+    doc.to_pretty_json()
+        .expect("the OpenAPI document serialises")
+        + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_document_is_current() {
+        let committed = include_str!("../../../docs/openapi.json");
+        assert!(
+            committed == openapi_json(),
+            "docs/openapi.json is stale: run `cargo xtask openapi` and commit the result"
+        );
+    }
+
+    #[test]
+    fn the_document_describes_every_answer_of_the_lookup() {
+        let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        let responses = &doc["paths"]["/users/{id}"]["get"]["responses"];
+        for status in ["200", "400", "404", "500", "503"] {
+            assert!(responses[status].is_object(), "no {status} documented");
+        }
+        let codes = &doc["components"]["schemas"]["ApiError"]["enum"];
+        assert!(
+            codes
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "USER_NOT_FOUND"),
+            "{codes}"
+        );
+    }
+}
