@@ -6,6 +6,7 @@
 mod error;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+mod metrics;
 mod openapi;
 mod path;
 mod probes;
@@ -33,10 +34,16 @@ pub fn router(service: UserService) -> Router {
     with_contract(users::routes(service))
 }
 
-/// The public API plus `GET /healthz`, `GET /readyz` and `GET /openapi.json`, for the long-running
-/// server.
+/// The public API plus `GET /healthz`, `GET /readyz`, `GET /openapi.json` and (with the `prometheus`
+/// feature, which installs the process's metrics recorder) `GET /metrics`, for the long-running server.
 pub fn server_router(service: UserService, readiness: Readiness) -> Router {
-    with_contract(users::routes(service).merge(probes::routes(readiness)))
+    let routes = users::routes(service).merge(probes::routes(readiness));
+    #[cfg(feature = "prometheus")]
+    let routes = {
+        metrics::prometheus::install();
+        routes.route("/metrics", axum::routing::get(metrics::prometheus::render))
+    };
+    with_contract(routes)
 }
 
 /// What every response gets, whatever the route: JSON 404/405 answers, the CORS origin header, the
@@ -60,6 +67,7 @@ fn with_contract(routes: Router) -> Router {
                     ACCESS_CONTROL_EXPOSE_HEADERS,
                     HeaderValue::from_static(X_REQUEST_ID),
                 ))
+                .layer(axum::middleware::from_fn(metrics::record))
                 .layer(CatchPanicLayer::custom(error::panic_response)),
         );
     // Routing matches the raw path, so dot segments are resolved in front of the whole router.

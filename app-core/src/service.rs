@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::domain::{LookupError, User, UserId};
 use crate::store::{StoreError, UserRepository};
+use crate::telemetry::metric::STORE_LOOKUPS;
 
 /// Looks users up: checks the id rule, asks the store, and turns store failures into [`LookupError`]s.
 ///
@@ -22,18 +23,20 @@ impl UserService {
     /// The user with id `raw_id`, as it came from the caller (already percent-decoded).
     pub async fn get_user(&self, raw_id: &str) -> Result<User, LookupError> {
         let id = UserId::parse(raw_id)?;
-        match self.repo.get(&id).await {
-            Ok(Some(user)) => Ok(user),
-            Ok(None) => Err(LookupError::NotFound(id)),
+        let (outcome, result) = match self.repo.get(&id).await {
+            Ok(Some(user)) => ("found", Ok(user)),
+            Ok(None) => ("not_found", Err(LookupError::NotFound(id))),
             Err(StoreError::Unavailable(detail)) => {
                 tracing::warn!(user_id = %id, error = %detail, "user store unavailable");
-                Err(LookupError::StoreUnavailable)
+                ("unavailable", Err(LookupError::StoreUnavailable))
             }
             Err(StoreError::Failed(detail)) => {
                 tracing::error!(user_id = %id, error = %detail, "user lookup failed");
-                Err(LookupError::Internal)
+                ("failed", Err(LookupError::Internal))
             }
-        }
+        };
+        metrics::counter!(STORE_LOOKUPS, "outcome" => outcome).increment(1);
+        result
     }
 }
 

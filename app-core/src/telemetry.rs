@@ -1,6 +1,10 @@
-//! Logging: one `tracing` subscriber, readable text locally and JSON in production.
+//! Logging: one `tracing` subscriber, readable text locally and JSON in production. Every log line
+//! written while a request is handled carries that request's `request_id` (a span field).
 //!
-//! Every log line written while a request is handled carries that request's `request_id` (a span field).
+//! Metrics go through the `metrics` facade under the names in [`metric`].
+
+#[cfg(feature = "lambda")]
+pub mod emf;
 
 use tracing_subscriber::EnvFilter;
 
@@ -22,4 +26,14 @@ pub fn init(settings: &LogSettings) {
             .with_span_list(true)
             .try_init(),
     };
+}
+
+/// The names of the metrics the service records.
+pub mod metric {
+    /// Requests answered, by `route`, `method` and `status`.
+    pub const REQUESTS: &str = "http_requests_total";
+    /// Time to answer in seconds, by `route` and `status`.
+    pub const DURATION: &str = "http_request_duration_seconds";
+    /// User store lookups, by `outcome` (`found`, `not_found`, `unavailable`, `failed`).
+    pub const STORE_LOOKUPS: &str = "user_store_lookups_total";
 }

@@ -184,7 +184,24 @@ fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
         ]);
         let server = Server::start(&vars);
 
-        // THEN every probe the manifest declares answers 200
+        // THEN the scrape annotations point at the server's metrics
+        let annotations =
+            &one(&objects, "Deployment")["spec"]["template"]["metadata"]["annotations"];
+        assert_eq!(
+            annotations["prometheus.io/port"].as_str(),
+            Some(server_config.port.to_string().as_str()),
+            "overlay {overlay}"
+        );
+        let metrics_path = annotations["prometheus.io/path"]
+            .as_str()
+            .expect("prometheus.io/path");
+        let (status, body) = server.get(metrics_path);
+        assert!(
+            status == 200 && body.contains("# TYPE"),
+            "overlay {overlay}: GET {metrics_path}: {status} {body}"
+        );
+
+        // AND every probe the manifest declares answers 200
         for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
             let http = &container[probe]["httpGet"];
             let path = http["path"]

@@ -212,3 +212,66 @@ fn on_sigterm_under_load_readiness_turns_first_and_no_accepted_request_fails() {
     assert_eq!(failed, 0);
     assert!(refused > 0, "the load should outlast the listener");
 }
+
+#[test]
+fn metrics_count_requests_by_route_and_status_and_store_lookups_by_outcome() {
+    // GIVEN a fresh server that answered one found and one unknown user, and one unknown path
+    let server = Server::start(&[]);
+    server.get("/users/u-1");
+    server.get("/users/nope");
+    server.get("/nope");
+
+    // WHEN Prometheus scrapes it
+    let (status, metrics) = server.get("/metrics");
+
+    // THEN each request is counted under its route template and status, and each lookup by outcome
+    assert_eq!(status, 200);
+    let series = |name: &str, labels: &[&str]| {
+        metrics
+            .lines()
+            .find(|line| line.starts_with(name) && labels.iter().all(|label| line.contains(label)))
+            .map(|line| line.rsplit(' ').next().unwrap().to_owned())
+    };
+    let users = r#"route="/users/{id}""#;
+    assert_eq!(
+        series("http_requests_total", &[users, r#"status="200""#]).as_deref(),
+        Some("1"),
+        "{metrics}"
+    );
+    assert_eq!(
+        series("http_requests_total", &[users, r#"status="404""#]).as_deref(),
+        Some("1"),
+        "{metrics}"
+    );
+    assert_eq!(
+        series(
+            "http_requests_total",
+            &[r#"route="unmatched""#, r#"status="404""#]
+        )
+        .as_deref(),
+        Some("1"),
+        "{metrics}"
+    );
+    assert_eq!(
+        series("user_store_lookups_total", &[r#"outcome="found""#]).as_deref(),
+        Some("1"),
+        "{metrics}"
+    );
+    assert_eq!(
+        series("user_store_lookups_total", &[r#"outcome="not_found""#]).as_deref(),
+        Some("1"),
+        "{metrics}"
+    );
+    assert!(
+        series(
+            "http_request_duration_seconds_bucket",
+            &[users, r#"le="0.001""#]
+        )
+        .is_some(),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("nope"),
+        "a caller's path must not become a label"
+    );
+}

@@ -6,6 +6,8 @@
 //! - API Gateway puts a named stage in front of the path (`/prod/users/u-1`): it is removed.
 //! - The request id: a sane `x-request-id` from the caller is kept, otherwise the invocation's
 //!   request id (the one in the Lambda logs and metrics) is used.
+//!
+//! Metrics leave as CloudWatch Embedded Metric Format lines in the log (see `telemetry::emf`).
 
 use axum::Router;
 use axum::http::uri::PathAndQuery;
@@ -13,19 +15,32 @@ use axum::http::{HeaderValue, Uri};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use tower::ServiceBuilder;
-use tower::util::MapRequest;
+use tower::util::{MapRequest, MapResponse};
 
 use super::request_id::{X_REQUEST_ID, is_sane_request_id};
 use crate::service::UserService;
+use crate::telemetry::emf;
 
 /// The contract as the service `lambda_http::run` runs.
-pub type Handler = MapRequest<Router, fn(Request) -> Request>;
+pub type Handler =
+    MapResponse<MapRequest<Router, fn(Request) -> Request>, fn(Response) -> Response>;
 
-/// Builds the Lambda handler over `service`: [`super::router`] behind the event adaptation.
+type Response = axum::response::Response;
+
+/// Builds the Lambda handler over `service`: [`super::router`] behind the event adaptation. It
+/// installs the EMF metrics recorder, and writes each invocation's metrics to the log as it answers.
 pub fn handler(service: UserService) -> Handler {
+    emf::install();
     ServiceBuilder::new()
+        .map_response(flush_metrics as fn(Response) -> Response)
         .map_request(adapt as fn(Request) -> Request)
         .service(super::router(service))
+}
+
+/// Writes the invocation's metrics (EMF) to the log, then hands the response back.
+fn flush_metrics(response: Response) -> Response {
+    emf::flush();
+    response
 }
 
 /// Makes a request from an event look like the same request made to the server.

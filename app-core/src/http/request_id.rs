@@ -36,20 +36,25 @@ pub(super) fn drop_insane(mut req: Request<Body>) -> Request<Body> {
     req
 }
 
-/// The span every request runs in.
+/// The span every request runs in: its request id and, when the request came through AWS (ALB, API
+/// Gateway, or Lambda, which passes the invocation's X-Ray trace id on), the X-Ray trace id.
 pub(super) fn span(req: &Request<Body>) -> Span {
-    let request_id = req
-        .headers()
-        .get(X_REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    tracing::info_span!(
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let span = tracing::info_span!(
         "request",
-        request_id,
+        request_id = header(X_REQUEST_ID).unwrap_or_default(),
+        trace_id = tracing::field::Empty,
         method = %req.method(),
         path = req.uri().path(),
-    )
+    );
+    if let Some(trace_id) = header(X_AMZN_TRACE_ID) {
+        span.record("trace_id", trace_id);
+    }
+    span
 }
+
+/// The header AWS load balancers, API Gateway and Lambda carry the X-Ray trace id in.
+const X_AMZN_TRACE_ID: &str = "x-amzn-trace-id";
 
 #[cfg(test)]
 mod tests {
