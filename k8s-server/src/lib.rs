@@ -11,6 +11,10 @@ use app_core::config::ServerConfig;
 use app_core::http::{Readiness, server_router};
 use app_core::service::UserService;
 use app_core::startup::{self, StartupError};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 /// Starts the server from the environment and runs it until `shutdown` completes and the drain ends.
@@ -41,6 +45,21 @@ pub struct Drain {
     pub timeout: Duration,
 }
 
+/// The limits every connection gets. `axum::serve` offers none of these settings (and runs without
+/// the timer that hyper's header read timeout needs), so the connections are served with hyper-util
+/// directly; everything above the socket is still the one `app-core` contract.
+mod limits {
+    use std::time::Duration;
+
+    /// Longest request head (request line and headers) in bytes; more is answered 431.
+    pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+    /// Most headers in one request; more is answered 431.
+    pub const MAX_HEADERS: usize = 64;
+    /// How long a client may take to send its request head before the connection is closed (slow
+    /// clients otherwise hold connections forever).
+    pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+}
+
 /// Serves on `listener` until `shutdown` completes. Then `/readyz` turns 503 at once; after
 /// `drain.delay` no new connection is accepted, and in-flight requests get up to `drain.timeout` to
 /// finish.
@@ -52,35 +71,71 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let readiness = Readiness::new();
     let app = server_router(service, readiness.clone());
-    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel();
-    let signal = {
+    let builder = connection_builder();
+    let graceful = GracefulShutdown::new();
+    let stop_accepting = {
         let readiness = readiness.clone();
         async move {
             shutdown.await;
             readiness.set_shutting_down();
             tracing::info!(delay = ?drain.delay, "shutting down: /readyz answers 503");
             tokio::time::sleep(drain.delay).await;
-            tracing::info!(timeout = ?drain.timeout, "listener closed: draining in-flight requests");
-            let _ = draining_tx.send(());
         }
     };
-    let deadline = async move {
-        if draining_rx.await.is_ok() {
-            tokio::time::sleep(drain.timeout).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
+    let mut stop_accepting = std::pin::pin!(stop_accepting);
     readiness.set_ready();
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(err) => {
+                    // Out of file descriptors, usually: back off instead of spinning.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop_accepting => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = builder
+            .serve_connection_with_upgrades(
+                TokioIo::new(stream),
+                TowerToHyperService::new(app.clone()),
+            )
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!(timeout = ?drain.timeout, "listener closed: draining in-flight requests");
     tokio::select! {
-        served = axum::serve(listener, app).with_graceful_shutdown(signal) => served,
-        () = deadline => {
+        () = graceful.shutdown() => tracing::info!("stopped"),
+        () = tokio::time::sleep(drain.timeout) => {
             tracing::warn!(timeout = ?drain.timeout, "drain deadline passed; exiting with requests in flight");
-            Ok(())
         }
-    }?;
-    tracing::info!("stopped");
+    }
     Ok(())
+}
+
+/// HTTP/1.1 and HTTP/2 (prior knowledge) with the [`limits`].
+fn connection_builder() -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits::HEADER_READ_TIMEOUT)
+        .max_headers(limits::MAX_HEADERS)
+        .max_buf_size(limits::MAX_HEAD_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(limits::MAX_HEAD_BYTES as u32);
+    builder
 }
 
 /// Completes on SIGTERM (what Kubernetes sends) or SIGINT (Ctrl-C).

@@ -177,10 +177,18 @@ fn on_sigterm_under_load_readiness_turns_first_and_no_accepted_request_fails() {
     let signalled = epoch.elapsed();
     server.signal("TERM");
 
-    // THEN /readyz is 503 at once while lookups are still served
-    let (ready, _) = server.get("/readyz");
-    let (lookup, _) = server.get("/users/u-1");
-    assert_eq!((ready, lookup), (503, 200));
+    // THEN /readyz turns 503 at once (as soon as the signal is handled) while lookups are still served
+    let turned = loop {
+        let waited = epoch.elapsed() - signalled;
+        if server.get("/readyz").0 == 503 || waited > Duration::from_millis(200) {
+            break waited;
+        }
+    };
+    assert!(
+        turned < Duration::from_millis(100),
+        "/readyz still 200 after {turned:?}"
+    );
+    assert_eq!(server.get("/users/u-1").0, 200);
     // AND the process exits 0
     let code = server.wait(Duration::from_secs(5));
     stop.store(true, Ordering::Relaxed);
@@ -274,4 +282,19 @@ fn metrics_count_requests_by_route_and_status_and_store_lookups_by_outcome() {
         !metrics.contains("nope"),
         "a caller's path must not become a label"
     );
+}
+
+#[test]
+fn an_oversized_request_head_is_refused_with_431_and_the_server_keeps_serving() {
+    let server = Server::start(&[]);
+    let padding = "p".repeat(20 * 1024);
+    let names: Vec<String> = (0..100).map(|i| format!("x-h{i}")).collect();
+    let many: Vec<(&str, &str)> = names.iter().map(|name| (name.as_str(), "v")).collect();
+
+    let (huge_status, _) = server.get_with("/users/u-1", &[("x-padding", &padding)]);
+    let (many_status, _) = server.get_with("/users/u-1", &many);
+    let (after, _) = server.get("/users/u-1");
+
+    println!("oversized heads: a 20 KiB header -> {huge_status}, 100 headers -> {many_status}");
+    assert_eq!((huge_status, many_status, after), (431, 431, 200));
 }
