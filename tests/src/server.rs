@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use app_core::service::UserService;
 use http::{Method, Request};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
@@ -79,6 +79,17 @@ pub async fn try_send(
     target: &str,
     headers: &[(&str, &str)],
 ) -> Result<Reply, String> {
+    try_send_body(addr, method, target, headers, Bytes::new()).await
+}
+
+/// Like [`try_send`], with a request body.
+pub async fn try_send_body(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Result<Reply, String> {
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|err| format!("connect: {err}"))?;
@@ -93,9 +104,7 @@ pub async fn try_send(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let request = request
-        .body(Empty::<Bytes>::new())
-        .expect("a valid request");
+    let request = request.body(Full::new(body)).expect("a valid request");
     let response = sender
         .send_request(request)
         .await

@@ -93,3 +93,81 @@ async fn hostile_paths_get_the_same_json_4xx_from_every_front_door() {
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[tokio::test]
+async fn odd_methods_and_bodies_get_the_same_json_4xx_or_answer_from_every_front_door() {
+    use tests::server::try_send_body;
+
+    let big = "x".repeat(4096);
+    // (name, method, target, body, expected status)
+    let cases: &[(&str, &str, &str, &str, u16)] = &[
+        (
+            "PUT with a body",
+            "PUT",
+            "/users/u-1",
+            r#"{"name":"Mallory"}"#,
+            405,
+        ),
+        ("PATCH", "PATCH", "/users/u-1", "{}", 405),
+        ("TRACE", "TRACE", "/users/u-1", "", 405),
+        ("an unknown method", "FROB", "/users/u-1", "", 405),
+        ("POST to an unknown path", "POST", "/admin", "x", 404),
+        (
+            "GET with a small body (ignored)",
+            "GET",
+            "/users/u-1",
+            "hello",
+            200,
+        ),
+        ("GET with a 4 KiB body", "GET", "/users/u-1", &big, 413),
+    ];
+    let server = TestServer::spawn(service()).await;
+    let mut problems = Vec::new();
+    let mut answers = 0;
+    for (name, method, target, body, expected) in cases {
+        let length = body.len().to_string();
+        let headers = [
+            ("content-type", "application/json"),
+            ("content-length", length.as_str()),
+        ];
+        let on_server = try_send_body(
+            server.addr(),
+            method,
+            target,
+            &headers,
+            body.to_string().into(),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("{name}: {err}"));
+        answers += 1;
+        if on_server.status != *expected
+            || on_server.error_code().is_none() && on_server.status != 200
+        {
+            problems.push(format!(
+                "{name}: server answered {} {:?}",
+                on_server.status, on_server.body
+            ));
+        }
+        for source in EventSource::ALL {
+            let mut event = source.event(method, target, &headers);
+            event["body"] = serde_json::json!(body);
+            let on_lambda = lambda::invoke(service(), &event, "hostile").await;
+            answers += 1;
+            if on_lambda.without_request_id() != on_server.without_request_id() {
+                problems.push(format!(
+                    "{name}: {} answered {} {:?}, the server {} {:?}",
+                    source.name(),
+                    on_lambda.status,
+                    on_lambda.body,
+                    on_server.status,
+                    on_server.body
+                ));
+            }
+        }
+    }
+    println!(
+        "odd methods and bodies: {answers} answers checked, {} problems",
+        problems.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

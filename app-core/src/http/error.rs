@@ -27,6 +27,8 @@ pub enum ApiError {
     MethodNotAllowed,
     /// 503 with `Retry-After`: the server is shutting down (readiness probe).
     NotReady,
+    /// 413: the request declares a body larger than the API accepts (it takes none).
+    PayloadTooLarge,
 }
 
 /// How long a client should wait before retrying a 503, in seconds.
@@ -39,6 +41,7 @@ impl ApiError {
             Self::InvalidUserId => StatusCode::BAD_REQUEST,
             Self::UserNotFound | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::StoreUnavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -54,6 +57,7 @@ impl ApiError {
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::NotReady => "NOT_READY",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
         }
     }
 
@@ -69,6 +73,7 @@ impl ApiError {
             Self::NotFound => "no such resource",
             Self::MethodNotAllowed => "method not allowed on this resource",
             Self::NotReady => "the server is shutting down",
+            Self::PayloadTooLarge => "this API takes no request body",
         }
     }
 }
@@ -165,6 +170,7 @@ mod tests {
             ApiError::NotFound,
             ApiError::MethodNotAllowed,
             ApiError::NotReady,
+            ApiError::PayloadTooLarge,
         ] {
             assert_eq!(serde_json::to_value(err).unwrap(), err.code());
         }

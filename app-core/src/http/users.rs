@@ -2,11 +2,13 @@
 
 use axum::Router;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_MAX_AGE,
 };
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
@@ -35,12 +37,14 @@ pub(super) fn routes(service: UserService) -> Router {
         (status = 200, description = "The user", body = Success<User>, headers(("x-request-id" = String))),
         (status = 400, description = "INVALID_USER_ID: the id breaks the id rule", body = Failure),
         (status = 404, description = "USER_NOT_FOUND: no user has this id", body = Failure),
+        (status = 413, description = "PAYLOAD_TOO_LARGE: the request declares a body over 1 KiB (the API takes none)", body = Failure),
         (status = 500, description = "INTERNAL: anything else", body = Failure),
         (status = 503, description = "STORE_UNAVAILABLE: the store timed out, is unreachable or throttles", body = Failure, headers(("retry-after" = String, description = "Seconds to wait before retrying"))),
     ),
     tag = "users"
 )]
 async fn get_user(
+    _: NoLargeBody,
     State(service): State<UserService>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<axum::Json<Success<User>>, ApiError> {
@@ -73,4 +77,29 @@ async fn preflight() -> impl IntoResponse {
             (ACCESS_CONTROL_MAX_AGE, "86400"),
         ],
     )
+}
+
+/// The largest request body the API tolerates, in bytes (by `Content-Length`). It reads none.
+pub(super) const MAX_BODY_BYTES: u64 = 1024;
+
+/// Refuses a request that declares a body over [`MAX_BODY_BYTES`]: the lookup takes none, and a
+/// client sending megabytes is either confused or hostile. (A body is never read either way.)
+struct NoLargeBody;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoLargeBody {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let declared = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if declared > MAX_BODY_BYTES {
+            Err(ApiError::PayloadTooLarge)
+        } else {
+            Ok(NoLargeBody)
+        }
+    }
 }
