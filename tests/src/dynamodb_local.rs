@@ -6,6 +6,7 @@
 //! with a message saying what to install: these tests never skip themselves.
 
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -104,9 +105,14 @@ echo "$pid" > "$pidfile"; read _; kill -CONT "$pid"; kill "$pid"; wait "$pid""#;
             .arg(self.port.to_string())
             .arg(pid_path(self.port))
             .args(storage)
+            // DynamoDB Local writes a metadata file into its working folder: keep it out of the repo.
+            .current_dir(&self.emulator)
             .stdin(Stdio::piped())
             .stdout(log.try_clone().expect("log file handle"))
             .stderr(log)
+            // Its own process group: a Ctrl-C would kill this shell but not Java (a background job
+            // ignores SIGINT), leaving Java behind. Closing stdin stops both, also on a Ctrl-C.
+            .process_group(0)
             .spawn()
             .expect("sh can be started");
         let stdin = child.stdin.take().expect("piped stdin");

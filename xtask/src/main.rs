@@ -3,6 +3,7 @@
 //! Each command lives in its own module; this file only parses and dispatches.
 
 mod cost;
+mod demo;
 mod dynamodb_local;
 mod openapi;
 mod python;
@@ -10,6 +11,7 @@ mod schemathesis;
 mod seed;
 mod steps;
 mod test;
+mod tools;
 
 use std::process::ExitCode;
 
@@ -33,6 +35,8 @@ enum Command {
     Seed(seed::SeedArgs),
     /// Compare the monthly cost of the Kubernetes and Lambda deployments (docs/cost.md).
     Cost(cost::CostArgs),
+    /// Run k8s-server and lambda-fn (under cargo lambda watch) side by side and compare their answers.
+    Demo(demo::DemoArgs),
     /// Write the API's OpenAPI document, generated from the code, to docs/openapi.json.
     Openapi,
 }
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         Command::DynamodbLocal(args) => dynamodb_local::run(args),
         Command::Seed(args) => seed::run(args),
         Command::Cost(args) => cost::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Openapi => openapi::run(),
     };
     match result {

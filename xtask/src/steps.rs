@@ -1,26 +1,11 @@
 //! Running a command as a named, timed step, and finding the workspace.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-/// The workspace root (the parent of this crate).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
-}
-
-/// The cargo target directory (`$CARGO_TARGET_DIR`, else `target/` in the workspace).
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => workspace_root().join(dir),
-        None => workspace_root().join("target"),
-    }
-}
+pub use tests::paths::{target_dir, workspace_root};
 
 /// Runs `command` in the workspace root as step `name`: prints what runs, how it ended and how long it
 /// took, and fails if the command does.
@@ -41,7 +26,10 @@ pub fn run(name: &str, command: &mut Command) -> Result<()> {
     }
 }
 
-/// `cargo`, as the one running this command.
+/// `cargo`, as the one running this command, without the variables cargo set for this process (they
+/// would make it rebuild `ring` and everything above it: see `tests::cargo_env`).
 pub fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    tests::cargo_env::remove_inherited(&mut command);
+    command
 }

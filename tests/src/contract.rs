@@ -1,0 +1,269 @@
+//! The contract as data: one table of requests and what each must get, and the checks every front door's
+//! reply goes through. The parity suite, the end-to-end test under `cargo lambda watch` and
+//! `cargo xtask demo` all use this one table.
+
+use crate::reply::Reply;
+
+/// One request and what the contract says it gets.
+#[derive(Debug)]
+pub struct Case {
+    /// A short description, for reports.
+    pub name: &'static str,
+    /// The HTTP method.
+    pub method: &'static str,
+    /// Path and query, exactly as the client sends them.
+    pub target: &'static str,
+    /// Request headers.
+    pub headers: &'static [(&'static str, &'static str)],
+    /// The status the contract fixes.
+    pub status: u16,
+    /// The error code, for error answers.
+    pub code: Option<&'static str>,
+}
+
+const fn case(
+    name: &'static str,
+    method: &'static str,
+    target: &'static str,
+    status: u16,
+    code: Option<&'static str>,
+) -> Case {
+    Case {
+        name,
+        method,
+        target,
+        headers: &[],
+        status,
+        code,
+    }
+}
+
+const INVALID: Option<&str> = Some("INVALID_USER_ID");
+
+/// Every case, sent to every front door by the parity suite and the end-to-end Lambda test.
+pub const CASES: &[Case] = &[
+    case("found", "GET", "/users/u-1", 200, None),
+    case("found (another user)", "GET", "/users/u-3", 200, None),
+    case("found, HEAD", "HEAD", "/users/u-1", 200, None),
+    case(
+        "not found",
+        "GET",
+        "/users/nope",
+        404,
+        Some("USER_NOT_FOUND"),
+    ),
+    case(
+        "id of 64 characters (not found)",
+        "GET",
+        "/users/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        404,
+        Some("USER_NOT_FOUND"),
+    ),
+    case(
+        "id of 65 characters",
+        "GET",
+        "/users/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        400,
+        INVALID,
+    ),
+    case("id with a space", "GET", "/users/a%20b", 400, INVALID),
+    case(
+        "id with an encoded slash",
+        "GET",
+        "/users/a%2Fb",
+        400,
+        INVALID,
+    ),
+    case("id with a dot", "GET", "/users/u.1", 400, INVALID),
+    case("id with a NUL", "GET", "/users/a%00b", 400, INVALID),
+    case(
+        "id with a control character",
+        "GET",
+        "/users/a%0Ab",
+        400,
+        INVALID,
+    ),
+    case(
+        "id with non-ASCII letters",
+        "GET",
+        "/users/%C3%A9t%C3%A9",
+        400,
+        INVALID,
+    ),
+    case("id that is not UTF-8", "GET", "/users/%FF%FE", 400, INVALID),
+    case(
+        "id with invalid percent-encoding",
+        "GET",
+        "/users/%zz",
+        400,
+        INVALID,
+    ),
+    case("percent-encoded valid id", "GET", "/users/u%2D1", 200, None),
+    case(
+        "query string ignored",
+        "GET",
+        "/users/u-1?fields=name&debug=true",
+        200,
+        None,
+    ),
+    case("unknown path", "GET", "/nope", 404, Some("NOT_FOUND")),
+    case("root path", "GET", "/", 404, Some("NOT_FOUND")),
+    case("collection path", "GET", "/users", 404, Some("NOT_FOUND")),
+    case(
+        "path below a user",
+        "GET",
+        "/users/u-1/orders",
+        404,
+        Some("NOT_FOUND"),
+    ),
+    case(
+        "POST",
+        "POST",
+        "/users/u-1",
+        405,
+        Some("METHOD_NOT_ALLOWED"),
+    ),
+    case(
+        "DELETE",
+        "DELETE",
+        "/users/u-1",
+        405,
+        Some("METHOD_NOT_ALLOWED"),
+    ),
+    Case {
+        headers: &[
+            ("origin", "https://app.example.com"),
+            ("access-control-request-method", "GET"),
+        ],
+        ..case("CORS preflight", "OPTIONS", "/users/u-1", 204, None)
+    },
+    Case {
+        headers: &[("x-request-id", "trace-abc-123")],
+        ..case(
+            "the caller's request id is kept",
+            "GET",
+            "/users/u-1",
+            200,
+            None,
+        )
+    },
+    Case {
+        headers: &[("x-request-id", "not a sane id")],
+        ..case(
+            "an insane request id is replaced",
+            "GET",
+            "/users/u-1",
+            200,
+            None,
+        )
+    },
+];
+
+/// The case named `name` (panics if there is none: the callers name cases of [`CASES`]).
+pub fn case_named(name: &str) -> &'static Case {
+    CASES
+        .iter()
+        .find(|case| case.name == name)
+        .unwrap_or_else(|| panic!("no contract case is named {name:?}"))
+}
+
+/// Whether `reply` (from front door `door`) differs from `reference` (the server's) in anything but the
+/// request id, which each front door generates on its own.
+pub fn parity_violation(
+    case: &Case,
+    reference: &Reply,
+    reply: &Reply,
+    door: &str,
+) -> Option<String> {
+    (reply.without_request_id() != reference.without_request_id()).then(|| {
+        format!(
+            "{}: {door} differs from the server\n  server: {reference:?}\n  {door}: {reply:?}",
+            case.name
+        )
+    })
+}
+
+/// What the contract says about this case, checked on one reply.
+pub fn contract_violations(case: &Case, reply: &Reply, door: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut expect = |ok: bool, what: String| {
+        if !ok {
+            problems.push(format!("{}: {door}: {what}; got {reply:?}", case.name));
+        }
+    };
+    expect(
+        reply.status == case.status,
+        format!("status should be {}", case.status),
+    );
+    expect(
+        reply.error_code().as_deref() == case.code,
+        format!("error code should be {:?}", case.code),
+    );
+    expect(
+        reply.header("access-control-allow-origin") == Some("*"),
+        "Access-Control-Allow-Origin should be *".into(),
+    );
+    match reply.status {
+        204 => {
+            expect(
+                reply.header("content-type").is_none(),
+                "a 204 has no Content-Type".into(),
+            );
+            expect(
+                reply.header("access-control-allow-methods") == Some("GET, HEAD, OPTIONS"),
+                "preflight Allow-Methods".into(),
+            );
+            expect(
+                reply.header("access-control-allow-headers").is_some(),
+                "preflight Allow-Headers".into(),
+            );
+        }
+        _ => expect(
+            reply.header("content-type") == Some("application/json"),
+            "Content-Type should be application/json".into(),
+        ),
+    }
+    if case.status == 200 && case.method == "GET" {
+        let user = reply.json();
+        expect(
+            user["success"] == true && user["data"]["id"].is_string(),
+            "a success envelope with a user".into(),
+        );
+    }
+    if case.status == 405 {
+        expect(
+            reply.header("allow") == Some("GET,HEAD,OPTIONS"),
+            "405 needs Allow".into(),
+        );
+    }
+    problems.extend(request_id_violations(case, reply, door, None));
+    problems
+}
+
+/// The request id: the caller's if sane, else the invocation id on Lambda, else a fresh one.
+pub fn request_id_violations(
+    case: &Case,
+    reply: &Reply,
+    door: &str,
+    invocation_id: Option<&str>,
+) -> Vec<String> {
+    let sent = case
+        .headers
+        .iter()
+        .find(|(name, _)| *name == "x-request-id")
+        .map(|(_, v)| *v);
+    let got = reply.header("x-request-id");
+    let ok = match (sent, invocation_id) {
+        (Some("trace-abc-123"), _) => got == Some("trace-abc-123"),
+        (_, Some(invocation)) => got == Some(invocation),
+        (_, None) => got.is_some_and(|id| id.len() == 36 && Some(id) != sent),
+    };
+    if ok {
+        Vec::new()
+    } else {
+        vec![format!(
+            "{}: {door}: unexpected x-request-id {got:?} (sent {sent:?})",
+            case.name
+        )]
+    }
+}

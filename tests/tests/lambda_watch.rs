@@ -1,0 +1,75 @@
+//! `lambda-fn` end to end under the local Lambda runtime: `cargo lambda watch` runs the real binary (its
+//! `lambda_http` loop polling the emulator's runtime API), and every case of the contract table goes to
+//! it as a real HTTP request through the emulator's function URL. Each reply must match the server's
+//! (in this process, on the same embedded store) and the contract.
+//!
+//! The first run builds `lambda-fn` (debug) inside the watch, which can take minutes. cargo-lambda must
+//! be installed (`cargo xtask test` does it); the test fails, never skips, without it.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use app_core::service::UserService;
+use app_core::store::memory::MemoryStore;
+use tests::contract::{CASES, contract_violations, parity_violation};
+use tests::lambda_watch::LambdaWatch;
+use tests::server::TestServer;
+
+/// The front door's name in failure messages.
+const DOOR: &str = "cargo lambda watch";
+
+/// Cases the emulator cannot carry for a reason outside this code, each with the reason; printed on
+/// every run. Empty: with cargo-lambda 1.9.2 every case (percent-encoded ids, `%2F`, `%00`, non-UTF-8,
+/// invalid escapes, query strings, preflight) reaches the function and comes back unchanged.
+const EXCLUDED: &[(&str, &str)] = &[];
+
+#[tokio::test]
+async fn lambda_fn_under_cargo_lambda_watch_answers_every_case_like_the_server() {
+    // GIVEN lambda-fn under cargo lambda watch and the server, both on the embedded sample users
+    let watch = LambdaWatch::start(&[("USER_STORE", "memory")]).await;
+    let server = TestServer::spawn(UserService::new(Arc::new(MemoryStore::sample()))).await;
+    println!(
+        "first reply from cargo lambda watch after {:.1}s (function cold start: {:?})",
+        watch.first_reply().as_secs_f64(),
+        watch.cold_start()
+    );
+    if EXCLUDED.is_empty() {
+        println!("no contract case is excluded from the end-to-end run");
+    }
+
+    let mut failures = Vec::new();
+    let mut generated_ids = HashSet::new();
+    let mut sent = 0;
+    for case in CASES {
+        if let Some((_, why)) = EXCLUDED.iter().find(|(name, _)| *name == case.name) {
+            println!("excluded: {}: {why}", case.name);
+            continue;
+        }
+        // WHEN the case is sent to both
+        let on_server = server.send(case.method, case.target, case.headers).await;
+        let on_lambda = watch.send(case.method, case.target, case.headers).await;
+        sent += 1;
+
+        // THEN the function answers as the server does, and as the contract says: the request id is
+        // the caller's when sane, else the invocation's (the emulator's, fresh for each request)
+        failures.extend(parity_violation(case, &on_server, &on_lambda, DOOR));
+        failures.extend(contract_violations(case, &on_lambda, DOOR));
+        let kept = case.headers.contains(&("x-request-id", "trace-abc-123"));
+        if let Some(id) = on_lambda.header("x-request-id").filter(|_| !kept)
+            && !generated_ids.insert(id.to_owned())
+        {
+            failures.push(format!("{}: {DOOR}: request id {id} reused", case.name));
+        }
+    }
+    println!(
+        "{sent} of {} cases sent through cargo lambda watch",
+        CASES.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} problems (log: {}):\n{}",
+        failures.len(),
+        watch.log_path().display(),
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,90 @@
+//! The built `k8s-server` binary as a child process (under `tests::watchdog`, so it never outlives the
+//! demo), timed from spawn to its first ready answer.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tests::contract::Case;
+use tests::dynamodb_local::free_port;
+use tests::reply::Reply;
+use tests::server::{send, try_send};
+use tests::watchdog::{self, Watched};
+
+use crate::steps::target_dir;
+
+/// How long the server may take to become ready.
+const READY_LIMIT: Duration = Duration::from_secs(30);
+/// How long it may take to drain and exit after SIGTERM.
+const STOP_LIMIT: Duration = Duration::from_secs(10);
+
+/// A running `k8s-server`; stopped (SIGTERM, then SIGKILL) when dropped.
+pub struct K8sServer {
+    process: Watched,
+    addr: SocketAddr,
+    ready_after: Duration,
+}
+
+impl K8sServer {
+    /// Starts `target/debug/k8s-server` on a free port with only `envs` (and `PORT`) in its
+    /// environment, and waits for `GET /readyz` to answer 200.
+    pub async fn start(envs: &[(&str, &str)]) -> Result<K8sServer> {
+        let bin = target_dir().join("debug/k8s-server");
+        let log_path = target_dir().join("demo-k8s-server.log");
+        let port = free_port();
+        let mut command = watchdog::command(&bin, &log_path);
+        command
+            .env_clear()
+            .envs(envs.iter().copied())
+            .env("PORT", port.to_string());
+        let started = Instant::now();
+        let process =
+            Watched::spawn(command).with_context(|| format!("cannot start {}", bin.display()))?;
+        let mut server = K8sServer {
+            process,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            ready_after: Duration::ZERO,
+        };
+        loop {
+            let ready = try_send(server.addr, "GET", "/readyz", &[]).await;
+            if ready.is_ok_and(|reply| reply.status == 200) {
+                server.ready_after = started.elapsed();
+                return Ok(server);
+            }
+            if !server.process.is_running() {
+                bail!(
+                    "k8s-server exited during start-up; see {}",
+                    log_path.display()
+                );
+            }
+            if started.elapsed() > READY_LIMIT {
+                bail!(
+                    "k8s-server was not ready within {READY_LIMIT:?}; see {}",
+                    log_path.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// From spawn (of the watchdog shell, which starts it at once) to the first 200 on `/readyz`.
+    pub fn ready_after(&self) -> Duration {
+        self.ready_after
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Sends `case`'s request.
+    pub async fn send(&self, case: &Case) -> Reply {
+        send(self.addr, case.method, case.target, case.headers).await
+    }
+}
+
+impl Drop for K8sServer {
+    fn drop(&mut self) {
+        self.process.stop(STOP_LIMIT);
+    }
+}
