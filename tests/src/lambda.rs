@@ -3,12 +3,12 @@
 //! answer is encoded into the response event the runtime would post back, then read like API Gateway,
 //! the Function URL or the ALB would read it.
 
-use app_core::http::lambda::handler;
+use app_core::http::lambda::event_handler;
 use app_core::service::UserService;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
-use lambda_http::{Adapter, Context, LambdaEvent};
+use lambda_http::{Context, LambdaEvent};
 use serde_json::{Map, Value, json};
 
 use crate::reply::Reply;
@@ -141,15 +141,15 @@ fn multi_values(params: &[(String, String)]) -> Value {
     Value::Object(map)
 }
 
-/// Invokes the handler `lambda-fn` runs with `event`, as invocation `request_id`, and reads the response
-/// event back the way the event source would.
+/// Invokes what `lambda-fn`'s runtime loop invokes with `event` (as JSON, the way the runtime
+/// delivers it), as invocation `request_id`, and reads the response event back the way the event
+/// source would.
 pub async fn invoke(service: UserService, event: &Value, request_id: &str) -> Reply {
     let request: LambdaRequest =
         serde_json::from_value(event.clone()).expect("lambda_http accepts the event");
     let mut context = Context::default();
     context.request_id = request_id.to_owned();
-    let adapter = Adapter::from(handler(service));
-    let response = adapter
+    let response = event_handler(service)
         .oneshot(LambdaEvent::new(request, context))
         .await
         .unwrap_or_else(|never| match never {});

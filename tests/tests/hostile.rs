@@ -171,3 +171,58 @@ async fn odd_methods_and_bodies_get_the_same_json_4xx_or_answer_from_every_front
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Event values the caller controls that `lambda_http` could not turn into a request URI (found by
+/// `cargo fuzz` on the `lambda_event` target: an ALB event whose Host header held a `)`). Each event
+/// must still be answered by the contract, exactly as the same lookup with sane values.
+#[tokio::test]
+async fn events_with_values_lambda_http_cannot_parse_are_still_answered() {
+    type Mutation = (&'static str, fn(&mut serde_json::Value));
+    let mutations: &[Mutation] = &[
+        ("Host with a parenthesis (fuzz finding)", |e| {
+            e["headers"]["host"] = "user-lookup-1).example.com".into()
+        }),
+        ("Host with a space", |e| {
+            e["headers"]["host"] = "bad host".into()
+        }),
+        ("X-Forwarded-Proto not a scheme", |e| {
+            e["headers"]["x-forwarded-proto"] = "http)".into()
+        }),
+        ("request context domain name unparsable", |e| {
+            if e["requestContext"].get("domainName").is_some() {
+                e["requestContext"]["domainName"] = "a b".into();
+                e["headers"].as_object_mut().unwrap().remove("host");
+            }
+        }),
+        ("raw query string with a space and quotes", |e| {
+            if e.get("rawQueryString").is_some() {
+                e["rawQueryString"] = r#"a=b c&d="e""#.into();
+            }
+        }),
+    ];
+    let mut problems = Vec::new();
+    let mut answers = 0;
+    for source in EventSource::ALL {
+        let expected =
+            lambda::invoke(service(), &source.event("GET", "/users/u-1", &[]), "sane").await;
+        for (name, mutate) in mutations {
+            let mut event = source.event("GET", "/users/u-1", &[]);
+            mutate(&mut event);
+            let answer = lambda::invoke(service(), &event, "sane").await;
+            answers += 1;
+            if answer != expected {
+                problems.push(format!(
+                    "{name}: {} answered {} {:?}",
+                    source.name(),
+                    answer.status,
+                    answer.body
+                ));
+            }
+        }
+    }
+    println!(
+        "unparsable event values: {answers} answers checked, {} problems",
+        problems.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

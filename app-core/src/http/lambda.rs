@@ -12,8 +12,8 @@
 use axum::Router;
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, Uri};
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{Adapter, LambdaEvent, Request, RequestExt};
 use tower::ServiceBuilder;
 use tower::util::{MapRequest, MapResponse};
 
@@ -21,7 +21,34 @@ use super::request_id::{X_REQUEST_ID, is_sane_request_id};
 use crate::service::UserService;
 use crate::telemetry::emf;
 
-/// The contract as the service `lambda_http::run` runs.
+mod safe_event;
+
+/// The runtime's view of the function: an event in, the event source's response out.
+pub type EventHandler = MapRequest<
+    Adapter<'static, Response, Handler>,
+    fn(LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRequest>,
+>;
+
+/// Runs the Lambda runtime loop until the runtime stops it: [`event_handler`] under
+/// `lambda_runtime`, which is what `lambda_http::run` does, plus the event check first.
+pub async fn run(service: UserService) -> Result<(), lambda_http::Error> {
+    lambda_http::lambda_runtime::run(event_handler(service)).await
+}
+
+/// What the runtime invokes: the event is made safe for `lambda_http`'s conversion (see
+/// `safe_event`), converted by `lambda_http` into a request, answered by [`handler`], and encoded
+/// into the event source's response format.
+pub fn event_handler(service: UserService) -> EventHandler {
+    ServiceBuilder::new()
+        .map_request(safe_event as fn(_) -> _)
+        .service(Adapter::from(handler(service)))
+}
+
+fn safe_event(event: LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRequest> {
+    LambdaEvent::new(safe_event::make_safe(event.payload), event.context)
+}
+
+/// The contract as an HTTP service, for requests `lambda_http` made from events.
 pub type Handler =
     MapResponse<MapRequest<Router, fn(Request) -> Request>, fn(Response) -> Response>;
 

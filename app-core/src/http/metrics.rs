@@ -51,15 +51,20 @@ pub(super) mod prometheus {
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     ];
 
-    /// The process's Prometheus recorder, installed on first use.
+    /// The process's Prometheus recorder, installed on first use. Should another recorder already be
+    /// installed (a test process serving both front doors), `/metrics` shows this one's empty page.
     fn handle() -> &'static PrometheusHandle {
         static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
         HANDLE.get_or_init(|| {
-            PrometheusBuilder::new()
+            let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(super::DURATION.to_owned()), BUCKETS)
                 .expect("the buckets are not empty")
-                .install_recorder()
-                .expect("no other metrics recorder is installed")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("another metrics recorder is installed: /metrics stays empty");
+            }
+            handle
         })
     }
 
