@@ -57,41 +57,72 @@ fn is_json_4xx(reply: &Reply) -> bool {
         && reply.header("content-type") == Some("application/json")
 }
 
-#[tokio::test]
-async fn hostile_paths_get_the_same_json_4xx_from_every_front_door() {
-    let server = TestServer::spawn(service()).await;
-    let mut problems = Vec::new();
-    let mut answers = 0;
-    for (name, target) in hostile_targets() {
-        let on_server = server.send("GET", &target, &[]).await;
-        answers += 1;
-        if !is_json_4xx(&on_server) {
-            problems.push(format!(
-                "{name}: server: {} {:?}",
-                on_server.status, on_server.body
-            ));
-        }
-        for source in EventSource::ALL {
-            let on_lambda =
-                lambda::invoke(service(), &source.event("GET", &target, &[]), "hostile").await;
-            answers += 1;
-            if on_lambda.status != on_server.status || on_lambda.body != on_server.body {
-                problems.push(format!(
+/// The answers one corpus test checked and the problems it found.
+#[derive(Default)]
+struct Tally {
+    answers: usize,
+    problems: Vec<String>,
+}
+
+impl Tally {
+    /// Counts one answer, keeping `problem` if there is one.
+    fn check(&mut self, problem: Option<String>) {
+        self.answers += 1;
+        self.problems.extend(problem);
+    }
+
+    /// Sends `event` to the Lambda front door and checks it answers as the server did.
+    async fn lambda_answers_like_the_server(
+        &mut self,
+        name: &str,
+        source: EventSource,
+        event: &serde_json::Value,
+        on_server: &Reply,
+    ) {
+        let on_lambda = lambda::invoke(service(), event, "hostile").await;
+        self.check(
+            (on_lambda.without_request_id() != on_server.without_request_id()).then(|| {
+                format!(
                     "{name}: {} answered {} {:?}, the server {} {:?}",
                     source.name(),
                     on_lambda.status,
                     on_lambda.body,
                     on_server.status,
                     on_server.body
-                ));
-            }
+                )
+            }),
+        );
+    }
+
+    /// Prints the counts and fails on any problem.
+    fn report(self, what: &str) {
+        println!(
+            "{what}: {} answers checked, {} problems",
+            self.answers,
+            self.problems.len()
+        );
+        assert!(self.problems.is_empty(), "{}", self.problems.join("\n"));
+    }
+}
+
+#[tokio::test]
+async fn hostile_paths_get_the_same_json_4xx_from_every_front_door() {
+    let server = TestServer::spawn(service()).await;
+    let mut tally = Tally::default();
+    for (name, target) in hostile_targets() {
+        let on_server = server.send("GET", &target, &[]).await;
+        tally.check(
+            (!is_json_4xx(&on_server))
+                .then(|| format!("{name}: server: {} {:?}", on_server.status, on_server.body)),
+        );
+        for source in EventSource::ALL {
+            let event = source.event("GET", &target, &[]);
+            tally
+                .lambda_answers_like_the_server(&name, source, &event, &on_server)
+                .await;
         }
     }
-    println!(
-        "hostile paths: {answers} answers checked, {} problems",
-        problems.len()
-    );
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    tally.report("hostile paths");
 }
 
 #[tokio::test]
@@ -122,8 +153,7 @@ async fn odd_methods_and_bodies_get_the_same_json_4xx_or_answer_from_every_front
         ("GET with a 4 KiB body", "GET", "/users/u-1", &big, 413),
     ];
     let server = TestServer::spawn(service()).await;
-    let mut problems = Vec::new();
-    let mut answers = 0;
+    let mut tally = Tally::default();
     for (name, method, target, body, expected) in cases {
         let length = body.len().to_string();
         let headers = [
@@ -139,37 +169,23 @@ async fn odd_methods_and_bodies_get_the_same_json_4xx_or_answer_from_every_front
         )
         .await
         .unwrap_or_else(|err| panic!("{name}: {err}"));
-        answers += 1;
-        if on_server.status != *expected
-            || on_server.error_code().is_none() && on_server.status != 200
-        {
-            problems.push(format!(
+        let as_expected = on_server.status == *expected
+            && (on_server.status == 200 || on_server.error_code().is_some());
+        tally.check((!as_expected).then(|| {
+            format!(
                 "{name}: server answered {} {:?}",
                 on_server.status, on_server.body
-            ));
-        }
+            )
+        }));
         for source in EventSource::ALL {
             let mut event = source.event(method, target, &headers);
             event["body"] = serde_json::json!(body);
-            let on_lambda = lambda::invoke(service(), &event, "hostile").await;
-            answers += 1;
-            if on_lambda.without_request_id() != on_server.without_request_id() {
-                problems.push(format!(
-                    "{name}: {} answered {} {:?}, the server {} {:?}",
-                    source.name(),
-                    on_lambda.status,
-                    on_lambda.body,
-                    on_server.status,
-                    on_server.body
-                ));
-            }
+            tally
+                .lambda_answers_like_the_server(name, source, &event, &on_server)
+                .await;
         }
     }
-    println!(
-        "odd methods and bodies: {answers} answers checked, {} problems",
-        problems.len()
-    );
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    tally.report("odd methods and bodies");
 }
 
 /// Event values the caller controls that `lambda_http` could not turn into a request URI (found by
@@ -200,8 +216,7 @@ async fn events_with_values_lambda_http_cannot_parse_are_still_answered() {
             }
         }),
     ];
-    let mut problems = Vec::new();
-    let mut answers = 0;
+    let mut tally = Tally::default();
     for source in EventSource::ALL {
         let expected =
             lambda::invoke(service(), &source.event("GET", "/users/u-1", &[]), "sane").await;
@@ -209,20 +224,15 @@ async fn events_with_values_lambda_http_cannot_parse_are_still_answered() {
             let mut event = source.event("GET", "/users/u-1", &[]);
             mutate(&mut event);
             let answer = lambda::invoke(service(), &event, "sane").await;
-            answers += 1;
-            if answer != expected {
-                problems.push(format!(
+            tally.check((answer != expected).then(|| {
+                format!(
                     "{name}: {} answered {} {:?}",
                     source.name(),
                     answer.status,
                     answer.body
-                ));
-            }
+                )
+            }));
         }
     }
-    println!(
-        "unparsable event values: {answers} answers checked, {} problems",
-        problems.len()
-    );
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    tally.report("unparsable event values");
 }
