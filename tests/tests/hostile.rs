@@ -201,6 +201,9 @@ async fn events_with_values_lambda_http_cannot_parse_are_still_answered() {
         ("Host with a space", |e| {
             e["headers"]["host"] = "bad host".into()
         }),
+        ("Host with braces (fuzz finding)", |e| {
+            e["headers"]["host"] = "}}user-lookup.example.com".into()
+        }),
         ("X-Forwarded-Proto not a scheme", |e| {
             e["headers"]["x-forwarded-proto"] = "http)".into()
         }),

@@ -1,8 +1,9 @@
 //! Events made safe for `lambda_http`'s conversion.
 //!
 //! `lambda_http` turns an event into a request URI with `Url::parse(..).unwrap()` from the `Host` and
-//! `X-Forwarded-Proto` headers (or the request context's domain name) and the path, and parses the
-//! HTTP API's raw query string with `expect`. Those values come from the caller (through an ALB the
+//! `X-Forwarded-Proto` headers (or the request context's domain name) and the path, then builds the
+//! request with `expect` (which fails on what `url` accepted but `http` does not, and on an HTTP
+//! API's raw query string `http` cannot parse). Those values come from the caller (through an ALB the
 //! `Host` header is whatever the client sent), so an odd one made the conversion panic and the
 //! invocation fail (a 502 at the load balancer) instead of getting an answer. Values it could not
 //! parse are dropped here, before it sees them: the contract uses none of them.
@@ -73,7 +74,9 @@ fn clean_path(path: &mut Option<String>) {
     }
 }
 
-/// Whether `lambda_http` can build a URL with this host.
+/// Whether `lambda_http` can build a request URI with this host: it formats a URL with it, parses that
+/// with `url` and hands the result to `http`, which is stricter (a `}` passes the first, not the second).
 fn valid_host(host: &str) -> bool {
-    url::Url::parse(&format!("https://{host}/")).is_ok()
+    url::Url::parse(&format!("https://{host}/"))
+        .is_ok_and(|url| url.as_str().parse::<axum::http::Uri>().is_ok())
 }
