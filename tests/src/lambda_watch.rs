@@ -28,7 +28,7 @@ use crate::dynamodb_local::free_port;
 use crate::paths::{target_dir, workspace_root};
 use crate::procfs;
 use crate::reply::Reply;
-use crate::server::try_send;
+use crate::server::{try_send, try_send_body};
 use crate::watchdog::{self, Watched};
 
 /// The cargo-lambda release CI installs (into `target/ci-venv/cargo-lambda`).
@@ -127,6 +127,22 @@ impl LambdaWatch {
                     self.log.display()
                 )
             }
+        }
+    }
+
+    /// Invokes the function directly with `payload` as the event (the emulator's Invoke API, as
+    /// `aws lambda invoke` would), whatever it holds: the status and body of the emulator's answer.
+    pub async fn invoke_raw(&self, payload: &str) -> Reply {
+        let url = format!("/2015-03-31/functions/{FUNCTION}/invocations");
+        let headers = [("content-type", "application/json")];
+        let answer = try_send_body(self.addr, "POST", &url, &headers, payload.to_owned().into());
+        match tokio::time::timeout(REQUEST_LIMIT, answer).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(err)) => panic!("invoke: {err}; see {}", self.log.display()),
+            Err(_) => panic!(
+                "invoke: no answer within {REQUEST_LIMIT:?}; see {}",
+                self.log.display()
+            ),
         }
     }
 

@@ -73,3 +73,75 @@ async fn lambda_fn_under_cargo_lambda_watch_answers_every_case_like_the_server()
         failures.join("\n")
     );
 }
+
+/// Events no front door would send (truncated, of the wrong shape, of no known source): the runtime
+/// cannot read them, so no HTTP answer is possible; what matters is that the function reports the
+/// invocation as failed and goes on serving, with no panic and no restart.
+#[tokio::test]
+async fn malformed_and_truncated_events_fail_the_invocation_not_the_function() {
+    use tests::lambda::EventSource;
+
+    let watch = LambdaWatch::start(&[("USER_STORE", "memory")]).await;
+    let pid = watch.function_pid();
+    let mut payloads: Vec<(String, String)> = EventSource::ALL
+        .iter()
+        .map(|source| {
+            let event = source.event("GET", "/users/u-1", &[]).to_string();
+            (
+                format!("{} truncated", source.name()),
+                event[..event.len() / 2].to_owned(),
+            )
+        })
+        .collect();
+    for (name, payload) in [
+        ("empty object", "{}"),
+        ("an array", "[1, 2, 3]"),
+        ("a string", r#""GET /users/u-1""#),
+        (
+            "ALB event with a number for the method",
+            r#"{"requestContext":{"elb":{"targetGroupArn":"arn"}},"httpMethod":5,"path":"/users/u-1"}"#,
+        ),
+        ("not JSON", "GET /users/u-1 HTTP/1.1"),
+    ] {
+        payloads.push((name.to_owned(), payload.to_owned()));
+    }
+
+    let mut failures = Vec::new();
+    for (name, payload) in &payloads {
+        let answer = watch.invoke_raw(payload).await;
+        // The runtime reports a failed invocation as an error object, never as an HTTP response.
+        if answer.body.contains("statusCode") || answer.body.contains("panicked") {
+            failures.push(format!("{name}: {} {}", answer.status, answer.body));
+        }
+    }
+    let after = watch.send("GET", "/users/u-1", &[]).await;
+
+    println!(
+        "malformed events: {} invocations failed cleanly, {} problems",
+        payloads.len() - failures.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(after.status, 200, "the function still answers afterwards");
+    assert_eq!(
+        watch.function_pid(),
+        pid,
+        "the function process must not have been restarted"
+    );
+    let log = std::fs::read_to_string(watch.log_path()).unwrap_or_default();
+    assert!(
+        !log.contains("panicked"),
+        "a panic in the function log: {}",
+        watch.log_path().display()
+    );
+    // Each one was seen by the runtime and reported as a failed invocation.
+    let reported = log
+        .matches("deserialization into LambdaEvent<T> failed")
+        .count();
+    assert_eq!(
+        reported,
+        payloads.len(),
+        "failed invocations in {}",
+        watch.log_path().display()
+    );
+}
