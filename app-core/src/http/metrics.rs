@@ -46,6 +46,9 @@ pub(super) mod prometheus {
     use axum::response::IntoResponse;
     use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+    /// How often buffered histogram samples are folded into the buckets when nobody scrapes.
+    const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
     /// Latency buckets in seconds: sub-millisecond in-memory lookups up to the store timeout.
     const BUCKETS: &[f64] = &[
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -64,6 +67,18 @@ pub(super) mod prometheus {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("another metrics recorder is installed: /metrics stays empty");
             }
+            // Histogram samples wait in a buffer until they are folded into the buckets, which a
+            // scrape does; without scrapes the buffer would grow with every request.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        upkeep.run_upkeep();
+                    }
+                })
+                .expect("the metrics upkeep thread can be started");
             handle
         })
     }
