@@ -2,6 +2,7 @@
 //!
 //! Each command lives in its own module; this file only parses and dispatches.
 
+mod bench;
 mod cost;
 mod demo;
 mod dynamodb_local;
@@ -35,6 +36,8 @@ enum Command {
     Seed(seed::SeedArgs),
     /// Compare the monthly cost of the Kubernetes and Lambda deployments (docs/cost.md).
     Cost(cost::CostArgs),
+    /// Measure both targets beside their ceilings and Node.js peers; writes docs/benchmarks.{md,json,svg}.
+    Bench(bench::BenchArgs),
     /// Run k8s-server and lambda-fn (under cargo lambda watch) side by side and compare their answers.
     Demo(demo::DemoArgs),
     /// Write the API's OpenAPI document, generated from the code, to docs/openapi.json.
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::DynamodbLocal(args) => dynamodb_local::run(args),
         Command::Seed(args) => seed::run(args),
         Command::Cost(args) => cost::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Openapi => openapi::run(),
     };

@@ -1,0 +1,121 @@
+//! The release artifacts the bench measures, each built once per run: `k8s-server`, the ceilings
+//! (`bench/ceiling`), and the Lambda `bootstrap` (and its zip) exactly as CI and SAM build it, with
+//! `cargo lambda build --release -p lambda-fn`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::steps::{self, target_dir};
+
+/// The cargo-lambda version CI installs.
+const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
+
+/// Paths of the built artifacts.
+pub struct Artifacts {
+    /// `target/release/k8s-server`.
+    pub k8s_server: PathBuf,
+    /// `target/release/ceiling-http`.
+    pub ceiling_http: PathBuf,
+    /// `target/release/ceiling-getitem`.
+    pub ceiling_getitem: PathBuf,
+    /// `target/lambda/lambda-fn/bootstrap`.
+    pub bootstrap: PathBuf,
+    /// `target/lambda/lambda-fn/bootstrap.zip`.
+    pub bootstrap_zip: PathBuf,
+}
+
+impl Artifacts {
+    /// Where the artifacts are (built or not).
+    pub fn locate() -> Artifacts {
+        let release = target_dir().join("release");
+        let lambda = target_dir().join("lambda/lambda-fn");
+        Artifacts {
+            k8s_server: release.join("k8s-server"),
+            ceiling_http: release.join("ceiling-http"),
+            ceiling_getitem: release.join("ceiling-getitem"),
+            bootstrap: lambda.join("bootstrap"),
+            bootstrap_zip: lambda.join("bootstrap.zip"),
+        }
+    }
+
+    /// Builds everything. `k8s-server` is built on its own, as the Dockerfile builds it, so that its
+    /// features (and size) are not those of a combined build.
+    pub fn build() -> Result<Artifacts> {
+        steps::run(
+            "cargo build --release -p k8s-server",
+            steps::cargo().args(["build", "--release", "-p", "k8s-server"]),
+        )?;
+        steps::run(
+            "cargo build --release -p bench-ceiling (bare hyper server, raw GetItem loop)",
+            steps::cargo().args(["build", "--release", "-p", "bench-ceiling"]),
+        )?;
+        let path = cargo_lambda_path()?;
+        steps::run(
+            "cargo lambda build --release -p lambda-fn",
+            steps::cargo()
+                .args(["lambda", "build", "--release", "-p", "lambda-fn"])
+                .env("PATH", &path),
+        )?;
+        let artifacts = Artifacts::locate();
+        // The zip is what gets deployed; packaging reuses the binary just built (no compilation).
+        let binary = std::fs::read(&artifacts.bootstrap)?;
+        steps::run(
+            "cargo lambda build --release -p lambda-fn --output-format zip",
+            steps::cargo()
+                .args(["lambda", "build", "--release", "-p", "lambda-fn"])
+                .args(["--output-format", "zip"])
+                .env("PATH", &path),
+        )?;
+        if !artifacts.bootstrap.is_file() {
+            std::fs::write(&artifacts.bootstrap, binary)?;
+        }
+        artifacts.check()?;
+        Ok(artifacts)
+    }
+
+    /// Fails unless every artifact exists.
+    pub fn check(&self) -> Result<()> {
+        for path in [
+            &self.k8s_server,
+            &self.ceiling_http,
+            &self.ceiling_getitem,
+            &self.bootstrap,
+            &self.bootstrap_zip,
+        ] {
+            if !path.is_file() {
+                bail!("{} is missing (run without --no-build)", path.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `PATH` with cargo-lambda's virtual environment in front (its `python-zig` must be found), installing
+/// cargo-lambda there first if needed.
+fn cargo_lambda_path() -> Result<OsString> {
+    let venv = target_dir().join("ci-venv/cargo-lambda");
+    let bin = venv.join("bin");
+    if !bin.join("cargo-lambda").is_file() {
+        steps::run(
+            "python3 -m venv target/ci-venv/cargo-lambda",
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        )?;
+        steps::run(
+            &format!("pip install {CARGO_LAMBDA}"),
+            Command::new(bin.join("pip")).args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                CARGO_LAMBDA,
+            ]),
+        )?;
+    }
+    let mut dirs = vec![bin];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(dirs).context("PATH")
+}

@@ -1,0 +1,262 @@
+//! Processes under measurement: pinned to a core, logged to a file, waited for, read from `/proc`,
+//! and killed when dropped. Plus the few statistics the bench needs.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tokio::runtime::Runtime;
+
+use crate::steps::target_dir;
+
+/// Where the bench keeps what it installs and writes (`target/bench`).
+pub fn bench_dir() -> PathBuf {
+    target_dir().join("bench")
+}
+
+/// Which core the process under test gets, and which one the load generator (and everything else the
+/// bench starts: DynamoDB Local, the Runtime API) gets.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Cores {
+    /// The server, the Lambda function, the raw `GetItem` loop.
+    pub server: usize,
+    /// wrk, DynamoDB Local, this process.
+    pub load: usize,
+    /// Whether pinning is on (a machine with one core cannot separate them).
+    pub pinned: bool,
+}
+
+impl Cores {
+    /// Cores 0 and 1 when the machine has two or more, no pinning otherwise.
+    pub fn detect() -> Cores {
+        let count = std::thread::available_parallelism().map_or(1, usize::from);
+        Cores {
+            server: 0,
+            load: 1,
+            pinned: count >= 2,
+        }
+    }
+
+    /// `program` run on `core` (through `taskset`), with this process's environment.
+    pub fn pinned(&self, core: usize, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        if self.pinned {
+            let mut taskset = Command::new("taskset");
+            taskset.arg("-c").arg(core.to_string()).arg(program);
+            taskset
+        } else {
+            Command::new(program)
+        }
+    }
+
+    /// `program` run on `core`, with an empty environment but `PATH`: what it is told is all in the
+    /// bench's code.
+    pub fn command(&self, core: usize, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = self.pinned(core, program);
+        command.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        command
+    }
+
+    /// Moves every thread of this process (and so what it starts from now on) to the load core.
+    pub fn pin_self_to_load(&self) -> Result<()> {
+        if !self.pinned {
+            return Ok(());
+        }
+        let status = Command::new("taskset")
+            .args(["-a", "-p", "-c", &self.load.to_string()])
+            .arg(std::process::id().to_string())
+            .stdout(Stdio::null())
+            .status()
+            .context("taskset (util-linux) is needed to pin processes to cores")?;
+        if !status.success() {
+            bail!("taskset could not pin this process to core {}", self.load);
+        }
+        Ok(())
+    }
+}
+
+/// A process the bench started; killed (and reaped) when dropped.
+pub struct Proc {
+    name: String,
+    child: Child,
+    started: Instant,
+}
+
+impl Proc {
+    /// Starts `command` as `name`, with its output in `target/bench/logs/NAME.log`.
+    pub fn spawn(name: &str, command: &mut Command) -> Result<Proc> {
+        let logs = bench_dir().join("logs");
+        std::fs::create_dir_all(&logs)?;
+        let log = File::create(logs.join(format!("{name}.log")))?;
+        command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let started = Instant::now();
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot start {name} ({:?})", command.get_program()))?;
+        Ok(Proc {
+            name: name.to_owned(),
+            child,
+            started,
+        })
+    }
+
+    /// Its process id (`taskset` execs the program, so this is the program's).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// When [`Proc::spawn`] started it.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Fails if it has exited.
+    pub fn check_alive(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!(
+                "{} exited ({status}); see {}",
+                self.name,
+                bench_dir()
+                    .join("logs")
+                    .join(format!("{}.log", self.name))
+                    .display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Waits until `GET path` on `addr` answers 200 and returns the time from spawn to that answer.
+    pub fn wait_ready(
+        &mut self,
+        runtime: &Runtime,
+        addr: SocketAddr,
+        path: &str,
+    ) -> Result<Duration> {
+        let limit = Duration::from_secs(30);
+        loop {
+            let reply = runtime.block_on(::tests::server::try_send(addr, "GET", path, &[]));
+            if reply.is_ok_and(|reply| reply.status == 200) {
+                return Ok(self.started.elapsed());
+            }
+            self.check_alive()?;
+            if self.started.elapsed() > limit {
+                bail!("{} did not answer GET {path} within {limit:?}", self.name);
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// Peak resident memory so far (`VmHWM`), in MiB.
+    pub fn peak_rss_mib(&self) -> Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("VmHWM missing from /proc/PID/status")?;
+        Ok(kib / 1024.0)
+    }
+
+    /// CPU time it has used so far (user + system, every thread).
+    pub fn cpu_time(&self) -> Result<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        stat_cpu_time(&stat, 14)
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU time of the children this process has waited for (user + system): how much the load generator
+/// used, read before and after a run.
+pub fn children_cpu_time() -> Result<Duration> {
+    stat_cpu_time(&std::fs::read_to_string("/proc/self/stat")?, 16)
+}
+
+/// Adds the two clock-tick fields numbered `field` and `field + 1` (1-based, as in `proc(5)`) of a
+/// `/proc/PID/stat` line. Linux reports them in USER_HZ, which is 100.
+fn stat_cpu_time(stat: &str, field: usize) -> Result<Duration> {
+    let after_name = stat.rsplit_once(')').context("malformed /proc stat")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // `fields[0]` is field 3 (the state).
+    let ticks = |n: usize| -> Result<u64> {
+        let value = fields.get(n - 3).context("short /proc stat")?;
+        Ok(value.parse()?)
+    };
+    let ticks = ticks(field)? + ticks(field + 1)?;
+    Ok(Duration::from_millis(ticks * 10))
+}
+
+/// A port nothing listens on.
+pub fn free_port() -> u16 {
+    ::tests::dynamodb_local::free_port()
+}
+
+/// The median of `values` (the mean of the middle two for an even count); 0 when empty.
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// The `p`-quantile (0..=1) of `values`, nearest rank; 0 when empty.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).max(1);
+    sorted.get(rank - 1).copied().unwrap_or(0.0)
+}
+
+/// The size of a file in bytes.
+pub fn file_size(path: &Path) -> Result<u64> {
+    Ok(std::fs::metadata(path)
+        .with_context(|| format!("{} is missing", path.display()))?
+        .len())
+}
+
+/// The one-minute load average.
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_percentile_use_every_value() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&values, 0.5), 50.0);
+        assert_eq!(percentile(&values, 0.99), 99.0);
+    }
+
+    #[test]
+    fn cpu_time_is_read_past_a_command_name_with_spaces() {
+        // pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17)
+        let stat = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 150 50 7 3 20 0";
+        assert_eq!(stat_cpu_time(stat, 14).unwrap(), Duration::from_secs(2));
+        assert_eq!(stat_cpu_time(stat, 16).unwrap(), Duration::from_millis(100));
+    }
+}

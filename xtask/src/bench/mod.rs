@@ -1,0 +1,840 @@
+//! `cargo xtask bench`: measures both targets on this machine, in one run, beside their ceilings and
+//! their Node.js peers, and writes `docs/benchmarks.md`, `docs/benchmarks.json` and
+//! `docs/benchmarks.svg`.
+//!
+//! 1. Build every artifact once: release `k8s-server`, the ceilings (`bench/ceiling`), the Lambda
+//!    `bootstrap` and its zip (`cargo lambda build --release`), the criterion benchmark; install wrk
+//!    and the Node.js peers' AWS SDK if missing.
+//! 2. Embedded store: `k8s-server`, a bare hyper server with the same body, and a Node.js `http` server
+//!    under wrk at fixed connection counts, server on one core, wrk on the other, runs interleaved.
+//! 3. `k8s-server` start-to-ready, fresh processes.
+//! 4. DynamoDB Local: `k8s-server` and the Node.js server on the DynamoDB store beside a raw `GetItem`
+//!    loop on the same table.
+//! 5. Lambda: `bootstrap` and the seed's Node.js handler, fresh processes through a local Runtime API:
+//!    cold start, warm invocations, peak RSS.
+//! 6. The criterion micro-benchmarks, sizes, and the report.
+//!
+//! Everything listens on and is loaded through 127.0.0.1 only; every load is bounded in time.
+
+mod build;
+mod harness;
+mod load;
+mod micro;
+mod peers;
+mod report;
+mod results;
+mod runtime_api;
+mod svg;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use app_core::store::dynamodb;
+use app_core::store::memory::MemoryStore;
+use clap::Args;
+use tests::dynamodb_local::{ACCESS_KEY, DynamoDbLocal, REGION};
+use tests::lambda::EventSource;
+use tokio::runtime::Runtime;
+
+use self::build::Artifacts;
+use self::harness::{Cores, Proc, bench_dir, children_cpu_time, free_port, median, percentile};
+use self::load::{Load, RunResult};
+use self::peers::Node;
+use self::results::{
+    Function, LambdaSection, LoadSample, LoadSection, Machine, Point, Results, ServerFacts, Sizes,
+    Target,
+};
+use crate::steps::workspace_root;
+
+/// The table both stores read in the DynamoDB runs (the seed's handler hard-codes it).
+const TABLE: &str = "Users";
+/// The request every run makes.
+const PATH: &str = "/users/u-1";
+/// The memory size the Lambda processes are told.
+const LAMBDA_MEMORY_MB: u32 = 128;
+/// The unmeasured first run of each server.
+const WARM_UP: Duration = Duration::from_secs(2);
+/// The same on DynamoDB Local, whose JIT keeps speeding it up for a while.
+const DYNAMODB_WARM_UP: Duration = Duration::from_secs(10);
+/// The largest share of failed requests a load run may have.
+const MAX_ERROR_SHARE: f64 = 0.01;
+
+/// Options of `cargo xtask bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Runs per server and connection count (interleaved; medians are reported)
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Seconds per load run
+    #[arg(long, default_value_t = 5)]
+    duration: u64,
+    /// Connection counts for the embedded-store servers
+    #[arg(long, value_delimiter = ',', default_values_t = [16, 64])]
+    connections: Vec<u32>,
+    /// Connection counts for the DynamoDB-store servers (and tasks of the raw GetItem loop)
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 16])]
+    dynamodb_connections: Vec<u32>,
+    /// Fresh processes per function (and per start-to-ready measurement)
+    #[arg(long, default_value_t = 7)]
+    cold_starts: usize,
+    /// Warm invocations per function process
+    #[arg(long, default_value_t = 20)]
+    warm_invokes: usize,
+    /// Measure the artifacts already built (when working on the bench itself)
+    #[arg(long)]
+    no_build: bool,
+    /// Skip the criterion micro-benchmarks
+    #[arg(long)]
+    no_micro: bool,
+    /// After the builds, wait up to this many seconds for the load average to fall below 0.5
+    #[arg(long, default_value_t = 150)]
+    settle: u64,
+    /// Folder for benchmarks.md, .json and .svg [default: docs]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Measure nothing: write benchmarks.md and .svg again from this benchmarks.json
+    #[arg(long, value_name = "JSON")]
+    from_json: Option<PathBuf>,
+}
+
+/// Runs `cargo xtask bench`.
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("docs"));
+    if let Some(json) = &args.from_json {
+        let text = std::fs::read_to_string(json)
+            .with_context(|| format!("cannot read {}", json.display()))?;
+        let results: Results = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a bench result", json.display()))?;
+        report::write(&out, &results)?;
+        println!("bench: wrote {}/benchmarks.{{md,json,svg}}", out.display());
+        return Ok(());
+    }
+    ensure!(
+        args.runs > 0 && args.duration > 0 && args.cold_starts > 0,
+        "--runs, --duration and --cold-starts must be positive"
+    );
+    ensure!(
+        !args.connections.is_empty() && !args.dynamodb_connections.is_empty(),
+        "give at least one connection count"
+    );
+    let mut loads = vec![sample_load("start")];
+    if loads[0].load1 > 0.5 {
+        println!(
+            "bench: WARNING load average is {:.2}: other work on this machine will show in the numbers",
+            loads[0].load1
+        );
+    }
+    load::ensure_wrk()?;
+    let node = Node::install()?;
+    let artifacts = if args.no_build {
+        let artifacts = Artifacts::locate();
+        artifacts.check()?;
+        artifacts
+    } else {
+        Artifacts::build()?
+    };
+    if !args.no_micro {
+        micro::build()?;
+    }
+
+    settle(Duration::from_secs(args.settle));
+    let cores = Cores::detect();
+    let core_count = std::thread::available_parallelism().map_or(1, usize::from);
+    cores.pin_self_to_load()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+
+    loads.push(sample_load("embedded-store load"));
+    let (embedded, rss_after_all_runs) = embedded(args, &cores, &runtime, &artifacts, &node)?;
+    loads.push(sample_load("start-to-ready, memory"));
+    let start_to_ready_ms = start_to_ready(args, &cores, &runtime, &artifacts)?;
+    let memory = memory(args, &cores, &runtime, &artifacts)?;
+
+    loads.push(sample_load("DynamoDB Local load"));
+    // DynamoDB Local inherits this process's core: the load core.
+    let local = DynamoDbLocal::launch(free_port());
+    runtime.block_on(async {
+        let client = local.client().await;
+        dynamodb::create_table(&client, TABLE).await?;
+        for user in MemoryStore::sample().users() {
+            dynamodb::put_user(&client, TABLE, user).await?;
+        }
+        anyhow::Ok(())
+    })?;
+    let aws = aws_env(&local);
+    let dynamodb = dynamodb_load(args, &cores, &runtime, &artifacts, &node, &aws)?;
+    loads.push(sample_load("Lambda cold starts"));
+    let lambda = lambda(args, &cores, &artifacts, &node, &aws)?;
+    drop(local);
+
+    let micro = if args.no_micro {
+        Vec::new()
+    } else {
+        loads.push(sample_load("criterion"));
+        micro::run(&cores)?
+    };
+    loads.push(sample_load("end"));
+
+    let results = Results {
+        machine: Machine {
+            date,
+            cpu: cpu_model(),
+            cores: core_count,
+            pinning: cores,
+            kernel: command_line("uname", &["-sr"]),
+            rustc: command_line("rustc", &["-V"]),
+            node: node.version.clone(),
+            wrk: load::wrk_version().unwrap_or_default(),
+            load_average: loads,
+        },
+        embedded,
+        dynamodb,
+        server: ServerFacts {
+            start_to_ready_ms_p50: median(&start_to_ready_ms),
+            start_to_ready_ms,
+            peak_rss_mib: memory.first_mib,
+            peak_rss_requests: memory.first_requests,
+            peak_rss_after_second_run_mib: memory.second_mib,
+            rss_growth_kib_per_100k_requests: memory.growth_kib_per_100k,
+            peak_rss_after_all_runs_mib: rss_after_all_runs,
+        },
+        lambda,
+        sizes: Sizes {
+            k8s_server: harness::file_size(&artifacts.k8s_server)?,
+            bootstrap: harness::file_size(&artifacts.bootstrap)?,
+            bootstrap_zip: harness::file_size(&artifacts.bootstrap_zip)?,
+            node_modules: node.modules_bytes(),
+        },
+        micro,
+    };
+    report::write(&out, &results)?;
+    println!("bench: wrote {}/benchmarks.{{md,json,svg}}", out.display());
+    Ok(())
+}
+
+/// How one load run is driven.
+enum Driver {
+    /// wrk against `url` of server number `server`, with extra request headers.
+    Wrk {
+        server: usize,
+        url: String,
+        headers: Vec<&'static str>,
+    },
+    /// The raw `GetItem` loop, a fresh process per run, with this environment.
+    GetItem { env: Vec<(String, String)> },
+}
+
+/// One line of a load section.
+struct Plan {
+    name: &'static str,
+    description: &'static str,
+    variant: bool,
+    driver: Driver,
+}
+
+/// Starts a server on `port` and waits until `GET ready_path` answers 200.
+fn start_server(
+    runtime: &Runtime,
+    name: &str,
+    command: &mut Command,
+    port: u16,
+    ready_path: &str,
+) -> Result<Proc> {
+    let mut server = Proc::spawn(name, command)?;
+    server.wait_ready(runtime, local(port), ready_path)?;
+    Ok(server)
+}
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+fn url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}{PATH}")
+}
+
+/// `k8s-server` on `port` with `env` (the embedded store unless `env` says otherwise).
+fn k8s_server(
+    cores: &Cores,
+    artifacts: &Artifacts,
+    port: u16,
+    env: &[(String, String)],
+) -> Command {
+    let mut command = cores.command(cores.server, &artifacts.k8s_server);
+    command
+        .env("PORT", port.to_string())
+        .envs(env.iter().cloned());
+    command
+}
+
+/// Phase 2: the embedded store. Returns the section and `k8s-server`'s peak RSS.
+fn embedded(
+    args: &BenchArgs,
+    cores: &Cores,
+    runtime: &Runtime,
+    artifacts: &Artifacts,
+    node: &Node,
+) -> Result<(LoadSection, f64)> {
+    let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
+    let k8s = start_server(
+        runtime,
+        "k8s-server",
+        &mut k8s_server(cores, artifacts, ports[0], &[]),
+        ports[0],
+        "/readyz",
+    )?;
+    // The ceiling serves exactly what k8s-server answers.
+    let body = runtime
+        .block_on(tests::server::send(local(ports[0]), "GET", PATH, &[]))
+        .body;
+    let body_file = bench_dir().join("u-1.json");
+    std::fs::write(&body_file, &body)?;
+    let mut ceiling = cores.command(cores.server, &artifacts.ceiling_http);
+    ceiling.arg(ports[1].to_string()).arg(&body_file);
+    let ceiling = start_server(runtime, "ceiling-http", &mut ceiling, ports[1], PATH)?;
+    let mut node_server = node.server(cores, ports[2]);
+    node_server.env(
+        "USERS_FILE",
+        workspace_root().join("app-core/data/users.json"),
+    );
+    let node_server = start_server(
+        runtime,
+        "node-server-memory",
+        &mut node_server,
+        ports[2],
+        PATH,
+    )?;
+    let quiet_env = [("RUST_LOG".to_owned(), "warn".to_owned())];
+    let quiet = start_server(
+        runtime,
+        "k8s-server-warn",
+        &mut k8s_server(cores, artifacts, ports[3], &quiet_env),
+        ports[3],
+        "/readyz",
+    )?;
+    for (name, port) in [("ceiling-http", ports[1]), ("node-server", ports[2])] {
+        let reply = runtime.block_on(tests::server::send(local(port), "GET", PATH, &[]));
+        ensure!(
+            reply.body == body,
+            "{name} answers {} instead of k8s-server's {body}",
+            reply.body
+        );
+    }
+    let mut servers = vec![k8s, ceiling, node_server, quiet];
+    let wrk = |server: usize, headers: Vec<&'static str>| Driver::Wrk {
+        server,
+        url: url(ports[server]),
+        headers,
+    };
+    let plans = vec![
+        Plan {
+            name: "k8s-server",
+            description: "release k8s-server, embedded store, every production layer, RUST_LOG=info",
+            variant: false,
+            driver: wrk(0, vec![]),
+        },
+        Plan {
+            name: "ceiling",
+            description: "bare hyper HTTP/1.1 server answering the same body, no routing or middleware",
+            variant: false,
+            driver: wrk(1, vec![]),
+        },
+        Plan {
+            name: "node-http",
+            description: "plain Node.js http server: id rule, Map lookup, JSON.stringify",
+            variant: false,
+            driver: wrk(2, vec![]),
+        },
+        Plan {
+            name: "k8s-server, caller sends x-request-id",
+            description: "same process as k8s-server; no UUID is generated",
+            variant: true,
+            driver: wrk(0, vec!["x-request-id: bench-0000000000000001"]),
+        },
+        Plan {
+            name: "k8s-server, RUST_LOG=warn",
+            description: "release k8s-server with the request span disabled by the log filter",
+            variant: true,
+            driver: wrk(3, vec![]),
+        },
+    ];
+    let section = measure(
+        args,
+        WARM_UP,
+        &args.connections,
+        cores,
+        &mut servers,
+        &plans,
+    )?;
+    let rss = servers[0].peak_rss_mib()?;
+    Ok((section, rss))
+}
+
+/// Phase 3: spawn to the first 200 on `/readyz`, fresh `k8s-server` processes, in ms.
+fn start_to_ready(
+    args: &BenchArgs,
+    cores: &Cores,
+    runtime: &Runtime,
+    artifacts: &Artifacts,
+) -> Result<Vec<f64>> {
+    let mut times = Vec::new();
+    // One unmeasured start first, so that every measured one finds the binary in the page cache.
+    for i in 0..=args.cold_starts {
+        let port = free_port();
+        let mut server = Proc::spawn(
+            "k8s-server-start",
+            &mut k8s_server(cores, artifacts, port, &[]),
+        )?;
+        let ready = server.wait_ready(runtime, local(port), "/readyz")?;
+        if i > 0 {
+            times.push(ready.as_secs_f64() * 1e3);
+        }
+    }
+    Ok(times)
+}
+
+/// Peak RSS of a fresh `k8s-server` under the largest connection count.
+struct Memory {
+    first_mib: f64,
+    first_requests: u64,
+    second_mib: f64,
+    growth_kib_per_100k: f64,
+}
+
+/// Phase 3b: a fresh `k8s-server`, one load run at the largest connection count, its peak RSS; then a
+/// second identical run, to see whether memory keeps growing with requests.
+fn memory(
+    args: &BenchArgs,
+    cores: &Cores,
+    runtime: &Runtime,
+    artifacts: &Artifacts,
+) -> Result<Memory> {
+    let port = free_port();
+    let mut server = start_server(
+        runtime,
+        "k8s-server-memory",
+        &mut k8s_server(cores, artifacts, port, &[]),
+        port,
+        "/readyz",
+    )?;
+    let url = url(port);
+    let load = Load {
+        url: &url,
+        connections: args.connections.iter().copied().max().unwrap_or(64),
+        duration: Duration::from_secs(args.duration),
+        headers: &[],
+    };
+    let first = load::run(cores, &mut server, &load)?;
+    let first_mib = server.peak_rss_mib()?;
+    let second = load::run(cores, &mut server, &load)?;
+    let second_mib = server.peak_rss_mib()?;
+    Ok(Memory {
+        first_mib,
+        first_requests: first.requests,
+        second_mib,
+        growth_kib_per_100k: (second_mib - first_mib) * 1024.0 * 1e5
+            / second.requests.max(1) as f64,
+    })
+}
+
+/// The environment that points a process at DynamoDB Local with the test credentials.
+fn aws_env(local: &DynamoDbLocal) -> Vec<(String, String)> {
+    [
+        ("USER_STORE", "dynamodb"),
+        ("USERS_TABLE", TABLE),
+        ("AWS_ENDPOINT_URL_DYNAMODB", local.endpoint()),
+        ("AWS_REGION", REGION),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", ACCESS_KEY),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Phase 4: the DynamoDB store.
+fn dynamodb_load(
+    args: &BenchArgs,
+    cores: &Cores,
+    runtime: &Runtime,
+    artifacts: &Artifacts,
+    node: &Node,
+    aws: &[(String, String)],
+) -> Result<LoadSection> {
+    let ports = [free_port(), free_port()];
+    let k8s = start_server(
+        runtime,
+        "k8s-server-dynamodb",
+        &mut k8s_server(cores, artifacts, ports[0], aws),
+        ports[0],
+        PATH,
+    )?;
+    let mut node_server = node.server(cores, ports[1]);
+    node_server.envs(aws.iter().cloned());
+    let node_server = start_server(
+        runtime,
+        "node-server-dynamodb",
+        &mut node_server,
+        ports[1],
+        PATH,
+    )?;
+    let mut servers = vec![k8s, node_server];
+    let plans = vec![
+        Plan {
+            name: "k8s-server",
+            description: "release k8s-server, DynamoDB store (GetItem per request)",
+            variant: false,
+            driver: Driver::Wrk {
+                server: 0,
+                url: url(ports[0]),
+                headers: vec![],
+            },
+        },
+        Plan {
+            name: "raw GetItem loop",
+            description: "the same SDK settings calling GetItem back to back, no HTTP in front",
+            variant: false,
+            driver: Driver::GetItem { env: aws.to_vec() },
+        },
+        Plan {
+            name: "node-http",
+            description: "plain Node.js http server, AWS SDK v3 GetCommand per request",
+            variant: false,
+            driver: Driver::Wrk {
+                server: 1,
+                url: url(ports[1]),
+                headers: vec![],
+            },
+        },
+    ];
+    measure(
+        args,
+        DYNAMODB_WARM_UP,
+        &args.dynamodb_connections,
+        cores,
+        &mut servers,
+        &plans,
+    )
+}
+
+/// Runs every plan at every connection count, `args.runs` times, interleaved (run 1 of everything,
+/// then run 2, ...), after one `warm_up` run of each.
+fn measure(
+    args: &BenchArgs,
+    warm_up: Duration,
+    connections: &[u32],
+    cores: &Cores,
+    servers: &mut [Proc],
+    plans: &[Plan],
+) -> Result<LoadSection> {
+    let duration = Duration::from_secs(args.duration);
+    let most = connections.iter().copied().max().unwrap_or(1);
+    for plan in plans {
+        drive(cores, servers, plan, most, warm_up)?;
+    }
+    let mut runs: Vec<Vec<Vec<RunResult>>> = vec![vec![Vec::new(); connections.len()]; plans.len()];
+    for round in 1..=args.runs {
+        for (c, &conns) in connections.iter().enumerate() {
+            for (p, plan) in plans.iter().enumerate() {
+                let result = drive(cores, servers, plan, conns, duration)?;
+                println!(
+                    "bench: run {round}/{} {:<40} c={conns:<3} {:>9.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  cpu {:>3.0}%  loadgen {:>3.0}%",
+                    args.runs,
+                    plan.name,
+                    result.rps,
+                    result.p50_ms,
+                    result.p99_ms,
+                    result.server_cpu_pct,
+                    result.loadgen_cpu_pct
+                );
+                runs[p][c].push(result);
+            }
+        }
+    }
+    let targets = plans
+        .iter()
+        .zip(runs)
+        .map(|(plan, by_conns)| {
+            let peak_rss_mib = match plan.driver {
+                Driver::Wrk { server, .. } if !plan.variant => servers[server].peak_rss_mib().ok(),
+                _ => None,
+            };
+            Target {
+                name: plan.name.to_owned(),
+                description: plan.description.to_owned(),
+                variant: plan.variant,
+                points: connections
+                    .iter()
+                    .zip(by_conns)
+                    .map(|(&conns, runs)| Point::new(conns, runs))
+                    .collect(),
+                peak_rss_mib,
+            }
+        })
+        .collect();
+    Ok(LoadSection {
+        duration_s: args.duration,
+        runs: args.runs,
+        connections: connections.to_vec(),
+        targets,
+    })
+}
+
+/// One run of `plan` at `connections` for `duration`.
+fn drive(
+    cores: &Cores,
+    servers: &mut [Proc],
+    plan: &Plan,
+    connections: u32,
+    duration: Duration,
+) -> Result<RunResult> {
+    let result = match &plan.driver {
+        Driver::Wrk {
+            server,
+            url,
+            headers,
+        } => load::run(
+            cores,
+            &mut servers[*server],
+            &Load {
+                url,
+                connections,
+                duration,
+                headers,
+            },
+        )?,
+        Driver::GetItem { env } => getitem_loop(cores, env, connections, duration)?,
+    };
+    let failed = result.errors as f64 / (result.requests.max(1) as f64);
+    if failed > MAX_ERROR_SHARE {
+        bail!(
+            "{} at c={connections}: {} of {} requests failed; see target/bench/logs",
+            plan.name,
+            result.errors,
+            result.requests
+        );
+    }
+    Ok(result)
+}
+
+/// One run of the raw `GetItem` loop on the server core.
+fn getitem_loop(
+    cores: &Cores,
+    env: &[(String, String)],
+    connections: u32,
+    duration: Duration,
+) -> Result<RunResult> {
+    let artifacts = Artifacts::locate();
+    let mut command = cores.command(cores.server, &artifacts.ceiling_getitem);
+    command
+        .args([TABLE, "u-1"])
+        .arg(connections.to_string())
+        .arg(duration.as_secs_f64().to_string())
+        .envs(env.iter().cloned());
+    let before = children_cpu_time()?;
+    let output = command.output().context("cannot run ceiling-getitem")?;
+    let cpu = children_cpu_time()?.saturating_sub(before);
+    if !output.status.success() {
+        bail!(
+            "ceiling-getitem failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let number = |key: &str| {
+        report[key]
+            .as_f64()
+            .with_context(|| format!("ceiling-getitem printed no {key}"))
+    };
+    Ok(RunResult {
+        rps: number("requests")? / number("seconds")?,
+        p50_ms: number("p50_us")? / 1e3,
+        p99_ms: number("p99_us")? / 1e3,
+        requests: number("requests")? as u64,
+        errors: number("errors")? as u64,
+        server_cpu_pct: 100.0 * cpu.as_secs_f64() / duration.as_secs_f64(),
+        loadgen_cpu_pct: 0.0,
+    })
+}
+
+/// Phase 5: both functions through the Runtime API, on DynamoDB Local, fresh processes interleaved.
+fn lambda(
+    args: &BenchArgs,
+    cores: &Cores,
+    artifacts: &Artifacts,
+    node: &Node,
+    aws: &[(String, String)],
+) -> Result<LambdaSection> {
+    let event = serde_json::to_vec(&EventSource::HttpApiDefault.event("GET", PATH, &[]))?;
+    let lambda_env = [
+        ("AWS_LAMBDA_FUNCTION_NAME", "user-lookup"),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            &LAMBDA_MEMORY_MB.to_string(),
+        ),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "bench"),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/user-lookup"),
+        ("AWS_DEFAULT_REGION", REGION),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let rust = || {
+        let mut command = cores.command(cores.server, &artifacts.bootstrap);
+        command
+            .envs(aws.iter().cloned())
+            .envs(lambda_env.iter().cloned());
+        command
+    };
+    let node_fn = || {
+        let mut command = node.lambda(cores);
+        command
+            .envs(aws.iter().cloned())
+            .envs(lambda_env.iter().cloned());
+        command
+    };
+    // A diagnostic variant: the SDK's HTTPS client loads the system's root certificates at init; with
+    // SSL_CERT_FILE naming a file of one certificate it loads just that.
+    let one_root = one_root_certificate()?;
+    let rust_one_root = || {
+        let mut command = rust();
+        if let Some(file) = &one_root {
+            command.env("SSL_CERT_FILE", file);
+        }
+        command
+    };
+    let (mut rust_runs, mut node_runs, mut one_root_runs) = (Vec::new(), Vec::new(), Vec::new());
+    // One unmeasured process of each first (page cache, DynamoDB Local's JIT).
+    for i in 0..=args.cold_starts {
+        let r = runtime_api::run_function("lambda-fn", &mut rust(), &event, args.warm_invokes)?;
+        let n =
+            runtime_api::run_function("node-lambda", &mut node_fn(), &event, args.warm_invokes)?;
+        let o = runtime_api::run_function("lambda-fn-one-root", &mut rust_one_root(), &event, 0)?;
+        for (name, run) in [
+            ("lambda-fn", &r),
+            ("Node.js handler", &n),
+            ("lambda-fn", &o),
+        ] {
+            let answer: serde_json::Value = serde_json::from_str(&run.first_response)
+                .with_context(|| format!("{name} posted {}", run.first_response))?;
+            ensure!(
+                answer["statusCode"] == 200
+                    && answer["body"]
+                        .as_str()
+                        .is_some_and(|b| b.contains("Ada Lovelace")),
+                "{name} did not answer 200 with u-1: {}",
+                run.first_response
+            );
+        }
+        println!(
+            "bench: lambda process {i}/{}: lambda-fn cold {:.1} ms, Node.js cold {:.1} ms",
+            args.cold_starts,
+            r.cold_start.as_secs_f64() * 1e3,
+            n.cold_start.as_secs_f64() * 1e3
+        );
+        if i > 0 {
+            rust_runs.push(r);
+            node_runs.push(n);
+            one_root_runs.push(o);
+        }
+    }
+    let rust = function(&rust_runs);
+    Ok(LambdaSection {
+        warm_invoke_ms_p50: rust.warm_invoke_ms_p50,
+        peak_rss_mib: rust.peak_rss_mib,
+        memory_mb: LAMBDA_MEMORY_MB,
+        rust,
+        node: function(&node_runs),
+        rust_one_root_certificate: one_root.map(|_| function(&one_root_runs)),
+    })
+}
+
+/// Writes the first certificate of the system's bundle to `target/bench/one-root.pem`; `None` when
+/// there is no bundle where Debian or Amazon Linux keep it.
+fn one_root_certificate() -> Result<Option<PathBuf>> {
+    const BUNDLES: [&str; 2] = [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+    ];
+    const END: &str = "-----END CERTIFICATE-----";
+    let Some(bundle) = BUNDLES
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+    else {
+        return Ok(None);
+    };
+    let Some(end) = bundle.find(END) else {
+        return Ok(None);
+    };
+    let file = bench_dir().join("one-root.pem");
+    std::fs::write(&file, format!("{}\n", &bundle[..end + END.len()]))?;
+    Ok(Some(file))
+}
+
+fn function(runs: &[runtime_api::ProcessRun]) -> Function {
+    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+    let init: Vec<f64> = runs.iter().map(|r| ms(&r.init)).collect();
+    let cold: Vec<f64> = runs.iter().map(|r| ms(&r.cold_start)).collect();
+    let warm: Vec<f64> = runs.iter().flat_map(|r| r.warm.iter().map(ms)).collect();
+    Function {
+        init_ms_p50: median(&init),
+        init_ms: init,
+        cold_start_ms_p50: median(&cold),
+        cold_start_ms: cold,
+        warm_invoke_ms_p50: median(&warm),
+        warm_invoke_ms_p99: percentile(&warm, 0.99),
+        warm_invoke_ms: warm,
+        peak_rss_mib: runs.iter().map(|r| r.peak_rss_mib).fold(0.0, f64::max),
+    }
+}
+
+/// Waits until the one-minute load average is below 0.5 (the builds just ended), at most `limit`.
+fn settle(limit: Duration) {
+    let started = std::time::Instant::now();
+    let mut load = harness::load_average();
+    if load >= 0.5 && !limit.is_zero() {
+        println!(
+            "bench: waiting up to {limit:?} for the load average ({load:.2}) to fall below 0.5"
+        );
+    }
+    while load >= 0.5 && started.elapsed() < limit {
+        std::thread::sleep(Duration::from_secs(5));
+        load = harness::load_average();
+    }
+}
+
+fn sample_load(at: &str) -> LoadSample {
+    LoadSample {
+        at: at.to_owned(),
+        load1: harness::load_average(),
+    }
+}
+
+/// The first line a command prints, or `unknown`.
+fn command_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}

@@ -1,0 +1,349 @@
+//! A minimal local Lambda Runtime API, enough to time a function process: the part of
+//! `2018-06-01/runtime` a runtime client uses for invocations.
+//!
+//! - `GET /2018-06-01/runtime/invocation/next` hands out the next invocation (the event as the body,
+//!   `Lambda-Runtime-Aws-Request-Id`, `-Deadline-Ms` and `-Invoked-Function-Arn` as headers). Once all
+//!   planned invocations are handed out it holds the request, as Lambda does between invocations.
+//! - `POST /2018-06-01/runtime/invocation/{id}/response` records the answer and when it arrived.
+//! - `POST .../{id}/error` and `POST /2018-06-01/runtime/init/error` are recorded as failures.
+//!
+//! It runs on plain threads (one per connection, HTTP/1.1 keep-alive) so that its own overhead stays
+//! a few microseconds even in a debug build of this tool.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+
+use super::harness::Proc;
+
+/// The prefix of every Runtime API path.
+const BASE: &str = "/2018-06-01/runtime";
+
+/// What one function process did.
+#[derive(Debug, Clone)]
+pub struct ProcessRun {
+    /// From spawning the process to its first `next` request: the init phase (Lambda's "Init Duration").
+    pub init: Duration,
+    /// From spawning the process to receiving the response to its first invocation.
+    pub cold_start: Duration,
+    /// Each later invocation: from handing out the event to receiving the response.
+    pub warm: Vec<Duration>,
+    /// Peak resident memory after the last invocation, in MiB.
+    pub peak_rss_mib: f64,
+    /// The first response, as posted (the response event JSON).
+    pub first_response: String,
+}
+
+/// State shared by the connection threads and the caller.
+#[derive(Default)]
+struct State {
+    /// Invocations still to hand out.
+    remaining: usize,
+    /// Next invocation number.
+    next_number: usize,
+    /// When the first `next` request arrived.
+    first_next: Option<Instant>,
+    /// When each handed-out invocation's event was written.
+    handed_out: HashMap<String, Instant>,
+    /// Responses in arrival order: id, when, body.
+    responses: Vec<(String, Instant, String)>,
+    /// A posted error, if any.
+    error: Option<String>,
+    /// Set when the measurement is over: held `next` requests give up.
+    closed: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+    event: Vec<u8>,
+}
+
+/// Starts a Runtime API on `127.0.0.1`, spawns the function with `command` (to which it adds
+/// `AWS_LAMBDA_RUNTIME_API`), lets it serve `1 + warm` invocations of `event`, and times them.
+pub fn run_function(
+    name: &str,
+    command: &mut Command,
+    event: &[u8],
+    warm: usize,
+) -> Result<ProcessRun> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            remaining: 1 + warm,
+            ..State::default()
+        }),
+        changed: Condvar::new(),
+        event: event.to_vec(),
+    });
+    let acceptor = {
+        let shared = shared.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { break };
+                if shared.state.lock().unwrap().closed {
+                    break;
+                }
+                let shared = shared.clone();
+                std::thread::spawn(move || {
+                    let _ = serve_connection(&shared, stream);
+                });
+            }
+        })
+    };
+    command.env("AWS_LAMBDA_RUNTIME_API", addr.to_string());
+    let result = measure(name, command, &shared, 1 + warm);
+    // Release held `next` requests and the acceptor (a last connection wakes it).
+    shared.state.lock().unwrap().closed = true;
+    shared.changed.notify_all();
+    let _ = TcpStream::connect(addr);
+    let _ = acceptor.join();
+    result
+}
+
+fn measure(name: &str, command: &mut Command, shared: &Shared, total: usize) -> Result<ProcessRun> {
+    let mut function = Proc::spawn(name, command)?;
+    let limit = Duration::from_secs(60);
+    let mut state = shared.state.lock().unwrap();
+    while state.responses.len() < total && state.error.is_none() {
+        let (next, timeout) = shared
+            .changed
+            .wait_timeout(state, Duration::from_millis(100))
+            .unwrap();
+        state = next;
+        if timeout.timed_out() {
+            drop(state);
+            function.check_alive()?;
+            if function.started().elapsed() > limit {
+                bail!("{name} did not answer {total} invocations within {limit:?}");
+            }
+            state = shared.state.lock().unwrap();
+        }
+    }
+    if let Some(error) = &state.error {
+        bail!("{name} reported an error: {error}");
+    }
+    let (first_id, first_at, first_response) = state.responses[0].clone();
+    let cold_start = first_at.duration_since(function.started());
+    let init = state
+        .first_next
+        .map_or(cold_start, |at| at.duration_since(function.started()));
+    let warm = state.responses[1..]
+        .iter()
+        .map(|(id, at, _)| {
+            let handed = state.handed_out[id];
+            at.duration_since(handed)
+        })
+        .collect();
+    drop(state);
+    let peak_rss_mib = function.peak_rss_mib()?;
+    debug_assert!(first_id.ends_with("-0"));
+    Ok(ProcessRun {
+        init,
+        cold_start,
+        warm,
+        peak_rss_mib,
+        first_response,
+    })
+}
+
+/// One request as this server needs it.
+struct Request {
+    method: String,
+    path: String,
+    body: String,
+}
+
+/// Serves requests on one keep-alive connection until the client closes it.
+fn serve_connection(shared: &Shared, stream: TcpStream) -> Result<()> {
+    stream.set_nodelay(true)?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    while let Some(request) = read_request(&mut reader)? {
+        let path = request.path.split('?').next().unwrap_or_default();
+        if request.method == "GET" && path == format!("{BASE}/invocation/next") {
+            let arrived = Instant::now();
+            shared
+                .state
+                .lock()
+                .unwrap()
+                .first_next
+                .get_or_insert(arrived);
+            let Some(id) = wait_for_invocation(shared) else {
+                return Ok(());
+            };
+            let deadline = SystemTime::now()
+                .duration_since(UNIX_EPOCH)?
+                .as_millis()
+                .saturating_add(30_000);
+            let headers = format!(
+                "Lambda-Runtime-Aws-Request-Id: {id}\r\n\
+                 Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
+                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
+                 Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n"
+            );
+            // Recorded before writing: the answer may come back on another connection.
+            let sent = Instant::now();
+            shared.state.lock().unwrap().handed_out.insert(id, sent);
+            write_response(&mut writer, "200 OK", &headers, &shared.event)?;
+        } else if request.method == "POST" {
+            let received = Instant::now();
+            let outcome = path
+                .strip_prefix(&format!("{BASE}/invocation/"))
+                .and_then(|rest| rest.rsplit_once('/'));
+            let mut state = shared.state.lock().unwrap();
+            match outcome {
+                Some((id, "response")) => {
+                    state
+                        .responses
+                        .push((id.to_owned(), received, request.body));
+                }
+                _ => state.error = Some(format!("POST {path}: {}", request.body)),
+            }
+            drop(state);
+            shared.changed.notify_all();
+            write_response(&mut writer, "202 Accepted", "", br#"{"status":"OK"}"#)?;
+        } else {
+            write_response(&mut writer, "404 Not Found", "", b"{}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes the next invocation id, holding the caller while none is left; `None` once closed.
+fn wait_for_invocation(shared: &Shared) -> Option<String> {
+    let mut state = shared.state.lock().unwrap();
+    loop {
+        if state.closed {
+            return None;
+        }
+        if state.remaining > 0 {
+            state.remaining -= 1;
+            let number = state.next_number;
+            state.next_number += 1;
+            return Some(format!("bench-{number}"));
+        }
+        state = shared.changed.wait(state).unwrap();
+    }
+}
+
+/// Reads one HTTP/1.1 request (`Content-Length` or chunked body); `None` at end of stream.
+fn read_request(reader: &mut impl BufRead) -> Result<Option<Request>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
+        bail!("malformed request line: {line:?}");
+    };
+    let (method, path) = (method.to_owned(), path.to_owned());
+    let (mut length, mut chunked) = (0usize, false);
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':').context("malformed header")?;
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.parse()?;
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = value.eq_ignore_ascii_case("chunked");
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)?;
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk)?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else {
+        body.resize(length, 0);
+        reader.read_exact(&mut body)?;
+    }
+    Ok(Some(Request {
+        method,
+        path,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }))
+}
+
+fn write_response(
+    writer: &mut impl Write,
+    status: &str,
+    headers: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{headers}\r\n",
+        body.len()
+    );
+    let mut message = head.into_bytes();
+    message.extend_from_slice(body);
+    writer.write_all(&message)?;
+    writer.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_with_either_body_framing_are_read() {
+        let raw = "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi\
+                   POST /b HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+        let mut reader = BufReader::new(raw.as_bytes());
+        let first = read_request(&mut reader).unwrap().unwrap();
+        assert_eq!((first.method.as_str(), first.path.as_str()), ("POST", "/a"));
+        assert_eq!(first.body, "hi");
+        let second = read_request(&mut reader).unwrap().unwrap();
+        assert_eq!(
+            (second.path.as_str(), second.body.as_str()),
+            ("/b", "abcde")
+        );
+        assert!(read_request(&mut reader).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_process_that_answers_every_invocation_is_timed() {
+        // GIVEN a "function" in Python that runs the runtime loop twice
+        let script = r#"
+import http.client, os
+api = os.environ["AWS_LAMBDA_RUNTIME_API"]
+conn = http.client.HTTPConnection(api)
+for _ in range(2):
+    conn.request("GET", "/2018-06-01/runtime/invocation/next")
+    reply = conn.getresponse()
+    event = reply.read()
+    rid = reply.getheader("Lambda-Runtime-Aws-Request-Id")
+    conn.request("POST", f"/2018-06-01/runtime/invocation/{rid}/response", body=b'{"statusCode":200}')
+    conn.getresponse().read()
+conn.request("GET", "/2018-06-01/runtime/invocation/next")
+conn.getresponse()
+"#;
+        let mut command = Command::new("python3");
+        command.args(["-c", script]);
+        // WHEN it runs against the Runtime API
+        let run = run_function("runtime-api-test", &mut command, b"{}", 1).unwrap();
+        // THEN both invocations are answered and timed
+        assert_eq!(run.first_response, r#"{"statusCode":200}"#);
+        assert_eq!(run.warm.len(), 1);
+        assert!(run.cold_start >= run.init && run.init > Duration::ZERO);
+    }
+}

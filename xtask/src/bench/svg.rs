@@ -1,0 +1,132 @@
+//! The chart in `docs/benchmarks.svg`: panels of horizontal bars, each panel on its own scale.
+
+use std::fmt::Write as _;
+
+/// One bar.
+pub struct Bar {
+    /// Left of the bar.
+    pub label: String,
+    /// Length.
+    pub value: f64,
+    /// Right of the bar (the value with its unit).
+    pub text: String,
+    /// The project's own target (drawn darker) or a reference.
+    pub ours: bool,
+}
+
+/// A titled group of bars sharing one scale.
+pub struct Panel {
+    /// Above the bars.
+    pub title: String,
+    /// The bars, top to bottom.
+    pub bars: Vec<Bar>,
+}
+
+const WIDTH: f64 = 860.0;
+const LABEL_WIDTH: f64 = 300.0;
+const TEXT_WIDTH: f64 = 130.0;
+const BAR_HEIGHT: f64 = 18.0;
+const BAR_GAP: f64 = 6.0;
+const TITLE_HEIGHT: f64 = 34.0;
+const PANEL_GAP: f64 = 14.0;
+const OURS: &str = "#d9480f";
+const OTHERS: &str = "#868e96";
+
+/// Renders `panels` under `title`.
+pub fn render(title: &str, panels: &[Panel]) -> String {
+    let height = 50.0
+        + panels
+            .iter()
+            .map(|p| TITLE_HEIGHT + p.bars.len() as f64 * (BAR_HEIGHT + BAR_GAP) + PANEL_GAP)
+            .sum::<f64>();
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="13">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="10" y="28" font-size="17" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
+    let mut y = 50.0;
+    let span = WIDTH - LABEL_WIDTH - TEXT_WIDTH - 20.0;
+    for panel in panels {
+        let _ = writeln!(
+            svg,
+            r#"<text x="10" y="{:.1}" font-weight="bold">{}</text>"#,
+            y + 20.0,
+            escape(&panel.title)
+        );
+        y += TITLE_HEIGHT;
+        let max = panel.bars.iter().map(|b| b.value).fold(0.0, f64::max);
+        for bar in &panel.bars {
+            let length = if max > 0.0 {
+                (bar.value / max * span).max(1.0)
+            } else {
+                1.0
+            };
+            let color = if bar.ours { OURS } else { OTHERS };
+            let middle = y + BAR_HEIGHT / 2.0 + 4.5;
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{middle:.1}" text-anchor="end">{}</text>"#,
+                LABEL_WIDTH - 8.0,
+                escape(&bar.label)
+            );
+            let _ = writeln!(
+                svg,
+                r#"<rect x="{LABEL_WIDTH}" y="{y:.1}" width="{length:.1}" height="{BAR_HEIGHT}" fill="{color}"/>"#
+            );
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{middle:.1}">{}</text>"#,
+                LABEL_WIDTH + length + 6.0,
+                escape(&bar.text)
+            );
+            y += BAR_HEIGHT + BAR_GAP;
+        }
+        y += PANEL_GAP;
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_scale_to_the_longest_in_their_panel() {
+        let panel = |a: f64, b: f64| Panel {
+            title: "t <1>".into(),
+            bars: vec![
+                Bar {
+                    label: "a".into(),
+                    value: a,
+                    text: "a".into(),
+                    ours: true,
+                },
+                Bar {
+                    label: "b".into(),
+                    value: b,
+                    text: "b".into(),
+                    ours: false,
+                },
+            ],
+        };
+        let svg = render("x & y", &[panel(10.0, 5.0), panel(1.0, 2.0)]);
+        let full = WIDTH - LABEL_WIDTH - TEXT_WIDTH - 20.0;
+        assert!(svg.contains(&format!(r#"width="{full:.1}""#)));
+        assert!(svg.contains(&format!(r#"width="{:.1}""#, full / 2.0)));
+        assert!(svg.contains("x &amp; y") && svg.contains("t &lt;1&gt;"));
+        assert!(svg.ends_with("</svg>\n"));
+    }
+}
