@@ -686,7 +686,7 @@ fn chart(r: &Results) -> String {
                 ours: true,
             },
             Bar {
-                label: "Node.js node_modules (unzipped)".into(),
+                label: "Node.js node_modules".into(),
                 value: r.sizes.node_modules as f64,
                 text: mb(r.sizes.node_modules),
                 ours: false,

@@ -23,8 +23,8 @@ pub struct Panel {
 }
 
 const WIDTH: f64 = 860.0;
-const LABEL_WIDTH: f64 = 300.0;
-const TEXT_WIDTH: f64 = 130.0;
+const LABEL_WIDTH: f64 = 230.0;
+const TEXT_WIDTH: f64 = 210.0;
 const BAR_HEIGHT: f64 = 18.0;
 const BAR_GAP: f64 = 6.0;
 const TITLE_HEIGHT: f64 = 34.0;
