@@ -113,9 +113,10 @@ fn checks(r: &Results) -> Vec<Check> {
             r.server.peak_rss_mib, r.server.peak_rss_after_second_run_mib
         ),
         target: "no growth",
-        // Allocator noise is a few pages; a leak grows with every request.
-        met: growth <= 64.0,
-        note: if growth > 64.0 {
+        // 256 KiB per 100,000 requests is under 3 bytes a request: allocator and page noise. A leak of
+        // one small allocation per request shows as megabytes.
+        met: growth <= 256.0,
+        note: if growth > 256.0 {
             format!(
                 "the process that served every embedded-store run peaked at {:.1} MiB",
                 r.server.peak_rss_after_all_runs_mib
