@@ -145,3 +145,58 @@ async fn malformed_and_truncated_events_fail_the_invocation_not_the_function() {
         watch.log_path().display()
     );
 }
+
+/// Lambda sends SIGTERM to a function that has an extension before it ends the execution
+/// environment. `lambda-fn` registers one (`lambda_runtime`'s graceful-shutdown helper) so that it gets
+/// the signal: it flushes its metrics and log, and exits 0 instead of being killed mid-write.
+#[tokio::test]
+async fn sigterm_from_the_runtime_is_a_clean_exit_after_flushing() {
+    use std::time::{Duration, Instant};
+    use tests::procfs;
+
+    // GIVEN lambda-fn under cargo lambda watch, having answered a request
+    let watch = LambdaWatch::start(&[("USER_STORE", "memory")]).await;
+    assert_eq!(watch.send("GET", "/users/u-1", &[]).await.status, 200);
+    let pid = watch
+        .function_pid()
+        .expect("cargo lambda watch runs lambda-fn after its first reply");
+
+    // WHEN the function gets SIGTERM, as Lambda sends it at shutdown
+    let sent = Instant::now();
+    procfs::signal(pid, "TERM");
+
+    // THEN it runs its shutdown hook and exits within Lambda's shutdown window (500 ms with one
+    // internal extension; 2 s here for a loaded machine)
+    let limit = Duration::from_secs(2);
+    let running = || procfs::stat(pid).is_some_and(|p| p.state != 'Z');
+    while running() && sent.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let exited = !running();
+    let log = std::fs::read_to_string(watch.log_path()).unwrap_or_default();
+    let shutdown_lines = [
+        "SIGTERM: flushing metrics and logs before exit",
+        "Graceful shutdown completed",
+    ];
+    let missing: Vec<_> = shutdown_lines
+        .iter()
+        .filter(|line| !log.contains(*line))
+        .collect();
+    println!(
+        "SIGTERM: lambda-fn exited within {:?}; {} of {} shutdown log lines seen",
+        sent.elapsed(),
+        shutdown_lines.len() - missing.len(),
+        shutdown_lines.len()
+    );
+    assert!(
+        exited,
+        "lambda-fn (pid {pid}) still runs {limit:?} after SIGTERM; see {}",
+        watch.log_path().display()
+    );
+    assert!(
+        missing.is_empty(),
+        "missing from the log after SIGTERM: {missing:?}; see {}",
+        watch.log_path().display()
+    );
+    assert!(!log.contains("panicked"), "a panic in the function log");
+}

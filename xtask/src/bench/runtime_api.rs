@@ -6,6 +6,9 @@
 //!   planned invocations are handed out it holds the request, as Lambda does between invocations.
 //! - `POST /2018-06-01/runtime/invocation/{id}/response` records the answer and when it arrived.
 //! - `POST .../{id}/error` and `POST /2018-06-01/runtime/init/error` are recorded as failures.
+//! - The part of the Extensions API an internal extension without events needs (`lambda-fn` registers
+//!   one for graceful shutdown): `POST /2020-01-01/extension/register` answers with an identifier, and
+//!   `GET /2020-01-01/extension/event/next` is held until the measurement is over.
 //!
 //! It runs on plain threads (one per connection, HTTP/1.1 keep-alive) so that its own overhead stays
 //! a few microseconds even in a debug build of this tool.
@@ -23,6 +26,9 @@ use super::harness::Proc;
 
 /// The prefix of every Runtime API path.
 const BASE: &str = "/2018-06-01/runtime";
+
+/// The prefix of every Extensions API path.
+const EXTENSION: &str = "/2020-01-01/extension";
 
 /// What one function process did.
 #[derive(Debug, Clone)]
@@ -192,6 +198,15 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> Result<()> {
             let sent = Instant::now();
             shared.state.lock().unwrap().handed_out.insert(id, sent);
             write_response(&mut writer, "200 OK", &headers, &shared.event)?;
+        } else if request.method == "POST" && path == format!("{EXTENSION}/register") {
+            let body =
+                br#"{"functionName":"bench","functionVersion":"$LATEST","handler":"bootstrap"}"#;
+            let headers = "Lambda-Extension-Identifier: bench-extension\r\n";
+            write_response(&mut writer, "200 OK", headers, body)?;
+        } else if request.method == "GET" && path == format!("{EXTENSION}/event/next") {
+            // An extension subscribed to no events waits here until the environment goes away.
+            wait_until_closed(shared);
+            return Ok(());
         } else if request.method == "POST" {
             let received = Instant::now();
             let outcome = path
@@ -229,6 +244,14 @@ fn wait_for_invocation(shared: &Shared) -> Option<String> {
             state.next_number += 1;
             return Some(format!("bench-{number}"));
         }
+        state = shared.changed.wait(state).unwrap();
+    }
+}
+
+/// Holds the caller until the measurement is over.
+fn wait_until_closed(shared: &Shared) {
+    let mut state = shared.state.lock().unwrap();
+    while !state.closed {
         state = shared.changed.wait(state).unwrap();
     }
 }
@@ -322,11 +345,24 @@ mod tests {
 
     #[test]
     fn a_process_that_answers_every_invocation_is_timed() {
-        // GIVEN a "function" in Python that runs the runtime loop twice
+        // GIVEN a "function" in Python that registers an extension (as lambda-fn does for graceful
+        // shutdown), waits for its events on a second connection, and runs the runtime loop twice
         let script = r#"
-import http.client, os
+import http.client, json, os, threading
 api = os.environ["AWS_LAMBDA_RUNTIME_API"]
 conn = http.client.HTTPConnection(api)
+conn.request("POST", "/2020-01-01/extension/register", body=b'{"events":[]}',
+             headers={"Lambda-Extension-Name": "test"})
+registered = conn.getresponse()
+assert registered.status == 200, registered.status
+assert json.loads(registered.read())["functionName"]
+extension_id = registered.getheader("Lambda-Extension-Identifier")
+def extension():
+    events = http.client.HTTPConnection(api)
+    events.request("GET", "/2020-01-01/extension/event/next",
+                   headers={"Lambda-Extension-Identifier": extension_id})
+    events.getresponse()
+threading.Thread(target=extension, daemon=True).start()
 for _ in range(2):
     conn.request("GET", "/2018-06-01/runtime/invocation/next")
     reply = conn.getresponse()
