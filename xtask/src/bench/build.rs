@@ -1,6 +1,7 @@
-//! The release artifacts the bench measures, each built once per run: `k8s-server`, the ceilings
-//! (`bench/ceiling`), and the Lambda `bootstrap` (and its zip) exactly as CI and SAM build it, with
-//! `cargo lambda build --release -p lambda-fn`.
+//! The optimised artifacts the bench measures, each built once per run: `k8s-server` and the ceilings
+//! (`bench/ceiling`) in the `server` profile, as the Dockerfile builds the server, and the Lambda
+//! `bootstrap` (and its zip) exactly as CI and SAM build it, with `cargo lambda build --release -p
+//! lambda-fn`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -15,11 +16,11 @@ const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
 
 /// Paths of the built artifacts.
 pub struct Artifacts {
-    /// `target/release/k8s-server`.
+    /// `target/server/k8s-server`.
     pub k8s_server: PathBuf,
-    /// `target/release/ceiling-http`.
+    /// `target/server/ceiling-http`.
     pub ceiling_http: PathBuf,
-    /// `target/release/ceiling-getitem`.
+    /// `target/server/ceiling-getitem`.
     pub ceiling_getitem: PathBuf,
     /// `target/lambda/lambda-fn/bootstrap`.
     pub bootstrap: PathBuf,
@@ -30,12 +31,12 @@ pub struct Artifacts {
 impl Artifacts {
     /// Where the artifacts are (built or not).
     pub fn locate() -> Artifacts {
-        let release = target_dir().join("release");
+        let server = target_dir().join("server");
         let lambda = target_dir().join("lambda/lambda-fn");
         Artifacts {
-            k8s_server: release.join("k8s-server"),
-            ceiling_http: release.join("ceiling-http"),
-            ceiling_getitem: release.join("ceiling-getitem"),
+            k8s_server: server.join("k8s-server"),
+            ceiling_http: server.join("ceiling-http"),
+            ceiling_getitem: server.join("ceiling-getitem"),
             bootstrap: lambda.join("bootstrap"),
             bootstrap_zip: lambda.join("bootstrap.zip"),
         }
@@ -45,12 +46,12 @@ impl Artifacts {
     /// features (and size) are not those of a combined build.
     pub fn build() -> Result<Artifacts> {
         steps::run(
-            "cargo build --release -p k8s-server",
-            steps::cargo().args(["build", "--release", "-p", "k8s-server"]),
+            "cargo build --profile server -p k8s-server",
+            steps::cargo().args(["build", "--profile", "server", "-p", "k8s-server"]),
         )?;
         steps::run(
-            "cargo build --release -p bench-ceiling (bare hyper server, raw GetItem loop)",
-            steps::cargo().args(["build", "--release", "-p", "bench-ceiling"]),
+            "cargo build --profile server -p bench-ceiling (bare hyper server, raw GetItem loop)",
+            steps::cargo().args(["build", "--profile", "server", "-p", "bench-ceiling"]),
         )?;
         let path = cargo_lambda_path()?;
         steps::run(

@@ -19,7 +19,7 @@ fn criterion_home() -> PathBuf {
     bench_dir().join("criterion")
 }
 
-/// Builds the benchmark (bench profile = release settings) without running it.
+/// Builds the benchmark (bench profile: release settings at opt-level 3, as the server) without running it.
 pub fn build() -> Result<()> {
     steps::run(
         "cargo bench -p app-core --features prometheus --no-run (criterion micro-benchmarks)",

@@ -2,7 +2,7 @@
 //! their Node.js peers, and writes `docs/benchmarks.md`, `docs/benchmarks.json` and
 //! `docs/benchmarks.svg`.
 //!
-//! 1. Build every artifact once: release `k8s-server`, the ceilings (`bench/ceiling`), the Lambda
+//! 1. Build every artifact once: `k8s-server` (server profile), the ceilings (`bench/ceiling`), the Lambda
 //!    `bootstrap` and its zip (`cargo lambda build --release`), the criterion benchmark; install wrk
 //!    and the Node.js peers' AWS SDK if missing.
 //! 2. Embedded store: `k8s-server`, a bare hyper server with the same body, and a Node.js `http` server
@@ -337,7 +337,7 @@ fn embedded(
     let plans = vec![
         Plan {
             name: "k8s-server",
-            description: "release k8s-server, embedded store, every production layer, RUST_LOG=info",
+            description: "k8s-server (server profile), embedded store, every production layer, RUST_LOG=info",
             variant: false,
             driver: wrk(0, vec![]),
         },
@@ -361,7 +361,7 @@ fn embedded(
         },
         Plan {
             name: "k8s-server, RUST_LOG=warn",
-            description: "release k8s-server with the request span disabled by the log filter",
+            description: "k8s-server (server profile) with the request span disabled by the log filter",
             variant: true,
             driver: wrk(3, vec![]),
         },
@@ -490,7 +490,7 @@ fn dynamodb_load(
     let plans = vec![
         Plan {
             name: "k8s-server",
-            description: "release k8s-server, DynamoDB store (GetItem per request)",
+            description: "k8s-server (server profile), DynamoDB store (GetItem per request)",
             variant: false,
             driver: Driver::Wrk {
                 server: 0,

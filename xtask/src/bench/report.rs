@@ -461,7 +461,7 @@ fn markdown(r: &Results) -> String {
     }
     let _ = writeln!(
         md,
-        "| release `k8s-server` binary | {} |",
+        "| `k8s-server` binary (server profile) | {} |",
         mb(r.sizes.k8s_server)
     );
     let _ = writeln!(md, "| Lambda `bootstrap` | {} |", mb(r.sizes.bootstrap));

@@ -209,7 +209,7 @@ pub struct Function {
 /// Artifact sizes in bytes.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Sizes {
-    /// `target/release/k8s-server`.
+    /// `target/server/k8s-server`.
     pub k8s_server: u64,
     /// `target/lambda/lambda-fn/bootstrap`.
     pub bootstrap: u64,
