@@ -9,6 +9,7 @@
 //! metrics recorder). The last benchmark installs the production log subscriber (text, `info`) first,
 //! so that the request span costs what it costs in the binaries; the others run without one.
 
+use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,11 +23,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{Request, StatusCode};
+use axum::response::Response;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
 use serde::Serialize;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 use tower_http::request_id::{MakeRequestId, MakeRequestUuid};
 
 /// The success envelope, shaped as the contract sends it.
@@ -56,7 +58,10 @@ fn service() -> UserService {
 }
 
 /// One `GET` through the router, body read to the end; returns the body length.
-async fn send(router: &Router, uri: &str) -> usize {
+async fn send<S>(router: &S, uri: &str) -> usize
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
+{
     let request = Request::get(uri).body(Body::empty()).unwrap();
     let response = router.clone().oneshot(request).await.unwrap();
     response

@@ -13,12 +13,17 @@ mod probes;
 mod request_id;
 mod users;
 
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
 use axum::Router;
 use axum::http::HeaderValue;
+use axum::http::Request;
 use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS};
-use tower::ServiceBuilder;
+use axum::response::Response;
+use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -30,13 +35,13 @@ pub use request_id::{X_REQUEST_ID, is_sane_request_id};
 use crate::service::UserService;
 
 /// The public API: `GET|HEAD|OPTIONS /users/{id}`, JSON errors for everything else.
-pub fn router(service: UserService) -> Router {
+pub fn router(service: UserService) -> Contract {
     with_contract(users::routes(service))
 }
 
 /// The public API plus `GET /healthz`, `GET /readyz`, `GET /openapi.json` and (with the `prometheus`
 /// feature, which installs the process's metrics recorder) `GET /metrics`, for the long-running server.
-pub fn server_router(service: UserService, readiness: Readiness) -> Router {
+pub fn server_router(service: UserService, readiness: Readiness) -> Contract {
     let routes = users::routes(service).merge(probes::routes(readiness));
     #[cfg(feature = "prometheus")]
     let routes = {
@@ -49,14 +54,14 @@ pub fn server_router(service: UserService, readiness: Readiness) -> Router {
 /// What every response gets, whatever the route: JSON 404/405 answers, the CORS origin header, the
 /// request id (kept from the request if sane, else generated; also on every log line), a JSON 500
 /// instead of a dropped connection if a handler ever panics, and dot segments resolved before routing.
-fn with_contract(routes: Router) -> Router {
-    let contract = routes
+fn with_contract(routes: Router) -> Contract {
+    let router = routes
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })
         .layer(
             ServiceBuilder::new()
                 .map_request(request_id::drop_insane)
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(SetRequestIdLayer::x_request_id(request_id::MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(SetResponseHeaderLayer::overriding(
@@ -67,15 +72,36 @@ fn with_contract(routes: Router) -> Router {
                     ACCESS_CONTROL_EXPOSE_HEADERS,
                     HeaderValue::from_static(X_REQUEST_ID),
                 ))
-                .layer(axum::middleware::from_fn(metrics::record))
+                .layer(metrics::RecordLayer)
                 .layer(CatchPanicLayer::custom(error::panic_response)),
         );
-    // Routing matches the raw path, so dot segments are resolved in front of the whole router.
-    Router::new().fallback_service(
-        ServiceBuilder::new()
-            .map_request(path::remove_dot_segments)
-            .service(contract),
-    )
+    Contract { router }
+}
+
+/// The contract as a tower `Service`, ready to serve: the routes behind every layer of
+/// [`with_contract`], with dot segments resolved in front of the router (routing matches the raw
+/// path). It takes requests with any body `axum::Router` accepts (hyper's, `lambda_http`'s, axum's).
+#[derive(Debug, Clone)]
+pub struct Contract {
+    router: Router,
+}
+
+impl<B> Service<Request<B>> for Contract
+where
+    Router: Service<Request<B>, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = <Router as Service<Request<B>>>::Future;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // A Router is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        self.router.call(path::remove_dot_segments(req))
+    }
 }
 
 #[cfg(test)]

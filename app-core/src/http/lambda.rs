@@ -9,7 +9,6 @@
 //!
 //! Metrics leave as CloudWatch Embedded Metric Format lines in the log (see `telemetry::emf`).
 
-use axum::Router;
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, Uri};
 use lambda_http::request::{LambdaRequest, RequestContext};
@@ -17,6 +16,7 @@ use lambda_http::{Adapter, LambdaEvent, Request, RequestExt};
 use tower::ServiceBuilder;
 use tower::util::{MapRequest, MapResponse};
 
+use super::Contract;
 use super::request_id::{X_REQUEST_ID, is_sane_request_id};
 use crate::service::UserService;
 use crate::telemetry::emf;
@@ -68,7 +68,7 @@ fn safe_event(event: LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRequest> {
 
 /// The contract as an HTTP service, for requests `lambda_http` made from events.
 pub type Handler =
-    MapResponse<MapRequest<Router, fn(Request) -> Request>, fn(Response) -> Response>;
+    MapResponse<MapRequest<Contract, fn(Request) -> Request>, fn(Response) -> Response>;
 
 type Response = axum::response::Response;
 

@@ -1,27 +1,92 @@
 //! Request metrics, recorded through the `metrics` facade: a request counter and a latency histogram
 //! by route and status (the user store counts its lookups in `service`). With the `prometheus`
 //! feature the server exposes them at `GET /metrics`; without a recorder they cost next to nothing.
+//!
+//! [`RecordLayer`] is a plain tower layer rather than `axum::middleware::from_fn`: it runs on every
+//! request, and this way it boxes nothing and every label is a `&'static str`.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{Method, Response, StatusCode};
+use metrics::SharedString;
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
 
 use crate::telemetry::metric::{DURATION, REQUESTS};
 
-/// Records one request's count and latency.
-pub(super) async fn record(req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = route_label(req.extensions().get::<MatchedPath>());
-    let method = req.method().as_str().to_owned();
-    let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    metrics::histogram!(DURATION, "route" => route, "status" => status.clone())
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!(REQUESTS, "route" => route, "method" => method, "status" => status)
-        .increment(1);
-    response
+/// Records each request's count and latency, labelled with its route template, method and status.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct RecordLayer;
+
+impl<S> Layer<S> for RecordLayer {
+    type Service = Record<S>;
+
+    fn layer(&self, inner: S) -> Record<S> {
+        Record { inner }
+    }
+}
+
+/// The service [`RecordLayer`] wraps around the routes.
+#[derive(Debug, Clone)]
+pub(super) struct Record<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request> for Record<S>
+where
+    S: Service<Request, Response = Response<B>>,
+{
+    type Response = Response<B>;
+    type Error = S::Error;
+    type Future = RecordFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        RecordFuture {
+            started: Instant::now(),
+            route: route_label(req.extensions().get::<MatchedPath>()),
+            method: method_label(req.method()),
+            inner: self.inner.call(req),
+        }
+    }
+}
+
+pin_project! {
+    /// The wrapped response future; records when the response is ready.
+    pub(super) struct RecordFuture<F> {
+        #[pin]
+        inner: F,
+        started: Instant,
+        route: &'static str,
+        method: &'static str,
+    }
+}
+
+impl<F, B, E> Future for RecordFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let Ok(response) = &result {
+            let status = status_label(response.status());
+            metrics::histogram!(DURATION, "route" => *this.route, "status" => status.clone())
+                .record(this.started.elapsed().as_secs_f64());
+            metrics::counter!(REQUESTS, "route" => *this.route, "method" => *this.method, "status" => status)
+                .increment(1);
+        }
+        Poll::Ready(result)
+    }
 }
 
 /// The route template as a label: a fixed set, so a caller cannot grow the number of series.
@@ -36,6 +101,39 @@ fn route_label(matched: Option<&MatchedPath>) -> &'static str {
     }
 }
 
+/// The method as a label: the standard methods by name, any other as `OTHER` (a caller can send any
+/// token as a method; each would otherwise become a series of its own).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
+/// The status code as a label; the codes this service answers with need no formatting.
+fn status_label(status: StatusCode) -> SharedString {
+    let label = match status.as_u16() {
+        200 => "200",
+        204 => "204",
+        400 => "400",
+        404 => "404",
+        405 => "405",
+        413 => "413",
+        500 => "500",
+        503 => "503",
+        _ => return SharedString::from(status.as_str().to_owned()),
+    };
+    SharedString::const_str(label)
+}
+
 #[cfg(feature = "prometheus")]
 pub(super) mod prometheus {
     //! The Prometheus exposition of the process's metrics.
@@ -46,8 +144,10 @@ pub(super) mod prometheus {
     use axum::response::IntoResponse;
     use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-    /// How often buffered histogram samples are folded into the buckets when nobody scrapes.
-    const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+    /// How often buffered histogram samples are folded into the buckets, scraped or not. Samples
+    /// wait in a buffer until then (8 bytes each): at 80,000 requests/s, 5 s held 3 MiB at peak, 1 s
+    /// holds about 0.6 MiB. Folding costs the same per sample whenever it runs.
+    const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
     /// Latency buckets in seconds: sub-millisecond in-memory lookups up to the store timeout.
     const BUCKETS: &[f64] = &[

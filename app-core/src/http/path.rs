@@ -2,12 +2,11 @@
 //! parser resolves them. `lambda_http` parses every event's path with one, so the server does the same
 //! to answer `/users/x/../u-1` exactly as the Lambda function does.
 
-use axum::body::Body;
 use axum::http::uri::PathAndQuery;
 use axum::http::{Request, Uri};
 
 /// Resolves dot segments in the request's path; a path without any is left untouched (no allocation).
-pub(super) fn remove_dot_segments(mut req: Request<Body>) -> Request<Body> {
+pub(super) fn remove_dot_segments<B>(mut req: Request<B>) -> Request<B> {
     if let Some(path) = resolved(req.uri().path()) {
         let uri = req.uri();
         let path_and_query = match uri.query() {
@@ -27,10 +26,11 @@ pub(super) fn remove_dot_segments(mut req: Request<Body>) -> Request<Body> {
 
 /// The path with its dot segments resolved, or `None` if it has none.
 fn resolved(path: &str) -> Option<String> {
-    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
-    if !segments.iter().any(|s| dots(s).is_some()) {
+    let rest = path.strip_prefix('/')?;
+    if !rest.split('/').any(|s| dots(s).is_some()) {
         return None;
     }
+    let segments: Vec<&str> = rest.split('/').collect();
     let mut out: Vec<&str> = Vec::with_capacity(segments.len());
     let last = segments.len() - 1;
     for (i, segment) in segments.iter().enumerate() {
@@ -54,11 +54,13 @@ fn resolved(path: &str) -> Option<String> {
 
 /// 1 for a single-dot segment, 2 for a double-dot one (`.` may be written `%2e` or `%2E`).
 fn dots(segment: &str) -> Option<u8> {
-    let lower = segment.to_ascii_lowercase();
-    match lower.as_str() {
-        "." | "%2e" => Some(1),
-        ".." | ".%2e" | "%2e." | "%2e%2e" => Some(2),
-        _ => None,
+    let is_any = |forms: &[&str]| forms.iter().any(|form| segment.eq_ignore_ascii_case(form));
+    if is_any(&[".", "%2e"]) {
+        Some(1)
+    } else if is_any(&["..", ".%2e", "%2e.", "%2e%2e"]) {
+        Some(2)
+    } else {
+        None
     }
 }
 

@@ -3,7 +3,9 @@
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request};
+use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
+use uuid::Uuid;
 
 /// The request-id header name.
 pub const X_REQUEST_ID: &str = "x-request-id";
@@ -36,16 +38,28 @@ pub(super) fn drop_insane(mut req: Request<Body>) -> Request<Body> {
     req
 }
 
+/// Makes a UUID v4 request id for requests without a sane one. The random bits come from `uuid`'s
+/// thread-local generator (`fast-rng`), not from a `getrandom` system call per request.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct MakeRequestUuid;
+
+impl MakeRequestId for MakeRequestUuid {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let mut buffer = Uuid::encode_buffer();
+        let id = Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
+        HeaderValue::from_str(id).ok().map(RequestId::new)
+    }
+}
+
 /// The span every request runs in: its request id and, when the request came through AWS (ALB, API
-/// Gateway, or Lambda, which passes the invocation's X-Ray trace id on), the X-Ray trace id.
+/// Gateway, or Lambda, which passes the invocation's X-Ray trace id on), the X-Ray trace id. The
+/// request id is sane by now (see [`drop_insane`]), so it is logged as is, without quoting.
 pub(super) fn span(req: &Request<Body>) -> Span {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let span = tracing::info_span!(
         "request",
-        request_id = header(X_REQUEST_ID).unwrap_or_default(),
+        request_id = %header(X_REQUEST_ID).unwrap_or_default(),
         trace_id = tracing::field::Empty,
-        method = %req.method(),
-        path = req.uri().path(),
     );
     if let Some(trace_id) = header(X_AMZN_TRACE_ID) {
         span.record("trace_id", trace_id);

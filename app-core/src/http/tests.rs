@@ -17,7 +17,7 @@ fn service() -> UserService {
 }
 
 async fn send(
-    router: Router,
+    router: Contract,
     method: Method,
     uri: &str,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
