@@ -1,4 +1,5 @@
-//! Number and path formatting shared by the report, the chart and error messages.
+//! Number, text and path formatting shared by the reports, the charts and error messages of the
+//! developer commands (`cost`, `bench`).
 
 use std::path::Path;
 
@@ -54,6 +55,14 @@ pub fn display(path: &Path) -> String {
         .unwrap_or_else(|| path.to_path_buf())
         .display()
         .to_string()
+}
+
+/// Text for SVG/XML content and attribute values.
+pub fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Inserts `,` every three digits of an integer string (optionally signed).

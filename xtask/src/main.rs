@@ -6,6 +6,7 @@ mod bench;
 mod cost;
 mod demo;
 mod dynamodb_local;
+mod format;
 mod openapi;
 mod python;
 mod schemathesis;

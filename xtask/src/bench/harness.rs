@@ -170,6 +170,12 @@ impl Proc {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
         stat_cpu_time(&stat, 14)
     }
+
+    /// The part of [`Proc::cpu_time`] spent in user space (its own code, not the kernel's).
+    pub fn user_time(&self) -> Result<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        Ok(Duration::from_millis(stat_ticks(&stat, 14)? * 10))
+    }
 }
 
 impl Drop for Proc {
@@ -188,15 +194,19 @@ pub fn children_cpu_time() -> Result<Duration> {
 /// Adds the two clock-tick fields numbered `field` and `field + 1` (1-based, as in `proc(5)`) of a
 /// `/proc/PID/stat` line. Linux reports them in USER_HZ, which is 100.
 fn stat_cpu_time(stat: &str, field: usize) -> Result<Duration> {
-    let after_name = stat.rsplit_once(')').context("malformed /proc stat")?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // `fields[0]` is field 3 (the state).
-    let ticks = |n: usize| -> Result<u64> {
-        let value = fields.get(n - 3).context("short /proc stat")?;
-        Ok(value.parse()?)
-    };
-    let ticks = ticks(field)? + ticks(field + 1)?;
+    let ticks = stat_ticks(stat, field)? + stat_ticks(stat, field + 1)?;
     Ok(Duration::from_millis(ticks * 10))
+}
+
+/// Field number `field` (1-based, as in `proc(5)`) of a `/proc/PID/stat` line, in clock ticks.
+fn stat_ticks(stat: &str, field: usize) -> Result<u64> {
+    let after_name = stat.rsplit_once(')').context("malformed /proc stat")?.1;
+    // The first field after the name is field 3 (the state).
+    let value = after_name
+        .split_whitespace()
+        .nth(field - 3)
+        .context("short /proc stat")?;
+    Ok(value.parse()?)
 }
 
 /// A port nothing listens on.
@@ -258,5 +268,6 @@ mod tests {
         let stat = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 150 50 7 3 20 0";
         assert_eq!(stat_cpu_time(stat, 14).unwrap(), Duration::from_secs(2));
         assert_eq!(stat_cpu_time(stat, 16).unwrap(), Duration::from_millis(100));
+        assert_eq!(stat_ticks(stat, 14).unwrap(), 150);
     }
 }

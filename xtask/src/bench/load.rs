@@ -25,6 +25,10 @@ pub struct RunResult {
     pub errors: u64,
     /// CPU the server used, in % of one core (100 = its core was busy the whole run).
     pub server_cpu_pct: f64,
+    /// The part of it spent in the server's own code (user space), in % of one core; the rest is the
+    /// kernel's (the TCP stack, mostly).
+    #[serde(default)]
+    pub server_user_cpu_pct: f64,
     /// CPU the load generator used, in % of one core (near 100 = it, not the server, was the limit).
     pub loadgen_cpu_pct: f64,
 }
@@ -89,9 +93,17 @@ pub fn run(cores: &Cores, server: &mut Proc, load: &Load) -> Result<RunResult> {
         wrk.arg("-H").arg(header);
     }
     wrk.arg(load.url);
-    let (server_before, wrk_before) = (server.cpu_time()?, children_cpu_time()?);
+    let (server_before, user_before, wrk_before) = (
+        server.cpu_time()?,
+        server.user_time()?,
+        children_cpu_time()?,
+    );
     let output = wrk.output().context("cannot run wrk")?;
-    let (server_after, wrk_after) = (server.cpu_time()?, children_cpu_time()?);
+    let (server_after, user_after, wrk_after) = (
+        server.cpu_time()?,
+        server.user_time()?,
+        children_cpu_time()?,
+    );
     server.check_alive()?;
     let report = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
@@ -103,6 +115,7 @@ pub fn run(cores: &Cores, server: &mut Proc, load: &Load) -> Result<RunResult> {
     let mut result = parse(&report).with_context(|| format!("unexpected wrk output:\n{report}"))?;
     let pct = |used: Duration| 100.0 * used.as_secs_f64() / load.duration.as_secs_f64();
     result.server_cpu_pct = pct(server_after.saturating_sub(server_before));
+    result.server_user_cpu_pct = pct(user_after.saturating_sub(user_before));
     result.loadgen_cpu_pct = pct(wrk_after.saturating_sub(wrk_before));
     Ok(result)
 }
@@ -116,6 +129,7 @@ fn parse(report: &str) -> Result<RunResult> {
         requests: 0,
         errors: 0,
         server_cpu_pct: 0.0,
+        server_user_cpu_pct: 0.0,
         loadgen_cpu_pct: 0.0,
     };
     for line in report.lines().map(str::trim) {

@@ -123,6 +123,7 @@ impl Point {
             p50_ms: of(|r| r.p50_ms),
             p99_ms: of(|r| r.p99_ms),
             server_cpu_pct: of(|r| r.server_cpu_pct),
+            server_user_cpu_pct: of(|r| r.server_user_cpu_pct),
             loadgen_cpu_pct: of(|r| r.loadgen_cpu_pct),
         };
         Point {
@@ -144,6 +145,9 @@ pub struct Summary {
     pub p99_ms: f64,
     /// Server CPU, % of one core.
     pub server_cpu_pct: f64,
+    /// Of which in user space, % of one core (0 in results written before it was measured).
+    #[serde(default)]
+    pub server_user_cpu_pct: f64,
     /// Load generator CPU, % of one core.
     pub loadgen_cpu_pct: f64,
 }

@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use crate::format::xml_escape as escape;
+
 /// One bar.
 pub struct Bar {
     /// Left of the bar.
@@ -91,12 +93,6 @@ pub fn render(title: &str, panels: &[Panel]) -> String {
     }
     svg.push_str("</svg>\n");
     svg
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

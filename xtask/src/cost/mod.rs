@@ -1,6 +1,5 @@
 //! `cargo xtask cost`: the Kubernetes-vs-Lambda monthly cost model (see docs/cost.md).
 
-mod format;
 mod measured;
 mod model;
 mod prices;
@@ -13,10 +12,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
-use self::format::display;
 use self::model::Arch;
 use self::prices::Prices;
 use self::scenario::{Inputs, Scenario};
+use crate::format::display;
 
 /// Default chart path, relative to the workspace root.
 const DEFAULT_SVG: &str = "target/cost/cost.svg";

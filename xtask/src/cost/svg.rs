@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::format::{count_short, usd, usd_short};
 use super::scenario::Extended;
+use crate::format::{count_short, usd, usd_short, xml_escape as escape};
 
 /// Leftmost request volume on the x axis.
 pub const X_MIN: f64 = 1e5;
@@ -51,12 +51,6 @@ fn samples() -> impl Iterator<Item = f64> {
     let decades = (X_MAX / X_MIN).log10().round() as usize;
     let steps = decades * SAMPLES_PER_DECADE;
     (0..=steps).map(move |i| X_MIN * 10f64.powf(i as f64 / SAMPLES_PER_DECADE as f64))
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// The chart for the extended model: Kubernetes, each Lambda profile, break-even points.
