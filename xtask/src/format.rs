@@ -57,6 +57,15 @@ pub fn display(path: &Path) -> String {
         .to_string()
 }
 
+/// The opening of a standalone SVG document: the root element and a white background.
+pub fn svg_start(width: f64, height: f64, font_size: u32) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"{font_size}\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    )
+}
+
 /// Text for SVG/XML content and attribute values.
 pub fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::format::xml_escape as escape;
+use crate::format::{svg_start, xml_escape as escape};
 
 /// One bar.
 pub struct Bar {
@@ -41,12 +41,7 @@ pub fn render(title: &str, panels: &[Panel]) -> String {
             .iter()
             .map(|p| TITLE_HEIGHT + p.bars.len() as f64 * (BAR_HEIGHT + BAR_GAP) + PANEL_GAP)
             .sum::<f64>();
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="13">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let mut svg = svg_start(WIDTH, height, 13);
     let _ = writeln!(
         svg,
         r#"<text x="10" y="28" font-size="17" font-weight="bold">{}</text>"#,

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::scenario::Extended;
-use crate::format::{count_short, usd, usd_short, xml_escape as escape};
+use crate::format::{count_short, svg_start, usd, usd_short, xml_escape as escape};
 
 /// Leftmost request volume on the x axis.
 pub const X_MIN: f64 = 1e5;
@@ -92,12 +92,7 @@ pub fn render(ext: &Extended, title: &str) -> String {
         y_max_log: max.log10().ceil().max(min.log10().floor() + 1.0),
     };
 
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let mut svg = svg_start(WIDTH, HEIGHT, 12);
     let _ = writeln!(
         svg,
         r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
