@@ -10,7 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use app_core::domain::User;
@@ -43,7 +43,8 @@ pub struct DynamoDbLocal {
     port: u16,
     storage: Storage,
     emulator: PathBuf,
-    /// The watchdog shell: it kills Java when this process's end of its stdin closes.
+    /// The shell that runs Java: it exits when Java does, and kills Java when this process's end of
+    /// its stdin closes.
     process: Mutex<Option<(Child, ChildStdin)>>,
 }
 
@@ -79,8 +80,10 @@ impl DynamoDbLocal {
     }
 
     /// Starts Java (again) on this instance's port and waits until it accepts connections.
+    ///
+    /// Panics with Java's output if it exits, or does not listen within a minute.
     pub fn start(&self) {
-        let mut process = self.process.lock().unwrap();
+        let mut process = self.lock();
         assert!(process.is_none(), "DynamoDB Local is already running");
         let lib = self.emulator.join("DynamoDBLocal_lib");
         let jar = self.emulator.join("DynamoDBLocal.jar");
@@ -93,11 +96,17 @@ impl DynamoDbLocal {
                 vec!["-dbPath".into(), dir.into()]
             }
         };
-        // `read` returns when our end of the pipe closes: on `stop`, or when this process exits.
-        // Java's pid goes to a file so that `pause` and `resume` can signal it.
+        // The shell waits for Java, so it exits when Java does (a port taken, a broken install).
+        // Its watcher's `read` returns when our end of the pipe closes (on `stop`, or when this
+        // process exits) and then stops Java. The watcher reads the pipe through fd 3: a background
+        // job's own stdin is /dev/null. Java's pid goes to a file so that `pause` and `resume` can
+        // signal it.
         let script = r#"lib=$1 jar=$2 port=$3 pidfile=$4; shift 4
 java -Djava.library.path="$lib" -jar "$jar" "$@" -sharedDb -disableTelemetry -port "$port" & pid=$!
-echo "$pid" > "$pidfile"; read _; kill -CONT "$pid"; kill "$pid"; wait "$pid""#;
+echo "$pid" > "$pidfile"
+exec 3<&0
+(read _ <&3; kill -CONT "$pid" 2>/dev/null; kill "$pid" 2>/dev/null) &
+wait "$pid""#;
         let mut child = Command::new("sh")
             .args(["-c", script, "sh"])
             .arg(&lib)
@@ -116,16 +125,32 @@ echo "$pid" > "$pidfile"; read _; kill -CONT "$pid"; kill "$pid"; wait "$pid""#;
             .spawn()
             .expect("sh can be started");
         let stdin = child.stdin.take().expect("piped stdin");
+        if let Err(problem) = wait_for_port(self.port, &mut child, Duration::from_secs(60)) {
+            drop(stdin);
+            let _ = child.wait();
+            drop(process);
+            let log = log_path(self.port);
+            let output = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!(
+                "DynamoDB Local {problem}; its output ({}):\n{}",
+                log.display(),
+                last_lines(&output, 30)
+            );
+        }
         *process = Some((child, stdin));
-        wait_for_port(self.port, Duration::from_secs(60));
     }
 
     /// Stops Java and waits for it to exit (the fault tests use this to take the database away).
     pub fn stop(&self) {
-        if let Some((mut child, stdin)) = self.process.lock().unwrap().take() {
+        if let Some((mut child, stdin)) = self.lock().take() {
             drop(stdin);
             let _ = child.wait();
         }
+    }
+
+    /// The process slot, also after a panicking test thread held it (a drop must not panic again).
+    fn lock(&self) -> MutexGuard<'_, Option<(Child, ChildStdin)>> {
+        self.process.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Freezes Java (SIGSTOP): connections are accepted but nothing answers, as with a hung database.
@@ -210,8 +235,14 @@ fn pid_path(port: u16) -> PathBuf {
     install_dir().with_file_name(format!("dynamodb-local-{port}.pid"))
 }
 
-/// Makes sure the emulator is unpacked and returns its folder.
+/// Makes sure the emulator is unpacked and returns its folder: once per process, however many test
+/// threads ask at the same time.
 fn install() -> PathBuf {
+    static EMULATOR: OnceLock<PathBuf> = OnceLock::new();
+    EMULATOR.get_or_init(install_once).clone()
+}
+
+fn install_once() -> PathBuf {
     require(
         "java",
         "-version",
@@ -241,7 +272,7 @@ fn install() -> PathBuf {
         .arg("-C")
         .arg(&staging));
     std::fs::remove_file(&tarball).ok();
-    // Another process may have finished first; either copy is complete.
+    // Another test process may have finished first; either copy is complete.
     if std::fs::rename(&staging, &dir).is_err() {
         std::fs::remove_dir_all(&staging).ok();
     }
@@ -284,14 +315,30 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16, limit: Duration) {
+/// Waits until something listens on `port`, or says why not: `shell` exited (Java did) or time ran out.
+fn wait_for_port(port: u16, shell: &mut Child, limit: Duration) -> Result<(), String> {
     let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < limit,
-            "DynamoDB Local did not listen on port {port} within {limit:?}; see {}",
-            log_path(port).display()
-        );
+    while !listening(port) {
+        if let Ok(Some(status)) = shell.try_wait() {
+            return Err(format!("exited ({status}) before listening on port {port}"));
+        }
+        if start.elapsed() > limit {
+            return Err(format!("did not listen on port {port} within {limit:?}"));
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
+    Ok(())
+}
+
+/// Whether a connection to `port` reaches a listener. A connection from the port to itself (Linux
+/// allows one when the port is in the ephemeral range and nothing listens) does not count.
+fn listening(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port))
+        .is_ok_and(|stream| stream.local_addr().ok().map(|addr| addr.port()) != Some(port))
+}
+
+/// The last `count` lines of `text`.
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
 }
