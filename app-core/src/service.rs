@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::domain::{LookupError, User, UserId};
 use crate::store::{StoreError, UserRepository};
+use crate::telemetry::Handles;
 use crate::telemetry::metric::STORE_LOOKUPS;
 
 /// Looks users up: checks the id rule, asks the store, and turns store failures into [`LookupError`]s.
@@ -12,12 +13,17 @@ use crate::telemetry::metric::STORE_LOOKUPS;
 #[derive(Clone)]
 pub struct UserService {
     repo: Arc<dyn UserRepository>,
+    /// The lookup counter, by outcome.
+    lookups: Arc<Handles<&'static str, metrics::Counter>>,
 }
 
 impl UserService {
     /// A service over `repo`.
     pub fn new(repo: Arc<dyn UserRepository>) -> Self {
-        Self { repo }
+        Self {
+            repo,
+            lookups: Arc::default(),
+        }
     }
 
     /// The user with id `raw_id`, as it came from the caller (already percent-decoded).
@@ -35,7 +41,11 @@ impl UserService {
                 ("failed", Err(LookupError::Internal))
             }
         };
-        metrics::counter!(STORE_LOOKUPS, "outcome" => outcome).increment(1);
+        self.lookups.with(
+            outcome,
+            || metrics::counter!(STORE_LOOKUPS, "outcome" => outcome),
+            |counter| counter.increment(1),
+        );
         result
     }
 }

@@ -5,10 +5,13 @@
 
 #[cfg(feature = "lambda")]
 pub mod emf;
+mod handles;
 
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, LogSettings};
+
+pub(crate) use handles::Handles;
 
 /// Installs the global subscriber. Call once, first thing in `main`.
 ///

@@ -3,7 +3,10 @@
 //! feature the server exposes them at `GET /metrics`; without a recorder they cost next to nothing.
 //!
 //! [`RecordLayer`] is a plain tower layer rather than `axum::middleware::from_fn`: it runs on every
-//! request, and this way it boxes nothing and every label is a `&'static str`.
+//! request, and this way it boxes nothing, every label is a `&'static str`, and each label set's
+//! handles are resolved once ([`Handles`]).
+
+use std::sync::Arc;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,21 +15,30 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{Method, Response, StatusCode};
-use metrics::SharedString;
+use metrics::{Counter, Histogram, SharedString};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
+use crate::telemetry::Handles;
 use crate::telemetry::metric::{DURATION, REQUESTS};
 
+/// The request counter and latency histogram of one route, method and status.
+type RequestHandles = Handles<(&'static str, &'static str, StatusCode), (Counter, Histogram)>;
+
 /// Records each request's count and latency, labelled with its route template, method and status.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct RecordLayer;
+#[derive(Debug, Clone, Default)]
+pub(super) struct RecordLayer {
+    handles: Arc<RequestHandles>,
+}
 
 impl<S> Layer<S> for RecordLayer {
     type Service = Record<S>;
 
     fn layer(&self, inner: S) -> Record<S> {
-        Record { inner }
+        Record {
+            inner,
+            handles: self.handles.clone(),
+        }
     }
 }
 
@@ -34,6 +46,7 @@ impl<S> Layer<S> for RecordLayer {
 #[derive(Debug, Clone)]
 pub(super) struct Record<S> {
     inner: S,
+    handles: Arc<RequestHandles>,
 }
 
 impl<S, B> Service<Request> for Record<S>
@@ -53,6 +66,7 @@ where
             started: Instant::now(),
             route: route_label(req.extensions().get::<MatchedPath>()),
             method: method_label(req.method()),
+            handles: self.handles.clone(),
             inner: self.inner.call(req),
         }
     }
@@ -66,6 +80,7 @@ pin_project! {
         started: Instant,
         route: &'static str,
         method: &'static str,
+        handles: Arc<RequestHandles>,
     }
 }
 
@@ -79,11 +94,21 @@ where
         let this = self.project();
         let result = std::task::ready!(this.inner.poll(cx));
         if let Ok(response) = &result {
-            let status = status_label(response.status());
-            metrics::histogram!(DURATION, "route" => *this.route, "status" => status.clone())
-                .record(this.started.elapsed().as_secs_f64());
-            metrics::counter!(REQUESTS, "route" => *this.route, "method" => *this.method, "status" => status)
-                .increment(1);
+            let (route, method, status) = (*this.route, *this.method, response.status());
+            this.handles.with(
+                (route, method, status),
+                || {
+                    let status = status_label(status);
+                    (
+                        metrics::counter!(REQUESTS, "route" => route, "method" => method, "status" => status.clone()),
+                        metrics::histogram!(DURATION, "route" => route, "status" => status),
+                    )
+                },
+                |(requests, duration)| {
+                    requests.increment(1);
+                    duration.record(this.started.elapsed().as_secs_f64());
+                },
+            );
         }
         Poll::Ready(result)
     }

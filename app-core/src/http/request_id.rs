@@ -2,13 +2,16 @@
 //! response and recorded on the request's span so every log line of the request carries it.
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Request};
+use axum::http::{HeaderName, HeaderValue, Request};
 use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
 use uuid::Uuid;
 
 /// The request-id header name.
 pub const X_REQUEST_ID: &str = "x-request-id";
+
+/// [`X_REQUEST_ID`] as a parsed header name (a `&str` is parsed again at every lookup).
+const X_REQUEST_ID_NAME: HeaderName = HeaderName::from_static(X_REQUEST_ID);
 
 /// The longest request id kept from a caller, in bytes.
 const MAX_LEN: usize = 128;
@@ -28,12 +31,12 @@ pub fn is_sane_request_id(value: &HeaderValue) -> bool {
 pub(super) fn drop_insane(mut req: Request<Body>) -> Request<Body> {
     let headers = req.headers_mut();
     if headers
-        .get_all(X_REQUEST_ID)
+        .get_all(&X_REQUEST_ID_NAME)
         .iter()
         .enumerate()
         .any(|(i, value)| i > 0 || !is_sane_request_id(value))
     {
-        headers.remove(X_REQUEST_ID);
+        headers.remove(&X_REQUEST_ID_NAME);
     }
     req
 }
@@ -55,20 +58,20 @@ impl MakeRequestId for MakeRequestUuid {
 /// Gateway, or Lambda, which passes the invocation's X-Ray trace id on), the X-Ray trace id. The
 /// request id is sane by now (see [`drop_insane`]), so it is logged as is, without quoting.
 pub(super) fn span(req: &Request<Body>) -> Span {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let header = |name: &HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
     let span = tracing::info_span!(
         "request",
-        request_id = %header(X_REQUEST_ID).unwrap_or_default(),
+        request_id = %header(&X_REQUEST_ID_NAME).unwrap_or_default(),
         trace_id = tracing::field::Empty,
     );
-    if let Some(trace_id) = header(X_AMZN_TRACE_ID) {
+    if let Some(trace_id) = header(&X_AMZN_TRACE_ID) {
         span.record("trace_id", trace_id);
     }
     span
 }
 
 /// The header AWS load balancers, API Gateway and Lambda carry the X-Ray trace id in.
-const X_AMZN_TRACE_ID: &str = "x-amzn-trace-id";
+const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 
 #[cfg(test)]
 mod tests {
