@@ -6,10 +6,9 @@
 //! request, and this way it boxes nothing, every label is a `&'static str`, and each label set's
 //! handles are resolved once ([`Handles`]).
 
-use std::sync::Arc;
-
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
