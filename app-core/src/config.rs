@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use thiserror::Error;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 
 /// The names of every variable the binaries read (besides the AWS SDK's own standard settings such as
 /// `AWS_REGION` and `AWS_ENDPOINT_URL_DYNAMODB`, which the SDK reads). The deploy drift test checks the
@@ -270,7 +270,7 @@ impl LogSettings {
             (None, Some(level)) => (vars::AWS_LAMBDA_LOG_LEVEL, level.to_ascii_lowercase()),
             (None, None) => (vars::RUST_LOG, "info".to_owned()),
         };
-        if let Err(err) = EnvFilter::builder().parse(&filter) {
+        if let Err(err) = filter.parse::<Targets>() {
             return Err(ConfigError::invalid(var, &filter, err.to_string()));
         }
         Ok(Self { format, filter })

@@ -240,6 +240,25 @@ pub fn file_size(path: &Path) -> Result<u64> {
         .len())
 }
 
+/// The bytes of the unwind tables in the ELF file at `path` (`.eh_frame`, `.eh_frame_hdr`,
+/// `.gcc_except_table`): what unwinding panics cost a stripped binary, besides its landing pads.
+pub fn unwind_table_bytes(path: &Path) -> Result<u64> {
+    use object::{Object, ObjectSection};
+    let data = std::fs::read(path).with_context(|| format!("{} is missing", path.display()))?;
+    let file = object::File::parse(&*data)
+        .with_context(|| format!("{} is not an ELF file", path.display()))?;
+    Ok(file
+        .sections()
+        .filter(|section| {
+            matches!(
+                section.name(),
+                Ok(".eh_frame" | ".eh_frame_hdr" | ".gcc_except_table")
+            )
+        })
+        .map(|section| section.size())
+        .sum())
+}
+
 /// The one-minute load average.
 pub fn load_average() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
@@ -269,5 +288,27 @@ mod tests {
         assert_eq!(stat_cpu_time(stat, 14).unwrap(), Duration::from_secs(2));
         assert_eq!(stat_cpu_time(stat, 16).unwrap(), Duration::from_millis(100));
         assert_eq!(stat_ticks(stat, 14).unwrap(), 150);
+    }
+
+    #[test]
+    fn unwind_tables_are_found_in_an_unwinding_binary() {
+        // GIVEN this test binary, built with unwinding panics (the test harness needs them)
+        let me = std::env::current_exe().unwrap();
+
+        // WHEN its unwind tables are measured
+        let bytes = unwind_table_bytes(&me).unwrap();
+
+        // THEN they are there, and a part of the file
+        assert!(bytes > 0);
+        assert!(bytes < file_size(&me).unwrap());
+    }
+
+    #[test]
+    fn a_file_that_is_not_elf_is_an_error() {
+        let not_elf = std::env::temp_dir().join(format!("not-elf-{}", std::process::id()));
+        std::fs::write(&not_elf, b"plain text").unwrap();
+        let err = unwind_table_bytes(&not_elf).unwrap_err();
+        std::fs::remove_file(&not_elf).ok();
+        assert!(err.to_string().contains("is not an ELF file"), "{err}");
     }
 }

@@ -211,6 +211,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             k8s_server: harness::file_size(&artifacts.k8s_server)?,
             bootstrap: harness::file_size(&artifacts.bootstrap)?,
             bootstrap_zip: harness::file_size(&artifacts.bootstrap_zip)?,
+            bootstrap_unwind_tables: harness::unwind_table_bytes(&artifacts.bootstrap)?,
             node_modules: node.modules_bytes(),
         },
         micro,

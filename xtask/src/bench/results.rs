@@ -219,6 +219,10 @@ pub struct Sizes {
     pub bootstrap: u64,
     /// `bootstrap.zip`, the Lambda deployment package.
     pub bootstrap_zip: u64,
+    /// The part of `bootstrap` that is unwind tables (`.eh_frame`, `.eh_frame_hdr`,
+    /// `.gcc_except_table`): what `panic = "unwind"` keeps in a stripped binary.
+    #[serde(default)]
+    pub bootstrap_unwind_tables: u64,
     /// The Node.js handler's `node_modules` (uncompressed).
     pub node_modules: u64,
 }
