@@ -18,10 +18,10 @@ pub(crate) use handles::Handles;
 
 /// Installs the global subscriber. Call once, first thing in `main`.
 ///
-/// The filter is a list of `target=level` directives (`RUST_LOG` syntax without span or field
-/// directives): a `Targets` filter costs nothing per span, unlike `EnvFilter`, and leaves the
-/// regular-expression engine out of the Lambda package. It was validated when the configuration
-/// was read, so the fallback to `info` is never used.
+/// The filter is a list of `target=level` directives (`RUST_LOG` syntax without span directives):
+/// a `Targets` filter keeps no per-span state, unlike `EnvFilter`, and leaves the regular-expression
+/// engine out of the Lambda package. It was validated when the configuration was read, so the
+/// fallback to `info` is never used.
 pub fn init(settings: &LogSettings) {
     let filter: Targets = settings
         .filter
