@@ -167,3 +167,152 @@ pub async fn put_user(client: &Client, table: &str, user: &User) -> Result<(), S
         })?;
     Ok(())
 }
+
+/// How the store sorts DynamoDB's answers, seen through the lookup a caller makes. The client is the
+/// SDK's own, with canned HTTP responses in DynamoDB's wire format (aws-smithy-mocks): throttling and
+/// server errors are what no emulator produces on demand.
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::domain::LookupError;
+    use crate::service::UserService;
+
+    const TABLE: &str = "Users";
+
+    /// The body DynamoDB sends with an error of type `code`.
+    fn error_body(code: &str) -> String {
+        format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"canned"}}"#)
+    }
+
+    /// A DynamoDB store whose every `GetItem` on table `Users`, key `id` = `u-1`, is answered with
+    /// `status` and `body`. The SDK's standard retries stay on (with a 1 ms backoff, so the test is
+    /// quick): what a caller sees is the answer after them, as in production.
+    fn store_answering(status: u16, body: &str) -> (DynamoDbStore, Rule) {
+        let rule = mock!(Client::get_item)
+            .match_requests(|req| {
+                req.table_name() == Some(TABLE)
+                    && req.key().and_then(|key| key.get(KEY_ATTRIBUTE))
+                        == Some(&AttributeValue::S("u-1".into()))
+            })
+            .sequence()
+            .http_status(status, Some(body.to_owned()))
+            .repeatedly()
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule], |config| {
+            config.retry_config(
+                RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)),
+            )
+        });
+        (DynamoDbStore::new(client, TABLE), rule)
+    }
+
+    /// What `GET /users/u-1` would be answered from, and how many requests reached "DynamoDB".
+    async fn lookup(status: u16, body: &str) -> (Result<User, LookupError>, usize) {
+        let (store, rule) = store_answering(status, body);
+        let result = UserService::new(Arc::new(store)).get_user("u-1").await;
+        (result, rule.num_calls())
+    }
+
+    #[tokio::test]
+    async fn an_item_is_the_user() {
+        let item = r#"{"Item":{"id":{"S":"u-1"},"name":{"S":"Ada Lovelace"},
+            "email":{"S":"ada@example.com"},"createdAt":{"S":"2024-01-15T09:30:00Z"}}}"#;
+
+        let (result, calls) = lookup(200, item).await;
+
+        let user = result.unwrap();
+        assert_eq!(
+            (user.id.as_str(), user.name.as_str(), user.email.as_str()),
+            ("u-1", "Ada Lovelace", "ada@example.com")
+        );
+        assert_eq!(user.created_at, "2024-01-15T09:30:00Z");
+        assert_eq!(calls, 1);
+    }
+
+    #[tokio::test]
+    async fn no_item_is_not_found() {
+        let (result, _) = lookup(200, "{}").await;
+
+        assert_eq!(
+            result,
+            Err(LookupError::NotFound(UserId::parse("u-1").unwrap()))
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_is_store_unavailable_after_the_sdk_retried() {
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "RequestLimitExceeded",
+        ] {
+            let (result, calls) = lookup(400, &error_body(code)).await;
+
+            assert_eq!(result, Err(LookupError::StoreUnavailable), "{code}");
+            assert_eq!(calls, 3, "{code}: the SDK's standard retries run first");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_error_is_store_unavailable() {
+        for (status, body) in [
+            (500, error_body("InternalServerError")),
+            (503, String::new()),
+        ] {
+            let (result, _) = lookup(status, &body).await;
+
+            assert_eq!(result, Err(LookupError::StoreUnavailable), "{status}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_table_is_internal_and_not_retried() {
+        let (result, calls) = lookup(400, &error_body("ResourceNotFoundException")).await;
+
+        assert_eq!(result, Err(LookupError::Internal));
+        assert_eq!(calls, 1);
+    }
+
+    #[tokio::test]
+    async fn refused_credentials_are_internal() {
+        let (result, _) = lookup(400, &error_body("UnrecognizedClientException")).await;
+
+        assert_eq!(result, Err(LookupError::Internal));
+    }
+
+    #[tokio::test]
+    async fn an_item_that_is_not_a_user_is_internal() {
+        for item in [
+            // No email, no createdAt.
+            r#"{"Item":{"id":{"S":"u-1"},"name":{"S":"Ada"}}}"#,
+            // A name of the wrong type.
+            r#"{"Item":{"id":{"S":"u-1"},"name":{"N":"1"},"email":{"S":"e"},"createdAt":{"S":"t"}}}"#,
+            // An id the id rule refuses.
+            r#"{"Item":{"id":{"S":"u 1"},"name":{"S":"n"},"email":{"S":"e"},"createdAt":{"S":"t"}}}"#,
+        ] {
+            let (result, _) = lookup(200, item).await;
+
+            assert_eq!(result, Err(LookupError::Internal), "{item}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_error_detail_names_the_table_but_stays_out_of_the_lookup_error() {
+        let (store, _) = store_answering(400, &error_body("ResourceNotFoundException"));
+        let store_err = store.get(&UserId::parse("u-1").unwrap()).await.unwrap_err();
+        let (lookup_err, _) = lookup(400, &error_body("ResourceNotFoundException")).await;
+
+        assert!(
+            matches!(&store_err, StoreError::Failed(detail) if detail.contains("GetItem on table Users")),
+            "{store_err}"
+        );
+        let lookup_err = lookup_err.unwrap_err().to_string();
+        assert!(!lookup_err.contains("Users"), "{lookup_err}");
+    }
+}
