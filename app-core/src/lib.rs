@@ -1,14 +1,16 @@
 //! The user-lookup service: everything both targets share.
 //!
-//! - [`domain`]: a user, the id rule, what a lookup can end in.
-//! - [`store`]: the `UserRepository` port, the embedded store and the DynamoDB store.
+//! - [`domain`]: a user, the rules of its fields, what a lookup can end in.
+//! - [`store`]: the `UserRepository` and `UserWriter` ports, the embedded store and the DynamoDB store.
 //! - [`service`]: the lookup use case.
+//! - [`aws`]: the SDK settings every AWS client shares, and how SDK errors are sorted.
 //! - [`http`]: the one HTTP contract both binaries serve (and, with the `lambda` feature, its Lambda
 //!   front door).
 //! - [`config`], [`startup`], [`telemetry`]: what the binaries call at start-up.
 //!
 //! See ARCHITECTURE.md at the repository root for how a request flows through each target.
 
+pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod http;
