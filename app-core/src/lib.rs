@@ -3,6 +3,7 @@
 //! - [`domain`]: a user, the rules of its fields, what a lookup can end in.
 //! - [`store`]: the `UserRepository` and `UserWriter` ports, the embedded store and the DynamoDB store.
 //! - [`service`]: the lookup use case.
+//! - [`objects`]: the `ObjectStore` port (S3 or a local folder) and object locations.
 //! - [`aws`]: the SDK settings every AWS client shares, and how SDK errors are sorted.
 //! - [`http`]: the one HTTP contract both binaries serve (and, with the `lambda` feature, its Lambda
 //!   front door).
@@ -14,6 +15,7 @@ pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod objects;
 pub mod service;
 pub mod startup;
 pub mod store;
