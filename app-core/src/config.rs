@@ -36,6 +36,9 @@ pub mod vars {
     /// `k8s-server` only: how long to keep serving, with `/readyz` at 503, before the listener closes
     /// (default 0: on Kubernetes the pod's preStop sleep does this job).
     pub const SHUTDOWN_DELAY_MS: &str = "SHUTDOWN_DELAY_MS";
+    /// Import on Lambda only: stop at a batch boundary when less than this many milliseconds of the
+    /// invocation remain (default 2000).
+    pub const IMPORT_DEADLINE_MARGIN_MS: &str = "IMPORT_DEADLINE_MARGIN_MS";
 
     /// Every variable above.
     pub const ALL: &[&str] = &[
@@ -50,6 +53,7 @@ pub mod vars {
         PORT,
         SHUTDOWN_TIMEOUT_SECS,
         SHUTDOWN_DELAY_MS,
+        IMPORT_DEADLINE_MARGIN_MS,
     ];
 }
 
@@ -169,7 +173,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         (self.0)(name).filter(|v| !v.is_empty())
     }
 
-    fn parse_number<T: std::str::FromStr>(
+    pub(crate) fn parse_number<T: std::str::FromStr>(
         &self,
         var: &'static str,
         default: T,
