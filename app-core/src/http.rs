@@ -4,8 +4,6 @@
 //! Kubernetes probes. Both share the same routes, error envelope, CORS headers and request-id handling.
 
 mod error;
-#[cfg(feature = "lambda")]
-pub mod lambda;
 mod metrics;
 mod openapi;
 mod path;

@@ -3,8 +3,7 @@
 //! - [`domain`]: a user, the id rule, what a lookup can end in.
 //! - [`store`]: the `UserRepository` port, the embedded store and the DynamoDB store.
 //! - [`service`]: the lookup use case.
-//! - [`http`]: the one HTTP contract both binaries serve (and, with the `lambda` feature, its Lambda
-//!   front door).
+//! - [`http`]: the one HTTP contract both front doors serve.
 //! - [`config`], [`startup`], [`telemetry`]: what the binaries call at start-up.
 //!
 //! See ARCHITECTURE.md at the repository root for how a request flows through each target.
