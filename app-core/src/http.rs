@@ -1,7 +1,7 @@
 //! The HTTP contract, written once and served by both targets.
 //!
 //! [`router`] is the public API (what the Lambda function serves); [`server_router`] adds the
-//! Kubernetes probes. Both share the same routes, error envelope, CORS headers and request-id handling.
+//! Kubernetes probes and the routes the server's front door brings. Both share the same routes, error envelope, CORS headers and request-id handling.
 
 mod error;
 mod metrics;
@@ -36,16 +36,15 @@ pub fn router(service: UserService) -> Contract {
     with_contract(users::routes(service))
 }
 
-/// The public API plus `GET /healthz`, `GET /readyz`, `GET /openapi.json` and (with the `prometheus`
-/// feature, which installs the process's metrics recorder) `GET /metrics`, for the long-running server.
-pub fn server_router(service: UserService, readiness: Readiness) -> Contract {
-    let routes = users::routes(service).merge(probes::routes(readiness));
-    #[cfg(feature = "prometheus")]
-    let routes = {
-        metrics::prometheus::install();
-        routes.route("/metrics", axum::routing::get(metrics::prometheus::render))
-    };
-    with_contract(routes)
+/// The public API plus `GET /healthz`, `GET /readyz`, `GET /openapi.json` and the front door's own
+/// `extra` routes (`k8s-server`'s `/metrics`), for the long-running server. The `extra` routes get the
+/// whole contract too: request id, CORS, metrics, panic guard, JSON 404/405.
+pub fn server_router(service: UserService, readiness: Readiness, extra: Router) -> Contract {
+    with_contract(
+        users::routes(service)
+            .merge(probes::routes(readiness))
+            .merge(extra),
+    )
 }
 
 /// What every response gets, whatever the route: JSON 404/405 answers, the CORS origin header, the

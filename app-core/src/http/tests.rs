@@ -174,7 +174,7 @@ async fn a_sane_request_id_is_echoed_and_an_insane_one_replaced() {
 #[tokio::test]
 async fn readiness_follows_the_server_lifecycle() {
     let readiness = Readiness::new();
-    let app = || server_router(service(), readiness.clone());
+    let app = || server_router(service(), readiness.clone(), Router::new());
 
     let (before, _, _) = send(app(), Method::GET, "/readyz").await;
     readiness.set_ready();
