@@ -49,7 +49,8 @@ pub fn server_router(service: UserService, readiness: Readiness, extra: Router) 
 
 /// What every response gets, whatever the route: JSON 404/405 answers, the CORS origin header, the
 /// request id (kept from the request if sane, else generated; also on every log line), a JSON 500
-/// instead of a dropped connection if a handler ever panics, and dot segments resolved before routing.
+/// instead of a dropped connection if a handler ever panics, and the path normalised before routing
+/// (dot segments resolved) by the URL parser `lambda_http` uses.
 fn with_contract(routes: Router) -> Contract {
     let router = routes
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -80,7 +81,7 @@ fn allow_any_origin<B>(mut response: Response<B>) -> Response<B> {
 }
 
 /// The contract as a tower `Service`, ready to serve: the routes behind every layer of
-/// [`with_contract`], with dot segments resolved in front of the router (routing matches the raw
+/// [`with_contract`], with the path normalised in front of the router (routing matches the raw
 /// path). It takes requests with any body `axum::Router` accepts (hyper's, `lambda_http`'s, axum's).
 #[derive(Debug, Clone)]
 pub struct Contract {
@@ -101,7 +102,7 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        self.router.call(path::remove_dot_segments(req))
+        self.router.call(path::normalise(req))
     }
 }
 
