@@ -6,8 +6,7 @@
 //! - [`import`]: the import use case (JSON Lines in, users written, a report out), over [`objects`]
 //!   (the `ObjectStore` port: S3 or a local folder) and [`aws`] (the SDK settings every AWS client
 //!   shares).
-//! - [`http`]: the one HTTP contract both binaries serve (and, with the `lambda` feature, its Lambda
-//!   front door).
+//! - [`http`]: the one HTTP contract both front doors serve.
 //! - [`config`], [`startup`], [`telemetry`]: what the binaries call at start-up.
 //!
 //! See ARCHITECTURE.md at the repository root for how a request flows through each target.

@@ -3,9 +3,9 @@
 //! answer is encoded into the response event the runtime would post back, then read like API Gateway,
 //! the Function URL or the ALB would read it.
 
-use app_core::http::lambda::event_handler;
 use app_core::service::UserService;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use lambda_fn::event_handler;
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_http::{Context, LambdaEvent};

@@ -21,7 +21,7 @@ impl ImportConfig {
     /// Reads the import settings from `env`.
     pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
-            deadline_margin: Duration::from_millis(env.parse_number(
+            deadline_margin: Duration::from_millis(env.number(
                 vars::IMPORT_DEADLINE_MARGIN_MS,
                 2_000,
                 |ms| *ms <= 900_000,

@@ -542,7 +542,7 @@ fn markdown(r: &Results) -> String {
         let _ = writeln!(md, "\n## In-process path (criterion)\n");
         let _ = writeln!(
             md,
-            "`cargo bench -p app-core` (`app-core/benches/lookup.rs`), on the server core. `router_*` is the whole \
+            "`cargo bench -p k8s-server` (`k8s-server/benches/lookup.rs`), on the server core. `router_*` is the whole \
              contract through the router with `oneshot` (no socket); the last one with the production log subscriber \
              installed (text, `info`), as in the binaries.\n"
         );

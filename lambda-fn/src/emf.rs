@@ -153,7 +153,7 @@ fn line(timestamp: u64, key: &Key, unit: &str, value: Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::telemetry::metric::{DURATION, REQUESTS};
+    use app_core::telemetry::metric::{DURATION, REQUESTS};
 
     #[test]
     fn an_invocation_becomes_one_emf_line_per_series_and_is_then_forgotten() {

@@ -16,7 +16,7 @@ use lambda_http::request::LambdaRequest;
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Drops the event values `lambda_http` would panic on, and gives a path without a leading `/` one.
-pub(super) fn make_safe(mut event: LambdaRequest) -> LambdaRequest {
+pub(crate) fn make_safe(mut event: LambdaRequest) -> LambdaRequest {
     match &mut event {
         LambdaRequest::ApiGatewayV1(req) => {
             clean_headers(&mut req.headers);

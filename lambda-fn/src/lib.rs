@@ -1,4 +1,6 @@
-//! The Lambda front door: the same contract, fed by `lambda_http`.
+//! `lambda-fn`: the user-lookup service as an AWS Lambda function, the one crate that knows
+//! `lambda_http` and `lambda_runtime`. Its front door serves the same `app-core` contract as the server,
+//! fed by `lambda_http`.
 //!
 //! `lambda_http` turns API Gateway (REST and HTTP API), Function URL and ALB events into
 //! `http::Request`s. Two things differ from a request on a socket, and are fixed here before the
@@ -7,8 +9,11 @@
 //! - The request id: a sane `x-request-id` from the caller is kept, otherwise the invocation's
 //!   request id (the one in the Lambda logs and metrics) is used.
 //!
-//! Metrics leave as CloudWatch Embedded Metric Format lines in the log (see `telemetry::emf`).
+//! Metrics leave as CloudWatch Embedded Metric Format lines in the log (see [`emf`]).
 
+use app_core::http::{Contract, X_REQUEST_ID, is_sane_request_id, router};
+use app_core::service::UserService;
+use app_core::startup::{self, StartupError};
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, Uri};
 use lambda_http::request::{LambdaRequest, RequestContext};
@@ -16,11 +21,7 @@ use lambda_http::{Adapter, LambdaEvent, Request, RequestExt};
 use tower::ServiceBuilder;
 use tower::util::{MapRequest, MapResponse};
 
-use super::Contract;
-use super::request_id::{X_REQUEST_ID, is_sane_request_id};
-use crate::service::UserService;
-use crate::telemetry::emf;
-
+mod emf;
 mod safe_event;
 
 /// The runtime's view of the function: an event in, the event source's response out.
@@ -29,6 +30,13 @@ pub type EventHandler = MapRequest<
     fn(LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRequest>,
 >;
 
+/// Starts the function from the environment (during Lambda's init phase) and serves invocations until
+/// the runtime stops it.
+pub async fn run() -> Result<(), StartupError> {
+    let service = startup::init().await?;
+    serve(service).await.map_err(StartupError::runtime)
+}
+
 /// Runs the Lambda runtime loop until the runtime stops it: [`event_handler`] under
 /// `lambda_runtime`, which is what `lambda_http::run` does, plus the event check first.
 ///
@@ -36,7 +44,7 @@ pub type EventHandler = MapRequest<
 /// Lambda then sends SIGTERM before it ends the execution environment, and [`on_shutdown`] runs
 /// before the process exits 0. Registration is part of init: a Runtime API without the Extensions
 /// API (`/2020-01-01/extension`) fails init with an error saying so.
-pub async fn run(service: UserService) -> Result<(), lambda_http::Error> {
+pub async fn serve(service: UserService) -> Result<(), lambda_http::Error> {
     // `spawn_graceful_shutdown_handler` panics when registration fails; as a task, that panic
     // becomes an init error.
     tokio::spawn(lambda_runtime::spawn_graceful_shutdown_handler(on_shutdown))
@@ -72,14 +80,14 @@ pub type Handler =
 
 type Response = axum::response::Response;
 
-/// Builds the Lambda handler over `service`: [`super::router`] behind the event adaptation. It
+/// Builds the Lambda handler over `service`: `app_core::http::router` behind the event adaptation. It
 /// installs the EMF metrics recorder, and writes each invocation's metrics to the log as it answers.
 pub fn handler(service: UserService) -> Handler {
     emf::install();
     ServiceBuilder::new()
         .map_response(flush_metrics as fn(Response) -> Response)
         .map_request(adapt as fn(Request) -> Request)
-        .service(super::router(service))
+        .service(router(service))
 }
 
 /// Writes the invocation's metrics (EMF) to the log, then hands the response back.

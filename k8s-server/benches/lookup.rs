@@ -1,12 +1,11 @@
 //! Micro-benchmarks of the in-process path of `GET /users/u-1` on the embedded store: the id rule, the
 //! lookup, the JSON encoding, and the whole contract through the router (`oneshot`, as the unit tests
-//! drive it). Run with `cargo bench -p app-core`; `cargo xtask bench` summarises them in
+//! drive it). Run with `cargo bench -p k8s-server`; `cargo xtask bench` summarises them in
 //! docs/benchmarks.md.
 //!
 //! `axum_bare_get_user` serves the same lookup from a plain axum route without the contract's layers,
 //! so the difference to `router_get_user` is what the layers cost. `server_router_*` is what
-//! `k8s-server` serves (with `--features prometheus`, as `k8s-server` builds app-core, it installs the
-//! metrics recorder). The last benchmark installs the production log subscriber (text, `info`) first,
+//! `k8s-server` serves (`k8s_server::router`, which installs the Prometheus recorder). The last benchmark installs the production log subscriber (text, `info`) first,
 //! so that the request span costs what it costs in the binaries; the others run without one.
 
 use std::convert::Infallible;
@@ -16,7 +15,7 @@ use std::time::Duration;
 
 use app_core::config::{LogFormat, LogSettings};
 use app_core::domain::{User, UserId};
-use app_core::http::{Readiness, router, server_router};
+use app_core::http::{Readiness, router};
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
 use axum::Router;
@@ -116,8 +115,8 @@ fn lookup(c: &mut Criterion) {
     group.bench_function("axum_bare_get_user", |b| {
         b.to_async(&runtime).iter(|| send(&bare, "/users/u-1"))
     });
-    // From here on the metrics recorder is installed (with the `prometheus` feature).
-    let server = server_router(service.clone(), Readiness::new());
+    // From here on the metrics recorder is installed.
+    let server = k8s_server::router(service.clone(), Readiness::new());
     group.bench_function("server_router_get_user", |b| {
         b.to_async(&runtime).iter(|| send(&server, "/users/u-1"))
     });
