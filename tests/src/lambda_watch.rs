@@ -25,11 +25,11 @@ use std::time::{Duration, Instant};
 
 use crate::cargo_env;
 use crate::dynamodb_local::free_port;
-use crate::paths::{target_dir, workspace_root};
 use crate::procfs;
 use crate::reply::Reply;
 use crate::server::{try_send, try_send_body};
 use crate::watchdog::{self, Watched};
+use testkit::paths::{target_dir, workspace_root};
 
 /// The cargo-lambda release CI installs (into `target/ci-venv/cargo-lambda`).
 pub const CARGO_LAMBDA_VERSION: &str = "1.9.2";

@@ -8,7 +8,6 @@ pub mod dynamodb_local;
 pub mod lambda;
 pub mod lambda_watch;
 pub mod load;
-pub mod paths;
 pub mod procfs;
 pub mod reply;
 pub mod server;

@@ -8,7 +8,6 @@ mod demo;
 mod dynamodb_local;
 mod format;
 mod openapi;
-mod python;
 mod schemathesis;
 mod seed;
 mod steps;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-pub use tests::paths::{target_dir, workspace_root};
+pub use testkit::paths::{target_dir, workspace_root};
 
 /// Runs `command` in the workspace root as step `name`: prints what runs, how it ended and how long it
 /// took, and fails if the command does.

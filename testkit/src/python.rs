@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::steps::target_dir;
+use crate::paths::target_dir;
 
 /// Makes sure `requirement` (e.g. `schemathesis==4.32.5`) is installed in `target/ci-venv/<venv>` and
 /// returns the path of its `binary`.
