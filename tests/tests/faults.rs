@@ -10,10 +10,11 @@ use std::time::Duration;
 use app_core::service::UserService;
 use app_core::store::dynamodb::DynamoDbStore;
 use app_core::store::memory::MemoryStore;
-use tests::dynamodb_local::{DynamoDbLocal, Storage, free_port};
-use tests::lambda::{self, EventSource};
-use tests::load::{Load, Sample};
-use tests::server::TestServer;
+use testkit::dynamodb_local::{DynamoDbLocal, Storage};
+use testkit::lambda::{self, EventSource};
+use testkit::load::{Load, Sample};
+use testkit::ports::free_port;
+use testkit::server::TestServer;
 
 /// The store timeout under test.
 const TIMEOUT: Duration = Duration::from_millis(500);

@@ -18,11 +18,12 @@ use anyhow::{Result, bail};
 use app_core::store::dynamodb;
 use app_core::store::memory::MemoryStore;
 use clap::{Args, ValueEnum};
-use tests::contract::{self, CASES, Case};
-use tests::dynamodb_local::{ACCESS_KEY, DynamoDbLocal, REGION, free_port};
-use tests::lambda_watch::LambdaWatch;
-use tests::procfs;
-use tests::reply::Reply;
+use testkit::contract::{self, CASES, Case};
+use testkit::dynamodb_local::{ACCESS_KEY, DynamoDbLocal, REGION};
+use testkit::lambda_watch::LambdaWatch;
+use testkit::ports::free_port;
+use testkit::procfs;
+use testkit::reply::Reply;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::steps;
@@ -50,7 +51,7 @@ enum Store {
     Dynamodb,
 }
 
-/// The requests sent by default: one of each kind (names of cases in `tests::contract::CASES`).
+/// The requests sent by default: one of each kind (names of cases in `testkit::contract::CASES`).
 const SHOWN: &[&str] = &[
     "found",
     "not found",

@@ -8,7 +8,7 @@ use app_core::store::dynamodb;
 use app_core::store::memory::MemoryStore;
 use aws_sdk_dynamodb::Client;
 use clap::Args;
-use tests::dynamodb_local::{ACCESS_KEY, DynamoDbLocal, REGION};
+use testkit::dynamodb_local::{ACCESS_KEY, DynamoDbLocal, REGION};
 
 /// Options of `cargo xtask dynamodb-local`.
 #[derive(Debug, Args)]

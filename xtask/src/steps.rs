@@ -27,9 +27,9 @@ pub fn run(name: &str, command: &mut Command) -> Result<()> {
 }
 
 /// `cargo`, as the one running this command, without the variables cargo set for this process (they
-/// would make it rebuild `ring` and everything above it: see `tests::cargo_env`).
+/// would make it rebuild `ring` and everything above it: see `testkit::cargo_env`).
 pub fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    tests::cargo_env::remove_inherited(&mut command);
+    testkit::cargo_env::remove_inherited(&mut command);
     command
 }

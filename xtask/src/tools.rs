@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use tests::lambda_watch::CARGO_LAMBDA_VERSION;
+use testkit::lambda_watch::CARGO_LAMBDA_VERSION;
 
 use testkit::python;
 

@@ -11,8 +11,9 @@ use app_core::store::dynamodb::DynamoDbStore;
 use app_core::store::memory::MemoryStore;
 use app_core::store::{StoreError, UserRepository};
 use aws_sdk_dynamodb::types::AttributeValue;
-use tests::dynamodb_local::{DynamoDbLocal, free_port};
-use tests::server::TestServer;
+use testkit::dynamodb_local::DynamoDbLocal;
+use testkit::ports::free_port;
+use testkit::server::TestServer;
 
 use super::STORE_TIMEOUT;
 

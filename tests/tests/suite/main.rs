@@ -13,7 +13,7 @@ use std::time::Duration;
 use app_core::service::UserService;
 use app_core::store::dynamodb::DynamoDbStore;
 use app_core::store::memory::MemoryStore;
-use tests::dynamodb_local::DynamoDbLocal;
+use testkit::dynamodb_local::DynamoDbLocal;
 
 /// The store timeout the tests give the DynamoDB store.
 const STORE_TIMEOUT: Duration = Duration::from_millis(1000);

@@ -35,8 +35,8 @@ use anyhow::{Context, Result, bail, ensure};
 use app_core::store::dynamodb;
 use app_core::store::memory::MemoryStore;
 use clap::Args;
-use tests::dynamodb_local::{ACCESS_KEY, DynamoDbLocal, REGION};
-use tests::lambda::EventSource;
+use testkit::dynamodb_local::{ACCESS_KEY, DynamoDbLocal, REGION};
+use testkit::lambda::EventSource;
 use tokio::runtime::Runtime;
 
 use self::build::Artifacts;
@@ -294,7 +294,7 @@ fn embedded(
     )?;
     // The ceiling serves exactly what k8s-server answers.
     let body = runtime
-        .block_on(tests::server::send(local(ports[0]), "GET", PATH, &[]))
+        .block_on(testkit::http::send(local(ports[0]), "GET", PATH, &[]))
         .body;
     let body_file = bench_dir().join("u-1.json");
     std::fs::write(&body_file, &body)?;
@@ -322,7 +322,7 @@ fn embedded(
         "/readyz",
     )?;
     for (name, port) in [("ceiling-http", ports[1]), ("node-server", ports[2])] {
-        let reply = runtime.block_on(tests::server::send(local(port), "GET", PATH, &[]));
+        let reply = runtime.block_on(testkit::http::send(local(port), "GET", PATH, &[]));
         ensure!(
             reply.body == body,
             "{name} answers {} instead of k8s-server's {body}",

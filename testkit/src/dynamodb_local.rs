@@ -5,19 +5,20 @@
 //! `package/emulator/DynamoDBLocal.jar`; it needs Java 17+. A missing `java` or `npm` fails the test
 //! with a message saying what to install: these tests never skip themselves.
 
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use app_core::domain::User;
 use app_core::store::dynamodb::{self, sdk_config_loader};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
+
+use crate::ports::{self, free_port};
 
 /// The npm package (and version) that carries DynamoDB Local 1.25.
 const PACKAGE: &str = "amplify-dynamodb-simulator@2.9.30";
@@ -307,34 +308,12 @@ fn run(command: &mut Command) {
     );
 }
 
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// Waits until something listens on `port`, or says why not: `shell` exited (Java did) or time ran out.
 fn wait_for_port(port: u16, shell: &mut Child, limit: Duration) -> Result<(), String> {
-    let start = Instant::now();
-    while !listening(port) {
-        if let Ok(Some(status)) = shell.try_wait() {
-            return Err(format!("exited ({status}) before listening on port {port}"));
-        }
-        if start.elapsed() > limit {
-            return Err(format!("did not listen on port {port} within {limit:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
-
-/// Whether a connection to `port` reaches a listener. A connection from the port to itself (Linux
-/// allows one when the port is in the ephemeral range and nothing listens) does not count.
-fn listening(port: u16) -> bool {
-    TcpStream::connect(("127.0.0.1", port))
-        .is_ok_and(|stream| stream.local_addr().ok().map(|addr| addr.port()) != Some(port))
+    ports::wait_listening(port, limit, || match shell.try_wait() {
+        Ok(Some(status)) => Err(format!("exited ({status}) before listening on port {port}")),
+        _ => Ok(()),
+    })
 }
 
 /// The last `count` lines of `text`.
