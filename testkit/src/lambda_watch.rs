@@ -282,9 +282,7 @@ impl LambdaWatch {
     }
 
     fn log_tail(&self, lines: usize) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = log.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        process::log_tail(&self.log, lines)
     }
 }
 

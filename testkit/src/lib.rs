@@ -8,15 +8,15 @@
 //!   contract as a table of cases ([`contract`]); a bounded load ([`load`]).
 //! - The front doors: `k8s-server` in this process ([`server`]), `lambda-fn`'s handler fed real-shaped
 //!   events ([`lambda`]) and `lambda-fn` under `cargo lambda watch` ([`lambda_watch`]).
-//! - The DynamoDB emulator ([`dynamodb_local`]).
+//! - moto server, the AWS emulator the DynamoDB store is tested on ([`moto`]).
 
 pub mod cargo_env;
 pub mod contract;
-pub mod dynamodb_local;
 pub mod http;
 pub mod lambda;
 pub mod lambda_watch;
 pub mod load;
+pub mod moto;
 pub mod paths;
 pub mod ports;
 pub mod process;

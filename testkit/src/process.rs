@@ -156,6 +156,13 @@ pub fn signal_group(pgid: u32, signal: Signal) {
     }
 }
 
+/// The last `lines` lines of the log file at `path` (empty if it cannot be read), for failure messages.
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
 fn to_pid(pid: u32) -> Option<Pid> {
     Pid::from_raw(i32::try_from(pid).ok()?)
 }

@@ -20,12 +20,12 @@ pub fn bench_dir() -> PathBuf {
 }
 
 /// Which core the process under test gets, and which one the load generator (and everything else the
-/// bench starts: DynamoDB Local, the Runtime API) gets.
+/// bench starts: moto, the Runtime API) gets.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Cores {
     /// The server, the Lambda function, the raw `GetItem` loop.
     pub server: usize,
-    /// wrk, DynamoDB Local, this process.
+    /// wrk, moto, this process.
     pub load: usize,
     /// Whether pinning is on (a machine with one core cannot separate them).
     pub pinned: bool,
