@@ -132,7 +132,7 @@ async fn demo(args: &DemoArgs) -> Result<()> {
     }
     let store = match args.store {
         Store::Memory => "embedded",
-        Store::Dynamodb => "DynamoDB store on moto",
+        Store::Dynamodb => "moto DynamoDB",
     };
     println!("demo: every answer is identical on both targets ({store} store)");
     Ok(())
