@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::python::ensure_tool;
 use crate::steps::{self, target_dir, workspace_root};
+use testkit::python::ensure_tool;
 
 /// The pinned schemathesis.
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";

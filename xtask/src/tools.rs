@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use tests::lambda_watch::CARGO_LAMBDA_VERSION;
+use testkit::lambda_watch::CARGO_LAMBDA_VERSION;
 
-use crate::python;
+use testkit::python;
 
 /// cargo-lambda: `$CARGO_LAMBDA` if set, else the pinned release in `target/ci-venv/cargo-lambda`
 /// (installed with pip on first use), where the tests' `LambdaWatch` finds it.

@@ -168,8 +168,8 @@ fn put_request(table: &str, user: &User) -> Result<WriteRequest, StoreError> {
     Ok(WriteRequest::builder().put_request(put).build())
 }
 
-/// Creates `table` in the shape this store reads (key `id` of type S, on-demand capacity). For local
-/// emulators and for seeding; production tables come from the deployment templates.
+/// Creates `table` in the shape this store reads (key `id` of type S, on-demand capacity). For an
+/// emulator and for seeding; production tables come from the deployment templates.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let key_definition = AttributeDefinition::builder()
         .attribute_name(KEY_ATTRIBUTE)
@@ -196,6 +196,57 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             ))
         })?;
     Ok(())
+}
+
+/// What [`seed`] does when the table does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Create it with [`create_table`] and wait until it is active.
+    Create,
+    /// Leave it: writing fails with the service's `ResourceNotFoundException`.
+    Fail,
+}
+
+/// Writes `users` into `table` (creating it first if asked and it is missing) and returns how many
+/// were written: the one way the tests, the local emulator and `cargo xtask seed` fill a table.
+pub async fn seed<'a>(
+    client: &Client,
+    table: &str,
+    if_missing: IfMissing,
+    users: impl IntoIterator<Item = &'a User>,
+) -> Result<usize, StoreError> {
+    if if_missing == IfMissing::Create
+        && client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .is_err_and(|err| {
+                err.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+            })
+    {
+        create_table(client, table).await?;
+        // DynamoDB creates a table asynchronously (CREATING, then ACTIVE); an emulator may be at once.
+        use aws_sdk_dynamodb::client::Waiters;
+        client
+            .wait_until_table_exists()
+            .table_name(table)
+            .wait(Duration::from_secs(120))
+            .await
+            .map_err(|err| {
+                StoreError::Failed(format!(
+                    "waiting for table {table}: {}",
+                    DisplayErrorContext(&err)
+                ))
+            })?;
+    }
+    let mut written = 0;
+    for user in users {
+        put_user(client, table, user).await?;
+        written += 1;
+    }
+    Ok(written)
 }
 
 /// Writes `user` into `table` as the item this store reads back.

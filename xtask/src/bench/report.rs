@@ -205,7 +205,7 @@ fn checks(r: &Results) -> Vec<Check> {
                 let added_us = (ours.p50_ms - raw.p50_ms) * 1e3;
                 format!(
                     "k8s-server adds {added_us:.0} µs at p50 (one more HTTP exchange on loopback, and the \
-                     contract) to a {:.0} µs DynamoDB Local round trip on this machine; the same {added_us:.0} µs \
+                     contract) to a {:.0} µs round trip to DynamoDB on moto (the emulator) on this machine; the same {added_us:.0} µs \
                      on a 4 ms in-region DynamoDB round trip would be {:.1}%",
                     raw.p50_ms * 1e3,
                     added_us / 40.0
@@ -402,7 +402,7 @@ fn markdown(r: &Results) -> String {
     if m.pinning.pinned {
         let _ = writeln!(
             md,
-            "- Pinning (`taskset`): the process under test on core {}; wrk, DynamoDB Local, the Runtime API and the bench itself on core {}",
+            "- Pinning (`taskset`): the process under test on core {}; wrk, moto, the Runtime API and the bench itself on core {}",
             m.pinning.server, m.pinning.load
         );
     } else {
@@ -452,7 +452,7 @@ fn markdown(r: &Results) -> String {
 
     let _ = writeln!(md, "## k8s-server on the embedded store\n");
     load_table(&mut md, &r.embedded, Some(CEILING));
-    let _ = writeln!(md, "\n## k8s-server on DynamoDB Local\n");
+    let _ = writeln!(md, "\n## k8s-server on DynamoDB (moto)\n");
     let _ = writeln!(
         md,
         "The same request with `USER_STORE=dynamodb`: one `GetItem` per request on a local table holding the sample users. \
@@ -465,7 +465,7 @@ fn markdown(r: &Results) -> String {
     let _ = writeln!(
         md,
         "Each function runs as a fresh process against a local Runtime API (`xtask/src/bench/runtime_api.rs`) with an \
-         API Gateway HTTP API event for `GET /users/u-1`, on DynamoDB Local. Cold start = spawn → the first response \
+         API Gateway HTTP API event for `GET /users/u-1`, on DynamoDB (moto). Cold start = spawn → the first response \
          posted back (process start, runtime init, SDK client, the first `GetItem` on a new connection). Warm = event \
          handed out → response posted, for the {} later invocations of each process. `lambda-fn` is the `bootstrap` \
          that `cargo lambda build --release` produces; the Node.js handler is the seed's (`bench/node/handler.js`) \
@@ -558,7 +558,7 @@ fn markdown(r: &Results) -> String {
         md,
         "- Load: `wrk -t1 -cN -dD --latency` against `http://127.0.0.1:PORT/users/u-1`, {} runs of {} s per server and \
          connection count, interleaved (run 1 of every server, then run 2, ...) after a warm-up run of each (2 s; 10 s on \
-         DynamoDB Local, whose JIT keeps speeding it up); the tables \
+         the DynamoDB emulator); the tables \
          show medians over the runs. wrk keeps one request in flight per connection.\n\
          - CPU columns come from `/proc`: the server's user+system time over the run and wrk's, as % of one core. A \
          server near 100% was the bottleneck; a wrk near 100% means the load generator was. CPU per request (server \
@@ -726,7 +726,7 @@ fn chart(r: &Results) -> String {
     }
     if let Some(&c) = r.dynamodb.connections.iter().max() {
         panels.push(Panel {
-            title: format!("DynamoDB Local, {c} connections: requests/s"),
+            title: format!("DynamoDB (moto), {c} connections: requests/s"),
             bars: bars(&r.dynamodb, c, SERVER),
         });
     }

@@ -12,7 +12,7 @@ pub struct Results {
     pub machine: Machine,
     /// The servers on the embedded store (and the bare-hyper ceiling).
     pub embedded: LoadSection,
-    /// The servers on DynamoDB Local (and the raw `GetItem` loop).
+    /// The servers on DynamoDB in moto, the emulator (and the raw `GetItem` loop).
     pub dynamodb: LoadSection,
     /// `k8s-server` facts besides throughput.
     pub server: ServerFacts,

@@ -1,7 +1,7 @@
-//! The little process bookkeeping the real-process helpers need (Linux): a process's descendants, whether
-//! it still runs, its peak memory, and signals to a process or a whole process group.
+//! What `/proc` says about a process (Linux): its parent and group, its descendants, whether it still
+//! runs, its peak memory and its CPU time.
 
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// One line of `/proc/<pid>/stat`, the fields used here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,19 +93,66 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-/// Sends `signal` (`TERM`, `KILL`, ...) to process `pid`; a process that is already gone is no error.
-pub fn signal(pid: u32, signal: &str) {
-    kill(signal, &pid.to_string());
+/// CPU time `pid` has used so far (user + system, every thread).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    stat_cpu_time(
+        &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
+        14,
+    )
 }
 
-/// Sends `signal` to every process of process group `pgid`.
-pub fn signal_group(pgid: u32, signal: &str) {
-    kill(signal, &format!("-{pgid}"));
+/// The part of [`cpu_time`] spent in user space (its own code, not the kernel's).
+pub fn user_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(ticks_to_duration(stat_ticks(&stat, 14)?))
 }
 
-fn kill(signal: &str, target: &str) {
-    let _ = Command::new("kill")
-        .args([&format!("-{signal}"), "--", target])
-        .stderr(Stdio::null())
-        .status();
+/// CPU time of the children this process has waited for (user + system): how much a load generator
+/// used, read before and after a run.
+pub fn children_cpu_time() -> Option<Duration> {
+    stat_cpu_time(&std::fs::read_to_string("/proc/self/stat").ok()?, 16)
+}
+
+/// Adds the two clock-tick fields numbered `field` and `field + 1` (1-based, as in `proc(5)`) of a
+/// `/proc/PID/stat` line.
+fn stat_cpu_time(stat: &str, field: usize) -> Option<Duration> {
+    Some(ticks_to_duration(
+        stat_ticks(stat, field)? + stat_ticks(stat, field + 1)?,
+    ))
+}
+
+/// Field number `field` (1-based, as in `proc(5)`) of a `/proc/PID/stat` line, in clock ticks.
+fn stat_ticks(stat: &str, field: usize) -> Option<u64> {
+    let after_name = stat.rsplit_once(')')?.1;
+    // The first field after the name is field 3 (the state).
+    after_name.split_whitespace().nth(field - 3)?.parse().ok()
+}
+
+/// Linux reports CPU times in USER_HZ, which is 100.
+fn ticks_to_duration(ticks: u64) -> Duration {
+    Duration::from_millis(ticks * 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_read_past_a_command_name_with_spaces() {
+        // pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17)
+        let stat = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 150 50 7 3 20 0";
+        assert_eq!(stat_cpu_time(stat, 14), Some(Duration::from_secs(2)));
+        assert_eq!(stat_cpu_time(stat, 16), Some(Duration::from_millis(100)));
+        assert_eq!(stat_ticks(stat, 14), Some(150));
+    }
+
+    #[test]
+    fn this_process_is_found_running_with_its_parent_and_memory() {
+        let me = std::process::id();
+        let stat = stat(me).expect("this process has a /proc entry");
+        assert_eq!(stat.pid, me);
+        assert!(is_running(me));
+        assert!(peak_rss_kib(me).is_some_and(|kib| kib > 0));
+        assert!(cpu_time(me).is_some());
+    }
 }

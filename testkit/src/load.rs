@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
+use crate::http::try_send;
 use crate::reply::Reply;
-use crate::server::try_send;
 
 /// The pause between two requests of one worker, which bounds the request rate.
 const PACE: Duration = Duration::from_millis(5);

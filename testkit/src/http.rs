@@ -1,68 +1,15 @@
-//! `k8s-server` in this process, on a real socket on an ephemeral port, and a plain HTTP/1.1 client
-//! that sends the request target exactly as given (no normalisation, no re-encoding).
+//! A plain HTTP/1.1 client that sends the request target exactly as given (no normalisation, no
+//! re-encoding), one request per connection, and reads the whole reply.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use app_core::service::UserService;
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::net::TcpStream;
 
 use crate::reply::Reply;
-
-/// A running server; stops (and drains) when dropped.
-pub struct TestServer {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl TestServer {
-    /// Serves `service` exactly as `k8s-server` does, on `127.0.0.1:0`.
-    pub async fn spawn(service: UserService) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local address");
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(k8s_server::serve(
-            listener,
-            service,
-            async {
-                let _ = stopped.await;
-            },
-            k8s_server::Drain {
-                delay: Duration::ZERO,
-                timeout: Duration::from_secs(5),
-            },
-        ));
-        Self {
-            addr,
-            stop: Some(stop),
-        }
-    }
-
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Sends one request on a fresh connection.
-    pub async fn send(&self, method: &str, target: &str, headers: &[(&str, &str)]) -> Reply {
-        send(self.addr, method, target, headers).await
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
 
 /// Sends `method target` with `headers` to `addr` over HTTP/1.1 and reads the whole reply.
 pub async fn send(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)]) -> Reply {
@@ -116,4 +63,19 @@ pub async fn try_send_body(
         .map_err(|err| format!("body: {err}"))?
         .to_bytes();
     Ok(Reply::new(parts.status.as_u16(), &parts.headers, &body))
+}
+
+/// [`try_send`] from synchronous code (a thread of its own, a process test): runs the exchange on a
+/// runtime of its own.
+pub fn try_send_blocking(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Result<Reply, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("runtime: {err}"))?
+        .block_on(try_send(addr, method, target, headers))
 }

@@ -51,11 +51,13 @@ impl EventSource {
 
     fn template(self) -> &'static str {
         match self {
-            Self::RestApiStage => include_str!("../fixtures/events/apigw-rest-stage.json"),
-            Self::HttpApiDefault => include_str!("../fixtures/events/apigw-http-default.json"),
-            Self::HttpApiStage => include_str!("../fixtures/events/apigw-http-stage.json"),
-            Self::FunctionUrl => include_str!("../fixtures/events/function-url.json"),
-            Self::Alb => include_str!("../fixtures/events/alb.json"),
+            Self::RestApiStage => include_str!("../../tests/fixtures/events/apigw-rest-stage.json"),
+            Self::HttpApiDefault => {
+                include_str!("../../tests/fixtures/events/apigw-http-default.json")
+            }
+            Self::HttpApiStage => include_str!("../../tests/fixtures/events/apigw-http-stage.json"),
+            Self::FunctionUrl => include_str!("../../tests/fixtures/events/function-url.json"),
+            Self::Alb => include_str!("../../tests/fixtures/events/alb.json"),
         }
     }
 

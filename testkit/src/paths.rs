@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("the tests crate lives in the workspace")
+        .expect("testkit lives in the workspace")
         .to_path_buf()
 }
 

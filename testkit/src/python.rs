@@ -1,12 +1,13 @@
 //! Python tools the project needs, each installed once into its own virtual environment under
-//! `target/ci-venv/` with a pinned version (so a fresh machine and CI behave the same).
+//! `target/ci-venv/` with a pinned version (so a fresh machine and CI behave the same), safe to call
+//! from several processes at once.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::steps::target_dir;
+use crate::paths::target_dir;
 
 /// Makes sure `requirement` (e.g. `schemathesis==4.32.5`) is installed in `target/ci-venv/<venv>` and
 /// returns the path of its `binary`.
@@ -14,6 +15,11 @@ pub fn ensure_tool(venv: &str, requirement: &str, binary: &str) -> Result<PathBu
     let dir = target_dir().join("ci-venv").join(venv);
     let bin = dir.join("bin").join(binary);
     let stamp = dir.join(".requirement");
+    // Several processes (parallel test binaries) may ask at once: one installs, the others wait.
+    std::fs::create_dir_all(target_dir().join("ci-venv"))?;
+    let lock = std::fs::File::create(dir.with_extension("lock"))?;
+    lock.lock()
+        .with_context(|| format!("cannot lock {}.lock", dir.display()))?;
     if bin.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirement) {
         return Ok(bin);
     }

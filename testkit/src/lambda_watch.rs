@@ -21,15 +21,16 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::cargo_env;
-use crate::dynamodb_local::free_port;
+use crate::http::{try_send, try_send_body};
 use crate::paths::{target_dir, workspace_root};
+use crate::ports::free_port;
+use crate::process::{self, Signal, Supervised};
 use crate::procfs;
 use crate::reply::Reply;
-use crate::server::{try_send, try_send_body};
-use crate::watchdog::{self, Watched};
 
 /// The cargo-lambda release CI installs (into `target/ci-venv/cargo-lambda`).
 pub const CARGO_LAMBDA_VERSION: &str = "1.9.2";
@@ -64,7 +65,7 @@ pub struct LambdaWatch {
     addr: SocketAddr,
     log: PathBuf,
     /// The `cargo-lambda` process, which stops when this process ends, however it ends.
-    watch: Watched,
+    watch: Supervised,
     first_reply: Duration,
     cold_start: Option<Duration>,
 }
@@ -99,7 +100,7 @@ impl LambdaWatch {
 
     /// The `lambda-fn` process the emulator runs, once started.
     pub fn function_pid(&self) -> Option<u32> {
-        procfs::descendants(self.watch.group())
+        procfs::descendants(self.watch.pid())
             .into_iter()
             .find(|p| p.comm == FUNCTION && p.state != 'Z')
             .map(|p| p.pid)
@@ -158,7 +159,7 @@ impl LambdaWatch {
         let dir = target_dir().join("lambda-watch");
         std::fs::create_dir_all(&dir).expect("target/lambda-watch can be created");
         let log = dir.join(format!("watch-{port}.log"));
-        let mut command = watchdog::command(&cargo_lambda, &log);
+        let mut command = Command::new(&cargo_lambda);
         command
             .args(["lambda", "watch", "--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &port.to_string()])
@@ -170,10 +171,12 @@ impl LambdaWatch {
             command.env_remove(var);
         }
         command.envs(envs.iter().copied());
+        let watch = Supervised::spawn_logged(&mut command, &log)
+            .expect("cargo lambda watch can be started");
         LambdaWatch {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             log,
-            watch: Watched::spawn(command).expect("cargo lambda watch can be started"),
+            watch,
             first_reply: Duration::ZERO,
             cold_start: None,
         }
@@ -279,9 +282,7 @@ impl LambdaWatch {
     }
 
     fn log_tail(&self, lines: usize) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = log.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        process::log_tail(&self.log, lines)
     }
 }
 
@@ -289,14 +290,14 @@ impl Drop for LambdaWatch {
     /// Stops cargo-lambda (on SIGTERM it stops its function), then kills whatever of its descendants is
     /// left: they run in sessions of their own.
     fn drop(&mut self) {
-        let family = procfs::descendants(self.watch.group());
+        let family = procfs::descendants(self.watch.pid());
         self.watch.stop(STOP_LIMIT);
         let own_group = procfs::stat(std::process::id()).map(|p| p.pgid);
-        for process in family.iter().filter(|p| procfs::is_running(p.pid)) {
-            if Some(process.pgid) != own_group {
-                procfs::signal_group(process.pgid, "KILL");
+        for member in family.iter().filter(|p| procfs::is_running(p.pid)) {
+            if Some(member.pgid) != own_group {
+                process::signal_group(member.pgid, Signal::KILL);
             }
-            procfs::signal(process.pid, "KILL");
+            process::signal_process(member.pid, Signal::KILL);
         }
     }
 }
