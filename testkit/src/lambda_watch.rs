@@ -32,9 +32,6 @@ use crate::process::{self, Signal, Supervised};
 use crate::procfs;
 use crate::reply::Reply;
 
-/// The cargo-lambda release CI installs (into `target/ci-venv/cargo-lambda`).
-pub const CARGO_LAMBDA_VERSION: &str = "1.9.2";
-
 /// The function: the binary `cargo lambda watch` runs, and the name in the function URL.
 pub const FUNCTION: &str = "lambda-fn";
 
@@ -302,7 +299,8 @@ impl Drop for LambdaWatch {
     }
 }
 
-/// The virtual environment CI installs cargo-lambda into.
+/// The virtual environment `tools/python/install cargo-lambda` fills from
+/// `tools/python/cargo-lambda.txt` (the pinned release).
 pub fn venv_dir() -> PathBuf {
     target_dir().join("ci-venv/cargo-lambda")
 }
@@ -316,10 +314,8 @@ pub fn cargo_lambda() -> PathBuf {
     assert!(
         path.is_file(),
         "cargo-lambda is not installed at {}: run `cargo xtask test` (installs it there), or \
-         `python3 -m venv {venv} && {venv}/bin/pip install cargo-lambda=={CARGO_LAMBDA_VERSION}`, \
-         or set CARGO_LAMBDA to its path",
+         `bash tools/python/install cargo-lambda`, or set CARGO_LAMBDA to its path",
         path.display(),
-        venv = venv_dir().display(),
     );
     path
 }

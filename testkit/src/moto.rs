@@ -44,9 +44,6 @@ use crate::ports::{self, free_port};
 use crate::process::{self, Signal, Supervised};
 use crate::python;
 
-/// The moto release every command and test runs.
-pub const REQUIREMENT: &str = "moto[server]==5.2.5";
-
 /// The one region everything uses (moto keeps tables per region, as DynamoDB does).
 pub const REGION: &str = "us-east-1";
 
@@ -60,7 +57,7 @@ const START_LIMIT: Duration = Duration::from_secs(60);
 #[derive(Debug, thiserror::Error)]
 pub enum MotoError {
     /// pip could not install it (or Python 3 with `venv` is missing).
-    #[error("cannot install {REQUIREMENT}: {0:#}")]
+    #[error("cannot install moto from tools/python/moto.txt: {0:#}")]
     Install(anyhow::Error),
     /// It did not start listening.
     #[error("moto_server on 127.0.0.1:{port} {problem}; its output ({log}):\n{output}")]
@@ -254,8 +251,7 @@ pub fn install() -> Result<PathBuf, MotoError> {
     if let Some(program) = PROGRAM.get() {
         return Ok(program.clone());
     }
-    let program =
-        python::ensure_tool("moto", REQUIREMENT, "moto_server").map_err(MotoError::Install)?;
+    let program = python::ensure_tool("moto", "moto_server").map_err(MotoError::Install)?;
     Ok(PROGRAM.get_or_init(|| program).clone())
 }
 

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use testkit::moto::{Moto, REQUIREMENT};
+use testkit::moto::Moto;
 
 /// Options of `cargo xtask aws-local`.
 #[derive(Debug, Args)]
@@ -18,7 +18,9 @@ pub struct AwsLocalArgs {
 
 /// Runs `cargo xtask aws-local`.
 pub fn run(args: &AwsLocalArgs) -> Result<()> {
-    println!("aws-local: starting {REQUIREMENT} (installed into target/ on first use)");
+    println!(
+        "aws-local: starting moto server (tools/python/moto.txt, installed into target/ on first use)"
+    );
     let moto = Moto::launch(args.port)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -10,13 +10,10 @@ use anyhow::{Result, bail};
 use crate::steps::{self, target_dir, workspace_root};
 use testkit::python::ensure_tool;
 
-/// The pinned schemathesis.
-const SCHEMATHESIS: &str = "schemathesis==4.32.5";
-
 /// Starts the `k8s-server` binary that `cargo test --workspace` built (for its process tests) on a
 /// free port, runs schemathesis against it with a fixed seed, and stops the server.
 pub fn run() -> Result<()> {
-    let schemathesis = ensure_tool("schemathesis", SCHEMATHESIS, "schemathesis")?;
+    let schemathesis = ensure_tool("schemathesis", "schemathesis")?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let server = Server::start(port)?;
     let result = steps::run(
