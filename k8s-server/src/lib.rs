@@ -151,11 +151,18 @@ fn connection_builder() -> auto::Builder<TokioExecutor> {
 }
 
 /// Completes on SIGTERM (what Kubernetes sends) or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
+///
+/// The handlers are installed when this is called, not when the future is first polled: a signal
+/// that arrives once the server answers (the accept loop may serve a connection before it polls the
+/// shutdown future) must start the drain, not kill the process with the default action.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate()).expect("SIGTERM handler can be installed");
-    tokio::select! {
-        _ = sigterm.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+    let mut sigint = signal(SignalKind::interrupt()).expect("SIGINT handler can be installed");
+    async move {
+        tokio::select! {
+            _ = sigterm.recv() => {}
+            _ = sigint.recv() => {}
+        }
     }
 }
