@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::auth::{Access, AuthSettings};
 use crate::config::{Config, ConfigError, StoreSettings, vars};
 use crate::service::UserService;
 use crate::store::UserRepository;
@@ -72,12 +73,30 @@ impl StartupError {
     }
 }
 
-/// Reads the shared configuration, installs logging and builds the service: the first thing both
-/// binaries do.
+/// Reads the shared configuration, installs logging and builds the service under its access rule:
+/// the first thing both binaries do.
 pub async fn init() -> Result<UserService, StartupError> {
     let config = Config::from_env()?;
     telemetry::init(&config.log);
-    Ok(build_service(&config.store).await?)
+    let service = build_service(&config.store).await?;
+    Ok(service.with_access(access(&config.auth)))
+}
+
+/// The access rule `settings` describe, said once in the log. No key is fetched here: the first
+/// request that needs one fetches the JWKS, so start-up (Lambda init) stays fast.
+pub fn access(settings: &AuthSettings) -> Access {
+    match settings {
+        AuthSettings::None => {
+            tracing::warn!(
+                auth = "none",
+                "the API is unauthenticated: anyone who reaches it reads any user (set AUTH=jwt to require bearer tokens)"
+            );
+        }
+        AuthSettings::Jwt(jwt) => {
+            tracing::info!(auth = "jwt", issuer = %jwt.issuer, audience = %jwt.audience, jwks_url = %jwt.jwks_url, required_scope = %jwt.required_scope, "bearer tokens required");
+        }
+    }
+    Access::new(settings)
 }
 
 /// Ends a binary: exit code 0 on success; otherwise one line on stderr and exit code 78 (`EX_CONFIG`)
