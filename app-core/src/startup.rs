@@ -114,3 +114,66 @@ pub fn exit(program: &str, result: Result<(), StartupError>) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::auth::JwtSettings;
+
+    /// The log lines `f` writes, as the binaries' text format writes them.
+    fn logged(f: impl FnOnce()) -> Vec<String> {
+        let buffer = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || Writer(writer.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    struct Writer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Writer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_open_api_is_said_once_at_start_up_and_a_protected_one_is_not_called_open() {
+        let open = logged(|| {
+            assert!(matches!(access(&AuthSettings::None), Access::Open));
+        });
+        let jwt = logged(|| {
+            let settings = AuthSettings::Jwt(JwtSettings {
+                issuer: "https://idp.test/".into(),
+                audience: "users-api".into(),
+                jwks_url: "https://idp.test/jwks".parse().unwrap(),
+                required_scope: "users:read".into(),
+            });
+            assert!(matches!(access(&settings), Access::Bearer(_)));
+        });
+
+        let says_open = |lines: &[String]| {
+            lines
+                .iter()
+                .filter(|l| l.contains("the API is unauthenticated"))
+                .count()
+        };
+        assert_eq!(says_open(&open), 1, "{open:?}");
+        assert!(open[0].contains("WARN"), "{open:?}");
+        assert_eq!(says_open(&jwt), 0, "{jwt:?}");
+        assert!(
+            jwt.iter().any(|l| l.contains("bearer tokens required")),
+            "{jwt:?}"
+        );
+    }
+}
