@@ -58,10 +58,19 @@ impl Rules {
             jsonwebtoken::Algorithm::ES256 => &self.es256,
             _ => return None,
         };
-        let claims = decode::<Claims>(token, &key.decoding, validation)
-            .ok()?
-            .claims;
+        let claims = match decode::<Claims>(token, &key.decoding, validation) {
+            Ok(data) => data.claims,
+            Err(err) => {
+                // For operators only (debug level); the caller is told nothing.
+                tracing::debug!(reason = ?err.kind(), "bearer token refused");
+                return None;
+            }
+        };
         if !self.audience_ok(&claims) {
+            tracing::debug!(
+                reason = "no aud and another client_id",
+                "bearer token refused"
+            );
             return None;
         }
         let has_scope = [&claims.scope, &claims.scp]
