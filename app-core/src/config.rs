@@ -9,6 +9,8 @@ use std::time::Duration;
 use thiserror::Error;
 use tracing_subscriber::filter::Targets;
 
+use crate::auth::AuthSettings;
+
 /// The names of every variable the binaries read (besides the AWS SDK's own standard settings such as
 /// `AWS_REGION` and `AWS_ENDPOINT_URL_DYNAMODB`, which the SDK reads). The deploy drift test checks the
 /// manifests against this list.
@@ -29,6 +31,16 @@ pub mod vars {
     pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
     /// The Lambda runtime's log level, used when `RUST_LOG` is unset.
     pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+    /// `none` (default: the API is open) or `jwt` (bearer tokens).
+    pub const AUTH: &str = "AUTH";
+    /// With `AUTH=jwt`: the exact `iss` of accepted tokens.
+    pub const JWT_ISSUER: &str = "JWT_ISSUER";
+    /// With `AUTH=jwt`: the audience accepted tokens name in `aud`.
+    pub const JWT_AUDIENCE: &str = "JWT_AUDIENCE";
+    /// With `AUTH=jwt`: the http(s) URL of the provider's JSON Web Key Set.
+    pub const JWKS_URL: &str = "JWKS_URL";
+    /// With `AUTH=jwt`: the scope a token must grant (default `users:read`).
+    pub const JWT_REQUIRED_SCOPE: &str = "JWT_REQUIRED_SCOPE";
     /// `k8s-server` only: the TCP port (default 8080).
     pub const PORT: &str = "PORT";
     /// `k8s-server` only: the drain deadline after SIGTERM in seconds (default 20).
@@ -50,6 +62,11 @@ pub mod vars {
         RUST_LOG,
         AWS_LAMBDA_LOG_FORMAT,
         AWS_LAMBDA_LOG_LEVEL,
+        AUTH,
+        JWT_ISSUER,
+        JWT_AUDIENCE,
+        JWKS_URL,
+        JWT_REQUIRED_SCOPE,
         PORT,
         SHUTDOWN_TIMEOUT_SECS,
         SHUTDOWN_DELAY_MS,
@@ -64,6 +81,8 @@ pub struct Config {
     pub store: StoreSettings,
     /// How logs are written.
     pub log: LogSettings,
+    /// Who may call the API.
+    pub auth: AuthSettings,
 }
 
 /// `USER_STORE` and the settings of the store it picks.
@@ -158,7 +177,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 
     /// The variable's value; an empty value counts as unset.
-    fn get(&self, name: &str) -> Option<String> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         (self.0)(name).filter(|v| !v.is_empty())
     }
 
@@ -216,6 +235,7 @@ impl Config {
         Ok(Self {
             store,
             log: LogSettings::read(env)?,
+            auth: AuthSettings::read(env)?,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! [`router`] is the public API (what the Lambda function serves); [`server_router`] adds the
 //! Kubernetes probes and the routes the server's front door brings. Both share the same routes, error envelope, CORS headers and request-id handling.
 
+mod auth;
 mod error;
 mod metrics;
 mod openapi;
@@ -68,17 +69,21 @@ fn with_contract(routes: Router) -> Contract {
     Contract { router }
 }
 
-/// CORS on every response: any origin may read it, its request id included. (One function for both
-/// headers: a `SetResponseHeaderLayer` each costs a layer of futures per request.)
+/// CORS on every response: any origin may read it, its request id and bearer challenge included.
+/// (One function for both headers: a `SetResponseHeaderLayer` each costs a layer of futures per
+/// request.)
 fn allow_any_origin<B>(mut response: Response<B>) -> Response<B> {
     let headers = response.headers_mut();
     headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     headers.insert(
         ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static(X_REQUEST_ID),
+        HeaderValue::from_static(EXPOSED_HEADERS),
     );
     response
 }
+
+/// The response headers a browser script may read besides the safelisted ones.
+const EXPOSED_HEADERS: &str = "x-request-id, www-authenticate";
 
 /// The contract as a tower `Service`, ready to serve: the routes behind every layer of
 /// [`with_contract`], with the path normalised in front of the router (routing matches the raw

@@ -1,5 +1,6 @@
 //! The user-lookup service: everything both targets share.
 //!
+//! - [`auth`]: who may read users (bearer tokens, the provider's keys).
 //! - [`domain`]: a user, the rules of its fields, what a lookup can end in.
 //! - [`store`]: the `UserRepository` and `UserWriter` ports, the embedded store and the DynamoDB store.
 //! - [`service`]: the lookup use case.
@@ -11,6 +12,7 @@
 //!
 //! See ARCHITECTURE.md at the repository root for how a request flows through each target.
 
+pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod domain;

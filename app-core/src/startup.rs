@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::auth::{Access, AuthSettings};
 use crate::config::{Config, ConfigError, StoreSettings, vars};
 use crate::service::UserService;
 use crate::store::UserRepository;
@@ -72,12 +73,30 @@ impl StartupError {
     }
 }
 
-/// Reads the shared configuration, installs logging and builds the service: the first thing both
-/// binaries do.
+/// Reads the shared configuration, installs logging and builds the service under its access rule:
+/// the first thing both binaries do.
 pub async fn init() -> Result<UserService, StartupError> {
     let config = Config::from_env()?;
     telemetry::init(&config.log);
-    Ok(build_service(&config.store).await?)
+    let service = build_service(&config.store).await?;
+    Ok(service.with_access(access(&config.auth)))
+}
+
+/// The access rule `settings` describe, said once in the log. No key is fetched here: the first
+/// request that needs one fetches the JWKS, so start-up (Lambda init) stays fast.
+pub fn access(settings: &AuthSettings) -> Access {
+    match settings {
+        AuthSettings::None => {
+            tracing::warn!(
+                auth = "none",
+                "the API is unauthenticated: anyone who reaches it reads any user (set AUTH=jwt to require bearer tokens)"
+            );
+        }
+        AuthSettings::Jwt(jwt) => {
+            tracing::info!(auth = "jwt", issuer = %jwt.issuer, audience = %jwt.audience, jwks_url = %jwt.jwks_url, required_scope = %jwt.required_scope, "bearer tokens required");
+        }
+    }
+    Access::new(settings)
 }
 
 /// Ends a binary: exit code 0 on success; otherwise one line on stderr and exit code 78 (`EX_CONFIG`)
@@ -93,5 +112,68 @@ pub fn exit(program: &str, result: Result<(), StartupError>) -> ExitCode {
                 StartupError::Runtime(_) => ExitCode::FAILURE,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::auth::JwtSettings;
+
+    /// The log lines `f` writes, as the binaries' text format writes them.
+    fn logged(f: impl FnOnce()) -> Vec<String> {
+        let buffer = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || Writer(writer.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        text.lines().map(str::to_owned).collect()
+    }
+
+    struct Writer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Writer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_open_api_is_said_once_at_start_up_and_a_protected_one_is_not_called_open() {
+        let open = logged(|| {
+            assert!(matches!(access(&AuthSettings::None), Access::Open));
+        });
+        let jwt = logged(|| {
+            let settings = AuthSettings::Jwt(JwtSettings {
+                issuer: "https://idp.test/".into(),
+                audience: "users-api".into(),
+                jwks_url: "https://idp.test/jwks".parse().unwrap(),
+                required_scope: "users:read".into(),
+            });
+            assert!(matches!(access(&settings), Access::Bearer(_)));
+        });
+
+        let says_open = |lines: &[String]| {
+            lines
+                .iter()
+                .filter(|l| l.contains("the API is unauthenticated"))
+                .count()
+        };
+        assert_eq!(says_open(&open), 1, "{open:?}");
+        assert!(open[0].contains("WARN"), "{open:?}");
+        assert_eq!(says_open(&jwt), 0, "{jwt:?}");
+        assert!(
+            jwt.iter().any(|l| l.contains("bearer tokens required")),
+            "{jwt:?}"
+        );
     }
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use app_core::auth::AuthSettings;
 use app_core::config::{Config, Env, vars};
 use k8s_server::ServerConfig;
 use serde_yaml_ng::Value;
@@ -141,6 +142,19 @@ fn every_overlay_sets_only_variables_the_server_reads_with_values_it_accepts() {
 }
 
 #[test]
+fn the_aws_overlay_requires_bearer_tokens_and_the_local_one_stays_open() {
+    let auth = |overlay: &str| {
+        let env = container_env(&render(overlay));
+        Config::read(&Env::from_fn(|name: &str| env.get(name).cloned()))
+            .expect("valid configuration")
+            .auth
+    };
+
+    assert!(matches!(auth("aws"), AuthSettings::Jwt(_)), "aws: AUTH=jwt");
+    assert_eq!(auth("local"), AuthSettings::None, "local: AUTH=none");
+}
+
+#[test]
 fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
     for overlay in OVERLAYS {
         // GIVEN the rendered overlay
@@ -261,20 +275,25 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
         "{routes:?}"
     );
 
-    // Values that are CloudFormation functions (the generated table name) stand in as a valid name.
+    // Values that are CloudFormation functions (the generated table name, the token parameters)
+    // stand in as valid values of their variable.
+    let stand_in = |var: &str| match var {
+        vars::JWKS_URL => "https://issuer.example/.well-known/jwks.json",
+        vars::JWT_REQUIRED_SCOPE => "users:read",
+        _ => "Users",
+    };
     let env: BTreeMap<String, String> = props["Environment"]["Variables"]
         .as_mapping()
         .expect("Environment.Variables")
         .iter()
         .map(|(k, v)| {
-            (
-                text(k),
-                if matches!(v, Value::Tagged(_)) {
-                    "Users".to_owned()
-                } else {
-                    text(v)
-                },
-            )
+            let var = text(k);
+            let value = if matches!(v, Value::Tagged(_)) {
+                stand_in(&var).to_owned()
+            } else {
+                text(v)
+            };
+            (var, value)
         })
         .collect();
     let lambda_vars: Vec<&str> = vars::ALL
@@ -288,6 +307,48 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
         env.get(vars::USER_STORE).map(String::as_str),
         Some("dynamodb")
     );
+    assert_eq!(env.get(vars::AUTH).map(String::as_str), Some("jwt"));
+}
+
+#[test]
+fn the_http_api_checks_the_same_issuer_audience_and_scope_on_the_lookup_routes_only() {
+    let template: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(repo().join("deploy/lambda/template.yaml"))
+            .expect("template.yaml"),
+    )
+    .expect("template.yaml is YAML");
+    let resources = &template["Resources"];
+    let function = &resources["UserLookupFunction"]["Properties"];
+    let variables = &function["Environment"]["Variables"];
+    let authorizers = &resources["HttpApi"]["Properties"]["Auth"]["Authorizers"];
+    let (name, authorizer) = authorizers
+        .as_mapping()
+        .and_then(|m| m.iter().next())
+        .expect("an HTTP API authorizer");
+    let jwt = &authorizer["JwtConfiguration"];
+
+    // The authorizer and the function read the same parameters.
+    assert_eq!(jwt["issuer"], variables[vars::JWT_ISSUER]);
+    assert_eq!(jwt["audience"][0], variables[vars::JWT_AUDIENCE]);
+    for (event, props) in function["Events"].as_mapping().expect("Events") {
+        let props = &props["Properties"];
+        let lookup = text(&props["Path"]) == "/users/{id}"
+            && ["GET", "HEAD"].contains(&text(&props["Method"]).as_str());
+        let auth = &props["Auth"];
+        if lookup {
+            assert_eq!(&auth["Authorizer"], name, "{event:?}");
+            assert_eq!(
+                auth["AuthorizationScopes"][0],
+                variables[vars::JWT_REQUIRED_SCOPE],
+                "{event:?}"
+            );
+        } else {
+            assert!(
+                auth.is_null(),
+                "{event:?}: preflights and JSON 404/405 must reach the function"
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,11 +1,12 @@
 //! The one error type of the contract, and the JSON envelope it becomes.
 
 use axum::Json;
-use axum::http::header::RETRY_AFTER;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::auth::AuthError;
 use crate::domain::LookupError;
 
 /// Every error answer of the contract. Each has a status, a stable code and a fixed message; none carries
@@ -29,6 +30,12 @@ pub enum ApiError {
     NotReady,
     /// 413: the request declares a body larger than the API accepts (it takes none).
     PayloadTooLarge,
+    /// 401 with `WWW-Authenticate: Bearer`: no valid bearer token.
+    Unauthenticated,
+    /// 403 with `WWW-Authenticate: Bearer error="insufficient_scope"`: the token lacks the scope.
+    Forbidden,
+    /// 503 with `Retry-After`: the provider's keys cannot be had to check the token.
+    AuthUnavailable,
 }
 
 /// How long a client should wait before retrying a 503, in seconds.
@@ -42,7 +49,11 @@ impl ApiError {
             Self::UserNotFound | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::StoreUnavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::StoreUnavailable | Self::NotReady | Self::AuthUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,6 +69,9 @@ impl ApiError {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::NotReady => "NOT_READY",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::AuthUnavailable => "AUTH_UNAVAILABLE",
         }
     }
 
@@ -74,6 +88,9 @@ impl ApiError {
             Self::MethodNotAllowed => "method not allowed on this resource",
             Self::NotReady => "the server is shutting down",
             Self::PayloadTooLarge => "this API takes no request body",
+            Self::Unauthenticated => "a valid bearer token is required",
+            Self::Forbidden => "the bearer token does not grant the scope this resource needs",
+            Self::AuthUnavailable => "the bearer token cannot be checked now; retry later",
         }
     }
 }
@@ -87,6 +104,33 @@ impl From<LookupError> for ApiError {
             LookupError::Internal => Self::Internal,
         }
     }
+}
+
+/// The answer to a refused request on a protected route: the contract's error, with the RFC 6750
+/// challenge (`scope` is the scope the route needs).
+pub(super) fn auth_failure(err: AuthError, scope: &str) -> Response {
+    let (api, challenge) = match err {
+        AuthError::Missing => (
+            ApiError::Unauthenticated,
+            HeaderValue::from_static("Bearer"),
+        ),
+        AuthError::InvalidToken => (
+            ApiError::Unauthenticated,
+            HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+        ),
+        AuthError::InsufficientScope => (
+            ApiError::Forbidden,
+            // The scope was checked at start-up to be a valid header value.
+            HeaderValue::try_from(format!(
+                r#"Bearer error="insufficient_scope", scope="{scope}""#
+            ))
+            .unwrap_or_else(|_| HeaderValue::from_static(r#"Bearer error="insufficient_scope""#)),
+        ),
+        AuthError::Unavailable => return ApiError::AuthUnavailable.into_response(),
+    };
+    let mut response = api.into_response();
+    response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+    response
 }
 
 /// `{"success":true,"data":...}`
@@ -171,8 +215,47 @@ mod tests {
             ApiError::MethodNotAllowed,
             ApiError::NotReady,
             ApiError::PayloadTooLarge,
+            ApiError::Unauthenticated,
+            ApiError::Forbidden,
+            ApiError::AuthUnavailable,
         ] {
             assert_eq!(serde_json::to_value(err).unwrap(), err.code());
+        }
+    }
+
+    #[tokio::test]
+    async fn each_auth_error_maps_to_its_status_code_and_challenge() {
+        use http_body_util::BodyExt;
+        let cases = [
+            (AuthError::Missing, 401, "UNAUTHENTICATED", Some("Bearer")),
+            (
+                AuthError::InvalidToken,
+                401,
+                "UNAUTHENTICATED",
+                Some(r#"Bearer error="invalid_token""#),
+            ),
+            (
+                AuthError::InsufficientScope,
+                403,
+                "FORBIDDEN",
+                Some(r#"Bearer error="insufficient_scope", scope="users:read""#),
+            ),
+            (AuthError::Unavailable, 503, "AUTH_UNAVAILABLE", None),
+        ];
+        for (err, status, code, challenge) in cases {
+            let (parts, body) = auth_failure(err, "users:read").into_parts();
+            let body: serde_json::Value =
+                serde_json::from_slice(&body.collect().await.unwrap().to_bytes()).unwrap();
+            assert_eq!(parts.status.as_u16(), status, "{err:?}");
+            assert_eq!(body["error"]["code"], code, "{err:?}");
+            assert_eq!(
+                parts
+                    .headers
+                    .get(WWW_AUTHENTICATE)
+                    .map(|v| v.to_str().unwrap()),
+                challenge
+            );
+            assert_eq!(parts.headers.contains_key(RETRY_AFTER), status == 503);
         }
     }
 

@@ -1,7 +1,8 @@
 //! The contract as an OpenAPI 3 document, generated from the handlers and types themselves (utoipa),
 //! served by `k8s-server` at `/openapi.json` and committed as `docs/openapi.json`.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 use super::error::{ApiError, ErrorBody, Failure};
 use super::users;
@@ -16,9 +17,31 @@ use crate::domain::User;
     ),
     paths(users::get_user, users::preflight),
     components(schemas(User, ApiError, ErrorBody, Failure)),
+    modifiers(&BearerScheme),
     tags((name = "users", description = "User lookup"))
 )]
 struct ApiDoc;
+
+/// The `bearer` security scheme `GET /users/{id}` names.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT access token from the configured OpenID Connect provider (AUTH=jwt): RS256 or ES256, the configured issuer and audience, and the configured scope (users:read by default) in `scope` or `scp`. With AUTH=none no token is needed.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI document, as pretty-printed JSON (what `docs/openapi.json` holds).
 pub fn openapi_json() -> String {
@@ -47,9 +70,21 @@ mod tests {
     fn the_document_describes_every_answer_of_the_lookup() {
         let doc: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
         let responses = &doc["paths"]["/users/{id}"]["get"]["responses"];
-        for status in ["200", "400", "404", "500", "503"] {
+        for status in ["200", "400", "401", "403", "404", "500", "503"] {
             assert!(responses[status].is_object(), "no {status} documented");
         }
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+        assert!(
+            doc["paths"]["/users/{id}"]["get"]["security"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|requirement| requirement.get("bearer").is_some()),
+            "GET /users/{{id}} names the bearer scheme"
+        );
         let codes = &doc["components"]["schemas"]["ApiError"]["enum"];
         assert!(
             codes

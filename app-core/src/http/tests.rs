@@ -12,6 +12,8 @@ use tower::ServiceExt;
 use super::*;
 use crate::store::memory::MemoryStore;
 
+mod auth;
+
 fn service() -> UserService {
     UserService::new(Arc::new(MemoryStore::sample()))
 }
@@ -26,6 +28,13 @@ async fn send(
         .uri(uri)
         .body(Body::empty())
         .unwrap();
+    send_request(router, request).await
+}
+
+async fn send_request(
+    router: Contract,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let response = router.oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.unwrap().to_bytes().to_vec();

@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use super::auth::Authorized;
 use super::error::{ApiError, Failure, Success};
 use crate::domain::User;
 use crate::service::UserService;
@@ -25,25 +26,30 @@ pub(super) fn routes(service: UserService) -> Router {
 
 /// `GET /users/{id}` (axum answers `HEAD` from the same handler, without the body).
 ///
-/// The id arrives percent-decoded; one that does not decode to UTF-8 breaks the id rule like any other.
+/// The access rule comes first ([`Authorized`]), then the body limit, then the id rule. The id arrives
+/// percent-decoded; one that does not decode to UTF-8 breaks the id rule like any other.
 #[utoipa::path(
     get,
     path = "/users/{id}",
     operation_id = "getUser",
     summary = "Look a user up by id",
-    description = "Also answers HEAD (without the body). Every response carries `x-request-id` and `Access-Control-Allow-Origin: *`.",
+    description = "Also answers HEAD (without the body). Every response carries `x-request-id` and `Access-Control-Allow-Origin: *`. When the deployment sets `AUTH=jwt`, a bearer token (a JWT access token from the configured OpenID Connect provider, granting the configured scope, `users:read` by default) is checked before anything else: without a valid one the answer is 401 whatever the id.",
     params(("id" = String, Path, description = "The user id: 1 to 64 of A-Z a-z 0-9 - _", pattern = "^[A-Za-z0-9_-]{1,64}$", example = "u-1")),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The user", body = Success<User>, headers(("x-request-id" = String))),
         (status = 400, description = "INVALID_USER_ID: the id breaks the id rule", body = Failure),
+        (status = 401, description = "UNAUTHENTICATED: no valid bearer token (AUTH=jwt)", body = Failure, headers(("www-authenticate" = String, description = "`Bearer`, plus `error=\"invalid_token\"` when a token was sent"))),
+        (status = 403, description = "FORBIDDEN: the token does not grant the required scope (AUTH=jwt)", body = Failure, headers(("www-authenticate" = String, description = "`Bearer error=\"insufficient_scope\", scope=\"users:read\"` (the configured scope)"))),
         (status = 404, description = "USER_NOT_FOUND: no user has this id", body = Failure),
         (status = 413, description = "PAYLOAD_TOO_LARGE: the request declares a body over 1 KiB (the API takes none)", body = Failure),
         (status = 500, description = "INTERNAL: anything else", body = Failure),
-        (status = 503, description = "STORE_UNAVAILABLE: the store timed out, is unreachable or throttles", body = Failure, headers(("retry-after" = String, description = "Seconds to wait before retrying"))),
+        (status = 503, description = "STORE_UNAVAILABLE: the store timed out, is unreachable or throttles; AUTH_UNAVAILABLE: the provider's signing keys cannot be fetched and none are held (AUTH=jwt)", body = Failure, headers(("retry-after" = String, description = "Seconds to wait before retrying"))),
     ),
     tag = "users"
 )]
 async fn get_user(
+    _: Authorized,
     _: NoLargeBody,
     State(service): State<UserService>,
     id: Result<Path<String>, PathRejection>,
@@ -73,7 +79,10 @@ async fn preflight() -> impl IntoResponse {
         StatusCode::NO_CONTENT,
         [
             (ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"),
-            (ACCESS_CONTROL_ALLOW_HEADERS, "content-type, x-request-id"),
+            (
+                ACCESS_CONTROL_ALLOW_HEADERS,
+                "authorization, content-type, x-request-id",
+            ),
             (ACCESS_CONTROL_MAX_AGE, "86400"),
         ],
     )

@@ -15,11 +15,11 @@ pub struct ImportConfig {
 impl ImportConfig {
     /// Reads the import settings from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from(&Env::process())
+        Self::read(&Env::process())
     }
 
     /// Reads the import settings from `env`.
-    pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         Ok(Self {
             deadline_margin: Duration::from_millis(env.number(
                 vars::IMPORT_DEADLINE_MARGIN_MS,
@@ -46,15 +46,15 @@ mod tests {
         });
 
         assert_eq!(
-            ImportConfig::from(&unset).unwrap().deadline_margin,
+            ImportConfig::read(&unset).unwrap().deadline_margin,
             Duration::from_secs(2)
         );
         assert_eq!(
-            ImportConfig::from(&set).unwrap().deadline_margin,
+            ImportConfig::read(&set).unwrap().deadline_margin,
             Duration::from_millis(500)
         );
         assert_eq!(
-            ImportConfig::from(&bad).unwrap_err().var(),
+            ImportConfig::read(&bad).unwrap_err().var(),
             "IMPORT_DEADLINE_MARGIN_MS"
         );
     }

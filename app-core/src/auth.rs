@@ -1,0 +1,138 @@
+//! Who may read a user: OAuth 2.0 bearer tokens (JWT access tokens from any OIDC provider), checked
+//! here so that every front door makes the same decision for the same request.
+//!
+//! - [`settings`]: `AUTH`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWKS_URL`, `JWT_REQUIRED_SCOPE`.
+//! - `jwks`: the provider's keys, fetched on first need and on an unknown key id (rate-limited).
+//! - `token`: one token against one key (RS256 or ES256 as the key says; issuer, audience, time).
+//! - `cache`: tokens already verified, until they expire.
+//!
+//! The HTTP side (the `Authorization` header, the 401/403/503 answers) is in `http::auth` and
+//! `http::error`.
+
+mod cache;
+mod jwks;
+mod settings;
+mod token;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use settings::{AuthSettings, DEFAULT_REQUIRED_SCOPE, JwtSettings};
+
+use cache::VerifiedTokens;
+use jwks::{KeyError, Keys};
+use token::Rules;
+
+/// The longest token accepted, in bytes. Longer ones are refused unread (common proxies refuse
+/// header lines over 8 KiB anyway).
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No bearer token was sent (no `Authorization` header, or another scheme).
+    #[error("no bearer token")]
+    Missing,
+    /// A bearer token was sent but is not acceptable (malformed, badly signed, expired, for another
+    /// issuer or audience, signed by an unknown key, ...). Why is never told to the caller.
+    #[error("invalid bearer token")]
+    InvalidToken,
+    /// The token is valid but does not grant the required scope.
+    #[error("the token lacks the required scope")]
+    InsufficientScope,
+    /// No key to check the token could be had: the JWKS endpoint is unreachable and no key is held.
+    #[error("no signing keys available")]
+    Unavailable,
+}
+
+/// The API's access rule.
+#[derive(Debug, Clone, Default)]
+pub enum Access {
+    /// Anyone may read users (`AUTH=none`).
+    #[default]
+    Open,
+    /// A bearer token is needed (`AUTH=jwt`).
+    Bearer(Arc<BearerAuth>),
+}
+
+impl Access {
+    /// The rule `settings` describe. Nothing is fetched yet: keys come on first need.
+    pub fn new(settings: &AuthSettings) -> Self {
+        match settings {
+            AuthSettings::None => Self::Open,
+            AuthSettings::Jwt(jwt) => Self::Bearer(Arc::new(BearerAuth::new(jwt))),
+        }
+    }
+}
+
+/// Bearer-token checks against one provider: its keys, the token rules and the verified tokens.
+#[derive(Debug)]
+pub struct BearerAuth {
+    rules: Rules,
+    keys: Keys,
+    verified: VerifiedTokens,
+    required_scope: String,
+}
+
+impl BearerAuth {
+    /// Checks for tokens as `settings` describe.
+    pub fn new(settings: &JwtSettings) -> Self {
+        Self {
+            rules: Rules::new(settings),
+            keys: Keys::new(settings.jwks_url.clone()),
+            verified: VerifiedTokens::default(),
+            required_scope: settings.required_scope.clone(),
+        }
+    }
+
+    /// The scope a token must grant.
+    pub fn required_scope(&self) -> &str {
+        &self.required_scope
+    }
+
+    /// Whether `token` (the credentials of a `Bearer` `Authorization` header) may read users.
+    pub async fn authorize(&self, token: &str) -> Result<(), AuthError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::InvalidToken);
+        }
+        let now = unix_now();
+        let hash = VerifiedTokens::hash(token);
+        let verified = match self.verified.get(&hash, now) {
+            Some(verified) => verified,
+            None => {
+                let verified = self.verify(token).await?;
+                self.verified.insert(hash, verified, now);
+                verified
+            }
+        };
+        if verified.has_scope {
+            Ok(())
+        } else {
+            Err(AuthError::InsufficientScope)
+        }
+    }
+
+    /// The full check, without the cache: key id, key, then the token against it.
+    async fn verify(&self, token: &str) -> Result<token::Verified, AuthError> {
+        let kid = jsonwebtoken::decode_header(token)
+            .ok()
+            .and_then(|header| header.kid)
+            .ok_or(AuthError::InvalidToken)?;
+        let key = self.keys.get(&kid).await.map_err(|err| match err {
+            KeyError::UnknownKid => AuthError::InvalidToken,
+            KeyError::Unavailable => AuthError::Unavailable,
+        })?;
+        self.rules
+            .verify(token, &key)
+            .ok_or(AuthError::InvalidToken)
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+pub(crate) mod test_idp;

@@ -1,0 +1,257 @@
+//! The provider's signing keys: fetched from `JWKS_URL` on first need (never at start-up, so Lambda
+//! init stays fast), kept, and fetched again when a token names a key id the set does not have (key
+//! rotation), at most once per [`REFETCH_INTERVAL`], so that tokens with made-up key ids cannot turn
+//! the service into a flood against the provider. A failed fetch keeps the keys already held.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use aws_smithy_http_client::Connector;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::HttpConnector;
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_types::body::SdkBody;
+use http_body_util::{BodyExt, Limited};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize;
+use tokio::time::Instant;
+use url::Url;
+
+/// The shortest time between two fetches of the key set.
+pub(crate) const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+/// The budget of one fetch: connect, TLS, request and the whole body.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// The largest key set accepted, in bytes (providers publish a few keys, a few KiB).
+const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+/// A signing key, and the one algorithm it verifies (given by its type and curve, never by a token).
+#[derive(Debug)]
+pub(super) struct Key {
+    pub(super) algorithm: Algorithm,
+    pub(super) decoding: DecodingKey,
+}
+
+/// Why no key could be had for a key id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KeyError {
+    /// The key set (as held, or freshly fetched) has no usable key with this id.
+    UnknownKid,
+    /// No key set could be fetched, and none is held.
+    Unavailable,
+}
+
+/// The keys held, by key id.
+type KeySet = HashMap<String, Arc<Key>>;
+
+/// The provider's keys, fetched on demand and kept.
+#[derive(Debug)]
+pub(super) struct Keys {
+    endpoint: Endpoint,
+    held: RwLock<Arc<KeySet>>,
+    /// When the last fetch started; holding the lock means fetching (one fetch at a time, and the
+    /// requests that wait for it then find its keys).
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl Keys {
+    /// Keys from `url`; nothing is fetched until a key is asked for.
+    pub(super) fn new(url: Url) -> Self {
+        Self {
+            endpoint: Endpoint {
+                url,
+                connector: OnceLock::new(),
+            },
+            held: RwLock::default(),
+            last_fetch: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The key with id `kid`: from the keys held, else from a fresh fetch if the last one is at least
+    /// [`REFETCH_INTERVAL`] old.
+    pub(super) async fn get(&self, kid: &str) -> Result<Arc<Key>, KeyError> {
+        if let Some(key) = self.held().get(kid) {
+            return Ok(key.clone());
+        }
+        let mut last_fetch = self.last_fetch.lock().await;
+        // A fetch that finished while this request waited may have brought the key.
+        let held = self.held();
+        if let Some(key) = held.get(kid) {
+            return Ok(key.clone());
+        }
+        let missing = if held.is_empty() {
+            KeyError::Unavailable
+        } else {
+            KeyError::UnknownKid
+        };
+        if last_fetch.is_some_and(|at| at.elapsed() < REFETCH_INTERVAL) {
+            return Err(missing);
+        }
+        *last_fetch = Some(Instant::now());
+        match self.endpoint.fetch().await {
+            Ok(keys) => {
+                tracing::info!(url = %self.endpoint.url, keys = keys.len(), "JWKS fetched");
+                let keys = Arc::new(keys);
+                *self.held.write().unwrap_or_else(|p| p.into_inner()) = keys.clone();
+                keys.get(kid).cloned().ok_or(KeyError::UnknownKid)
+            }
+            Err(err) => {
+                tracing::warn!(url = %self.endpoint.url, error = %err, keys_held = held.len(), "JWKS fetch failed");
+                Err(missing)
+            }
+        }
+    }
+
+    fn held(&self) -> Arc<KeySet> {
+        self.held.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Why a fetch of the key set failed (for the log only).
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("request failed: {0}")]
+    Request(String),
+    #[error("answered HTTP {0}")]
+    Status(u16),
+    #[error("body unreadable or over {MAX_JWKS_BYTES} bytes: {0}")]
+    Body(String),
+    #[error("not a JSON Web Key Set: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// `JWKS_URL`, fetched with the HTTP client the AWS SDK already links (hyper, rustls with ring).
+#[derive(Debug)]
+struct Endpoint {
+    url: Url,
+    /// Built on the first fetch: it loads the system's root certificates.
+    connector: OnceLock<Connector>,
+}
+
+impl Endpoint {
+    async fn fetch(&self) -> Result<KeySet, FetchError> {
+        let connector = self.connector.get_or_init(|| {
+            Connector::builder()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                .build()
+        });
+        let request = http::Request::get(self.url.as_str())
+            .header(http::header::ACCEPT, "application/json")
+            .body(SdkBody::empty())
+            .map_err(|err| FetchError::Request(err.to_string()))
+            .and_then(|req| {
+                HttpRequest::try_from(req).map_err(|err| FetchError::Request(err.to_string()))
+            })?;
+        let body = tokio::time::timeout(FETCH_TIMEOUT, async {
+            let response = connector
+                .call(request)
+                .await
+                .map_err(|err| FetchError::Request(err.to_string()))?;
+            if !response.status().is_success() {
+                return Err(FetchError::Status(response.status().as_u16()));
+            }
+            Limited::new(response.into_body(), MAX_JWKS_BYTES)
+                .collect()
+                .await
+                .map(|collected| collected.to_bytes())
+                .map_err(|err| FetchError::Body(err.to_string()))
+        })
+        .await
+        .map_err(|_| FetchError::Timeout(FETCH_TIMEOUT))??;
+        parse(&body)
+    }
+}
+
+/// The usable keys of a JWKS document. Keys this service cannot use (encryption keys, other types or
+/// curves, no key id, an `alg` that contradicts the key) are skipped, not fatal: providers publish
+/// such keys beside their signing keys.
+fn parse(body: &[u8]) -> Result<KeySet, FetchError> {
+    #[derive(Deserialize)]
+    struct Document {
+        keys: Vec<serde_json::Value>,
+    }
+    let document: Document = serde_json::from_slice(body)?;
+    Ok(document
+        .keys
+        .into_iter()
+        .filter_map(|value| serde_json::from_value::<Jwk>(value).ok())
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            usable(&jwk).map(|key| (kid, Arc::new(key)))
+        })
+        .collect())
+}
+
+/// RS256 for an RSA key, ES256 for an EC key on P-256; nothing else.
+fn usable(jwk: &Jwk) -> Option<Key> {
+    if matches!(&jwk.common.public_key_use, Some(purpose) if *purpose != PublicKeyUse::Signature) {
+        return None;
+    }
+    let algorithm = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
+            Algorithm::ES256
+        }
+        _ => return None,
+    };
+    if let Some(declared) = jwk.common.key_algorithm
+        && declared != KeyAlgorithm::from(algorithm)
+    {
+        return None;
+    }
+    let decoding = DecodingKey::from_jwk(jwk).ok()?;
+    Some(Key {
+        algorithm,
+        decoding,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_rsa_and_p256_signing_keys_with_an_id_and_a_matching_alg_are_kept() {
+        let rsa = r#""kty":"RSA","n":"sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw","e":"AQAB""#;
+        let ec = r#""kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0""#;
+        let p384 = r#""kty":"EC","crv":"P-384","x":"iA7lWQLzVrKGEFjfGMfMHfTEZ2KnLiKU7JuNT3E7ygsfE7ygs2n_TqOUm7V_cBcy","y":"XDgnt2lMdEOaGbzvCJfUoIrfvLoyNyAr6ZA5Ej8lVJ9l-zOVD4mNNSYFZJgdaNbI""#;
+        let body = format!(
+            r#"{{"keys":[
+                {{"kid":"rsa",{rsa}}},
+                {{"kid":"rsa-alg","alg":"RS256","use":"sig",{rsa}}},
+                {{"kid":"rsa-claims-es256","alg":"ES256",{rsa}}},
+                {{"kid":"rsa-enc","use":"enc",{rsa}}},
+                {{{rsa}}},
+                {{"kid":"ec",{ec}}},
+                {{"kid":"p384",{p384}}},
+                {{"kid":"hmac","kty":"oct","k":"c2VjcmV0"}},
+                {{"kid":"future","kty":"PQC","pub":"AAAA"}}
+            ]}}"#
+        );
+
+        let keys = parse(body.as_bytes()).unwrap();
+
+        let mut kept: Vec<_> = keys
+            .iter()
+            .map(|(kid, key)| (kid.as_str(), key.algorithm))
+            .collect();
+        kept.sort_by_key(|(kid, _)| *kid);
+        assert_eq!(
+            kept,
+            [
+                ("ec", Algorithm::ES256),
+                ("rsa", Algorithm::RS256),
+                ("rsa-alg", Algorithm::RS256)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_document_without_keys_is_an_error() {
+        assert!(parse(b"<html>login</html>").is_err());
+        assert!(parse(br#"{"issuer":"x"}"#).is_err());
+    }
+}

@@ -1,0 +1,182 @@
+//! `AUTH` and the `JWT_*` / `JWKS_URL` variables, checked at start-up like every other setting.
+
+use url::Url;
+
+use crate::config::{ConfigError, Env, vars};
+
+/// `AUTH`: who may call the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthSettings {
+    /// `AUTH=none` (the default): anyone who reaches the API may read users.
+    None,
+    /// `AUTH=jwt`: `GET`/`HEAD /users/{id}` need a bearer token from the configured provider.
+    Jwt(JwtSettings),
+}
+
+/// What a token must satisfy with `AUTH=jwt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtSettings {
+    /// `JWT_ISSUER`: the exact `iss` claim.
+    pub issuer: String,
+    /// `JWT_AUDIENCE`: a value the `aud` claim must contain.
+    pub audience: String,
+    /// `JWKS_URL`: where the provider publishes its signing keys (http or https).
+    pub jwks_url: Url,
+    /// `JWT_REQUIRED_SCOPE` (default `users:read`): the scope the token must grant.
+    pub required_scope: String,
+}
+
+/// The scope a token needs when `JWT_REQUIRED_SCOPE` is unset.
+pub const DEFAULT_REQUIRED_SCOPE: &str = "users:read";
+
+impl AuthSettings {
+    /// Reads `AUTH` and, with `AUTH=jwt`, the variables it needs.
+    pub(crate) fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        match env.get(vars::AUTH).as_deref() {
+            None | Some("none") => Ok(Self::None),
+            Some("jwt") => Ok(Self::Jwt(JwtSettings {
+                issuer: required(env, vars::JWT_ISSUER, "the exact `iss` of accepted tokens")?,
+                audience: required(env, vars::JWT_AUDIENCE, "the audience accepted tokens name")?,
+                jwks_url: jwks_url(&required(
+                    env,
+                    vars::JWKS_URL,
+                    "the URL of the provider's JSON Web Key Set",
+                )?)?,
+                required_scope: required_scope(env.get(vars::JWT_REQUIRED_SCOPE))?,
+            })),
+            Some(other) => Err(ConfigError::invalid(
+                vars::AUTH,
+                other,
+                "expected none or jwt",
+            )),
+        }
+    }
+}
+
+fn required<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    var: &'static str,
+    what: &str,
+) -> Result<String, ConfigError> {
+    env.get(var).ok_or_else(|| ConfigError::Missing {
+        var,
+        reason: format!("AUTH=jwt needs {what}"),
+    })
+}
+
+fn jwks_url(raw: &str) -> Result<Url, ConfigError> {
+    let expected = "expected an http or https URL with a host";
+    let url = Url::parse(raw)
+        .map_err(|err| ConfigError::invalid(vars::JWKS_URL, raw, format!("{expected} ({err})")))?;
+    if matches!(url.scheme(), "http" | "https") && url.host().is_some() {
+        Ok(url)
+    } else {
+        Err(ConfigError::invalid(vars::JWKS_URL, raw, expected))
+    }
+}
+
+/// A scope as RFC 6750 allows it in a `WWW-Authenticate` challenge: printable ASCII except space,
+/// `"` and `\`.
+fn required_scope(value: Option<String>) -> Result<String, ConfigError> {
+    let Some(scope) = value else {
+        return Ok(DEFAULT_REQUIRED_SCOPE.to_owned());
+    };
+    if scope
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    {
+        Ok(scope)
+    } else {
+        Err(ConfigError::invalid(
+            vars::JWT_REQUIRED_SCOPE,
+            &scope,
+            "a scope is printable ASCII without spaces, '\"' or '\\'",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn read(vars: &[(&str, &str)]) -> Result<AuthSettings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AuthSettings::read(&Env::from_fn(move |name| map.get(name).cloned()))
+    }
+
+    const JWT: &[(&str, &str)] = &[
+        ("AUTH", "jwt"),
+        ("JWT_ISSUER", "https://issuer.example"),
+        ("JWT_AUDIENCE", "users-api"),
+        ("JWKS_URL", "https://issuer.example/.well-known/jwks.json"),
+    ];
+
+    #[test]
+    fn unset_is_none_and_jwt_reads_its_variables_with_the_default_scope() {
+        assert_eq!(read(&[]).unwrap(), AuthSettings::None);
+        assert_eq!(read(&[("AUTH", "none")]).unwrap(), AuthSettings::None);
+        let AuthSettings::Jwt(jwt) = read(JWT).unwrap() else {
+            panic!("AUTH=jwt")
+        };
+        assert_eq!(jwt.issuer, "https://issuer.example");
+        assert_eq!(jwt.audience, "users-api");
+        assert_eq!(jwt.jwks_url.host_str(), Some("issuer.example"));
+        assert_eq!(jwt.required_scope, "users:read");
+    }
+
+    #[test]
+    fn each_missing_or_bad_value_names_its_variable_on_one_line() {
+        let without = |var: &str| -> Vec<(&str, &str)> {
+            JWT.iter().copied().filter(|(k, _)| *k != var).collect()
+        };
+        let with = |var: &'static str, value: &'static str| -> Vec<(&str, &str)> {
+            let mut vars = without(var);
+            vars.push((var, value));
+            vars
+        };
+        let cases = [
+            (vec![("AUTH", "oauth")], "AUTH"),
+            (without("JWT_ISSUER"), "JWT_ISSUER"),
+            (without("JWT_AUDIENCE"), "JWT_AUDIENCE"),
+            (without("JWKS_URL"), "JWKS_URL"),
+            (with("JWKS_URL", "issuer.example/jwks"), "JWKS_URL"),
+            (with("JWKS_URL", "ftp://issuer.example/jwks"), "JWKS_URL"),
+            (with("JWKS_URL", "file:///etc/jwks.json"), "JWKS_URL"),
+            (
+                with("JWT_REQUIRED_SCOPE", "users:read users:write"),
+                "JWT_REQUIRED_SCOPE",
+            ),
+            (
+                with("JWT_REQUIRED_SCOPE", "users\"read"),
+                "JWT_REQUIRED_SCOPE",
+            ),
+        ];
+        for (vars, var) in cases {
+            let err = read(&vars).unwrap_err();
+            assert_eq!(err.var(), var, "{vars:?}");
+            assert!(err.to_string().starts_with(var), "{err}");
+            assert!(!err.to_string().contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_plain_http_jwks_url_and_a_custom_scope_are_accepted() {
+        let AuthSettings::Jwt(jwt) = read(&[
+            ("AUTH", "jwt"),
+            ("JWT_ISSUER", "http://127.0.0.1:5556/dex"),
+            ("JWT_AUDIENCE", "users-api"),
+            ("JWKS_URL", "http://127.0.0.1:5556/dex/keys"),
+            ("JWT_REQUIRED_SCOPE", "api://users/User.Read"),
+        ])
+        .unwrap() else {
+            panic!("AUTH=jwt")
+        };
+        assert_eq!(jwt.jwks_url.scheme(), "http");
+        assert_eq!(jwt.required_scope, "api://users/User.Read");
+    }
+}

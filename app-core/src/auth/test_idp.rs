@@ -1,0 +1,264 @@
+//! A real identity provider for tests, on loopback: RSA (2048-bit) and EC P-256 keys generated per
+//! run, tokens signed with them by `jsonwebtoken`, and the key set served as a JWKS over HTTP by a
+//! small hyper server on `127.0.0.1:0`. No mocks: the service under test fetches and verifies exactly
+//! as it would against Cognito or any other provider.
+//!
+//! Plain test code that uses no `app-core` type, so that the cross-target tests can take it over
+//! unchanged (into the test support crate).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The issuer the tokens of [`claims`] carry.
+pub const ISSUER: &str = "https://idp.test/";
+/// The audience the tokens of [`claims`] carry.
+pub const AUDIENCE: &str = "users-api";
+/// The scope the tokens of [`claims`] grant (besides `openid`).
+pub const SCOPE: &str = "users:read";
+
+/// A signing key of the provider: its id, algorithm, private half and public JWK.
+pub struct SigningKey {
+    kid: String,
+    algorithm: Algorithm,
+    encoding: EncodingKey,
+    jwk: Value,
+    /// The public key's DER (for the HMAC-with-the-public-key attack).
+    public_der: Vec<u8>,
+}
+
+impl SigningKey {
+    /// A fresh 2048-bit RSA key that signs RS256.
+    pub fn rsa(kid: &str) -> Self {
+        use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+        let private = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).expect("RSA key");
+        let der = private.to_pkcs1_der().expect("PKCS#1 DER");
+        let public_der = private
+            .to_public_key()
+            .to_pkcs1_der()
+            .expect("public DER")
+            .into_vec();
+        Self::new(
+            kid,
+            Algorithm::RS256,
+            EncodingKey::from_rsa_der(der.as_bytes()),
+            public_der,
+        )
+    }
+
+    /// A fresh P-256 key that signs ES256.
+    pub fn ec(kid: &str) -> Self {
+        use p256::elliptic_curve::Generate;
+        use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
+        let secret = p256::SecretKey::generate();
+        let der = secret.to_pkcs8_der().expect("PKCS#8 DER");
+        let public_der = secret
+            .public_key()
+            .to_public_key_der()
+            .expect("public DER")
+            .into_vec();
+        Self::new(
+            kid,
+            Algorithm::ES256,
+            EncodingKey::from_ec_der(der.as_bytes()),
+            public_der,
+        )
+    }
+
+    fn new(kid: &str, algorithm: Algorithm, encoding: EncodingKey, public_der: Vec<u8>) -> Self {
+        let mut jwk = Jwk::from_encoding_key(&encoding, algorithm).expect("JWK");
+        jwk.common.key_id = Some(kid.to_owned());
+        Self {
+            kid: kid.to_owned(),
+            algorithm,
+            encoding,
+            jwk: serde_json::to_value(jwk).expect("JWK as JSON"),
+            public_der,
+        }
+    }
+
+    /// The public key as a JWK (what the JWKS publishes).
+    pub fn jwk(&self) -> Value {
+        self.jwk.clone()
+    }
+
+    /// `claims` signed with this key, the header naming its `kid`.
+    pub fn sign(&self, claims: &Value) -> String {
+        let mut header = Header::new(self.algorithm);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding).expect("signed token")
+    }
+
+    /// `claims` signed HS256 with this key's public DER as the secret, the header naming its `kid`:
+    /// the algorithm-confusion attack.
+    pub fn sign_hs256_with_public_key(&self, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.kid.clone());
+        let secret = EncodingKey::from_secret(&self.public_der).expect("HMAC key");
+        jsonwebtoken::encode(&header, claims, &secret).expect("signed token")
+    }
+
+    /// `claims` with `"alg":"none"` and no signature, the header naming this key's `kid`.
+    pub fn unsigned(&self, claims: &Value) -> String {
+        let header = json!({"alg": "none", "typ": "JWT", "kid": self.kid});
+        format!("{}.{}.", b64_json(&header), b64_json(claims))
+    }
+}
+
+/// `token` with its payload replaced by `claims` (the signature left as it was).
+pub fn with_payload(token: &str, claims: &Value) -> String {
+    let mut parts = token.split('.');
+    let (header, _, signature) = (parts.next(), parts.next(), parts.next());
+    format!(
+        "{}.{}.{}",
+        header.unwrap_or_default(),
+        b64_json(claims),
+        signature.unwrap_or_default()
+    )
+}
+
+fn b64_json(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("JSON"))
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// The claims of a valid access token: [`ISSUER`], [`AUDIENCE`], [`SCOPE`], five minutes to live.
+pub fn claims() -> Value {
+    let now = now();
+    json!({
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "client-1",
+        "scope": format!("openid {SCOPE}"),
+        "iat": now,
+        "exp": now + 300,
+        "jti": unique(),
+    })
+}
+
+/// A value unique in this process (so that two tokens minted alike still differ).
+fn unique() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Keys generated once per test process: RSA key generation takes a moment in a debug build.
+pub fn shared_rsa() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::rsa("rsa-1"))
+}
+
+/// See [`shared_rsa`].
+pub fn shared_ec() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::ec("ec-1"))
+}
+
+/// A JWKS endpoint on `127.0.0.1`: serves the published keys at any path, counts the fetches, and can
+/// be stopped (connections are then refused). Every answer closes its connection, so a stopped server
+/// is really gone for its clients.
+pub struct JwksServer {
+    address: SocketAddr,
+    keys: Arc<Mutex<Vec<Value>>>,
+    fetches: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl JwksServer {
+    /// Starts serving `keys`.
+    pub async fn start(keys: &[&SigningKey]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let published = Arc::new(Mutex::new(keys.iter().map(|k| k.jwk()).collect()));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(serve(listener, published.clone(), fetches.clone()));
+        Self {
+            address,
+            keys: published,
+            fetches,
+            task,
+        }
+    }
+
+    /// The JWKS URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/.well-known/jwks.json", self.address)
+    }
+
+    /// Adds `key` to the published set (key rotation).
+    pub fn publish(&self, key: &SigningKey) {
+        self.keys.lock().unwrap().push(key.jwk());
+    }
+
+    /// Removes the key `kid` from the published set.
+    pub fn retire(&self, kid: &str) {
+        self.keys.lock().unwrap().retain(|jwk| jwk["kid"] != kid);
+    }
+
+    /// How many times the key set was fetched.
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// Stops listening: from now on connections are refused.
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+async fn serve(listener: TcpListener, keys: Arc<Mutex<Vec<Value>>>, fetches: Arc<AtomicUsize>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let (keys, fetches) = (keys.clone(), fetches.clone());
+        let service = service_fn(move |_request| {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            let body = json!({"keys": *keys.lock().unwrap()}).to_string();
+            async move {
+                Ok::<_, Infallible>(
+                    hyper::Response::builder()
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from(body)))
+                        .expect("response"),
+                )
+            }
+        });
+        tokio::spawn(
+            http1::Builder::new()
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(stream), service),
+        );
+    }
+}
+
+/// A URL on which nothing listens (a port bound, then released).
+pub fn unreachable_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    drop(listener);
+    format!("http://{address}/.well-known/jwks.json")
+}

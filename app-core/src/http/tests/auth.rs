@@ -1,0 +1,618 @@
+//! Bearer-token authentication through the router, with real keys, real signatures and the JWKS
+//! served over HTTP on loopback (`crate::auth::test_idp`).
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+use url::Url;
+
+use super::{send_request, service};
+use crate::auth::test_idp::{
+    self, AUDIENCE, ISSUER, JwksServer, SCOPE, SigningKey, claims, now, shared_ec, shared_rsa,
+};
+use crate::auth::{Access, AuthSettings, JwtSettings, MAX_TOKEN_BYTES};
+use crate::http::{Readiness, router, server_router};
+use crate::service::UserService;
+
+/// The user service behind `AUTH=jwt` with the test provider's issuer, audience and scope.
+fn protected(jwks_url: &str) -> UserService {
+    service().with_access(Access::new(&AuthSettings::Jwt(JwtSettings {
+        issuer: ISSUER.to_owned(),
+        audience: AUDIENCE.to_owned(),
+        jwks_url: Url::parse(jwks_url).unwrap(),
+        required_scope: SCOPE.to_owned(),
+    })))
+}
+
+/// What a caller sees.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn code(&self) -> Option<String> {
+        let body: Value = serde_json::from_slice(&self.body).ok()?;
+        body["error"]["code"].as_str().map(str::to_owned)
+    }
+
+    fn challenge(&self) -> Option<&str> {
+        self.headers
+            .get(header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap())
+    }
+}
+
+async fn call(
+    service: &UserService,
+    method: Method,
+    uri: &str,
+    authorization: Option<&str>,
+) -> Answer {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(value) = authorization {
+        request = request.header(header::AUTHORIZATION, value);
+    }
+    let (status, headers, body) = send_request(
+        router(service.clone()),
+        request.body(Body::empty()).unwrap(),
+    )
+    .await;
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn get(service: &UserService, token: &str) -> Answer {
+    call(
+        service,
+        Method::GET,
+        "/users/u-1",
+        Some(&format!("Bearer {token}")),
+    )
+    .await
+}
+
+/// `claims()` with `changes` merged in (a `null` removes the claim).
+fn claims_with(changes: Value) -> Value {
+    let mut claims = claims();
+    for (name, value) in changes.as_object().unwrap() {
+        if value.is_null() {
+            claims.as_object_mut().unwrap().remove(name);
+        } else {
+            claims[name] = value.clone();
+        }
+    }
+    claims
+}
+
+/// A token validly signed by `key`, padded (in a claim) to the largest length not over `max` bytes
+/// (base64 makes some lengths unreachable: it is at most 3 bytes short).
+fn token_up_to(key: &SigningKey, max: usize) -> String {
+    let b64_len = |bytes: usize| (bytes * 4).div_ceil(3);
+    let unpadded = key.sign(&claims_with(json!({"pad": ""})));
+    let payload_json = unpadded.split('.').nth(1).unwrap().len() * 3 / 4;
+    let fixed = unpadded.len() - b64_len(payload_json);
+    let pad = (0..max)
+        .take_while(|pad| fixed + b64_len(payload_json + pad) <= max)
+        .last()
+        .unwrap();
+    let token = key.sign(&claims_with(json!({"pad": "x".repeat(pad)})));
+    assert!(
+        token.len() <= max && token.len() + 3 >= max,
+        "{}",
+        token.len()
+    );
+    token
+}
+
+const USER_1: &str = r#"{"success":true,"data":{"id":"u-1","name":"Ada Lovelace","email":"ada@example.com","createdAt":"2024-01-15T09:30:00Z"}}"#;
+const MISSING: Option<&str> = Some("Bearer");
+const INVALID: Option<&str> = Some(r#"Bearer error="invalid_token""#);
+const NO_SCOPE: Option<&str> = Some(r#"Bearer error="insufficient_scope", scope="users:read""#);
+
+#[tokio::test]
+async fn the_authentication_table() {
+    let rsa = shared_rsa();
+    let ec = shared_ec();
+    let stranger = SigningKey::ec("stranger");
+    let idp = JwksServer::start(&[rsa, ec]).await;
+    let service = protected(&idp.url());
+    let now = now();
+    let valid = rsa.sign(&claims());
+    let other_payload = claims_with(json!({"sub": "admin"}));
+
+    let cases: Vec<(&str, Option<String>, StatusCode, Option<&str>)> = vec![
+        ("no header", None, StatusCode::UNAUTHORIZED, MISSING),
+        (
+            "another scheme",
+            Some("Basic dXNlcjpwYXNz".into()),
+            StatusCode::UNAUTHORIZED,
+            MISSING,
+        ),
+        (
+            "empty token",
+            Some("Bearer ".into()),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "garbage token",
+            Some("Bearer not-a-jwt".into()),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "valid RS256",
+            Some(format!("Bearer {valid}")),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            "valid ES256",
+            Some(format!("Bearer {}", ec.sign(&claims()))),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            "lowercase bearer",
+            Some(format!("bearer {}", rsa.sign(&claims()))),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            "expired beyond the 60 s leeway",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign(&claims_with(json!({"exp": now - 120})))
+            )),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "expired within the leeway",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign(&claims_with(json!({"exp": now - 20})))
+            )),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            "not yet valid beyond the leeway",
+            Some(format!(
+                "Bearer {}",
+                ec.sign(&claims_with(json!({"nbf": now + 120})))
+            )),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "not yet valid within the leeway",
+            Some(format!(
+                "Bearer {}",
+                ec.sign(&claims_with(json!({"nbf": now + 20})))
+            )),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            "no exp",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign(&claims_with(json!({"exp": null})))
+            )),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "wrong issuer",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign(&claims_with(json!({"iss": "https://idp.test"})))
+            )),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "no issuer",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign(&claims_with(json!({"iss": null})))
+            )),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "wrong audience",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign(&claims_with(json!({"aud": "other-api"})))
+            )),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "audience among several",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign(&claims_with(json!({"aud": ["other-api", AUDIENCE]})))
+            )),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            "no aud, client_id is the audience (Cognito access token)",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign(&claims_with(json!({"aud": null, "client_id": AUDIENCE})))
+            )),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            "no aud, another client_id",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign(&claims_with(json!({"aud": null, "client_id": "other"})))
+            )),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "alg none",
+            Some(format!("Bearer {}", rsa.unsigned(&claims()))),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "HS256 signed with the RSA public key",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign_hs256_with_public_key(&claims())
+            )),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "HS256 signed with the EC public key",
+            Some(format!(
+                "Bearer {}",
+                ec.sign_hs256_with_public_key(&claims())
+            )),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "unknown kid",
+            Some(format!("Bearer {}", stranger.sign(&claims()))),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "tampered payload",
+            Some(format!(
+                "Bearer {}",
+                test_idp::with_payload(&valid, &other_payload)
+            )),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "missing scope",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign(&claims_with(json!({"scope": "openid users:write"})))
+            )),
+            StatusCode::FORBIDDEN,
+            NO_SCOPE,
+        ),
+        (
+            "no scope claim at all",
+            Some(format!(
+                "Bearer {}",
+                rsa.sign(&claims_with(json!({"scope": null})))
+            )),
+            StatusCode::FORBIDDEN,
+            NO_SCOPE,
+        ),
+        (
+            "scope in an scp array",
+            Some(format!(
+                "Bearer {}",
+                ec.sign(&claims_with(
+                    json!({"scope": null, "scp": ["openid", SCOPE]})
+                ))
+            )),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            "scope in an scp string",
+            Some(format!(
+                "Bearer {}",
+                ec.sign(&claims_with(
+                    json!({"scope": null, "scp": format!("openid {SCOPE}")})
+                ))
+            )),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            "a validly signed token just over 8 KiB",
+            Some(format!("Bearer {}", token_up_to(rsa, MAX_TOKEN_BYTES + 4))),
+            StatusCode::UNAUTHORIZED,
+            INVALID,
+        ),
+        (
+            "a validly signed token of up to 8 KiB",
+            Some(format!("Bearer {}", token_up_to(rsa, MAX_TOKEN_BYTES))),
+            StatusCode::OK,
+            None,
+        ),
+    ];
+
+    for (name, authorization, status, challenge) in cases {
+        let answer = call(
+            &service,
+            Method::GET,
+            "/users/u-1",
+            authorization.as_deref(),
+        )
+        .await;
+        assert_eq!(answer.status, status, "{name}");
+        assert_eq!(answer.challenge(), challenge, "{name}");
+        assert_eq!(
+            answer.headers[header::CONTENT_TYPE],
+            "application/json",
+            "{name}"
+        );
+        let body = String::from_utf8(answer.body.clone()).unwrap();
+        match status {
+            StatusCode::OK => assert_eq!(body, USER_1, "{name}"),
+            StatusCode::UNAUTHORIZED => assert_eq!(
+                body,
+                r#"{"success":false,"error":{"code":"UNAUTHENTICATED","message":"a valid bearer token is required"}}"#,
+                "{name}"
+            ),
+            _ => assert_eq!(
+                body,
+                r#"{"success":false,"error":{"code":"FORBIDDEN","message":"the bearer token does not grant the scope this resource needs"}}"#,
+                "{name}"
+            ),
+        }
+    }
+    assert_eq!(idp.fetches(), 1, "one fetch served every known kid");
+}
+
+#[tokio::test]
+async fn without_a_valid_token_the_id_rule_and_the_store_are_never_reached() {
+    let idp = JwksServer::start(&[shared_rsa()]).await;
+    let service = protected(&idp.url());
+    let token = shared_rsa().sign(&claims());
+
+    let malformed = call(&service, Method::GET, "/users/a%20b", None).await;
+    let unknown = call(&service, Method::GET, "/users/nope", Some("Bearer x.y.z")).await;
+    let head = call(&service, Method::HEAD, "/users/u-1", None).await;
+    let with_token = call(
+        &service,
+        Method::GET,
+        "/users/a%20b",
+        Some(&format!("Bearer {token}")),
+    )
+    .await;
+
+    assert_eq!(
+        (malformed.status, malformed.code().as_deref()),
+        (StatusCode::UNAUTHORIZED, Some("UNAUTHENTICATED"))
+    );
+    assert_eq!(malformed.challenge(), MISSING);
+    assert_eq!(
+        (unknown.status, unknown.challenge()),
+        (StatusCode::UNAUTHORIZED, INVALID)
+    );
+    assert_eq!(
+        (head.status, head.challenge()),
+        (StatusCode::UNAUTHORIZED, MISSING)
+    );
+    assert!(head.body.is_empty());
+    assert_eq!(
+        (with_token.status, with_token.code().as_deref()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_USER_ID"))
+    );
+}
+
+#[tokio::test]
+async fn preflights_unknown_paths_other_methods_and_probes_stay_open() {
+    let idp = JwksServer::start(&[shared_rsa()]).await;
+    let service = protected(&idp.url());
+
+    let preflight = call(&service, Method::OPTIONS, "/users/u-1", None).await;
+    let post = call(&service, Method::POST, "/users/u-1", None).await;
+    let unknown = call(&service, Method::GET, "/nope", None).await;
+    let readiness = Readiness::new();
+    readiness.set_ready();
+    let mut probes = Vec::new();
+    for uri in ["/healthz", "/readyz", "/openapi.json"] {
+        let request = Request::get(uri).body(Body::empty()).unwrap();
+        let (status, _, _) = send_request(
+            server_router(service.clone(), readiness.clone(), axum::Router::new()),
+            request,
+        )
+        .await;
+        probes.push(status);
+    }
+
+    assert_eq!(preflight.status, StatusCode::NO_CONTENT);
+    let allowed = preflight.headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap();
+    assert!(
+        allowed.split(", ").any(|h| h == "authorization"),
+        "{allowed}"
+    );
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(probes, [StatusCode::OK; 3]);
+    for answer in [&preflight, &post, &unknown] {
+        assert_eq!(answer.challenge(), None);
+    }
+    assert_eq!(idp.fetches(), 0, "nothing open needed the keys");
+}
+
+#[tokio::test]
+async fn a_browser_may_read_the_challenge() {
+    let idp = JwksServer::start(&[shared_rsa()]).await;
+    let answer = call(&protected(&idp.url()), Method::GET, "/users/u-1", None).await;
+
+    let exposed = answer.headers[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+        .to_str()
+        .unwrap();
+    assert!(
+        exposed.split(", ").any(|h| h == "www-authenticate"),
+        "{exposed}"
+    );
+}
+
+#[tokio::test]
+async fn keys_are_fetched_on_first_need_once_even_under_concurrent_requests() {
+    let idp = JwksServer::start(&[shared_rsa()]).await;
+    let service = protected(&idp.url());
+    assert_eq!(idp.fetches(), 0, "building the service fetches nothing");
+
+    let requests: Vec<_> = (0..16)
+        .map(|_| {
+            let service = service.clone();
+            let token = shared_rsa().sign(&claims());
+            tokio::spawn(async move { get(&service, &token).await.status })
+        })
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.unwrap(), StatusCode::OK);
+    }
+
+    assert_eq!(idp.fetches(), 1);
+}
+
+#[tokio::test]
+async fn a_key_added_after_the_first_fetch_is_fetched_on_its_first_token_at_most_every_30_s() {
+    let rsa = shared_rsa();
+    let rotated = SigningKey::ec("ec-rotated");
+    let idp = JwksServer::start(&[rsa]).await;
+    let service = protected(&idp.url());
+    assert_eq!(
+        get(&service, &rsa.sign(&claims())).await.status,
+        StatusCode::OK
+    );
+
+    idp.publish(&rotated);
+    let too_soon = get(&service, &rotated.sign(&claims())).await;
+    skip_time(Duration::from_secs(31)).await;
+    let after_the_interval = get(&service, &rotated.sign(&claims())).await;
+    let random_kid = get(&service, &SigningKey::ec("random").sign(&claims())).await;
+
+    assert_eq!(
+        (too_soon.status, too_soon.challenge()),
+        (StatusCode::UNAUTHORIZED, INVALID),
+        "the last fetch was under 30 s ago"
+    );
+    assert_eq!(after_the_interval.status, StatusCode::OK);
+    assert_eq!(random_kid.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(idp.fetches(), 2, "the random kid did not cause a fetch");
+}
+
+#[tokio::test]
+async fn a_verified_token_is_kept_until_it_expires_even_when_its_key_leaves_the_set() {
+    let leaving = SigningKey::ec("leaving");
+    let idp = JwksServer::start(&[&leaving]).await;
+    let service = protected(&idp.url());
+    let kept = leaving.sign(&claims());
+    assert_eq!(get(&service, &kept).await.status, StatusCode::OK);
+
+    // The provider rotates `leaving` out; a token of the new key makes the service fetch again.
+    idp.retire("leaving");
+    idp.publish(shared_ec());
+    skip_time(Duration::from_secs(31)).await;
+    let new_key = get(&service, &shared_ec().sign(&claims())).await;
+    let fresh_from_old_key = get(&service, &leaving.sign(&claims())).await;
+    let verified_before = get(&service, &kept).await;
+
+    assert_eq!(new_key.status, StatusCode::OK);
+    assert_eq!(fresh_from_old_key.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        verified_before.status,
+        StatusCode::OK,
+        "answered from the cache"
+    );
+    assert_eq!(idp.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_jwks_endpoint_that_goes_down_once_keys_are_held_changes_nothing() {
+    let idp = JwksServer::start(&[shared_rsa(), shared_ec()]).await;
+    let service = protected(&idp.url());
+    assert_eq!(
+        get(&service, &shared_rsa().sign(&claims())).await.status,
+        StatusCode::OK
+    );
+
+    idp.stop().await;
+    skip_time(Duration::from_secs(31)).await;
+    let fresh_rsa = get(&service, &shared_rsa().sign(&claims())).await;
+    let fresh_ec = get(&service, &shared_ec().sign(&claims())).await;
+    let unknown = get(&service, &SigningKey::ec("new").sign(&claims())).await;
+
+    assert_eq!(fresh_rsa.status, StatusCode::OK);
+    assert_eq!(fresh_ec.status, StatusCode::OK);
+    assert_eq!(
+        (unknown.status, unknown.challenge()),
+        (StatusCode::UNAUTHORIZED, INVALID),
+        "an unknown kid is the token's fault while keys are held"
+    );
+}
+
+#[tokio::test]
+async fn a_jwks_endpoint_never_reached_is_503_auth_unavailable_with_retry_after() {
+    let service = protected(&test_idp::unreachable_url());
+
+    let answer = get(&service, &shared_rsa().sign(&claims())).await;
+
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.code().as_deref(), Some("AUTH_UNAVAILABLE"));
+    assert_eq!(answer.headers[header::RETRY_AFTER], "1");
+    assert_eq!(answer.challenge(), None);
+}
+
+#[tokio::test]
+async fn answers_never_carry_the_token_or_its_claims() {
+    let idp = JwksServer::start(&[shared_rsa()]).await;
+    let service = protected(&idp.url());
+    let secret_claims = claims_with(json!({"sub": "secret-subject", "iss": "https://evil.test/"}));
+    let token = shared_rsa().sign(&secret_claims);
+
+    let answer = get(&service, &token).await;
+
+    let text = String::from_utf8_lossy(&answer.body);
+    for leak in [
+        token.as_str(),
+        "secret-subject",
+        "evil",
+        "signature",
+        "issuer",
+    ] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Moves the clock the service's rate limit reads (tokio's) forward by `by`, without waiting.
+async fn skip_time(by: Duration) {
+    tokio::time::pause();
+    tokio::time::advance(by).await;
+    tokio::time::resume();
+}
