@@ -237,11 +237,7 @@ fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
 
 #[test]
 fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
-    let template: Value = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(repo().join("deploy/lambda/template.yaml"))
-            .expect("template.yaml"),
-    )
-    .expect("template.yaml is YAML");
+    let template = sam_template();
     let functions: Vec<&Value> = template["Resources"]
         .as_mapping()
         .expect("Resources")
@@ -258,20 +254,22 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
         function["Metadata"]["BuildProperties"]["Binary"].as_str(),
         Some("lambda-fn")
     );
+    // An HttpApi event without Method and Path is SAM's `$default` route: every request that no
+    // other route matches (GET / included) reaches the function and gets the contract's JSON 404.
     let routes: Vec<(String, String)> = props["Events"]
         .as_mapping()
         .expect("Events")
         .values()
-        .map(|e| {
-            (
-                text(&e["Properties"]["Method"]),
-                text(&e["Properties"]["Path"]),
-            )
-        })
+        .filter(|e| e["Type"].as_str() == Some("HttpApi"))
+        .map(route)
         .collect();
     assert!(
         routes.contains(&("GET".into(), "/users/{id}".into())),
         "{routes:?}"
+    );
+    assert!(
+        routes.contains(&("ANY".into(), "$default".into())),
+        "no $default route: {routes:?}"
     );
 
     // Values that are CloudFormation functions (the generated table name, the token parameters)
@@ -311,11 +309,7 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
 
 #[test]
 fn the_http_api_checks_the_same_issuer_audience_and_scope_on_the_lookup_routes_only() {
-    let template: Value = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(repo().join("deploy/lambda/template.yaml"))
-            .expect("template.yaml"),
-    )
-    .expect("template.yaml is YAML");
+    let template = sam_template();
     let resources = &template["Resources"];
     let function = &resources["UserLookupFunction"]["Properties"];
     let variables = &function["Environment"]["Variables"];
@@ -330,9 +324,9 @@ fn the_http_api_checks_the_same_issuer_audience_and_scope_on_the_lookup_routes_o
     assert_eq!(jwt["issuer"], variables[vars::JWT_ISSUER]);
     assert_eq!(jwt["audience"][0], variables[vars::JWT_AUDIENCE]);
     for (event, props) in function["Events"].as_mapping().expect("Events") {
+        let (method, path) = route(props);
         let props = &props["Properties"];
-        let lookup = text(&props["Path"]) == "/users/{id}"
-            && ["GET", "HEAD"].contains(&text(&props["Method"]).as_str());
+        let lookup = path == "/users/{id}" && ["GET", "HEAD"].contains(&method.as_str());
         let auth = &props["Auth"];
         if lookup {
             assert_eq!(&auth["Authorizer"], name, "{event:?}");
@@ -348,6 +342,120 @@ fn the_http_api_checks_the_same_issuer_audience_and_scope_on_the_lookup_routes_o
             );
         }
     }
+}
+
+/// An HttpApi event's method and path; one without either is SAM's `$default` route (`ANY`).
+fn route(event: &Value) -> (String, String) {
+    let props = &event["Properties"];
+    if props["Method"].is_null() && props["Path"].is_null() {
+        ("ANY".into(), "$default".into())
+    } else {
+        (text(&props["Method"]), text(&props["Path"]))
+    }
+}
+
+/// The SAM template, parsed (CloudFormation functions stay as tagged values).
+fn sam_template() -> Value {
+    serde_yaml_ng::from_str(
+        &std::fs::read_to_string(repo().join("deploy/lambda/template.yaml"))
+            .expect("template.yaml"),
+    )
+    .expect("template.yaml is YAML")
+}
+
+#[test]
+fn the_lambda_template_deploys_on_a_new_account_and_alarms_on_what_breaks() {
+    let template = sam_template();
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let function = resources
+        .values()
+        .find(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .expect("a function");
+
+    // THEN the default sets no reservation, which a new account's quota accepts
+    assert_eq!(
+        template["Parameters"]["ReservedConcurrency"]["Default"].as_u64(),
+        Some(0)
+    );
+    assert!(
+        matches!(
+            function["Properties"]["ReservedConcurrentExecutions"],
+            Value::Tagged(_)
+        ),
+        "ReservedConcurrentExecutions must be left out (not 0) when the parameter is 0"
+    );
+
+    // AND the architecture is a literal that sam build and sam deploy both read
+    let architectures = function["Properties"]["Architectures"]
+        .as_sequence()
+        .expect("Architectures");
+    assert!(
+        architectures
+            .iter()
+            .all(|a| matches!(a.as_str(), Some("arm64" | "x86_64"))),
+        "Architectures must not be a parameter: {architectures:?}"
+    );
+
+    // AND the table cannot be deleted by accident
+    let table = resources
+        .values()
+        .find(|r| r["Type"].as_str() == Some("AWS::DynamoDB::Table"))
+        .expect("a table");
+    assert_eq!(
+        table["Properties"]["DeletionProtectionEnabled"].as_bool(),
+        Some(true)
+    );
+
+    // AND each failure has an alarm that notifies the SNS topic
+    let alarms: Vec<&Value> = resources
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .collect();
+    let topic = resources
+        .iter()
+        .find(|(_, r)| r["Type"].as_str() == Some("AWS::SNS::Topic"))
+        .map(|(name, _)| text(name))
+        .expect("an SNS topic");
+    let watched = |namespace: &str, metric: &str| {
+        alarms.iter().find(|alarm| {
+            let props = &alarm["Properties"];
+            let metrics = props["Metrics"].as_sequence().into_iter().flatten();
+            let direct = props["Namespace"].as_str() == Some(namespace)
+                && props["MetricName"].as_str() == Some(metric);
+            direct
+                || metrics.into_iter().any(|m| {
+                    let stat = &m["MetricStat"]["Metric"];
+                    stat["Namespace"].as_str() == Some(namespace)
+                        && stat["MetricName"].as_str() == Some(metric)
+                })
+        })
+    };
+    for (namespace, metric) in [
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/Lambda", "Duration"),
+        ("AWS/ApiGateway", "5xx"),
+        ("AWS/DynamoDB", "ThrottledRequests"),
+        ("AWS/DynamoDB", "SystemErrors"),
+    ] {
+        let alarm = watched(namespace, metric)
+            .unwrap_or_else(|| panic!("no alarm on {namespace} {metric}"));
+        let actions = format!("{:?}", alarm["Properties"]["AlarmActions"]);
+        assert!(
+            actions.contains(&topic),
+            "{namespace} {metric}: AlarmActions {actions}"
+        );
+    }
+
+    // AND the duration alarm fires before invocations time out, at p99
+    let duration = &watched("AWS/Lambda", "Duration").unwrap()["Properties"];
+    let timeout_ms = function["Properties"]["Timeout"].as_f64().expect("Timeout") * 1000.0;
+    let threshold = duration["Threshold"].as_f64().expect("Threshold");
+    assert_eq!(duration["ExtendedStatistic"].as_str(), Some("p99"));
+    assert!(
+        threshold < timeout_ms && threshold >= 0.5 * timeout_ms,
+        "p99 threshold {threshold} ms for a {timeout_ms} ms timeout"
+    );
 }
 
 #[test]
