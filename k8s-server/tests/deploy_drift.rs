@@ -162,8 +162,7 @@ fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
         let env = container_env(&objects);
         let pod = &one(&objects, "Deployment")["spec"]["template"]["spec"];
         let container = &pod["containers"][0];
-        let server_config =
-            ServerConfig::read(&Env::from_fn(|name: &str| env.get(name).cloned())).unwrap();
+        let server_config = server_config(&env);
 
         // THEN the container port is the port the server will listen on, and the Service targets it
         let port = &container["ports"][0];
@@ -238,11 +237,7 @@ fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
 
 #[test]
 fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
-    let template: Value = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(repo().join("deploy/lambda/template.yaml"))
-            .expect("template.yaml"),
-    )
-    .expect("template.yaml is YAML");
+    let template = sam_template();
     let functions: Vec<&Value> = template["Resources"]
         .as_mapping()
         .expect("Resources")
@@ -259,20 +254,22 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
         function["Metadata"]["BuildProperties"]["Binary"].as_str(),
         Some("lambda-fn")
     );
+    // An HttpApi event without Method and Path is SAM's `$default` route: every request that no
+    // other route matches (GET / included) reaches the function and gets the contract's JSON 404.
     let routes: Vec<(String, String)> = props["Events"]
         .as_mapping()
         .expect("Events")
         .values()
-        .map(|e| {
-            (
-                text(&e["Properties"]["Method"]),
-                text(&e["Properties"]["Path"]),
-            )
-        })
+        .filter(|e| e["Type"].as_str() == Some("HttpApi"))
+        .map(route)
         .collect();
     assert!(
         routes.contains(&("GET".into(), "/users/{id}".into())),
         "{routes:?}"
+    );
+    assert!(
+        routes.contains(&("ANY".into(), "$default".into())),
+        "no $default route: {routes:?}"
     );
 
     // Values that are CloudFormation functions (the generated table name, the token parameters)
@@ -312,11 +309,7 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
 
 #[test]
 fn the_http_api_checks_the_same_issuer_audience_and_scope_on_the_lookup_routes_only() {
-    let template: Value = serde_yaml_ng::from_str(
-        &std::fs::read_to_string(repo().join("deploy/lambda/template.yaml"))
-            .expect("template.yaml"),
-    )
-    .expect("template.yaml is YAML");
+    let template = sam_template();
     let resources = &template["Resources"];
     let function = &resources["UserLookupFunction"]["Properties"];
     let variables = &function["Environment"]["Variables"];
@@ -331,9 +324,9 @@ fn the_http_api_checks_the_same_issuer_audience_and_scope_on_the_lookup_routes_o
     assert_eq!(jwt["issuer"], variables[vars::JWT_ISSUER]);
     assert_eq!(jwt["audience"][0], variables[vars::JWT_AUDIENCE]);
     for (event, props) in function["Events"].as_mapping().expect("Events") {
+        let (method, path) = route(props);
         let props = &props["Properties"];
-        let lookup = text(&props["Path"]) == "/users/{id}"
-            && ["GET", "HEAD"].contains(&text(&props["Method"]).as_str());
+        let lookup = path == "/users/{id}" && ["GET", "HEAD"].contains(&method.as_str());
         let auth = &props["Auth"];
         if lookup {
             assert_eq!(&auth["Authorizer"], name, "{event:?}");
@@ -349,6 +342,120 @@ fn the_http_api_checks_the_same_issuer_audience_and_scope_on_the_lookup_routes_o
             );
         }
     }
+}
+
+/// An HttpApi event's method and path; one without either is SAM's `$default` route (`ANY`).
+fn route(event: &Value) -> (String, String) {
+    let props = &event["Properties"];
+    if props["Method"].is_null() && props["Path"].is_null() {
+        ("ANY".into(), "$default".into())
+    } else {
+        (text(&props["Method"]), text(&props["Path"]))
+    }
+}
+
+/// The SAM template, parsed (CloudFormation functions stay as tagged values).
+fn sam_template() -> Value {
+    serde_yaml_ng::from_str(
+        &std::fs::read_to_string(repo().join("deploy/lambda/template.yaml"))
+            .expect("template.yaml"),
+    )
+    .expect("template.yaml is YAML")
+}
+
+#[test]
+fn the_lambda_template_deploys_on_a_new_account_and_alarms_on_what_breaks() {
+    let template = sam_template();
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let function = resources
+        .values()
+        .find(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .expect("a function");
+
+    // THEN the default sets no reservation, which a new account's quota accepts
+    assert_eq!(
+        template["Parameters"]["ReservedConcurrency"]["Default"].as_u64(),
+        Some(0)
+    );
+    assert!(
+        matches!(
+            function["Properties"]["ReservedConcurrentExecutions"],
+            Value::Tagged(_)
+        ),
+        "ReservedConcurrentExecutions must be left out (not 0) when the parameter is 0"
+    );
+
+    // AND the architecture is a literal that sam build and sam deploy both read
+    let architectures = function["Properties"]["Architectures"]
+        .as_sequence()
+        .expect("Architectures");
+    assert!(
+        architectures
+            .iter()
+            .all(|a| matches!(a.as_str(), Some("arm64" | "x86_64"))),
+        "Architectures must not be a parameter: {architectures:?}"
+    );
+
+    // AND the table cannot be deleted by accident
+    let table = resources
+        .values()
+        .find(|r| r["Type"].as_str() == Some("AWS::DynamoDB::Table"))
+        .expect("a table");
+    assert_eq!(
+        table["Properties"]["DeletionProtectionEnabled"].as_bool(),
+        Some(true)
+    );
+
+    // AND each failure has an alarm that notifies the SNS topic
+    let alarms: Vec<&Value> = resources
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .collect();
+    let topic = resources
+        .iter()
+        .find(|(_, r)| r["Type"].as_str() == Some("AWS::SNS::Topic"))
+        .map(|(name, _)| text(name))
+        .expect("an SNS topic");
+    let watched = |namespace: &str, metric: &str| {
+        alarms.iter().find(|alarm| {
+            let props = &alarm["Properties"];
+            let metrics = props["Metrics"].as_sequence().into_iter().flatten();
+            let direct = props["Namespace"].as_str() == Some(namespace)
+                && props["MetricName"].as_str() == Some(metric);
+            direct
+                || metrics.into_iter().any(|m| {
+                    let stat = &m["MetricStat"]["Metric"];
+                    stat["Namespace"].as_str() == Some(namespace)
+                        && stat["MetricName"].as_str() == Some(metric)
+                })
+        })
+    };
+    for (namespace, metric) in [
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/Lambda", "Duration"),
+        ("AWS/ApiGateway", "5xx"),
+        ("AWS/DynamoDB", "ThrottledRequests"),
+        ("AWS/DynamoDB", "SystemErrors"),
+    ] {
+        let alarm = watched(namespace, metric)
+            .unwrap_or_else(|| panic!("no alarm on {namespace} {metric}"));
+        let actions = format!("{:?}", alarm["Properties"]["AlarmActions"]);
+        assert!(
+            actions.contains(&topic),
+            "{namespace} {metric}: AlarmActions {actions}"
+        );
+    }
+
+    // AND the duration alarm fires before invocations time out, at p99
+    let duration = &watched("AWS/Lambda", "Duration").unwrap()["Properties"];
+    let timeout_ms = function["Properties"]["Timeout"].as_f64().expect("Timeout") * 1000.0;
+    let threshold = duration["Threshold"].as_f64().expect("Threshold");
+    assert_eq!(duration["ExtendedStatistic"].as_str(), Some("p99"));
+    assert!(
+        threshold < timeout_ms && threshold >= 0.5 * timeout_ms,
+        "p99 threshold {threshold} ms for a {timeout_ms} ms timeout"
+    );
 }
 
 #[test]
@@ -375,4 +482,228 @@ fn the_image_exposes_the_default_port_and_runs_k8s_server_as_a_numeric_user() {
         dockerfile.contains("-p k8s-server") || dockerfile.contains("--bin k8s-server"),
         "builds k8s-server"
     );
+}
+
+/// The server configuration an overlay's container environment produces.
+fn server_config(env: &BTreeMap<String, String>) -> ServerConfig {
+    ServerConfig::read(&Env::from_fn(|name: &str| env.get(name).cloned()))
+        .expect("the overlay's environment is a valid server configuration")
+}
+
+/// The pod template of the overlay's Deployment.
+fn pod_spec(objects: &[Value]) -> &Value {
+    &one(objects, "Deployment")["spec"]["template"]["spec"]
+}
+
+#[test]
+fn the_hpa_owns_the_replicas_and_drains_cannot_stall() {
+    for overlay in OVERLAYS {
+        // GIVEN the rendered overlay
+        let objects = render(overlay);
+        let deployment = one(&objects, "Deployment");
+
+        // THEN the Deployment leaves the count to the HPA that scales it
+        assert!(
+            deployment["spec"]["replicas"].is_null(),
+            "overlay {overlay}: an apply would reset the HPA's count to spec.replicas"
+        );
+        let hpa = one(&objects, "HorizontalPodAutoscaler");
+        assert_eq!(
+            hpa["spec"]["scaleTargetRef"]["name"], deployment["metadata"]["name"],
+            "overlay {overlay}"
+        );
+
+        // AND an unready pod never blocks an eviction
+        assert_eq!(
+            one(&objects, "PodDisruptionBudget")["spec"]["unhealthyPodEvictionPolicy"].as_str(),
+            Some("AlwaysAllow"),
+            "overlay {overlay}"
+        );
+
+        // AND every spread ignores nodes the pod cannot use; zones are hard only on EKS
+        let spreads = pod_spec(&objects)["topologySpreadConstraints"]
+            .as_sequence()
+            .expect("topologySpreadConstraints");
+        for spread in spreads {
+            assert_eq!(
+                spread["nodeTaintsPolicy"].as_str(),
+                Some("Honor"),
+                "overlay {overlay}: {spread:?}"
+            );
+        }
+        let zone = spreads
+            .iter()
+            .find(|s| s["topologyKey"].as_str() == Some("topology.kubernetes.io/zone"))
+            .expect("a zone spread");
+        let expected = if *overlay == "aws" {
+            "DoNotSchedule"
+        } else {
+            "ScheduleAnyway"
+        };
+        assert_eq!(
+            zone["whenUnsatisfiable"].as_str(),
+            Some(expected),
+            "overlay {overlay}"
+        );
+    }
+}
+
+#[test]
+fn the_aws_overlay_keeps_accepting_until_the_nlb_has_deregistered_the_pod() {
+    // GIVEN the aws overlay and the server configuration it produces
+    let objects = render("aws");
+    let env = container_env(&objects);
+    let server_config = server_config(&env);
+    let pod = pod_spec(&objects);
+    let container = &pod["containers"][0];
+    let service = one(&objects, "Service");
+    let annotations = &service["metadata"]["annotations"];
+
+    // THEN the pod accepts (with /readyz at 503) for at least the target group's deregistration delay
+    let attributes =
+        annotations["service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"]
+            .as_str()
+            .expect("target group attributes");
+    let deregistration: u64 = attributes
+        .split(',')
+        .find_map(|kv| {
+            kv.trim()
+                .strip_prefix("deregistration_delay.timeout_seconds=")
+        })
+        .expect("deregistration_delay.timeout_seconds")
+        .parse()
+        .expect("a number of seconds");
+    let pre_stop = Duration::from_secs(
+        container["lifecycle"]["preStop"]["sleep"]["seconds"]
+            .as_u64()
+            .unwrap_or(0),
+    );
+    assert!(
+        pre_stop + server_config.shutdown_delay >= Duration::from_secs(deregistration),
+        "preStop {pre_stop:?} + SHUTDOWN_DELAY_MS {:?} < deregistration delay {deregistration} s",
+        server_config.shutdown_delay
+    );
+
+    // AND a new pod is Ready only once the NLB can route to it
+    assert_eq!(
+        one(&objects, "Namespace")["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"]
+            .as_str(),
+        Some("enabled")
+    );
+
+    // AND the NLB serves TLS only, on a Service port that reaches the container port
+    let ports = service["spec"]["ports"].as_sequence().expect("ports");
+    let tls_port = annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"]
+        .as_str()
+        .expect("ssl-ports");
+    assert!(
+        annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"]
+            .as_str()
+            .is_some_and(|arn| arn.starts_with("arn:aws:acm:")),
+        "an ACM certificate"
+    );
+    assert!(
+        ports.iter().all(|p| p["name"].as_str() == Some(tls_port)
+            && p["port"].as_u64() == Some(443)
+            && p["targetPort"] == container["ports"][0]["name"]),
+        "{ports:?}"
+    );
+
+    // AND the image is pinned by digest
+    let image = container["image"].as_str().expect("image");
+    assert!(image.contains("@sha256:"), "{image}");
+}
+
+#[test]
+fn network_policies_open_the_serving_port_and_dns_only_to_the_cluster_dns() {
+    for overlay in OVERLAYS {
+        let objects = render(overlay);
+        let policy = &one(&objects, "NetworkPolicy")["spec"];
+        let container_port = pod_spec(&objects)["containers"][0]["ports"][0]["containerPort"]
+            .as_u64()
+            .expect("containerPort");
+
+        // THEN ingress reaches the serving port and nothing else
+        let ingress_ports: Vec<u64> = policy["ingress"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|rule| rule["ports"].as_sequence().into_iter().flatten())
+            .filter_map(|p| p["port"].as_u64())
+            .collect();
+        assert_eq!(ingress_ports, vec![container_port], "overlay {overlay}");
+
+        // AND every egress rule names where it goes, and DNS goes to the kube-dns pods
+        for rule in policy["egress"].as_sequence().expect("egress") {
+            assert!(
+                rule["to"].as_sequence().is_some_and(|to| !to.is_empty()),
+                "overlay {overlay}: an egress rule open to any destination: {rule:?}"
+            );
+            let dns = rule["ports"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|p| p["port"].as_u64() == Some(53));
+            if dns {
+                assert_eq!(
+                    rule["to"][0]["podSelector"]["matchLabels"]["k8s-app"].as_str(),
+                    Some("kube-dns"),
+                    "overlay {overlay}"
+                );
+            }
+        }
+    }
+}
+
+/// Mebibytes in a Kubernetes memory quantity with a binary suffix (`64Mi`, `1Gi`).
+fn mebibytes(quantity: &str) -> f64 {
+    let (number, scale) = if let Some(n) = quantity.strip_suffix("Gi") {
+        (n, 1024.0)
+    } else if let Some(n) = quantity.strip_suffix("Mi") {
+        (n, 1.0)
+    } else {
+        panic!("memory quantity {quantity:?}: use Mi or Gi");
+    };
+    number.parse::<f64>().expect("a number") * scale
+}
+
+#[test]
+fn the_memory_limit_leaves_headroom_over_the_measured_peak() {
+    // GIVEN the largest peak RSS of k8s-server in the committed benchmark results
+    let bench: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("docs/benchmarks.json")).expect("benchmarks.json"),
+    )
+    .expect("benchmarks.json is JSON");
+    let peak = ["embedded", "dynamodb"]
+        .iter()
+        .flat_map(|run| bench[run]["targets"].as_array().into_iter().flatten())
+        .filter(|t| t["name"] == "k8s-server")
+        .filter_map(|t| t["peak_rss_mib"].as_f64())
+        .fold(0.0, f64::max);
+    assert!(
+        peak > 0.0,
+        "no k8s-server peak_rss_mib in docs/benchmarks.json"
+    );
+
+    for overlay in OVERLAYS {
+        let objects = render(overlay);
+        let resources = &pod_spec(&objects)["containers"][0]["resources"];
+        let limit = mebibytes(
+            resources["limits"]["memory"]
+                .as_str()
+                .expect("memory limit"),
+        );
+        let request = mebibytes(
+            resources["requests"]["memory"]
+                .as_str()
+                .expect("memory request"),
+        );
+
+        // THEN the limit is several times the peak (connections beyond the bench's), and reserved
+        assert!(
+            limit >= 4.0 * peak,
+            "overlay {overlay}: limit {limit} MiB < 4 x {peak} MiB"
+        );
+        assert_eq!(request, limit, "overlay {overlay}: request = limit");
+    }
 }

@@ -6,6 +6,8 @@ mod aws_local;
 mod bench;
 mod cost;
 mod demo;
+#[cfg(test)]
+mod docs_drift;
 mod format;
 mod openapi;
 mod schemathesis;
