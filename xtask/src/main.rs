@@ -3,10 +3,12 @@
 //! Each command lives in its own module; this file only parses and dispatches.
 
 mod bench;
+mod chart;
 mod cost;
 mod demo;
+mod doc_regions;
 mod dynamodb_local;
-mod format;
+mod numbers;
 mod openapi;
 mod python;
 mod schemathesis;

@@ -21,13 +21,12 @@ mod harness;
 mod load;
 mod micro;
 mod peers;
-mod report;
+mod render;
 mod results;
 mod runtime_api;
-mod svg;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -92,12 +91,12 @@ pub struct BenchArgs {
     /// After the builds, wait up to this many seconds for the load average to fall below 0.5
     #[arg(long, default_value_t = 150)]
     settle: u64,
-    /// Folder for benchmarks.md, .json and .svg [default: docs]
+    /// Folder of benchmarks.md (whose prose is kept), .json and .svg [default: docs]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Measure nothing: write benchmarks.md and .svg again from this benchmarks.json
-    #[arg(long, value_name = "JSON")]
-    from_json: Option<PathBuf>,
+    /// Measure nothing: render the tables of benchmarks.md and the chart again from benchmarks.json
+    #[arg(long)]
+    render_only: bool,
 }
 
 /// Runs `cargo xtask bench`.
@@ -106,13 +105,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| workspace_root().join("docs"));
-    if let Some(json) = &args.from_json {
-        let text = std::fs::read_to_string(json)
+    if args.render_only {
+        let json = out.join("benchmarks.json");
+        let text = std::fs::read_to_string(&json)
             .with_context(|| format!("cannot read {}", json.display()))?;
         let results: Results = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a bench result", json.display()))?;
-        report::write(&out, &results)?;
-        println!("bench: wrote {}/benchmarks.{{md,json,svg}}", out.display());
+        render::write_docs(&out, &results)?;
+        println!("bench: rendered {}/benchmarks.{{md,svg}}", out.display());
         return Ok(());
     }
     ensure!(
@@ -216,9 +216,23 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         },
         micro,
     };
-    report::write(&out, &results)?;
+    write(&out, &results)?;
     println!("bench: wrote {}/benchmarks.{{md,json,svg}}", out.display());
     Ok(())
+}
+
+/// Writes `DIR/benchmarks.json` and renders the page and chart from it; a `DIR` without the page
+/// gets a copy of `docs/benchmarks.md` (the prose) first.
+fn write(dir: &Path, results: &Results) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let page = dir.join("benchmarks.md");
+    if !page.exists() {
+        std::fs::copy(workspace_root().join("docs/benchmarks.md"), &page)?;
+    }
+    let json = dir.join("benchmarks.json");
+    std::fs::write(&json, serde_json::to_string_pretty(results)? + "\n")
+        .with_context(|| format!("cannot write {}", json.display()))?;
+    render::write_docs(dir, results)
 }
 
 /// How one load run is driven.

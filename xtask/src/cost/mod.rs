@@ -1,11 +1,11 @@
 //! `cargo xtask cost`: the Kubernetes-vs-Lambda monthly cost model (see docs/cost.md).
 
+mod chart;
 mod measured;
 mod model;
 mod prices;
 mod report;
 mod scenario;
-mod svg;
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,6 @@ use clap::{Args, ValueEnum};
 use self::model::Arch;
 use self::prices::Prices;
 use self::scenario::{Inputs, Scenario};
-use crate::format::display;
 
 /// Default chart path, relative to the workspace root.
 const DEFAULT_SVG: &str = "target/cost/cost.svg";
@@ -117,7 +116,7 @@ pub fn run(args: &CostArgs) -> Result<()> {
         "Kubernetes vs Lambda monthly cost ({} list prices, read {})",
         prices.meta.region, prices.meta.read
     );
-    write(&svg_path, &svg::render(&scenario.extended, &title))?;
+    write(&svg_path, &chart::render(&scenario.extended, &title))?;
     println!("Chart written to {}", display(&svg_path));
     Ok(())
 }
@@ -126,6 +125,17 @@ pub fn run(args: &CostArgs) -> Result<()> {
 fn workspace_root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// `path` relative to the current directory when it is inside it.
+fn display(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    relative
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn write(path: &Path, contents: &str) -> Result<()> {

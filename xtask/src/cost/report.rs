@@ -6,7 +6,7 @@ use super::measured::Measured;
 use super::model::{KubernetesBill, KubernetesSetup, Workload};
 use super::prices::Prices;
 use super::scenario::{Extended, Scenario, SeedFigures};
-use crate::format::{count, count_short, usd};
+use crate::numbers::{count, count_short, usd};
 
 /// Request volumes in the summary table (one per decade of the chart).
 pub const TABLE_VOLUMES: [f64; 6] = [1e5, 1e6, 1e7, 1e8, 1e9, 1e10];

@@ -1,0 +1,720 @@
+//! The tables of `docs/benchmarks.md` and the chart `docs/benchmarks.svg`, each a pure function of one
+//! [`Results`]. The page's prose is written in the page, around `<!-- bench:NAME -->` regions that
+//! [`write_docs`] rewrites.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::results::{Function, LoadSection, Results, Summary};
+use crate::chart::{self, Bar, Panel};
+use crate::doc_regions;
+use crate::numbers::{count, mb, nanos};
+
+/// The bare-hyper ceiling's name in the embedded section.
+const CEILING: &str = "ceiling";
+/// `k8s-server`'s name in both sections.
+const SERVER: &str = "k8s-server";
+/// The Node.js server's name in both sections.
+const NODE: &str = "node-http";
+/// The raw loop's name in the DynamoDB section.
+const RAW: &str = "raw GetItem loop";
+/// A load average above this means other work ran during the measurements.
+const QUIET_LOAD: f64 = 0.5;
+/// An in-region DynamoDB round trip, ms, to show what the server's added latency is worth there.
+const IN_REGION_GETITEM_MS: f64 = 4.0;
+
+/// Rewrites the regions of `DIR/benchmarks.md` and writes `DIR/benchmarks.svg` from `results`.
+pub fn write_docs(dir: &Path, results: &Results) -> Result<()> {
+    let page = dir.join("benchmarks.md");
+    let doc = std::fs::read_to_string(&page)
+        .with_context(|| format!("cannot read {} (its prose is kept)", page.display()))?;
+    let doc = doc_regions::rewrite(&doc, "bench", &regions(results))
+        .with_context(|| format!("{} cannot take the tables", page.display()))?;
+    for (path, text) in [(page, doc), (dir.join("benchmarks.svg"), svg(results))] {
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Every generated region of the page, by name.
+pub fn regions(r: &Results) -> Vec<(&'static str, String)> {
+    vec![
+        ("machine", machine(r)),
+        ("targets", targets(r)),
+        ("diagnostics", diagnostics(r)),
+        ("embedded", load_table(&r.embedded, CEILING)),
+        ("dynamodb", load_table(&r.dynamodb, RAW)),
+        ("lambda", lambda_table(r)),
+        ("footprint", footprint(r)),
+        ("micro", micro(r)),
+        ("breakdown", breakdown(r)),
+    ]
+}
+
+/// A markdown table; an empty cell is written `| |`.
+fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut line: String = cells
+            .map(|cell| match cell {
+                "" => "| ".to_owned(),
+                cell => format!("| {cell} "),
+            })
+            .collect();
+        line.push_str("|\n");
+        line
+    };
+    let mut out = line(&mut header.iter().copied());
+    out.push_str(&"|---".repeat(header.len()));
+    out.push_str("|\n");
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}
+
+fn at<'a>(section: &'a LoadSection, name: &str, c: u32) -> Option<&'a Summary> {
+    section.target(name).and_then(|t| t.at(c))
+}
+
+/// k8s-server, the ceiling and Node.js at each embedded-store connection count.
+fn embedded_trios(r: &Results) -> impl Iterator<Item = (u32, &Summary, &Summary, &Summary)> {
+    let e = &r.embedded;
+    e.connections
+        .iter()
+        .filter_map(move |&c| Some((c, at(e, SERVER, c)?, at(e, CEILING, c)?, at(e, NODE, c)?)))
+}
+
+/// k8s-server and the raw `GetItem` loop at `c` connections on DynamoDB.
+fn dynamodb_pair(r: &Results, c: u32) -> Option<(&Summary, &Summary)> {
+    Some((at(&r.dynamodb, SERVER, c)?, at(&r.dynamodb, RAW, c)?))
+}
+
+/// Server CPU time per answer, µs.
+fn cpu_us(s: &Summary) -> f64 {
+    s.server_cpu_pct * 1e4 / s.rps
+}
+
+/// The user-space part of [`cpu_us`].
+fn user_us(s: &Summary) -> f64 {
+    s.server_user_cpu_pct * 1e4 / s.rps
+}
+
+/// Server CPU time per answer, µs, and the user-space part of it when it was measured.
+fn cpu_per_request(s: &Summary) -> String {
+    if s.server_user_cpu_pct > 0.0 {
+        format!("{:.1} µs ({:.1} µs)", cpu_us(s), user_us(s))
+    } else {
+        format!("{:.1} µs", cpu_us(s))
+    }
+}
+
+/// The criterion median of `lookup/NAME`, ns.
+fn micro_ns(r: &Results, name: &str) -> Option<f64> {
+    r.micro
+        .iter()
+        .find(|m| m.name == format!("lookup/{name}"))
+        .map(|m| m.median_ns)
+}
+
+/// A difference of two medians as a cost: a negative one is below the noise between two benchmarks.
+fn cost(ns: f64) -> String {
+    if ns < 0.0 {
+        format!("below the noise ({})", nanos(ns))
+    } else {
+        nanos(ns)
+    }
+}
+
+/// Where and how the run was taken.
+fn machine(r: &Results) -> String {
+    let m = &r.machine;
+    let loads: Vec<String> = m
+        .load_average
+        .iter()
+        .map(|s| format!("{} {:.2}", s.at, s.load1))
+        .collect();
+    let mut lines = vec![
+        format!("- Run: {}", m.date),
+        format!(
+            "- Machine: {} × {} ({}), {}",
+            m.cores, m.cpu, m.kernel, m.rustc
+        ),
+        format!("- Peers: Node.js {}, load generator {}", m.node, m.wrk),
+        if m.pinning.pinned {
+            format!(
+                "- Pinning (`taskset`): the process under test on core {}; wrk, DynamoDB Local, the Runtime API and the bench itself on core {}",
+                m.pinning.server, m.pinning.load
+            )
+        } else {
+            "- **No pinning**: this machine has one core, so server and load generator share it"
+                .into()
+        },
+        format!("- Load average (1 min) at each phase: {}", loads.join(", ")),
+        format!(
+            "- Plan: {} runs of {} s per server and connection count; {} fresh processes per start-to-ready \
+             measurement and per Lambda function, {} warm invocations in each",
+            r.embedded.runs,
+            r.embedded.duration_s,
+            r.server.start_to_ready_ms.len(),
+            r.lambda.rust.warm_invoke_ms.len() / r.lambda.rust.cold_start_ms.len().max(1)
+        ),
+    ];
+    // The first sample is before the builds, the second when the measurements begin.
+    let at_start = m.load_average.get(1).map_or(f64::NAN, |s| s.load1);
+    if at_start > QUIET_LOAD {
+        lines.push(format!(
+            "- **Taken under load**: the load average was {at_start:.2} when the measurements began (above \
+             {QUIET_LOAD}); other work shared the cores, so treat the figures as rough"
+        ));
+    }
+    lines.join("\n")
+}
+
+/// One target, checked against the run.
+struct Check {
+    what: String,
+    measured: String,
+    goal: &'static str,
+    met: bool,
+}
+
+fn check(what: String, measured: String, goal: &'static str, met: bool) -> Check {
+    Check {
+        what,
+        measured,
+        goal,
+        met,
+    }
+}
+
+/// Every target with its measured value, its goal and whether it was met.
+fn checks(r: &Results) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let ratio = |ours: &Summary, other: &Summary| {
+        let ratio = ours.rps / other.rps;
+        let shown = format!(
+            "{} / {} req/s = {ratio:.2}×",
+            count(ours.rps),
+            count(other.rps)
+        );
+        (ratio, shown)
+    };
+    for (c, ours, ceiling, node) in embedded_trios(r) {
+        let (vs_ceiling, shown) = ratio(ours, ceiling);
+        checks.push(check(
+            format!("k8s-server throughput vs bare hyper, {c} connections"),
+            shown,
+            "≥ 0.85×",
+            vs_ceiling >= 0.85,
+        ));
+        let (vs_node, shown) = ratio(ours, node);
+        checks.push(check(
+            format!("k8s-server throughput vs Node.js http, {c} connections"),
+            shown,
+            "≥ 2×",
+            vs_node >= 2.0,
+        ));
+        let p99 = ours.p99_ms / ceiling.p99_ms;
+        checks.push(check(
+            format!("k8s-server p99 vs bare hyper, {c} connections"),
+            format!("{:.2} / {:.2} ms = {p99:.2}×", ours.p99_ms, ceiling.p99_ms),
+            "≤ 2×",
+            p99 <= 2.0,
+        ));
+    }
+    let s = &r.server;
+    let most = r.embedded.connections.iter().copied().max().unwrap_or(0);
+    checks.push(check(
+        format!("k8s-server peak RSS under {most} connections (VmHWM, fresh process, one run)"),
+        format!(
+            "{:.1} MiB after {} requests",
+            s.peak_rss_mib,
+            count(s.peak_rss_requests as f64)
+        ),
+        "≤ 10 MiB",
+        s.peak_rss_mib <= 10.0,
+    ));
+    let growth = s.rss_growth_kib_per_100k_requests;
+    checks.push(check(
+        "k8s-server memory stays bounded (a second identical run)".into(),
+        format!(
+            "{:.1} → {:.1} MiB: {growth:+.0} KiB per 100,000 requests",
+            s.peak_rss_mib, s.peak_rss_after_second_run_mib
+        ),
+        "no growth",
+        // Under 3 bytes a request: allocator and page noise (docs/benchmarks.md).
+        growth <= 256.0,
+    ));
+    checks.push(check(
+        "k8s-server start-to-ready (spawn → first 200 on /readyz), median".into(),
+        format!("{:.1} ms", s.start_to_ready_ms_p50),
+        "≤ 20 ms",
+        s.start_to_ready_ms_p50 <= 20.0,
+    ));
+    let (rust, node) = (&r.lambda.rust, &r.lambda.node);
+    let speedup = node.cold_start_ms_p50 / rust.cold_start_ms_p50;
+    checks.push(check(
+        "lambda-fn cold start vs the Node.js handler, medians".into(),
+        format!(
+            "{:.1} ms vs {:.1} ms = {speedup:.1}× faster",
+            rust.cold_start_ms_p50, node.cold_start_ms_p50
+        ),
+        "≥ 15× faster",
+        speedup >= 15.0,
+    ));
+    checks.push(check(
+        "Lambda `bootstrap` size (stripped)".into(),
+        format!(
+            "{} ({} zipped)",
+            mb(r.sizes.bootstrap),
+            mb(r.sizes.bootstrap_zip)
+        ),
+        "≤ 6 MB",
+        r.sizes.bootstrap <= 6_000_000,
+    ));
+    if let Some(&c) = r.dynamodb.connections.iter().min()
+        && let Some((ours, raw)) = dynamodb_pair(r, c)
+    {
+        let overhead = ours.p50_ms / raw.p50_ms - 1.0;
+        checks.push(check(
+            format!("k8s-server latency over the raw GetItem round trip, {c} connection(s), p50"),
+            format!(
+                "{:.3} vs {:.3} ms = {:+.1}%",
+                ours.p50_ms,
+                raw.p50_ms,
+                overhead * 100.0
+            ),
+            "≤ 10%",
+            overhead <= 0.10,
+        ));
+    }
+    for &c in &r.dynamodb.connections {
+        if let Some((ours, raw)) = dynamodb_pair(r, c) {
+            let overhead = raw.rps / ours.rps - 1.0;
+            checks.push(check(
+                format!("k8s-server throughput cost over the raw GetItem loop, {c} connection(s)"),
+                format!(
+                    "{} vs {} req/s = {:+.1}%",
+                    count(ours.rps),
+                    count(raw.rps),
+                    overhead * 100.0
+                ),
+                "≤ 10%",
+                overhead <= 0.10,
+            ));
+        }
+    }
+    checks
+}
+
+fn targets(r: &Results) -> String {
+    let rows = checks(r).into_iter().map(|c| {
+        let met = if c.met { "met" } else { "**missed**" };
+        vec![c.what, c.measured, c.goal.into(), met.into()]
+    });
+    table(&["target", "measured", "goal", ""], rows)
+}
+
+/// Figures derived from the tables that explain the targets (read in docs/benchmarks.md).
+fn diagnostics(r: &Results) -> String {
+    let mut rows = Vec::new();
+    let mut row = |figure: String, value: String| rows.push(vec![figure, value]);
+    for (c, ours, ceiling, node) in embedded_trios(r) {
+        let kernel_us = |s: &Summary| cpu_us(s) - user_us(s);
+        if ours.server_user_cpu_pct > 0.0 && node.server_user_cpu_pct > 0.0 {
+            row(
+                format!("user-space CPU per request, Node.js ÷ k8s-server, {c} connections"),
+                format!("{:.1}×", user_us(node) / user_us(ours)),
+            );
+            row(
+                format!(
+                    "kernel CPU per request (loopback TCP), k8s-server / ceiling / Node.js, {c} connections"
+                ),
+                format!(
+                    "{:.1} / {:.1} / {:.1} µs",
+                    kernel_us(ours),
+                    kernel_us(ceiling),
+                    kernel_us(node)
+                ),
+            );
+        }
+        // With every connection busy, the mean latency is connections / throughput (Little's law).
+        let mean_ms = |s: &Summary| f64::from(c) / s.rps * 1e3;
+        row(
+            format!("mean latency (connections ÷ req/s), k8s-server / ceiling, {c} connections"),
+            format!(
+                "{:.2} / {:.2} ms = {:.2}×",
+                mean_ms(ours),
+                mean_ms(ceiling),
+                ceiling.rps / ours.rps
+            ),
+        );
+        row(
+            format!("p99 ÷ mean latency, k8s-server / ceiling, {c} connections"),
+            format!(
+                "{:.1}× / {:.1}×",
+                ours.p99_ms / mean_ms(ours),
+                ceiling.p99_ms / mean_ms(ceiling)
+            ),
+        );
+        for variant in r.embedded.targets.iter().filter(|t| t.variant) {
+            if let Some(v) = variant.at(c) {
+                row(
+                    format!("*{}* vs k8s-server, {c} connections", variant.name),
+                    format!(
+                        "{} req/s ({:+.1}%)",
+                        count(v.rps),
+                        (v.rps / ours.rps - 1.0) * 100.0
+                    ),
+                );
+            }
+        }
+    }
+    let (rust, node) = (&r.lambda.rust, &r.lambda.node);
+    if let Some(one) = &r.lambda.rust_one_root_certificate {
+        row(
+            "lambda-fn init spent loading the system's root certificates".into(),
+            format!("{:.1} ms", rust.init_ms_p50 - one.init_ms_p50),
+        );
+        row(
+            "lambda-fn cold start with one root certificate vs the Node.js handler".into(),
+            format!(
+                "{:.1} ms vs {:.1} ms = {:.1}× faster",
+                one.cold_start_ms_p50,
+                node.cold_start_ms_p50,
+                node.cold_start_ms_p50 / one.cold_start_ms_p50
+            ),
+        );
+    }
+    if let Some(&c) = r.dynamodb.connections.iter().min()
+        && let Some((ours, raw)) = dynamodb_pair(r, c)
+    {
+        let added_us = (ours.p50_ms - raw.p50_ms) * 1e3;
+        row(
+            format!("k8s-server's p50 over the raw GetItem round trip, {c} connection(s)"),
+            format!(
+                "+{added_us:.0} µs on {:.0} µs (DynamoDB Local)",
+                raw.p50_ms * 1e3
+            ),
+        );
+        row(
+            format!("the same on a {IN_REGION_GETITEM_MS:.0} ms in-region DynamoDB round trip"),
+            format!("{:+.1}%", added_us / (IN_REGION_GETITEM_MS * 10.0)),
+        );
+    }
+    table(&["figure", "value"], rows)
+}
+
+/// One section's servers: medians per connection count, then what each server is.
+fn load_table(section: &LoadSection, reference: &str) -> String {
+    let ordered = (section.targets.iter().filter(|t| !t.variant))
+        .chain(section.targets.iter().filter(|t| t.variant));
+    let rows = ordered.flat_map(|target| {
+        target.points.iter().map(move |point| {
+            let s = &point.median;
+            let name = if target.variant {
+                format!("*{}*", target.name)
+            } else {
+                format!("**{}**", target.name)
+            };
+            let vs = at(section, reference, point.connections)
+                .map_or(String::new(), |base| format!("{:.2}×", s.rps / base.rps));
+            let wrk = if s.loadgen_cpu_pct > 0.0 {
+                format!("{:.0}%", s.loadgen_cpu_pct)
+            } else {
+                "-".into()
+            };
+            vec![
+                name,
+                point.connections.to_string(),
+                count(s.rps),
+                format!("{:.3} ms", s.p50_ms),
+                format!("{:.3} ms", s.p99_ms),
+                format!("{:.0}%", s.server_cpu_pct),
+                cpu_per_request(s),
+                wrk,
+                vs,
+            ]
+        })
+    });
+    let vs = format!("req/s vs {reference}");
+    let header = [
+        "server",
+        "connections",
+        "req/s",
+        "p50",
+        "p99",
+        "server CPU",
+        "CPU per request (of which user space)",
+        "wrk CPU",
+        &vs,
+    ];
+    let mut out = table(&header, rows) + "\n";
+    for target in &section.targets {
+        out += &format!("- {}: {}\n", target.name, target.description);
+    }
+    out
+}
+
+fn lambda_table(r: &Results) -> String {
+    let row = |name: &str, f: &Function| {
+        let min = f
+            .cold_start_ms
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let max = f.cold_start_ms.iter().copied().fold(0.0, f64::max);
+        vec![
+            name.into(),
+            format!("{:.1} ms", f.init_ms_p50),
+            format!("{:.1} ms", f.cold_start_ms_p50),
+            format!("{min:.1}–{max:.1} ms"),
+            format!("{:.2} ms", f.warm_invoke_ms_p50),
+            format!("{:.2} ms", f.warm_invoke_ms_p99),
+            format!("{:.1} MiB", f.peak_rss_mib),
+        ]
+    };
+    let mut rows = vec![
+        row("lambda-fn (Rust)", &r.lambda.rust),
+        row("Node.js 20 handler, SDK v3", &r.lambda.node),
+    ];
+    if let Some(one) = &r.lambda.rust_one_root_certificate {
+        let mut diagnostic = row(
+            "*lambda-fn, `SSL_CERT_FILE` = one root certificate (diagnostic)*",
+            one,
+        );
+        // No warm invocations: only init, cold start and memory are figures.
+        for cell in &mut diagnostic[3..6] {
+            cell.clear();
+        }
+        rows.push(diagnostic);
+    }
+    let header = [
+        "function",
+        "init p50",
+        "cold start p50",
+        "cold start min–max",
+        "warm p50",
+        "warm p99",
+        "peak RSS",
+    ];
+    table(&header, rows)
+}
+
+/// Start-up, memory and sizes.
+fn footprint(r: &Results) -> String {
+    let s = &r.server;
+    let most = r.embedded.connections.iter().copied().max().unwrap_or(0);
+    let ready: Vec<String> = s
+        .start_to_ready_ms
+        .iter()
+        .map(|v| format!("{v:.1}"))
+        .collect();
+    let mut rows = vec![
+        vec![
+            "k8s-server start-to-ready, median (each run, ms)".into(),
+            format!("{:.1} ms ({})", s.start_to_ready_ms_p50, ready.join(", ")),
+        ],
+        vec![
+            format!(
+                "k8s-server peak RSS, fresh process: one run at {most} connections / a second run"
+            ),
+            format!(
+                "{:.1} / {:.1} MiB",
+                s.peak_rss_mib, s.peak_rss_after_second_run_mib
+            ),
+        ],
+    ];
+    for (store, section) in [("embedded-store", &r.embedded), ("DynamoDB", &r.dynamodb)] {
+        for target in &section.targets {
+            if let Some(rss) = target.peak_rss_mib {
+                rows.push(vec![
+                    format!("{} peak RSS after all its {store} runs", target.name),
+                    format!("{rss:.1} MiB"),
+                ]);
+            }
+        }
+    }
+    let z = &r.sizes;
+    rows.extend([
+        vec![
+            "`k8s-server` binary (server profile)".into(),
+            mb(z.k8s_server),
+        ],
+        vec!["Lambda `bootstrap`".into(), mb(z.bootstrap)],
+        vec![
+            "of which unwind tables (`panic = \"unwind\"`)".into(),
+            mb(z.bootstrap_unwind_tables),
+        ],
+        vec!["Lambda `bootstrap.zip`".into(), mb(z.bootstrap_zip)],
+        vec![
+            "Node.js handler's `node_modules` (SDK v3, unzipped)".into(),
+            mb(z.node_modules),
+        ],
+    ]);
+    table(&["what", "value"], rows)
+}
+
+/// Every criterion benchmark's median.
+fn micro(r: &Results) -> String {
+    if r.micro.is_empty() {
+        return "Not measured in this run (`--no-micro`).".into();
+    }
+    let rows = (r.micro.iter()).map(|m| vec![format!("`{}`", m.name), nanos(m.median_ns)]);
+    table(&["benchmark", "median"], rows)
+}
+
+/// What each part of the in-process path costs, as differences between the criterion benchmarks.
+fn breakdown(r: &Results) -> String {
+    let ns = |name| micro_ns(r, name);
+    let alone = |name| ns(name).map(|v| (v, 0.0));
+    let parts = [
+        (
+            "the contract's layers (request id, span, CORS, metrics, panic guard, dot segments)",
+            ns("router_get_user").zip(ns("axum_bare_get_user")),
+        ),
+        (
+            "of which: a UUID v4 for the request id",
+            alone("request_uuid"),
+        ),
+        (
+            "the metrics recorder installed (`server_router`, as in k8s-server)",
+            ns("server_router_get_user").zip(ns("router_get_user")),
+        ),
+        (
+            "the log subscriber installed (`info`: the request span is recorded)",
+            ns("server_router_get_user_with_info_logging").zip(ns("server_router_get_user")),
+        ),
+        (
+            "lookup in the embedded store (id rule, map, clone of the user)",
+            alone("service_get_user"),
+        ),
+        ("JSON envelope encoding", alone("json_envelope")),
+    ];
+    let rows = parts.into_iter().filter_map(|(part, pair)| {
+        pair.map(|(with, without)| vec![part.into(), cost(with - without)])
+    });
+    table(&["part", "per request"], rows)
+}
+
+/// `docs/benchmarks.svg`: throughput per section, cold start, sizes.
+pub fn svg(r: &Results) -> String {
+    let bars = |section: &LoadSection, c: u32| -> Vec<Bar> {
+        let shown = section.targets.iter().filter(|t| !t.variant);
+        shown
+            .filter_map(|t| {
+                let s = t.at(c)?;
+                let text = format!("{} req/s, p99 {:.2} ms", count(s.rps), s.p99_ms);
+                Some(bar(&t.name, s.rps, text, t.name == SERVER))
+            })
+            .collect()
+    };
+    let mut panels: Vec<Panel> = (r.embedded.connections.iter())
+        .map(|&c| Panel {
+            title: format!("Embedded store, {c} connections, one core: requests/s"),
+            bars: bars(&r.embedded, c),
+        })
+        .collect();
+    if let Some(&c) = r.dynamodb.connections.iter().max() {
+        panels.push(Panel {
+            title: format!("DynamoDB Local, {c} connections: requests/s"),
+            bars: bars(&r.dynamodb, c),
+        });
+    }
+    let cold = |f: &Function| {
+        (
+            f.cold_start_ms_p50,
+            format!("{:.1} ms", f.cold_start_ms_p50),
+        )
+    };
+    let ((rust, rust_text), (node, node_text)) = (cold(&r.lambda.rust), cold(&r.lambda.node));
+    panels.push(Panel {
+        title: "Lambda cold start (spawn → first response), median ms".into(),
+        bars: vec![
+            bar("lambda-fn", rust, rust_text, true),
+            bar("Node.js handler", node, node_text, false),
+        ],
+    });
+    let size = |label, bytes: u64, ours| bar(label, bytes as f64, mb(bytes), ours);
+    panels.push(Panel {
+        title: "Deployment size".into(),
+        bars: vec![
+            size("bootstrap.zip", r.sizes.bootstrap_zip, true),
+            size("bootstrap", r.sizes.bootstrap, true),
+            size("Node.js node_modules", r.sizes.node_modules, false),
+        ],
+    });
+    chart::bars(
+        &format!("user-lookup benchmarks, {}", r.machine.date),
+        &panels,
+    )
+}
+
+fn bar(label: &str, value: f64, text: String, ours: bool) -> Bar {
+    Bar {
+        label: label.to_owned(),
+        value,
+        text,
+        ours,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::workspace_root;
+
+    fn committed() -> Results {
+        let json = std::fs::read_to_string(workspace_root().join("docs/benchmarks.json")).unwrap();
+        serde_json::from_str(&json).unwrap()
+    }
+
+    #[test]
+    fn a_table_has_a_header_a_rule_and_a_line_per_row() {
+        // GIVEN two columns, the second header empty, and one row with an empty cell
+        let rows = [vec!["a".into(), String::new()]];
+        // WHEN / THEN empty cells stay single-spaced
+        assert_eq!(table(&["x", ""], rows), "| x | |\n|---|---|\n| a | |\n");
+    }
+
+    #[test]
+    fn every_target_row_has_its_measured_value_goal_and_verdict() {
+        // GIVEN the committed run, with k8s-server made twice as fast as the ceiling at 16 connections
+        let mut results = committed();
+        let target = &mut results.embedded.targets[0];
+        assert_eq!(target.name, SERVER);
+        target.points[0].median.rps = 281_534.0;
+
+        // WHEN the targets are rendered
+        let targets = targets(&results);
+
+        // THEN that target is met with its figures, the others keep theirs
+        assert!(targets.contains(
+            "| k8s-server throughput vs bare hyper, 16 connections | 281,534 / 140,767 req/s = 2.00× | ≥ 0.85× | met |"
+        ), "{targets}");
+        assert!(targets.contains(
+            "| Lambda `bootstrap` size (stripped) | 6.14 MB (2.81 MB zipped) | ≤ 6 MB | **missed** |"
+        ));
+        assert_eq!(targets.lines().count(), 2 + 14);
+    }
+
+    #[test]
+    fn the_committed_page_and_chart_are_rendered_from_the_committed_json() {
+        // GIVEN docs/benchmarks.json and the page and chart committed beside it
+        let results = committed();
+        let docs = workspace_root().join("docs");
+        let page = std::fs::read_to_string(docs.join("benchmarks.md")).unwrap();
+
+        // WHEN they are rendered again
+        let rendered = doc_regions::rewrite(&page, "bench", &regions(&results)).unwrap();
+
+        // THEN nothing changes: the committed figures are the JSON's (`cargo xtask bench --render-only`)
+        assert!(
+            rendered == page,
+            "docs/benchmarks.md is stale: run `cargo xtask bench --render-only`"
+        );
+        let chart = std::fs::read_to_string(docs.join("benchmarks.svg")).unwrap();
+        assert!(svg(&results) == chart, "docs/benchmarks.svg is stale");
+    }
+}
