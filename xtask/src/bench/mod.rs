@@ -12,7 +12,11 @@
 //!    loop on the same table.
 //! 5. Lambda: `bootstrap` and the seed's Node.js handler, fresh processes through a local Runtime API:
 //!    cold start, warm invocations, peak RSS.
-//! 6. The criterion micro-benchmarks, sizes, and the report.
+//! 6. The criterion micro-benchmarks and the sizes.
+//!
+//! Each phase is a function that returns its part of [`Results`]; `benchmarks.json` is that value, and
+//! the tables of `benchmarks.md` and the chart are rendered from it alone ([`render`]), so that
+//! `--render-only` reproduces them without measuring.
 //!
 //! Everything listens on and is loaded through 127.0.0.1 only; every load is bounded in time.
 
@@ -156,24 +160,17 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let (embedded, rss_after_all_runs) = embedded(args, &cores, &runtime, &artifacts, &node)?;
     loads.push(sample_load("start-to-ready, memory"));
     let start_to_ready_ms = start_to_ready(args, &cores, &runtime, &artifacts)?;
-    let memory = memory(args, &cores, &runtime, &artifacts)?;
+    let mut server = memory(args, &cores, &runtime, &artifacts)?;
+    server.start_to_ready_ms_p50 = median(&start_to_ready_ms);
+    server.start_to_ready_ms = start_to_ready_ms;
+    server.peak_rss_after_all_runs_mib = rss_after_all_runs;
 
     loads.push(sample_load("DynamoDB Local load"));
-    // DynamoDB Local inherits this process's core: the load core.
-    let local = DynamoDbLocal::launch(free_port());
-    runtime.block_on(async {
-        let client = local.client().await;
-        dynamodb::create_table(&client, TABLE).await?;
-        for user in MemoryStore::sample().users() {
-            dynamodb::put_user(&client, TABLE, user).await?;
-        }
-        anyhow::Ok(())
-    })?;
-    let aws = aws_env(&local);
+    let (emulator, aws) = start_emulator(&runtime)?;
     let dynamodb = dynamodb_load(args, &cores, &runtime, &artifacts, &node, &aws)?;
     loads.push(sample_load("Lambda cold starts"));
     let lambda = lambda(args, &cores, &artifacts, &node, &aws)?;
-    drop(local);
+    drop(emulator);
 
     let micro = if args.no_micro {
         Vec::new()
@@ -197,15 +194,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         },
         embedded,
         dynamodb,
-        server: ServerFacts {
-            start_to_ready_ms_p50: median(&start_to_ready_ms),
-            start_to_ready_ms,
-            peak_rss_mib: memory.first_mib,
-            peak_rss_requests: memory.first_requests,
-            peak_rss_after_second_run_mib: memory.second_mib,
-            rss_growth_kib_per_100k_requests: memory.growth_kib_per_100k,
-            peak_rss_after_all_runs_mib: rss_after_all_runs,
-        },
+        server,
         lambda,
         sizes: Sizes {
             k8s_server: harness::file_size(&artifacts.k8s_server)?,
@@ -416,22 +405,15 @@ fn start_to_ready(
     Ok(times)
 }
 
-/// Peak RSS of a fresh `k8s-server` under the largest connection count.
-struct Memory {
-    first_mib: f64,
-    first_requests: u64,
-    second_mib: f64,
-    growth_kib_per_100k: f64,
-}
-
 /// Phase 3b: a fresh `k8s-server`, one load run at the largest connection count, its peak RSS; then a
-/// second identical run, to see whether memory keeps growing with requests.
+/// second identical run, to see whether memory keeps growing with requests. The start-up figures are
+/// left for [`start_to_ready`] and the embedded-store phase.
 fn memory(
     args: &BenchArgs,
     cores: &Cores,
     runtime: &Runtime,
     artifacts: &Artifacts,
-) -> Result<Memory> {
+) -> Result<ServerFacts> {
     let port = free_port();
     let mut server = start_server(
         runtime,
@@ -451,18 +433,31 @@ fn memory(
     let first_mib = server.peak_rss_mib()?;
     let second = load::run(cores, &mut server, &load)?;
     let second_mib = server.peak_rss_mib()?;
-    Ok(Memory {
-        first_mib,
-        first_requests: first.requests,
-        second_mib,
-        growth_kib_per_100k: (second_mib - first_mib) * 1024.0 * 1e5
+    Ok(ServerFacts {
+        start_to_ready_ms: Vec::new(),
+        start_to_ready_ms_p50: 0.0,
+        peak_rss_mib: first_mib,
+        peak_rss_requests: first.requests,
+        peak_rss_after_second_run_mib: second_mib,
+        rss_growth_kib_per_100k_requests: (second_mib - first_mib) * 1024.0 * 1e5
             / second.requests.max(1) as f64,
+        peak_rss_after_all_runs_mib: 0.0,
     })
 }
 
-/// The environment that points a process at DynamoDB Local with the test credentials.
-fn aws_env(local: &DynamoDbLocal) -> Vec<(String, String)> {
-    [
+/// Phase 4 set-up: DynamoDB Local (on this process's core, the load core) with the table and the
+/// sample users, and the environment that points a process at it with the test credentials.
+fn start_emulator(runtime: &Runtime) -> Result<(DynamoDbLocal, Vec<(String, String)>)> {
+    let local = DynamoDbLocal::launch(free_port());
+    runtime.block_on(async {
+        let client = local.client().await;
+        dynamodb::create_table(&client, TABLE).await?;
+        for user in MemoryStore::sample().users() {
+            dynamodb::put_user(&client, TABLE, user).await?;
+        }
+        anyhow::Ok(())
+    })?;
+    let env = [
         ("USER_STORE", "dynamodb"),
         ("USERS_TABLE", TABLE),
         ("AWS_ENDPOINT_URL_DYNAMODB", local.endpoint()),
@@ -472,7 +467,8 @@ fn aws_env(local: &DynamoDbLocal) -> Vec<(String, String)> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    .collect();
+    Ok((local, env))
 }
 
 /// Phase 4: the DynamoDB store.
@@ -502,16 +498,17 @@ fn dynamodb_load(
         PATH,
     )?;
     let mut servers = vec![k8s, node_server];
+    let wrk = |server: usize| Driver::Wrk {
+        server,
+        url: url(ports[server]),
+        headers: vec![],
+    };
     let plans = vec![
         Plan {
             name: "k8s-server",
             description: "k8s-server (server profile), DynamoDB store (GetItem per request)",
             variant: false,
-            driver: Driver::Wrk {
-                server: 0,
-                url: url(ports[0]),
-                headers: vec![],
-            },
+            driver: wrk(0),
         },
         Plan {
             name: "raw GetItem loop",
@@ -523,11 +520,7 @@ fn dynamodb_load(
             name: "node-http",
             description: "plain Node.js http server, AWS SDK v3 GetCommand per request",
             variant: false,
-            driver: Driver::Wrk {
-                server: 1,
-                url: url(ports[1]),
-                headers: vec![],
-            },
+            driver: wrk(1),
         },
     ];
     measure(
@@ -854,4 +847,29 @@ fn cpu_model() -> String {
                 .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
         })
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+// Not `tests`: that name is the crate of the test plumbing here.
+#[cfg(test)]
+mod writing {
+    use super::*;
+
+    #[test]
+    fn a_run_written_to_a_new_folder_gets_the_prose_and_the_tables_of_its_json() {
+        // GIVEN the committed run and a folder without a page
+        let docs = workspace_root().join("docs");
+        let read = |path: PathBuf| std::fs::read_to_string(path).unwrap();
+        let results: Results = serde_json::from_str(&read(docs.join("benchmarks.json"))).unwrap();
+        let dir = std::env::temp_dir().join(format!("bench-write-{}", std::process::id()));
+
+        // WHEN the run is written there
+        write(&dir, &results).unwrap();
+
+        // THEN the page is the committed one (prose copied, the same tables), and the JSON reads back
+        let page = read(dir.join("benchmarks.md"));
+        let again: Results = serde_json::from_str(&read(dir.join("benchmarks.json"))).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(page == read(docs.join("benchmarks.md")));
+        assert_eq!(again.machine.date, results.machine.date);
+    }
 }
