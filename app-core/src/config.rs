@@ -36,6 +36,9 @@ pub mod vars {
     /// `k8s-server` only: how long to keep serving, with `/readyz` at 503, before the listener closes
     /// (default 0: on Kubernetes the pod's preStop sleep does this job).
     pub const SHUTDOWN_DELAY_MS: &str = "SHUTDOWN_DELAY_MS";
+    /// Import on Lambda only: stop at a batch boundary when less than this many milliseconds of the
+    /// invocation remain (default 2000).
+    pub const IMPORT_DEADLINE_MARGIN_MS: &str = "IMPORT_DEADLINE_MARGIN_MS";
 
     /// Every variable above.
     pub const ALL: &[&str] = &[
@@ -50,6 +53,7 @@ pub mod vars {
         PORT,
         SHUTDOWN_TIMEOUT_SECS,
         SHUTDOWN_DELAY_MS,
+        IMPORT_DEADLINE_MARGIN_MS,
     ];
 }
 
@@ -95,17 +99,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for production log pipelines.
     Json,
-}
-
-/// Settings only `k8s-server` reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerConfig {
-    /// `PORT` (default 8080).
-    pub port: u16,
-    /// `SHUTDOWN_TIMEOUT_SECS` (default 20): how long in-flight requests may take to finish after SIGTERM.
-    pub shutdown_timeout: Duration,
-    /// `SHUTDOWN_DELAY_MS` (default 0): how long to keep accepting, with `/readyz` at 503, after SIGTERM.
-    pub shutdown_delay: Duration,
 }
 
 /// A configuration problem, naming the variable.
@@ -169,7 +162,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         (self.0)(name).filter(|v| !v.is_empty())
     }
 
-    fn parse_number<T: std::str::FromStr>(
+    /// The number in `var`, or `default` if it is unset; a value that does not parse or is not
+    /// `valid` is an error saying what was `expected`.
+    pub fn number<T: std::str::FromStr>(
         &self,
         var: &'static str,
         default: T,
@@ -191,12 +186,12 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 impl Config {
     /// Reads the shared settings from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from(&Env::process())
+        Self::read(&Env::process())
     }
 
     /// Reads the shared settings from `env`.
-    pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
-        let timeout_ms = env.parse_number(
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let timeout_ms = env.number(
             vars::STORE_TIMEOUT_MS,
             1000_u64,
             |ms| (1..=60_000).contains(ms),
@@ -220,7 +215,7 @@ impl Config {
         };
         Ok(Self {
             store,
-            log: LogSettings::from(env)?,
+            log: LogSettings::read(env)?,
         })
     }
 }
@@ -246,7 +241,7 @@ fn table_name(value: Option<String>) -> Result<String, ConfigError> {
 }
 
 impl LogSettings {
-    fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+    fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let format = match env.get(vars::LOG_FORMAT) {
             Some(raw) => match raw.to_ascii_lowercase().as_str() {
                 "text" => LogFormat::Text,
@@ -277,37 +272,6 @@ impl LogSettings {
     }
 }
 
-impl ServerConfig {
-    /// Reads the server settings from the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from(&Env::process())
-    }
-
-    /// Reads the server settings from `env`.
-    pub fn from<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
-        Ok(Self {
-            port: env.parse_number(
-                vars::PORT,
-                8080,
-                |_| true,
-                "expected a TCP port from 0 to 65535",
-            )?,
-            shutdown_timeout: Duration::from_secs(env.parse_number(
-                vars::SHUTDOWN_TIMEOUT_SECS,
-                20,
-                |s| (1..=3600).contains(s),
-                "expected a whole number of seconds from 1 to 3600",
-            )?),
-            shutdown_delay: Duration::from_millis(env.parse_number(
-                vars::SHUTDOWN_DELAY_MS,
-                0,
-                |ms| *ms <= 60_000,
-                "expected a whole number of milliseconds from 0 to 60000",
-            )?),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -323,22 +287,18 @@ mod tests {
     }
 
     #[test]
-    fn nothing_set_means_the_embedded_sample_text_logs_and_port_8080() {
-        let config = Config::from(&env(&[])).unwrap();
-        let server = ServerConfig::from(&env(&[])).unwrap();
+    fn nothing_set_means_the_embedded_sample_and_text_logs_at_info() {
+        let config = Config::read(&env(&[])).unwrap();
 
         assert_eq!(config.store, StoreSettings::Memory { users_file: None });
         assert_eq!(config.log.format, LogFormat::Text);
         assert_eq!(config.log.filter, "info");
-        assert_eq!(server.port, 8080);
-        assert_eq!(server.shutdown_timeout, Duration::from_secs(20));
-        assert_eq!(server.shutdown_delay, Duration::ZERO);
     }
 
     #[test]
     fn dynamodb_reads_table_and_timeout_with_defaults() {
-        let defaults = Config::from(&env(&[("USER_STORE", "dynamodb")])).unwrap();
-        let set = Config::from(&env(&[
+        let defaults = Config::read(&env(&[("USER_STORE", "dynamodb")])).unwrap();
+        let set = Config::read(&env(&[
             ("USER_STORE", "dynamodb"),
             ("USERS_TABLE", "Users-prod"),
             ("STORE_TIMEOUT_MS", "250"),
@@ -375,18 +335,10 @@ mod tests {
             (&[("RUST_LOG", "app=loud")], "RUST_LOG"),
         ];
         for (vars, var) in cases {
-            let err = Config::from(&env(vars)).unwrap_err();
+            let err = Config::read(&env(vars)).unwrap_err();
             assert_eq!(err.var(), *var, "{vars:?}");
             assert!(err.to_string().starts_with(var), "{err}");
             assert!(!err.to_string().contains('\n'), "{err}");
-        }
-        for (vars, var) in [
-            (&[("PORT", "eighty")], "PORT"),
-            (&[("PORT", "70000")], "PORT"),
-            (&[("SHUTDOWN_TIMEOUT_SECS", "-1")], "SHUTDOWN_TIMEOUT_SECS"),
-            (&[("SHUTDOWN_DELAY_MS", "1.5")], "SHUTDOWN_DELAY_MS"),
-        ] {
-            assert_eq!(ServerConfig::from(&env(vars)).unwrap_err().var(), var);
         }
     }
 
@@ -402,8 +354,8 @@ mod tests {
             ("RUST_LOG", "debug"),
         ]);
 
-        let from_lambda = Config::from(&lambda).unwrap().log;
-        let from_ours = Config::from(&ours_win).unwrap().log;
+        let from_lambda = Config::read(&lambda).unwrap().log;
+        let from_ours = Config::read(&ours_win).unwrap().log;
 
         assert_eq!(
             (from_lambda.format, from_lambda.filter.as_str()),

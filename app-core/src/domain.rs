@@ -1,4 +1,4 @@
-//! The domain: a user, the id rule, and what a lookup can end in.
+//! The domain: a user, the rules a user's fields follow, and what a lookup can end in.
 
 use std::fmt;
 
@@ -82,6 +82,64 @@ pub struct User {
     pub created_at: String,
 }
 
+/// The longest name the name rule accepts, in characters.
+pub const MAX_NAME_CHARS: usize = 256;
+
+/// The longest e-mail address the e-mail rule accepts, in characters.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// The first rule a would-be user breaks, checking the fields in the order id, name, email, createdAt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum InvalidUser {
+    /// The id breaks the id rule.
+    #[error(transparent)]
+    Id(#[from] InvalidUserId),
+    /// The name is blank or longer than [`MAX_NAME_CHARS`].
+    #[error("a name is at most 256 characters and not blank")]
+    Name,
+    /// The e-mail address is longer than [`MAX_EMAIL_CHARS`], or has not exactly one `@` with text on
+    /// each side.
+    #[error(
+        "an e-mail address is at most 254 characters with exactly one '@' and text on each side"
+    )]
+    Email,
+    /// `createdAt` is not an RFC 3339 timestamp.
+    #[error("createdAt is an RFC 3339 timestamp such as 2024-01-15T09:30:00Z")]
+    CreatedAt,
+}
+
+impl User {
+    /// A user from its fields, checked against the domain's rules: the id rule; `name` not blank
+    /// (after trimming) and at most 256 characters; `email` at most 254 characters with exactly one `@`
+    /// and a non-empty part on each side; `created_at` an RFC 3339 timestamp. Values are kept as given.
+    pub fn new(id: &str, name: &str, email: &str, created_at: &str) -> Result<Self, InvalidUser> {
+        let id = UserId::parse(id)?;
+        if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(InvalidUser::Name);
+        }
+        if !is_valid_email(email) {
+            return Err(InvalidUser::Email);
+        }
+        if time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
+            .is_err()
+        {
+            return Err(InvalidUser::CreatedAt);
+        }
+        Ok(Self {
+            id,
+            name: name.to_owned(),
+            email: email.to_owned(),
+            created_at: created_at.to_owned(),
+        })
+    }
+}
+
+fn is_valid_email(email: &str) -> bool {
+    email.chars().count() <= MAX_EMAIL_CHARS
+        && matches!(email.split_once('@'), Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
+}
+
 /// Why a lookup did not return a user. Each variant is one answer of the HTTP contract.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LookupError {
@@ -142,6 +200,77 @@ mod tests {
     fn deserialising_a_user_enforces_the_id_rule() {
         let bad = r#"{"id":"no spaces","name":"n","email":"e","createdAt":"t"}"#;
         assert!(serde_json::from_str::<User>(bad).is_err());
+    }
+
+    #[test]
+    fn a_user_from_valid_fields_keeps_them_as_given() {
+        let user = User::new(
+            "u-1",
+            " Ada ",
+            "ada@example.com",
+            "2024-01-15T09:30:00+01:00",
+        )
+        .unwrap();
+
+        assert_eq!(
+            (user.id.as_str(), user.name.as_str(), user.email.as_str()),
+            ("u-1", " Ada ", "ada@example.com")
+        );
+        assert_eq!(user.created_at, "2024-01-15T09:30:00+01:00");
+    }
+
+    #[test]
+    fn each_field_rule_refuses_what_it_should_and_accepts_its_limits() {
+        let ok = ("u-1", "Ada", "a@b", "2024-01-15T09:30:00Z");
+        let name_at_limit = "é".repeat(MAX_NAME_CHARS);
+        let name_over = "n".repeat(MAX_NAME_CHARS + 1);
+        let email_at_limit = format!("{}@b", "a".repeat(MAX_EMAIL_CHARS - 2));
+        let email_over = format!("{}@b", "a".repeat(MAX_EMAIL_CHARS - 1));
+        type Fields<'a> = (&'a str, &'a str, &'a str, &'a str);
+        let cases: &[(Fields, Result<(), InvalidUser>)] = &[
+            (ok, Ok(())),
+            (
+                ("u 1", ok.1, ok.2, ok.3),
+                Err(InvalidUser::Id(InvalidUserId)),
+            ),
+            ((ok.0, &name_at_limit, ok.2, ok.3), Ok(())),
+            ((ok.0, &name_over, ok.2, ok.3), Err(InvalidUser::Name)),
+            ((ok.0, "", ok.2, ok.3), Err(InvalidUser::Name)),
+            ((ok.0, " \t ", ok.2, ok.3), Err(InvalidUser::Name)),
+            ((ok.0, ok.1, &email_at_limit, ok.3), Ok(())),
+            ((ok.0, ok.1, &email_over, ok.3), Err(InvalidUser::Email)),
+            (
+                (ok.0, ok.1, "ada.example.com", ok.3),
+                Err(InvalidUser::Email),
+            ),
+            ((ok.0, ok.1, "a@b@c", ok.3), Err(InvalidUser::Email)),
+            ((ok.0, ok.1, "@b", ok.3), Err(InvalidUser::Email)),
+            ((ok.0, ok.1, "a@", ok.3), Err(InvalidUser::Email)),
+            (
+                (ok.0, ok.1, ok.2, "2024-01-15"),
+                Err(InvalidUser::CreatedAt),
+            ),
+            (
+                (ok.0, ok.1, ok.2, "2024-01-15 09:30:00"),
+                Err(InvalidUser::CreatedAt),
+            ),
+            (
+                (ok.0, ok.1, ok.2, "2024-13-15T09:30:00Z"),
+                Err(InvalidUser::CreatedAt),
+            ),
+            ((ok.0, ok.1, ok.2, "yesterday"), Err(InvalidUser::CreatedAt)),
+            ((ok.0, ok.1, ok.2, "2024-01-15T09:30:00.123-05:00"), Ok(())),
+            // The first broken rule in field order wins.
+            (("", "", "", ""), Err(InvalidUser::Id(InvalidUserId))),
+            ((ok.0, "", "", ""), Err(InvalidUser::Name)),
+        ];
+        for ((id, name, email, created_at), expected) in cases {
+            assert_eq!(
+                User::new(id, name, email, created_at).map(|_| ()),
+                *expected,
+                "{id:?} {name:?} {email:?} {created_at:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,11 +1,9 @@
 //! The HTTP contract, written once and served by both targets.
 //!
 //! [`router`] is the public API (what the Lambda function serves); [`server_router`] adds the
-//! Kubernetes probes. Both share the same routes, error envelope, CORS headers and request-id handling.
+//! Kubernetes probes and the routes the server's front door brings. Both share the same routes, error envelope, CORS headers and request-id handling.
 
 mod error;
-#[cfg(feature = "lambda")]
-pub mod lambda;
 mod metrics;
 mod openapi;
 mod path;
@@ -38,21 +36,21 @@ pub fn router(service: UserService) -> Contract {
     with_contract(users::routes(service))
 }
 
-/// The public API plus `GET /healthz`, `GET /readyz`, `GET /openapi.json` and (with the `prometheus`
-/// feature, which installs the process's metrics recorder) `GET /metrics`, for the long-running server.
-pub fn server_router(service: UserService, readiness: Readiness) -> Contract {
-    let routes = users::routes(service).merge(probes::routes(readiness));
-    #[cfg(feature = "prometheus")]
-    let routes = {
-        metrics::prometheus::install();
-        routes.route("/metrics", axum::routing::get(metrics::prometheus::render))
-    };
-    with_contract(routes)
+/// The public API plus `GET /healthz`, `GET /readyz`, `GET /openapi.json` and the front door's own
+/// `extra` routes (`k8s-server`'s `/metrics`), for the long-running server. The `extra` routes get the
+/// whole contract too: request id, CORS, metrics, panic guard, JSON 404/405.
+pub fn server_router(service: UserService, readiness: Readiness, extra: Router) -> Contract {
+    with_contract(
+        users::routes(service)
+            .merge(probes::routes(readiness))
+            .merge(extra),
+    )
 }
 
 /// What every response gets, whatever the route: JSON 404/405 answers, the CORS origin header, the
 /// request id (kept from the request if sane, else generated; also on every log line), a JSON 500
-/// instead of a dropped connection if a handler ever panics, and dot segments resolved before routing.
+/// instead of a dropped connection if a handler ever panics, and the path normalised before routing
+/// (dot segments resolved) by the URL parser `lambda_http` uses.
 fn with_contract(routes: Router) -> Contract {
     let router = routes
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -83,7 +81,7 @@ fn allow_any_origin<B>(mut response: Response<B>) -> Response<B> {
 }
 
 /// The contract as a tower `Service`, ready to serve: the routes behind every layer of
-/// [`with_contract`], with dot segments resolved in front of the router (routing matches the raw
+/// [`with_contract`], with the path normalised in front of the router (routing matches the raw
 /// path). It takes requests with any body `axum::Router` accepts (hyper's, `lambda_http`'s, axum's).
 #[derive(Debug, Clone)]
 pub struct Contract {
@@ -104,7 +102,7 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        self.router.call(path::remove_dot_segments(req))
+        self.router.call(path::normalise(req))
     }
 }
 

@@ -1,17 +1,22 @@
 //! The user-lookup service: everything both targets share.
 //!
-//! - [`domain`]: a user, the id rule, what a lookup can end in.
-//! - [`store`]: the `UserRepository` port, the embedded store and the DynamoDB store.
+//! - [`domain`]: a user, the rules of its fields, what a lookup can end in.
+//! - [`store`]: the `UserRepository` and `UserWriter` ports, the embedded store and the DynamoDB store.
 //! - [`service`]: the lookup use case.
-//! - [`http`]: the one HTTP contract both binaries serve (and, with the `lambda` feature, its Lambda
-//!   front door).
+//! - [`import`]: the import use case (JSON Lines in, users written, a report out), over [`objects`]
+//!   (the `ObjectStore` port: S3 or a local folder) and [`aws`] (the SDK settings every AWS client
+//!   shares).
+//! - [`http`]: the one HTTP contract both front doors serve.
 //! - [`config`], [`startup`], [`telemetry`]: what the binaries call at start-up.
 //!
 //! See ARCHITECTURE.md at the repository root for how a request flows through each target.
 
+pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod import;
+pub mod objects;
 pub mod service;
 pub mod startup;
 pub mod store;

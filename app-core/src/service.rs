@@ -13,8 +13,8 @@ use crate::telemetry::metric::STORE_LOOKUPS;
 #[derive(Clone)]
 pub struct UserService {
     repo: Arc<dyn UserRepository>,
-    /// The lookup counter, by outcome.
-    lookups: Arc<Handles<&'static str, metrics::Counter>>,
+    /// The lookup counter, by outcome (four of them).
+    lookups: Arc<Handles<&'static str, metrics::Counter, 4>>,
 }
 
 impl UserService {

@@ -1,14 +1,19 @@
-//! The `UserRepository` port and its two adapters.
+//! The store ports and their adapters.
 //!
-//! - [`memory::MemoryStore`]: the embedded store, the default. Runs anywhere, needs no AWS.
-//! - [`dynamodb::DynamoDbStore`]: `GetItem` on a DynamoDB table.
+//! - [`UserRepository`]: where lookups read users. [`UserWriter`]: where an import writes them, a
+//!   [`UserBatch`] at a time.
+//! - [`memory::MemoryStore`]: the embedded store, the default. Runs anywhere, needs no AWS;
+//!   [`memory::WritableMemoryStore`] is the same store open for imports.
+//! - [`dynamodb::DynamoDbStore`]: `GetItem` and `BatchWriteItem` on a DynamoDB table.
 
+pub mod batch;
 pub mod dynamodb;
 pub mod memory;
 
 use async_trait::async_trait;
 use thiserror::Error;
 
+pub use self::batch::UserBatch;
 use crate::domain::{User, UserId};
 
 /// Where users are read from. One lookup by id; `Ok(None)` means there is no such user.
@@ -18,7 +23,17 @@ pub trait UserRepository: Send + Sync + 'static {
     async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError>;
 }
 
-/// A lookup that failed inside the store. The text is for logs only; it never reaches a response.
+/// Where users are written to.
+#[async_trait]
+pub trait UserWriter: Send + Sync + 'static {
+    /// Writes every user of `batch`, each replacing any stored user with the same id. `Ok` only once
+    /// all of them are written; after an error some of them may be written (writing them again is
+    /// harmless).
+    async fn put_batch(&self, batch: &UserBatch) -> Result<(), StoreError>;
+}
+
+/// A call that failed inside a store: the users table or the object store. The text is for logs
+/// only; it never reaches a response or a report.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum StoreError {
     /// Timed out, unreachable or throttled: the caller may retry.

@@ -3,8 +3,6 @@
 //!
 //! Metrics go through the `metrics` facade under the names in [`metric`].
 
-#[cfg(feature = "lambda")]
-pub mod emf;
 mod handles;
 
 use tracing::Level;

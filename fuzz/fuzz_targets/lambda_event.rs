@@ -5,9 +5,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-use app_core::http::lambda::event_handler;
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
+use lambda_fn::event_handler;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Context, LambdaEvent};
 use libfuzzer_sys::fuzz_target;

@@ -1,14 +1,18 @@
-//! The long-running server: listens on a TCP port, serves the contract plus the Kubernetes probes, and
-//! drains in-flight requests on SIGTERM or SIGINT.
+//! `k8s-server`: the user-lookup service as a long-running server, the one crate that knows sockets,
+//! signals, the drain and Prometheus. It listens on a TCP port, serves the `app-core` contract plus the
+//! Kubernetes probes and `/metrics`, and drains in-flight requests on SIGTERM or SIGINT.
 //!
-//! All behaviour comes from `app-core`; this crate only owns the socket and the process lifecycle.
+//! All behaviour a caller sees comes from `app-core`; this crate owns the socket, the connection
+//! limits, the process lifecycle ([`ServerConfig`]) and the metrics exporter.
+
+mod config;
+mod metrics;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use app_core::config::ServerConfig;
-use app_core::http::{Readiness, server_router};
+use app_core::http::{Contract, Readiness, server_router};
 use app_core::service::UserService;
 use app_core::startup::{self, StartupError};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -16,6 +20,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+
+pub use config::ServerConfig;
 
 /// Starts the server from the environment and runs it until `shutdown` completes and the drain ends.
 pub async fn run(shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
@@ -33,6 +39,12 @@ pub async fn run(shutdown: impl Future<Output = ()> + Send + 'static) -> Result<
     serve(listener, service, shutdown, drain)
         .await
         .map_err(StartupError::runtime)
+}
+
+/// What the server answers: `app-core`'s server routes plus `GET /metrics`, all behind the contract.
+/// Installs the process's Prometheus recorder (once), so that metrics count from the first request.
+pub fn router(service: UserService, readiness: Readiness) -> Contract {
+    server_router(service, readiness, metrics::route())
 }
 
 /// What happens between the shutdown signal and exit.
@@ -70,7 +82,7 @@ pub async fn serve(
     drain: Drain,
 ) -> std::io::Result<()> {
     let readiness = Readiness::new();
-    let app = server_router(service, readiness.clone());
+    let app = router(service, readiness.clone());
     let builder = connection_builder();
     let graceful = GracefulShutdown::new();
     let stop_accepting = {

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use app_core::config::{Config, Env, ServerConfig, vars};
+use app_core::config::{Config, Env, vars};
+use k8s_server::ServerConfig;
 use serde_yaml_ng::Value;
 use support::Server;
 
@@ -113,11 +114,11 @@ fn config_problems(env: &BTreeMap<String, String>, allowed: &[&str]) -> Vec<Stri
         .map(|key| format!("{key} is set but no binary reads it"))
         .collect();
     let lookup = Env::from_fn(|name: &str| env.get(name).cloned());
-    if let Err(err) = Config::from(&lookup) {
+    if let Err(err) = Config::read(&lookup) {
         problems.push(err.to_string());
     }
     if allowed.contains(&vars::PORT)
-        && let Err(err) = ServerConfig::from(&lookup)
+        && let Err(err) = ServerConfig::read(&lookup)
     {
         problems.push(err.to_string());
     }
@@ -148,7 +149,7 @@ fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
         let pod = &one(&objects, "Deployment")["spec"]["template"]["spec"];
         let container = &pod["containers"][0];
         let server_config =
-            ServerConfig::from(&Env::from_fn(|name: &str| env.get(name).cloned())).unwrap();
+            ServerConfig::read(&Env::from_fn(|name: &str| env.get(name).cloned())).unwrap();
 
         // THEN the container port is the port the server will listen on, and the Service targets it
         let port = &container["ports"][0];
@@ -293,7 +294,7 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
 fn the_image_exposes_the_default_port_and_runs_k8s_server_as_a_numeric_user() {
     let dockerfile =
         std::fs::read_to_string(repo().join("deploy/docker/Dockerfile")).expect("Dockerfile");
-    let default_port = ServerConfig::from(&Env::from_fn(|_: &str| None))
+    let default_port = ServerConfig::read(&Env::from_fn(|_: &str| None))
         .unwrap()
         .port;
 

@@ -1,23 +1,29 @@
-//! Faults, against real processes: DynamoDB Local taken away (stopped, or frozen so that it hangs)
-//! while `k8s-server` is under load, then brought back. Every request must get 503
+//! Faults, against real processes: the DynamoDB emulator (moto) taken away (killed, or frozen so that
+//! it hangs) while `k8s-server` is under load, then brought back. Every request must get 503
 //! `STORE_UNAVAILABLE` within the store timeout while it is away (never a hang, a 500 or a dropped
-//! connection), and 200 again within 2 seconds of it coming back, with no restart. The Lambda front
-//! door answers the same 503 as an HTTP response instead of failing the invocation.
+//! connection), and 200 again within 2 seconds of it coming back, with no restart of the service. The
+//! Lambda front door answers the same 503 as an HTTP response instead of failing the invocation.
+//!
+//! moto keeps its tables in memory: a killed moto comes back empty, where DynamoDB would still hold
+//! the table. The test reseeds it, and counts the store as back once it is reseeded. A request that
+//! reaches the restarted moto before its table is back gets what a missing table gets (500 INTERNAL),
+//! or, once the table exists but before the user is written, 404 USER_NOT_FOUND: those two, and only
+//! in that moment, are allowed, as artefacts of the emulator (see `testkit::moto`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use app_core::service::UserService;
 use app_core::store::dynamodb::DynamoDbStore;
-use app_core::store::memory::MemoryStore;
-use tests::dynamodb_local::{DynamoDbLocal, Storage, free_port};
-use tests::lambda::{self, EventSource};
-use tests::load::{Load, Sample};
-use tests::server::TestServer;
+use testkit::lambda::{self, EventSource};
+use testkit::load::{Load, Sample};
+use testkit::moto::Moto;
+use testkit::ports::free_port;
+use testkit::server::TestServer;
 
 /// The store timeout under test.
 const TIMEOUT: Duration = Duration::from_millis(500);
-/// Scheduling slack on a small, busy machine (a JVM starting takes both cores for a while).
+/// Scheduling slack on a small, busy machine (moto starting takes a core for a second or two).
 const SLACK: Duration = Duration::from_millis(700);
 /// How soon after the database is back the service must answer 200 again.
 const RECOVERY: Duration = Duration::from_secs(2);
@@ -33,7 +39,7 @@ const INTERNALS: &[&str] = &[
 
 #[derive(Debug, Clone, Copy)]
 enum Fault {
-    /// The database process is stopped: connections are refused.
+    /// The database process is killed: connections are refused (and, with moto, its tables are gone).
     Stopped,
     /// The database process is frozen: connections hang.
     Hung,
@@ -50,13 +56,10 @@ async fn a_hung_database_is_503_within_the_timeout_and_recovery_needs_no_restart
 }
 
 async fn outage(fault: Fault) {
-    // GIVEN k8s-server on a DynamoDB Local that keeps its tables across restarts, under load
-    let data = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("faults-{fault:?}-{}", std::process::id()));
-    let local = DynamoDbLocal::launch_with(free_port(), Storage::Dir(data.clone()));
-    let table = local.create_table("faults").await;
-    local.put_users(&table, MemoryStore::sample().users()).await;
-    let store = DynamoDbStore::from_sdk_config(&local.sdk_config(TIMEOUT).await, table.as_str());
+    // GIVEN k8s-server on a moto of its own holding the sample users, under load
+    let moto = Moto::launch(free_port()).unwrap_or_else(|err| panic!("{err}"));
+    let table = moto.sample_table("faults").await;
+    let store = DynamoDbStore::from_sdk_config(&moto.sdk_config(TIMEOUT).await, table.as_str());
     let service = UserService::new(Arc::new(store));
     let server = TestServer::spawn(service.clone()).await;
     let load = Load::start(server.addr(), 6, "/users/u-1");
@@ -64,10 +67,10 @@ async fn outage(fault: Fault) {
 
     // WHEN the database goes away for two seconds
     let down = load.elapsed();
-    // (`block_in_place`: stopping waits for Java to exit, which must not stall the runtime's worker.)
+    // (`block_in_place`: killing waits for moto to be reaped, which must not stall the runtime's worker.)
     tokio::task::block_in_place(|| match fault {
-        Fault::Stopped => local.stop(),
-        Fault::Hung => local.pause(),
+        Fault::Stopped => moto.kill(),
+        Fault::Hung => moto.pause(),
     });
     let away = load.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -75,20 +78,24 @@ async fn outage(fault: Fault) {
     let on_lambda = lambda::invoke(service.clone(), &event, "fault-invocation").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
-    // AND comes back
+    // AND comes back (a restarted moto is empty: its table is reseeded, as DynamoDB would still hold it)
     let back_from = load.elapsed();
-    tokio::task::block_in_place(|| match fault {
-        Fault::Stopped => local.start(),
-        Fault::Hung => local.resume(),
-    });
+    match fault {
+        Fault::Stopped => {
+            tokio::task::block_in_place(|| moto.start()).unwrap_or_else(|err| panic!("{err}"));
+            moto.seed_sample(&table)
+                .await
+                .unwrap_or_else(|err| panic!("{err}"));
+        }
+        Fault::Hung => moto.resume(),
+    }
     let back = load.elapsed();
     tokio::time::sleep(RECOVERY + Duration::from_secs(1)).await;
     let samples = load.finish().await;
-    drop(local);
-    std::fs::remove_dir_all(&data).ok();
+    drop(moto);
 
     // THEN
-    let report = Report::new(&samples, down, away, back_from, back);
+    let report = Report::new(&samples, fault, down, away, back_from, back);
     println!("faults: {fault:?}: {report}");
     report.assert_ok();
     assert_eq!(
@@ -104,22 +111,38 @@ struct Report<'a> {
     problems: Vec<String>,
     before_ok: usize,
     during_503: usize,
+    while_reseeding: usize,
     recovered_after: Option<Duration>,
 }
 
 impl<'a> Report<'a> {
     fn new(
         samples: &'a [Sample],
+        fault: Fault,
         down: Duration,
         away: Duration,
         back_from: Duration,
         back: Duration,
     ) -> Self {
         let mut problems = Vec::new();
+        let mut while_reseeding = 0;
         for sample in samples {
             let late = sample.latency > TIMEOUT + SLACK;
+            // Reached a restarted moto still being reseeded: a missing table or a missing user.
+            let reseeding = matches!(fault, Fault::Stopped)
+                && sample.sent < back
+                && sample.answered() >= back_from;
             match &sample.reply {
                 Err(err) => problems.push(format!("no answer at {:?}: {err}", sample.sent)),
+                Ok(reply) if reseeding && matches!(reply.status, 404 | 500) => {
+                    while_reseeding += 1;
+                    if !matches!(
+                        (reply.status, reply.error_code().as_deref()),
+                        (404, Some("USER_NOT_FOUND")) | (500, Some("INTERNAL"))
+                    ) {
+                        problems.push(format!("while reseeding: {reply:?}"));
+                    }
+                }
                 Ok(reply) => {
                     if !matches!(reply.status, 200 | 503) {
                         problems.push(format!(
@@ -186,6 +209,7 @@ impl<'a> Report<'a> {
             problems,
             before_ok,
             during_503,
+            while_reseeding,
             recovered_after,
         }
     }
@@ -210,10 +234,11 @@ impl std::fmt::Display for Report<'_> {
             .unwrap_or_default();
         write!(
             f,
-            "{} requests: {} answered 200 before the outage, {} answered 503 during it, first 200 {:?} after recovery, slowest {:?}; {} problems",
+            "{} requests: {} answered 200 before the outage, {} answered 503 during it, {} answered 404 or 500 while the emulator was reseeded, first 200 {:?} after recovery, slowest {:?}; {} problems",
             self.samples.len(),
             self.before_ok,
             self.during_503,
+            self.while_reseeding,
             self.recovered_after,
             slowest,
             self.problems.len()

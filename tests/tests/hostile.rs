@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
-use tests::lambda::{self, EventSource};
-use tests::reply::Reply;
-use tests::server::TestServer;
+use testkit::lambda::{self, EventSource};
+use testkit::reply::Reply;
+use testkit::server::TestServer;
 
 fn service() -> UserService {
     UserService::new(Arc::new(MemoryStore::sample()))
@@ -127,7 +127,7 @@ async fn hostile_paths_get_the_same_json_4xx_from_every_front_door() {
 
 #[tokio::test]
 async fn odd_methods_and_bodies_get_the_same_json_4xx_or_answer_from_every_front_door() {
-    use tests::server::try_send_body;
+    use testkit::http::try_send_body;
 
     let big = "x".repeat(4096);
     // (name, method, target, body, expected status)

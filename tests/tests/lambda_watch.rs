@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
-use tests::contract::{CASES, contract_violations, parity_violation};
-use tests::lambda_watch::LambdaWatch;
-use tests::server::TestServer;
+use testkit::contract::{CASES, contract_violations, parity_violation};
+use testkit::lambda_watch::LambdaWatch;
+use testkit::server::TestServer;
 
 /// The front door's name in failure messages.
 const DOOR: &str = "cargo lambda watch";
@@ -79,7 +79,7 @@ async fn lambda_fn_under_cargo_lambda_watch_answers_every_case_like_the_server()
 /// invocation as failed and goes on serving, with no panic and no restart.
 #[tokio::test]
 async fn malformed_and_truncated_events_fail_the_invocation_not_the_function() {
-    use tests::lambda::EventSource;
+    use testkit::lambda::EventSource;
 
     let watch = LambdaWatch::start(&[("USER_STORE", "memory")]).await;
     let pid = watch.function_pid();
@@ -152,7 +152,8 @@ async fn malformed_and_truncated_events_fail_the_invocation_not_the_function() {
 #[tokio::test]
 async fn sigterm_from_the_runtime_is_a_clean_exit_after_flushing() {
     use std::time::{Duration, Instant};
-    use tests::procfs;
+    use testkit::process::{Signal, signal_process};
+    use testkit::procfs;
 
     // GIVEN lambda-fn under cargo lambda watch, having answered a request
     let watch = LambdaWatch::start(&[("USER_STORE", "memory")]).await;
@@ -163,7 +164,7 @@ async fn sigterm_from_the_runtime_is_a_clean_exit_after_flushing() {
 
     // WHEN the function gets SIGTERM, as Lambda sends it at shutdown
     let sent = Instant::now();
-    procfs::signal(pid, "TERM");
+    signal_process(pid, Signal::TERM);
 
     // THEN it runs its shutdown hook and exits within Lambda's shutdown window (500 ms with one
     // internal extension; 2 s here for a loaded machine)

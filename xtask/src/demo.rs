@@ -1,8 +1,8 @@
 //! `cargo xtask demo`: both targets side by side on this machine, answering the same requests.
 //!
 //! Builds both binaries, then runs `k8s-server` (the built binary) and `lambda-fn` under
-//! `cargo lambda watch` (the local Lambda runtime), both on the embedded store or both on one DynamoDB
-//! Local. Sends each the same requests (cases of the contract table) and prints, per request, both
+//! `cargo lambda watch` (the local Lambda runtime), both on the embedded store or both on one moto
+//! server (the AWS emulator). Sends each the same requests (cases of the contract table) and prints, per request, both
 //! statuses, body digests and latencies and whether the answers are identical; then each target's start
 //! time and peak memory. Fails if any pair of answers differs or breaks the contract.
 //!
@@ -15,14 +15,12 @@ mod table;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use app_core::store::dynamodb;
-use app_core::store::memory::MemoryStore;
 use clap::{Args, ValueEnum};
-use tests::contract::{self, CASES, Case};
-use tests::dynamodb_local::{ACCESS_KEY, DynamoDbLocal, REGION, free_port};
-use tests::lambda_watch::LambdaWatch;
-use tests::procfs;
-use tests::reply::Reply;
+use testkit::contract::{self, CASES, Case};
+use testkit::lambda_watch::LambdaWatch;
+use testkit::moto::Moto;
+use testkit::procfs;
+use testkit::reply::Reply;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::steps;
@@ -46,11 +44,11 @@ pub struct DemoArgs {
 enum Store {
     /// The embedded store with the bundled sample users
     Memory,
-    /// One DynamoDB Local, table `Users` seeded with the sample users
+    /// One moto server (the AWS emulator), table `Users` seeded with the sample users
     Dynamodb,
 }
 
-/// The requests sent by default: one of each kind (names of cases in `tests::contract::CASES`).
+/// The requests sent by default: one of each kind (names of cases in `testkit::contract::CASES`).
 const SHOWN: &[&str] = &[
     "found",
     "not found",
@@ -87,11 +85,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
 }
 
 async fn demo(args: &DemoArgs) -> Result<()> {
-    let local = match args.store {
+    let moto = match args.store {
         Store::Memory => None,
-        Store::Dynamodb => Some(seeded_dynamodb().await?),
+        Store::Dynamodb => Some(seeded_moto().await?),
     };
-    let envs = settings(local.as_ref());
+    let envs = settings(moto.as_ref());
     let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     println!("==> k8s-server (target/debug/k8s-server) with {envs:?}");
     let server = K8sServer::start(&envs).await?;
@@ -134,34 +132,27 @@ async fn demo(args: &DemoArgs) -> Result<()> {
     }
     let store = match args.store {
         Store::Memory => "embedded",
-        Store::Dynamodb => "DynamoDB Local",
+        Store::Dynamodb => "moto DynamoDB",
     };
     println!("demo: every answer is identical on both targets ({store} store)");
     Ok(())
 }
 
 /// The settings both targets get.
-fn settings(local: Option<&DynamoDbLocal>) -> Vec<(&'static str, String)> {
-    match local {
+fn settings(moto: Option<&Moto>) -> Vec<(&'static str, String)> {
+    match moto {
         None => vec![("USER_STORE", "memory".into())],
-        Some(local) => vec![
-            ("USER_STORE", "dynamodb".into()),
-            ("USERS_TABLE", TABLE.into()),
-            ("AWS_ENDPOINT_URL_DYNAMODB", local.endpoint().into()),
-            ("AWS_REGION", REGION.into()),
-            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
-            ("AWS_SECRET_ACCESS_KEY", ACCESS_KEY.into()),
-        ],
+        Some(moto) => moto.service_env(TABLE),
     }
 }
 
-/// DynamoDB Local on a free port with table `Users` holding the sample users.
-async fn seeded_dynamodb() -> Result<DynamoDbLocal> {
-    println!("==> DynamoDB Local (installed on first use), table {TABLE} with the sample users");
-    let local = DynamoDbLocal::launch(free_port());
-    dynamodb::create_table(&local.client().await, TABLE).await?;
-    local.put_users(TABLE, MemoryStore::sample().users()).await;
-    Ok(local)
+/// moto on a free port with table `Users` holding the sample users.
+async fn seeded_moto() -> Result<Moto> {
+    println!("==> moto server (installed on first use), table {TABLE} with the sample users");
+    // Starting waits for moto to listen: not on a runtime worker.
+    let moto = tokio::task::block_in_place(|| Moto::launch(0))?;
+    moto.seed_sample(TABLE).await?;
+    Ok(moto)
 }
 
 async fn timed(reply: impl Future<Output = Reply>) -> (Reply, Duration) {

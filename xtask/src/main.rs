@@ -2,15 +2,14 @@
 //!
 //! Each command lives in its own module; this file only parses and dispatches.
 
+mod aws_local;
 mod bench;
 mod chart;
 mod cost;
 mod demo;
 mod doc_regions;
-mod dynamodb_local;
 mod numbers;
 mod openapi;
-mod python;
 mod schemathesis;
 mod seed;
 mod steps;
@@ -33,8 +32,8 @@ struct Cli {
 enum Command {
     /// Run every test: manifest checks, then `cargo test --workspace` (installs what it needs).
     Test(test::TestArgs),
-    /// Run DynamoDB Local on 127.0.0.1:8000 with the sample users, until Ctrl-C.
-    DynamodbLocal(dynamodb_local::DynamoDbLocalArgs),
+    /// Run moto server (AWS emulator: DynamoDB, S3) on 127.0.0.1 with table Users seeded, until Ctrl-C.
+    AwsLocal(aws_local::AwsLocalArgs),
     /// Write the sample users to a DynamoDB table (endpoint and region from the SDK's standard settings).
     Seed(seed::SeedArgs),
     /// Compare the monthly cost of the Kubernetes and Lambda deployments (docs/cost.md).
@@ -51,7 +50,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Test(args) => test::run(args),
-        Command::DynamodbLocal(args) => dynamodb_local::run(args),
+        Command::AwsLocal(args) => aws_local::run(args),
         Command::Seed(args) => seed::run(args),
         Command::Cost(args) => cost::run(args),
         Command::Bench(args) => bench::run(args),

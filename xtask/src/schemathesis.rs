@@ -7,16 +7,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::python::ensure_tool;
 use crate::steps::{self, target_dir, workspace_root};
-
-/// The pinned schemathesis.
-const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+use testkit::python::ensure_tool;
 
 /// Starts the `k8s-server` binary that `cargo test --workspace` built (for its process tests) on a
 /// free port, runs schemathesis against it with a fixed seed, and stops the server.
 pub fn run() -> Result<()> {
-    let schemathesis = ensure_tool("schemathesis", SCHEMATHESIS, "schemathesis")?;
+    let schemathesis = ensure_tool("schemathesis", "schemathesis")?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let server = Server::start(port)?;
     let result = steps::run(

@@ -1,13 +1,14 @@
 //! `cargo xtask seed`: writes the sample users (or a users file) to a DynamoDB table.
 //!
 //! The endpoint, region and credentials come from the SDK's standard settings, exactly as the service
-//! reads them: `AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000` for DynamoDB Local, nothing for AWS.
+//! reads them: `AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:PORT` for a local emulator (`cargo xtask
+//! aws-local` prints its settings), nothing for AWS.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use app_core::store::dynamodb::{self, sdk_config_loader};
+use app_core::store::dynamodb::{self, IfMissing, sdk_config_loader};
 use app_core::store::memory::MemoryStore;
 use aws_sdk_dynamodb::Client;
 use clap::Args;
@@ -21,7 +22,7 @@ pub struct SeedArgs {
     /// A users JSON file (the embedded store's format) instead of the bundled sample
     #[arg(long, value_name = "PATH")]
     file: Option<PathBuf>,
-    /// Create the table (on-demand, key `id` S) if it does not exist: for DynamoDB Local
+    /// Create the table (on-demand, key `id` S) if it does not exist, and wait until it is active
     #[arg(long)]
     create: bool,
 }
@@ -39,33 +40,16 @@ pub fn run(args: &SeedArgs) -> Result<()> {
             let config = sdk_config_loader(Duration::from_secs(10)).load().await;
             if config.region().is_none() {
                 bail!(
-                    "AWS_REGION is not set: name the table's region (any value for DynamoDB Local)"
+                    "AWS_REGION is not set: name the table's region (for a local emulator, the one it was seeded in)"
                 );
             }
             let client = Client::new(&config);
-            if args.create {
-                create_table_if_missing(&client, &args.table).await?;
-            }
-            let mut written = 0;
-            for user in users.users() {
-                dynamodb::put_user(&client, &args.table, user).await?;
-                written += 1;
-            }
+            let if_missing = match args.create {
+                true => IfMissing::Create,
+                false => IfMissing::Fail,
+            };
+            let written = dynamodb::seed(&client, &args.table, if_missing, users.users()).await?;
             println!("seed: wrote {written} users to table {}", args.table);
             Ok(())
         })
-}
-
-async fn create_table_if_missing(client: &Client, table: &str) -> Result<()> {
-    if client
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .is_err()
-    {
-        dynamodb::create_table(client, table).await?;
-        println!("seed: created table {table}");
-    }
-    Ok(())
 }

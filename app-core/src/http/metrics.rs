@@ -1,6 +1,7 @@
 //! Request metrics, recorded through the `metrics` facade: a request counter and a latency histogram
-//! by route and status (the user store counts its lookups in `service`). With the `prometheus`
-//! feature the server exposes them at `GET /metrics`; without a recorder they cost next to nothing.
+//! by route and status (the user store counts its lookups in `service`). Whichever recorder the front
+//! door installs gets them (`k8s-server`: Prometheus at `GET /metrics`; `lambda-fn`: EMF log lines);
+//! without a recorder they cost next to nothing.
 //!
 //! [`RecordLayer`] is a plain tower layer rather than `axum::middleware::from_fn`: it runs on every
 //! request, and this way it boxes nothing and resolves each label set's handles once ([`Handles`]).
@@ -21,8 +22,9 @@ use tower::{Layer, Service};
 use crate::telemetry::Handles;
 use crate::telemetry::metric::{DURATION, REQUESTS};
 
-/// The request counter and latency histogram of one route, method and status.
-type RequestHandles = Handles<(&'static str, &'static str, StatusCode), (Counter, Histogram)>;
+/// The request counter and latency histogram of one route, method and status. 64 label sets: the
+/// contract answers a handful of statuses per route and method; a rarer one is still recorded.
+type RequestHandles = Handles<(&'static str, &'static str, StatusCode), (Counter, Histogram), 64>;
 
 /// Records each request's count and latency, labelled with its route template, method and status.
 #[derive(Debug, Clone, Default)]
@@ -139,69 +141,5 @@ fn method_label(method: &Method) -> &'static str {
         Method::CONNECT => "CONNECT",
         Method::TRACE => "TRACE",
         _ => "OTHER",
-    }
-}
-
-#[cfg(feature = "prometheus")]
-pub(super) mod prometheus {
-    //! The Prometheus exposition of the process's metrics.
-
-    use std::sync::OnceLock;
-
-    use axum::http::header::CONTENT_TYPE;
-    use axum::response::IntoResponse;
-    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-
-    /// How often buffered histogram samples are folded into the buckets, scraped or not. Samples
-    /// wait in a buffer until then (8 bytes each), and folding holds a core for as long as it takes:
-    /// every 100 ms that is ~8,000 samples at 80,000 requests/s (well under a millisecond, ~64 KiB);
-    /// every 5 s it was 3 MiB of buffer and a stall that showed in the p99 latency.
-    const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
-
-    /// Latency buckets in seconds: sub-millisecond in-memory lookups up to the store timeout.
-    const BUCKETS: &[f64] = &[
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-    ];
-
-    /// The process's Prometheus recorder, installed on first use. Should another recorder already be
-    /// installed (a test process serving both front doors), `/metrics` shows this one's empty page.
-    fn handle() -> &'static PrometheusHandle {
-        static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-        HANDLE.get_or_init(|| {
-            let recorder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Full(super::DURATION.to_owned()), BUCKETS)
-                .expect("the buckets are not empty")
-                .build_recorder();
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("another metrics recorder is installed: /metrics stays empty");
-            }
-            // Histogram samples wait in a buffer until they are folded into the buckets, which a
-            // scrape does; without scrapes the buffer would grow with every request.
-            let upkeep = handle.clone();
-            std::thread::Builder::new()
-                .name("metrics-upkeep".into())
-                .spawn(move || {
-                    loop {
-                        std::thread::sleep(UPKEEP_EVERY);
-                        upkeep.run_upkeep();
-                    }
-                })
-                .expect("the metrics upkeep thread can be started");
-            handle
-        })
-    }
-
-    /// Installs the recorder (if not yet) so that metrics are recorded from the first request on.
-    pub(in crate::http) fn install() {
-        handle();
-    }
-
-    /// `GET /metrics`: the Prometheus text exposition format.
-    pub(in crate::http) async fn render() -> impl IntoResponse {
-        (
-            [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-            handle().render(),
-        )
     }
 }

@@ -1,13 +1,16 @@
-//! Dot segments (`.`, `..` and their percent-encoded forms) are resolved before routing, the way a URL
-//! parser resolves them. `lambda_http` parses every event's path with one, so the server does the same
-//! to answer `/users/x/../u-1` exactly as the Lambda function does.
+//! The path is normalised before routing by the URL parser `lambda_http` builds every request URI with
+//! (the `url` crate): dot segments (`.`, `..` and their percent-encoded forms) are resolved, `\` is a
+//! `/`, and characters outside a URL path are percent-encoded. The server runs the same parser, so
+//! `/users/x/../u-1` is answered on both targets alike by construction.
 
 use axum::http::uri::PathAndQuery;
 use axum::http::{Request, Uri};
+use url::Url;
 
-/// Resolves dot segments in the request's path; a path without any is left untouched (no allocation).
-pub(super) fn remove_dot_segments<B>(mut req: Request<B>) -> Request<B> {
-    if let Some(path) = resolved(req.uri().path()) {
+/// Normalises the request's path as `lambda_http` does; a path the parser would leave as it is (the
+/// usual case) is not parsed at all.
+pub(super) fn normalise<B>(mut req: Request<B>) -> Request<B> {
+    if let Some(path) = normalised(req.uri().path()) {
         let uri = req.uri();
         let path_and_query = match uri.query() {
             Some(query) => format!("{path}?{query}"),
@@ -24,49 +27,44 @@ pub(super) fn remove_dot_segments<B>(mut req: Request<B>) -> Request<B> {
     req
 }
 
-/// The path with its dot segments resolved, or `None` if it has none.
-fn resolved(path: &str) -> Option<String> {
-    let rest = path.strip_prefix('/')?;
-    if !rest.split('/').any(|s| dots(s).is_some()) {
+/// The path as `lambda_http` would route it, or `None` if that is `path` itself.
+fn normalised(path: &str) -> Option<String> {
+    if path.bytes().all(left_as_is) {
         return None;
     }
-    let segments: Vec<&str> = rest.split('/').collect();
-    let mut out: Vec<&str> = Vec::with_capacity(segments.len());
-    let last = segments.len() - 1;
-    for (i, segment) in segments.iter().enumerate() {
-        match dots(segment) {
-            Some(2) => {
-                out.pop();
-                if i == last {
-                    out.push("");
-                }
-            }
-            Some(_) => {
-                if i == last {
-                    out.push("");
-                }
-            }
-            None => out.push(segment),
-        }
-    }
-    Some(format!("/{}", out.join("/")))
+    // What `lambda_http` parses when an event has no host (with one, only the host differs).
+    let url = Url::parse(&format!("http://localhost{path}")).ok()?;
+    (url.path() != path).then(|| url.path().to_owned())
 }
 
-/// 1 for a single-dot segment, 2 for a double-dot one (`.` may be written `%2e` or `%2E`).
-fn dots(segment: &str) -> Option<u8> {
-    let is_any = |forms: &[&str]| forms.iter().any(|form| segment.eq_ignore_ascii_case(form));
-    if is_any(&[".", "%2e"]) {
-        Some(1)
-    } else if is_any(&["..", ".%2e", "%2e.", "%2e%2e"]) {
-        Some(2)
-    } else {
-        None
-    }
+/// Bytes a URL parser never changes in a path: letters, digits, `/` and the punctuation outside the
+/// path percent-encode set, other than the `.`, `%` and `\` of dot segments and separators.
+fn left_as_is(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric()
+        || matches!(
+            byte,
+            b'/' | b'-'
+                | b'_'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'@'
+        )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::resolved;
+    use super::normalised;
 
     #[test]
     fn dot_segments_resolve_as_in_a_url_parser() {
@@ -79,9 +77,10 @@ mod tests {
             ("/../../users/u-1", "/users/u-1"),
             ("/users/u-1/..", "/users/"),
             ("/users/.%2e/u-2", "/u-2"),
+            ("/users\\u-1", "/users/u-1"),
         ];
         for (path, expected) in cases {
-            assert_eq!(resolved(path).as_deref(), Some(expected), "{path}");
+            assert_eq!(normalised(path).as_deref(), Some(expected), "{path}");
         }
     }
 
@@ -93,8 +92,10 @@ mod tests {
             "/users/...",
             "/",
             "/users/%2E%2E%2E",
+            "//users/u-1",
+            "/users/a%2Fb",
         ] {
-            assert_eq!(resolved(path), None, "{path}");
+            assert_eq!(normalised(path), None, "{path}");
         }
     }
 }

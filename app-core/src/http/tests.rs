@@ -174,7 +174,7 @@ async fn a_sane_request_id_is_echoed_and_an_insane_one_replaced() {
 #[tokio::test]
 async fn readiness_follows_the_server_lifecycle() {
     let readiness = Readiness::new();
-    let app = || server_router(service(), readiness.clone());
+    let app = || server_router(service(), readiness.clone(), Router::new());
 
     let (before, _, _) = send(app(), Method::GET, "/readyz").await;
     readiness.set_ready();
@@ -289,8 +289,13 @@ async fn a_panicking_store_is_a_json_500_with_the_request_id_not_a_dropped_conne
 }
 
 #[tokio::test]
-async fn dot_segments_are_resolved_before_routing() {
-    for uri in ["/users/x/../u-1", "/users/./u-1", "/nope/../users/u-1"] {
+async fn paths_are_normalised_before_routing_as_lambda_http_does() {
+    for uri in [
+        "/users/x/../u-1",
+        "/users/./u-1",
+        "/nope/../users/u-1",
+        "/users\\u-1",
+    ] {
         let (status, body) = get_json(uri).await;
         assert_eq!(
             (status, body["data"]["id"].as_str()),

@@ -2,14 +2,16 @@
 //!
 //! By default it serves the sample data set compiled into the binary (`app-core/data/users.json`),
 //! so the service runs anywhere with no set-up; `USERS_FILE` swaps in another file of the same shape.
+//! [`WritableMemoryStore`] is the same store open for writes, so an import runs with no AWS at all.
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{PoisonError, RwLock};
 
 use async_trait::async_trait;
 use thiserror::Error;
 
-use super::{StoreError, UserRepository};
+use super::{StoreError, UserBatch, UserRepository, UserWriter};
 use crate::domain::{User, UserId};
 
 /// The sample users that ship with the service.
@@ -85,6 +87,53 @@ impl UserRepository for MemoryStore {
     }
 }
 
+/// The embedded store open for writes: lookups and imports in one process share it (a demo, or an
+/// import run to check a file with no AWS). The read-only [`MemoryStore`] the binaries serve by
+/// default takes no lock; this one takes a read lock per lookup.
+#[derive(Debug, Default)]
+pub struct WritableMemoryStore {
+    inner: RwLock<HashMap<UserId, User>>,
+}
+
+impl WritableMemoryStore {
+    /// A writable store holding the users of `store`.
+    pub fn new(store: MemoryStore) -> Self {
+        Self {
+            inner: RwLock::new(store.users),
+        }
+    }
+
+    /// A copy of what the store holds now.
+    pub fn snapshot(&self) -> MemoryStore {
+        MemoryStore {
+            users: self.read().clone(),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<UserId, User>> {
+        // A panic while writing leaves whole users in the map (each insert is one call): go on.
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl UserRepository for WritableMemoryStore {
+    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.read().get(id).cloned())
+    }
+}
+
+#[async_trait]
+impl UserWriter for WritableMemoryStore {
+    async fn put_batch(&self, batch: &UserBatch) -> Result<(), StoreError> {
+        let mut users = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        for user in batch.users() {
+            users.insert(user.id.clone(), user.clone());
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +198,27 @@ mod tests {
         let store = MemoryStore::from_file(file.path()).unwrap();
 
         assert_eq!(store.users().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_written_batch_is_served_and_replaces_users_with_the_same_id() {
+        let store = WritableMemoryStore::new(MemoryStore::sample());
+        let mut batch = UserBatch::new();
+        let renamed = User {
+            name: "Augusta Ada King".into(),
+            ..store.get(&id("u-1")).await.unwrap().unwrap()
+        };
+        let new = User {
+            id: id("u-9"),
+            ..renamed.clone()
+        };
+        batch.push(renamed.clone()).unwrap();
+        batch.push(new.clone()).unwrap();
+
+        store.put_batch(&batch).await.unwrap();
+
+        assert_eq!(store.get(&id("u-1")).await, Ok(Some(renamed)));
+        assert_eq!(store.get(&id("u-9")).await, Ok(Some(new)));
+        assert_eq!(store.snapshot().users().count(), 4);
     }
 }

@@ -1,29 +1,25 @@
 //! Runs the real `k8s-server` binary as a child process with a chosen environment, and talks to it
-//! over plain HTTP/1.1.
+//! over HTTP/1.1 with the test kit's client.
 
 #![allow(dead_code)] // each test file uses part of this
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use testkit::http::try_send_blocking;
+pub use testkit::ports::free_port;
+use testkit::process::{Signal, Supervised};
+use testkit::reply::Reply;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_k8s-server");
 
-/// A running `k8s-server`; killed if still running when dropped.
+/// A running `k8s-server`; stopped (with SIGKILL) when dropped, also if this process dies first.
 pub struct Server {
-    pub child: Child,
+    process: Supervised,
     pub port: u16,
-}
-
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The binary with an empty environment plus `vars` (so nothing from the caller's shell leaks in).
@@ -55,15 +51,17 @@ impl Server {
         let mut all: Vec<(&str, &str)> =
             vars.iter().copied().filter(|(k, _)| *k != "PORT").collect();
         all.push(("PORT", &port_text));
-        let child = command(&all)
-            .stdout(stdout)
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("k8s-server starts");
-        let mut server = Server { child, port };
+        let process = Supervised::spawn(
+            command(&all)
+                .stdin(Stdio::null())
+                .stdout(stdout)
+                .stderr(Stdio::inherit()),
+        )
+        .expect("k8s-server starts");
+        let mut server = Server { process, port };
         let started = Instant::now();
         while server.try_get("/healthz").is_none() {
-            if let Some(status) = server.child.try_wait().unwrap() {
+            if let Some(status) = server.process.try_wait().unwrap() {
                 panic!("k8s-server exited during start-up: {status}");
             }
             assert!(
@@ -75,99 +73,54 @@ impl Server {
         server
     }
 
-    /// `GET path`: the status and body, or `None` if the connection failed.
-    pub fn try_get(&self, path: &str) -> Option<(u16, String)> {
-        get(self.port, path)
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// `GET path`: the reply, or `None` if the connection failed.
+    pub fn try_get(&self, path: &str) -> Option<Reply> {
+        try_send_blocking(self.addr(), "GET", path, &[]).ok()
     }
 
     /// `GET path`: the status and body.
     pub fn get(&self, path: &str) -> (u16, String) {
-        self.try_get(path)
-            .unwrap_or_else(|| panic!("GET {path}: no answer"))
+        let reply = self.get_with(path, &[]);
+        (reply.status, reply.body)
+    }
+
+    /// `GET path` with extra request headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        try_send_blocking(self.addr(), "GET", path, headers)
+            .unwrap_or_else(|err| panic!("GET {path}: {err}"))
     }
 
     /// Stops the server (SIGTERM, then waits) and returns what it logged.
     pub fn stop_and_read_log(&mut self) -> String {
-        self.signal("TERM");
+        self.signal(Signal::TERM);
         self.wait(Duration::from_secs(5));
         let mut log = String::new();
-        if let Some(mut stdout) = self.child.stdout.take() {
+        if let Some(mut stdout) = self.process.take_stdout() {
             stdout.read_to_string(&mut log).expect("the log is UTF-8");
         }
         log
     }
 
-    /// `GET path` with extra request headers: the status and the raw response head and body.
-    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-        let extra: String = headers
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}\r\n"))
-            .collect();
-        request(
-            self.port,
-            &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n"),
-        )
-        .unwrap_or_else(|| panic!("GET {path}: no answer"))
-    }
-
-    /// Sends a signal (`TERM`, `INT`) to the process.
-    pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
+    /// Sends a signal (`Signal::TERM`, `Signal::INT`) to the process.
+    pub fn signal(&self, signal: Signal) {
+        self.process.signal(signal);
     }
 
     /// Waits for the process to exit and returns its exit code.
     pub fn wait(&mut self, limit: Duration) -> Option<i32> {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(
-                started.elapsed() < limit,
-                "k8s-server did not exit within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let status = self.process.wait_for(limit);
+        assert!(status.is_some(), "k8s-server did not exit within {limit:?}");
+        status.and_then(|status| status.code())
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.kill();
     }
-}
-
-/// One `GET` on a fresh connection: the status and body, or `None` if the connection failed.
-pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let (status, response) = request(port, &get_request(path))?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())?;
-    Some((status, body))
-}
-
-/// Writes `raw` on a fresh connection: the status and the whole raw response.
-fn request(port: u16, raw: &str) -> Option<(u16, String)> {
-    exchange(TcpStream::connect(("127.0.0.1", port)).ok()?, raw)
-}
-
-/// A plain `GET path` request, closing the connection after the answer.
-pub fn get_request(path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-}
-
-/// Writes `raw` on `stream` and reads the answer: the status and the whole raw response.
-pub fn exchange(mut stream: TcpStream, raw: &str) -> Option<(u16, String)> {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    stream.write_all(raw.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    Some((status, response))
 }

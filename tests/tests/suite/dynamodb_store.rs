@@ -1,5 +1,6 @@
-//! The DynamoDB store against a real DynamoDB (DynamoDB Local): found, not found, a malformed item, a
-//! missing table, and an endpoint that is down.
+//! The DynamoDB store against the moto emulator: found, not found, a malformed item, a missing table,
+//! and an endpoint that is down. (Throttling and a 5xx, which no emulator produces, are unit tests in
+//! `app-core` with the SDK's canned-response client.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,8 +12,9 @@ use app_core::store::dynamodb::DynamoDbStore;
 use app_core::store::memory::MemoryStore;
 use app_core::store::{StoreError, UserRepository};
 use aws_sdk_dynamodb::types::AttributeValue;
-use tests::dynamodb_local::{DynamoDbLocal, free_port};
-use tests::server::TestServer;
+use testkit::moto::{self, Moto};
+use testkit::ports::free_port;
+use testkit::server::TestServer;
 
 use super::STORE_TIMEOUT;
 
@@ -21,17 +23,14 @@ fn id(raw: &str) -> UserId {
 }
 
 async fn store_on(table: &str) -> DynamoDbStore {
-    let local = DynamoDbLocal::shared();
-    DynamoDbStore::from_sdk_config(&local.sdk_config(STORE_TIMEOUT).await, table)
+    DynamoDbStore::from_sdk_config(&Moto::shared().sdk_config(STORE_TIMEOUT).await, table)
 }
 
 #[tokio::test]
 async fn a_stored_user_is_found_as_written() {
     // GIVEN a table holding the sample users
-    let local = DynamoDbLocal::shared();
-    let table = local.create_table("found").await;
+    let table = Moto::shared().sample_table("found").await;
     let sample = MemoryStore::sample();
-    local.put_users(&table, sample.users()).await;
     let store = store_on(&table).await;
 
     // WHEN each is looked up
@@ -43,7 +42,7 @@ async fn a_stored_user_is_found_as_written() {
 
 #[tokio::test]
 async fn a_missing_user_is_none() {
-    let table = DynamoDbLocal::shared().create_table("missing-user").await;
+    let table = Moto::shared().create_table("missing-user").await;
 
     let found = store_on(&table).await.get(&id("nope")).await;
 
@@ -53,8 +52,8 @@ async fn a_missing_user_is_none() {
 #[tokio::test]
 async fn a_malformed_item_is_a_500_that_names_nothing_internal() {
     // GIVEN an item without an email
-    let local = DynamoDbLocal::shared();
-    let table = local.create_table("malformed").await;
+    let moto = Moto::shared();
+    let table = moto.create_table("malformed").await;
     let item = HashMap::from([
         ("id".to_owned(), AttributeValue::S("broken".into())),
         ("name".to_owned(), AttributeValue::S("No Email".into())),
@@ -63,8 +62,7 @@ async fn a_malformed_item_is_a_500_that_names_nothing_internal() {
             AttributeValue::S("2024-01-01T00:00:00Z".into()),
         ),
     ]);
-    local
-        .client()
+    moto.client()
         .await
         .put_item()
         .table_name(&table)
@@ -97,6 +95,8 @@ async fn a_malformed_item_is_a_500_that_names_nothing_internal() {
 
 #[tokio::test]
 async fn a_missing_table_is_internal_not_unavailable() {
+    // moto answers ResourceNotFoundException (HTTP 400) for a table that does not exist in the
+    // region, as the DynamoDB API reference documents for GetItem.
     let store = store_on("no-such-table").await;
 
     let result = store.get(&id("u-1")).await;
@@ -116,7 +116,7 @@ async fn an_endpoint_that_is_down_is_store_unavailable_within_the_timeout() {
     let down = format!("http://127.0.0.1:{}", free_port());
     let config = app_core::store::dynamodb::sdk_config_loader(timeout)
         .endpoint_url(down)
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .region(aws_sdk_dynamodb::config::Region::new(moto::REGION))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "a", "b", None, None, "tests",
         ))

@@ -1,8 +1,10 @@
-//! The cross-target suite: one test binary, so one DynamoDB Local serves every test in it.
+//! The cross-target suite: one test binary, so one moto server serves every test in it (each test on
+//! a table of its own).
 //!
 //! - `parity`: one table of cases, sent to `k8s-server` over TCP and to `lambda-fn` through five event
 //!   sources, on both stores; every answer must match.
-//! - `dynamodb_store`: the DynamoDB adapter against a real DynamoDB (DynamoDB Local).
+//! - `dynamodb_store`: the DynamoDB adapter against the moto emulator (what moto does differently
+//!   from DynamoDB, and how the tests allow for it: `testkit::moto`).
 
 mod dynamodb_store;
 mod parity;
@@ -13,7 +15,7 @@ use std::time::Duration;
 use app_core::service::UserService;
 use app_core::store::dynamodb::DynamoDbStore;
 use app_core::store::memory::MemoryStore;
-use tests::dynamodb_local::DynamoDbLocal;
+use testkit::moto::Moto;
 
 /// The store timeout the tests give the DynamoDB store.
 const STORE_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -23,11 +25,10 @@ fn memory_service() -> UserService {
     UserService::new(Arc::new(MemoryStore::sample()))
 }
 
-/// The service on a fresh DynamoDB Local table seeded with the same sample users.
+/// The service on a fresh moto table seeded with the same sample users.
 async fn dynamodb_service() -> UserService {
-    let local = DynamoDbLocal::shared();
-    let table = local.create_table("users").await;
-    local.put_users(&table, MemoryStore::sample().users()).await;
-    let store = DynamoDbStore::from_sdk_config(&local.sdk_config(STORE_TIMEOUT).await, table);
+    let moto = Moto::shared();
+    let table = moto.sample_table("users").await;
+    let store = DynamoDbStore::from_sdk_config(&moto.sdk_config(STORE_TIMEOUT).await, table);
     UserService::new(Arc::new(store))
 }

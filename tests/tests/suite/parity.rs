@@ -1,10 +1,10 @@
-//! Parity: every front door answers every case of the contract table (`tests::contract::CASES`) with
+//! Parity: every front door answers every case of the contract table (`testkit::contract::CASES`) with
 //! the same status, body and contract headers.
 
 use app_core::service::UserService;
-use tests::contract::{CASES, contract_violations, parity_violation, request_id_violations};
-use tests::lambda::{self, EventSource};
-use tests::server::TestServer;
+use testkit::contract::{CASES, contract_violations, parity_violation, request_id_violations};
+use testkit::lambda::{self, EventSource};
+use testkit::server::TestServer;
 
 use super::{dynamodb_service, memory_service};
 

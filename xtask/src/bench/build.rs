@@ -5,14 +5,11 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
 use crate::steps::{self, target_dir};
-
-/// The cargo-lambda version CI installs.
-const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
+use crate::tools;
 
 /// Paths of the built artifacts.
 pub struct Artifacts {
@@ -94,26 +91,14 @@ impl Artifacts {
     }
 }
 
-/// `PATH` with cargo-lambda's virtual environment in front (its `python-zig` must be found), installing
-/// cargo-lambda there first if needed.
+/// `PATH` with cargo-lambda's directory in front (its `python-zig` must be found next to it),
+/// installing cargo-lambda first if needed.
 fn cargo_lambda_path() -> Result<OsString> {
-    let venv = target_dir().join("ci-venv/cargo-lambda");
-    let bin = venv.join("bin");
-    if !bin.join("cargo-lambda").is_file() {
-        steps::run(
-            "python3 -m venv target/ci-venv/cargo-lambda",
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-        )?;
-        steps::run(
-            &format!("pip install {CARGO_LAMBDA}"),
-            Command::new(bin.join("pip")).args([
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                CARGO_LAMBDA,
-            ]),
-        )?;
-    }
+    let cargo_lambda = tools::ensure_cargo_lambda()?;
+    let bin = cargo_lambda
+        .parent()
+        .context("cargo-lambda's directory")?
+        .to_path_buf();
     let mut dirs = vec![bin];
     dirs.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),

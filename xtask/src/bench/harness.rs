@@ -1,13 +1,15 @@
 //! Processes under measurement: pinned to a core, logged to a file, waited for, read from `/proc`,
 //! and killed when dropped. Plus the few statistics the bench needs.
 
-use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+pub use testkit::ports::free_port;
+use testkit::process::Supervised;
+use testkit::procfs;
 use tokio::runtime::Runtime;
 
 use crate::steps::target_dir;
@@ -18,12 +20,12 @@ pub fn bench_dir() -> PathBuf {
 }
 
 /// Which core the process under test gets, and which one the load generator (and everything else the
-/// bench starts: DynamoDB Local, the Runtime API) gets.
+/// bench starts: moto, the Runtime API) gets.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Cores {
     /// The server, the Lambda function, the raw `GetItem` loop.
     pub server: usize,
-    /// wrk, DynamoDB Local, this process.
+    /// wrk, moto, this process.
     pub load: usize,
     /// Whether pinning is on (a machine with one core cannot separate them).
     pub pinned: bool,
@@ -80,10 +82,10 @@ impl Cores {
     }
 }
 
-/// A process the bench started; killed (and reaped) when dropped.
+/// A process the bench started; killed (and reaped) when dropped or when the bench dies.
 pub struct Proc {
     name: String,
-    child: Child,
+    child: Supervised,
     started: Instant,
 }
 
@@ -92,14 +94,8 @@ impl Proc {
     pub fn spawn(name: &str, command: &mut Command) -> Result<Proc> {
         let logs = bench_dir().join("logs");
         std::fs::create_dir_all(&logs)?;
-        let log = File::create(logs.join(format!("{name}.log")))?;
-        command
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
         let started = Instant::now();
-        let child = command
-            .spawn()
+        let child = Supervised::spawn_logged(command, &logs.join(format!("{name}.log")))
             .with_context(|| format!("cannot start {name} ({:?})", command.get_program()))?;
         Ok(Proc {
             name: name.to_owned(),
@@ -110,7 +106,7 @@ impl Proc {
 
     /// Its process id (`taskset` execs the program, so this is the program's).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.pid()
     }
 
     /// When [`Proc::spawn`] started it.
@@ -142,7 +138,7 @@ impl Proc {
     ) -> Result<Duration> {
         let limit = Duration::from_secs(30);
         loop {
-            let reply = runtime.block_on(::tests::server::try_send(addr, "GET", path, &[]));
+            let reply = runtime.block_on(testkit::http::try_send(addr, "GET", path, &[]));
             if reply.is_ok_and(|reply| reply.status == 200) {
                 return Ok(self.started.elapsed());
             }
@@ -156,62 +152,32 @@ impl Proc {
 
     /// Peak resident memory so far (`VmHWM`), in MiB.
     pub fn peak_rss_mib(&self) -> Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        let kib: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("VmHWM missing from /proc/PID/status")?;
-        Ok(kib / 1024.0)
+        let kib =
+            procfs::peak_rss_kib(self.pid()).context("VmHWM missing from /proc/PID/status")?;
+        Ok(kib as f64 / 1024.0)
     }
 
     /// CPU time it has used so far (user + system, every thread).
     pub fn cpu_time(&self) -> Result<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
-        stat_cpu_time(&stat, 14)
+        procfs::cpu_time(self.pid()).context("no /proc/PID/stat")
     }
 
     /// The part of [`Proc::cpu_time`] spent in user space (its own code, not the kernel's).
     pub fn user_time(&self) -> Result<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
-        Ok(Duration::from_millis(stat_ticks(&stat, 14)? * 10))
+        procfs::user_time(self.pid()).context("no /proc/PID/stat")
     }
 }
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.kill();
     }
 }
 
 /// CPU time of the children this process has waited for (user + system): how much the load generator
 /// used, read before and after a run.
 pub fn children_cpu_time() -> Result<Duration> {
-    stat_cpu_time(&std::fs::read_to_string("/proc/self/stat")?, 16)
-}
-
-/// Adds the two clock-tick fields numbered `field` and `field + 1` (1-based, as in `proc(5)`) of a
-/// `/proc/PID/stat` line. Linux reports them in USER_HZ, which is 100.
-fn stat_cpu_time(stat: &str, field: usize) -> Result<Duration> {
-    let ticks = stat_ticks(stat, field)? + stat_ticks(stat, field + 1)?;
-    Ok(Duration::from_millis(ticks * 10))
-}
-
-/// Field number `field` (1-based, as in `proc(5)`) of a `/proc/PID/stat` line, in clock ticks.
-fn stat_ticks(stat: &str, field: usize) -> Result<u64> {
-    let after_name = stat.rsplit_once(')').context("malformed /proc stat")?.1;
-    // The first field after the name is field 3 (the state).
-    let value = after_name
-        .split_whitespace()
-        .nth(field - 3)
-        .context("short /proc stat")?;
-    Ok(value.parse()?)
-}
-
-/// A port nothing listens on.
-pub fn free_port() -> u16 {
-    ::tests::dynamodb_local::free_port()
+    procfs::children_cpu_time().context("no /proc/self/stat")
 }
 
 /// The median of `values` (the mean of the middle two for an even count); 0 when empty.
@@ -279,15 +245,6 @@ mod tests {
         let values: Vec<f64> = (1..=100).map(f64::from).collect();
         assert_eq!(percentile(&values, 0.5), 50.0);
         assert_eq!(percentile(&values, 0.99), 99.0);
-    }
-
-    #[test]
-    fn cpu_time_is_read_past_a_command_name_with_spaces() {
-        // pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17)
-        let stat = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 150 50 7 3 20 0";
-        assert_eq!(stat_cpu_time(stat, 14).unwrap(), Duration::from_secs(2));
-        assert_eq!(stat_cpu_time(stat, 16).unwrap(), Duration::from_millis(100));
-        assert_eq!(stat_ticks(stat, 14).unwrap(), 150);
     }
 
     #[test]

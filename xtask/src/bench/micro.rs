@@ -1,4 +1,4 @@
-//! The criterion micro-benchmarks (`app-core/benches/lookup.rs`): built with the other artifacts, run
+//! The criterion micro-benchmarks (`k8s-server/benches/lookup.rs`): built with the other artifacts, run
 //! on the server core, read back from criterion's `estimates.json` files.
 
 use std::path::{Path, PathBuf};
@@ -9,10 +9,8 @@ use super::harness::{Cores, bench_dir};
 use super::results::Micro;
 use crate::steps;
 
-/// The criterion benchmark target in app-core.
+/// The criterion benchmark target in k8s-server (whose router records metrics into Prometheus).
 const BENCH: &str = "lookup";
-/// `k8s-server`'s features of app-core, so that `server_router` records metrics as it does there.
-const FEATURES: &str = "prometheus";
 
 /// Where criterion writes its data (`target/bench/criterion`).
 fn criterion_home() -> PathBuf {
@@ -22,9 +20,9 @@ fn criterion_home() -> PathBuf {
 /// Builds the benchmark (bench profile: release settings at opt-level 3, as the server) without running it.
 pub fn build() -> Result<()> {
     steps::run(
-        "cargo bench -p app-core --features prometheus --no-run (criterion micro-benchmarks)",
+        "cargo bench -p k8s-server --no-run (criterion micro-benchmarks)",
         steps::cargo()
-            .args(["bench", "-p", "app-core", "--features", FEATURES])
+            .args(["bench", "-p", "k8s-server"])
             .args(["--bench", BENCH, "--no-run"]),
     )
 }
@@ -35,11 +33,11 @@ pub fn run(cores: &Cores) -> Result<Vec<Micro>> {
     let _ = std::fs::remove_dir_all(&home);
     let mut command = cores.pinned(cores.server, steps::cargo().get_program());
     command
-        .args(["bench", "-p", "app-core", "--features", FEATURES])
+        .args(["bench", "-p", "k8s-server"])
         .args(["--bench", BENCH, "--", "--noplot"])
         .env("CRITERION_HOME", &home);
     steps::run(
-        "cargo bench -p app-core --features prometheus (criterion, pinned)",
+        "cargo bench -p k8s-server (criterion, pinned)",
         &mut command,
     )?;
     read(&home)

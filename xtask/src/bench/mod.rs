@@ -8,8 +8,8 @@
 //! 2. Embedded store: `k8s-server`, a bare hyper server with the same body, and a Node.js `http` server
 //!    under wrk at fixed connection counts, server on one core, wrk on the other, runs interleaved.
 //! 3. `k8s-server` start-to-ready, fresh processes.
-//! 4. DynamoDB Local: `k8s-server` and the Node.js server on the DynamoDB store beside a raw `GetItem`
-//!    loop on the same table.
+//! 4. DynamoDB on moto (the AWS emulator): `k8s-server` and the Node.js server on the DynamoDB store
+//!    beside a raw `GetItem` loop on the same table.
 //! 5. Lambda: `bootstrap` and the seed's Node.js handler, fresh processes through a local Runtime API:
 //!    cold start, warm invocations, peak RSS.
 //! 6. The criterion micro-benchmarks and the sizes.
@@ -35,11 +35,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use app_core::store::dynamodb;
-use app_core::store::memory::MemoryStore;
 use clap::Args;
-use tests::dynamodb_local::{ACCESS_KEY, DynamoDbLocal, REGION};
-use tests::lambda::EventSource;
+use testkit::lambda::EventSource;
+use testkit::moto::{Moto, REGION};
 use tokio::runtime::Runtime;
 
 use self::build::Artifacts;
@@ -54,13 +52,15 @@ use crate::steps::workspace_root;
 
 /// The table both stores read in the DynamoDB runs (the seed's handler hard-codes it).
 const TABLE: &str = "Users";
+/// What the DynamoDB and Lambda phases run DynamoDB on, as the page names it.
+const EMULATOR: &str = "moto server";
 /// The request every run makes.
 const PATH: &str = "/users/u-1";
 /// The memory size the Lambda processes are told.
 const LAMBDA_MEMORY_MB: u32 = 128;
 /// The unmeasured first run of each server.
 const WARM_UP: Duration = Duration::from_secs(2);
-/// The same on DynamoDB Local, whose JIT keeps speeding it up for a while.
+/// The same on the DynamoDB emulator (moto), which warms its caches for a while.
 const DYNAMODB_WARM_UP: Duration = Duration::from_secs(10);
 /// The largest share of failed requests a load run may have.
 const MAX_ERROR_SHARE: f64 = 0.01;
@@ -165,7 +165,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     server.start_to_ready_ms = start_to_ready_ms;
     server.peak_rss_after_all_runs_mib = rss_after_all_runs;
 
-    loads.push(sample_load("DynamoDB Local load"));
+    loads.push(sample_load("DynamoDB (moto server) load"));
     let (emulator, aws) = start_emulator(&runtime)?;
     let dynamodb = dynamodb_load(args, &cores, &runtime, &artifacts, &node, &aws)?;
     loads.push(sample_load("Lambda cold starts"));
@@ -190,6 +190,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             rustc: command_line("rustc", &["-V"]),
             node: node.version.clone(),
             wrk: load::wrk_version().unwrap_or_default(),
+            dynamodb_emulator: EMULATOR.into(),
             load_average: loads,
         },
         embedded,
@@ -297,7 +298,7 @@ fn embedded(
     )?;
     // The ceiling serves exactly what k8s-server answers.
     let body = runtime
-        .block_on(tests::server::send(local(ports[0]), "GET", PATH, &[]))
+        .block_on(testkit::http::send(local(ports[0]), "GET", PATH, &[]))
         .body;
     let body_file = bench_dir().join("u-1.json");
     std::fs::write(&body_file, &body)?;
@@ -325,7 +326,7 @@ fn embedded(
         "/readyz",
     )?;
     for (name, port) in [("ceiling-http", ports[1]), ("node-server", ports[2])] {
-        let reply = runtime.block_on(tests::server::send(local(port), "GET", PATH, &[]));
+        let reply = runtime.block_on(testkit::http::send(local(port), "GET", PATH, &[]));
         ensure!(
             reply.body == body,
             "{name} answers {} instead of k8s-server's {body}",
@@ -445,30 +446,17 @@ fn memory(
     })
 }
 
-/// Phase 4 set-up: DynamoDB Local (on this process's core, the load core) with the table and the
-/// sample users, and the environment that points a process at it with the test credentials.
-fn start_emulator(runtime: &Runtime) -> Result<(DynamoDbLocal, Vec<(String, String)>)> {
-    let local = DynamoDbLocal::launch(free_port());
-    runtime.block_on(async {
-        let client = local.client().await;
-        dynamodb::create_table(&client, TABLE).await?;
-        for user in MemoryStore::sample().users() {
-            dynamodb::put_user(&client, TABLE, user).await?;
-        }
-        anyhow::Ok(())
-    })?;
-    let env = [
-        ("USER_STORE", "dynamodb"),
-        ("USERS_TABLE", TABLE),
-        ("AWS_ENDPOINT_URL_DYNAMODB", local.endpoint()),
-        ("AWS_REGION", REGION),
-        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
-        ("AWS_SECRET_ACCESS_KEY", ACCESS_KEY),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    Ok((local, env))
+/// Phase 4 set-up: moto (on this process's core, the load core) with the table and the sample
+/// users, and the environment that points a process at it with the test credentials.
+fn start_emulator(runtime: &Runtime) -> Result<(Moto, Vec<(String, String)>)> {
+    let moto = Moto::launch(free_port())?;
+    runtime.block_on(moto.seed_sample(TABLE))?;
+    let env = moto
+        .service_env(TABLE)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    Ok((moto, env))
 }
 
 /// Phase 4: the DynamoDB store.
@@ -675,7 +663,7 @@ fn getitem_loop(
     })
 }
 
-/// Phase 5: both functions through the Runtime API, on DynamoDB Local, fresh processes interleaved.
+/// Phase 5: both functions through the Runtime API, on DynamoDB (moto), fresh processes interleaved.
 fn lambda(
     args: &BenchArgs,
     cores: &Cores,
@@ -721,7 +709,7 @@ fn lambda(
         command
     };
     let (mut rust_runs, mut node_runs, mut one_root_runs) = (Vec::new(), Vec::new(), Vec::new());
-    // One unmeasured process of each first (page cache, DynamoDB Local's JIT).
+    // One unmeasured process of each first (page cache, the emulator's caches).
     for i in 0..=args.cold_starts {
         let r = runtime_api::run_function("lambda-fn", &mut rust(), &event, args.warm_invokes)?;
         let n =

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use super::EMULATOR;
 use super::results::{Function, LoadSection, Results, Summary};
 use crate::chart::{self, Bar, Panel};
 use crate::doc_regions;
@@ -143,8 +144,8 @@ fn machine(r: &Results) -> String {
         format!("- Peers: Node.js {}, load generator {}", m.node, m.wrk),
         if m.pinning.pinned {
             format!(
-                "- Pinning (`taskset`): the process under test on core {}; wrk, DynamoDB Local, the Runtime API and the bench itself on core {}",
-                m.pinning.server, m.pinning.load
+                "- Pinning (`taskset`): the process under test on core {}; wrk, {}, the Runtime API and the bench itself on core {}",
+                m.pinning.server, m.dynamodb_emulator, m.pinning.load
             )
         } else {
             "- **No pinning**: this machine has one core, so server and load generator share it"
@@ -160,6 +161,14 @@ fn machine(r: &Results) -> String {
             r.lambda.rust.warm_invoke_ms.len() / r.lambda.rust.cold_start_ms.len().max(1)
         ),
     ];
+    if m.dynamodb_emulator != EMULATOR {
+        lines.push(format!(
+            "- **To be re-measured**: the DynamoDB figures (the DynamoDB table, the Lambda table and the \
+             DynamoDB chart) were measured on {}; the bench now runs that phase on {EMULATOR}. They \
+             stand until `cargo xtask bench` is run again",
+            m.dynamodb_emulator
+        ));
+    }
     // The first sample is before the builds, the second when the measurements begin.
     let at_start = m.load_average.get(1).map_or(f64::NAN, |s| s.load1);
     if at_start > QUIET_LOAD {
@@ -394,8 +403,9 @@ fn diagnostics(r: &Results) -> String {
         row(
             format!("k8s-server's p50 over the raw GetItem round trip, {c} connection(s)"),
             format!(
-                "+{added_us:.0} µs on {:.0} µs (DynamoDB Local)",
-                raw.p50_ms * 1e3
+                "+{added_us:.0} µs on {:.0} µs ({})",
+                raw.p50_ms * 1e3,
+                r.machine.dynamodb_emulator
             ),
         );
         row(
@@ -618,7 +628,10 @@ pub fn svg(r: &Results) -> String {
         .collect();
     if let Some(&c) = r.dynamodb.connections.iter().max() {
         panels.push(Panel {
-            title: format!("DynamoDB Local, {c} connections: requests/s"),
+            title: format!(
+                "DynamoDB store on {}, {c} connections: requests/s",
+                r.machine.dynamodb_emulator
+            ),
             bars: bars(&r.dynamodb, c),
         });
     }

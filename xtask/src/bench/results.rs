@@ -12,7 +12,7 @@ pub struct Results {
     pub machine: Machine,
     /// The servers on the embedded store (and the bare-hyper ceiling).
     pub embedded: LoadSection,
-    /// The servers on DynamoDB Local (and the raw `GetItem` loop).
+    /// The servers on DynamoDB in moto, the emulator (and the raw `GetItem` loop).
     pub dynamodb: LoadSection,
     /// `k8s-server` facts besides throughput.
     pub server: ServerFacts,
@@ -45,6 +45,8 @@ pub struct Machine {
     pub node: String,
     /// `wrk -v`.
     pub wrk: String,
+    /// What served DynamoDB in the DynamoDB and Lambda phases, as the page names it.
+    pub dynamodb_emulator: String,
     /// One-minute load average sampled at each phase (before the builds, then before each phase).
     pub load_average: Vec<LoadSample>,
 }

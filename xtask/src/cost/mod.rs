@@ -15,6 +15,7 @@ use clap::{Args, ValueEnum};
 use self::model::Arch;
 use self::prices::Prices;
 use self::scenario::{Inputs, Scenario};
+use crate::steps::workspace_root;
 
 /// Default chart path, relative to the workspace root.
 const DEFAULT_SVG: &str = "target/cost/cost.svg";
@@ -119,12 +120,6 @@ pub fn run(args: &CostArgs) -> Result<()> {
     write(&svg_path, &chart::render(&scenario.extended, &title))?;
     println!("Chart written to {}", display(&svg_path));
     Ok(())
-}
-
-/// The workspace root: the parent of this crate's directory.
-fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
 /// `path` relative to the current directory when it is inside it.

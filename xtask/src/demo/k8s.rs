@@ -1,15 +1,15 @@
-//! The built `k8s-server` binary as a child process (under `tests::watchdog`, so it never outlives the
+//! The built `k8s-server` binary as a child process (a `testkit::process::Supervised`, so it never outlives the
 //! demo), timed from spawn to its first ready answer.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use tests::contract::Case;
-use tests::dynamodb_local::free_port;
-use tests::reply::Reply;
-use tests::server::{send, try_send};
-use tests::watchdog::{self, Watched};
+use testkit::contract::Case;
+use testkit::http::{send, try_send};
+use testkit::ports::free_port;
+use testkit::process::Supervised;
+use testkit::reply::Reply;
 
 use crate::steps::target_dir;
 
@@ -20,7 +20,7 @@ const STOP_LIMIT: Duration = Duration::from_secs(10);
 
 /// A running `k8s-server`; stopped (SIGTERM, then SIGKILL) when dropped.
 pub struct K8sServer {
-    process: Watched,
+    process: Supervised,
     addr: SocketAddr,
     ready_after: Duration,
 }
@@ -32,14 +32,14 @@ impl K8sServer {
         let bin = target_dir().join("debug/k8s-server");
         let log_path = target_dir().join("demo-k8s-server.log");
         let port = free_port();
-        let mut command = watchdog::command(&bin, &log_path);
+        let mut command = std::process::Command::new(&bin);
         command
             .env_clear()
             .envs(envs.iter().copied())
             .env("PORT", port.to_string());
         let started = Instant::now();
-        let process =
-            Watched::spawn(command).with_context(|| format!("cannot start {}", bin.display()))?;
+        let process = Supervised::spawn_logged(&mut command, &log_path)
+            .with_context(|| format!("cannot start {}", bin.display()))?;
         let mut server = K8sServer {
             process,
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -67,7 +67,7 @@ impl K8sServer {
         }
     }
 
-    /// From spawn (of the watchdog shell, which starts it at once) to the first 200 on `/readyz`.
+    /// From spawn to the first 200 on `/readyz`.
     pub fn ready_after(&self) -> Duration {
         self.ready_after
     }

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use tests::contract::{Case, contract_violations, parity_violation};
-use tests::reply::Reply;
+use testkit::contract::{Case, contract_violations, parity_violation};
+use testkit::reply::Reply;
 
 /// The targets, in column order.
 const TARGETS: [&str; 2] = ["k8s-server", "lambda-fn (cargo lambda watch)"];

@@ -1,0 +1,305 @@
+//! The import use case: a JSON Lines file of users, read as a stream, validated line by line, written
+//! 25 rows a request, with a report of what was written and what was refused.
+//!
+//! - [`Importer::run`]: what the front doors call for one object: import it, then write its report
+//!   beside it (`imports/…` → `reports/imports/….json`); any other key is skipped.
+//! - [`import_lines`]: the import of any byte stream into any [`UserWriter`] (a local file into the
+//!   embedded store needs no AWS at all).
+//! - [`ImportOptions`]: where to start (`--from-line`) and when to stop (a Lambda deadline).
+//!
+//! A line that breaks a rule is reported and never stops the import. A store or S3 that fails is an
+//! [`ImportFailure`], not a report: the caller fails (Lambda retries, the Job exits 1), and the rows
+//! written so far are not counted as a report would count them. Writing rows is idempotent (a put per
+//! id), so running the same file again, or from the line a run stopped at, gives the same table.
+
+mod config;
+mod lines;
+mod report;
+mod row;
+
+use std::num::NonZeroU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use thiserror::Error;
+use tokio::io::AsyncBufRead;
+
+pub use self::config::ImportConfig;
+pub use self::lines::{Line, LineReader, MAX_LINE_BYTES};
+pub use self::report::{ImportReport, MAX_LISTED_REJECTIONS, RejectCode, Rejection, ReportError};
+use self::row::{Verdict, judge};
+use crate::objects::{ObjectLocation, ObjectStore};
+use crate::store::{StoreError, UserBatch, UserWriter};
+
+/// A batch also ends after this many lines, so that a long stretch of rejected or blank lines still
+/// reaches a batch boundary, where the deadline is checked.
+pub const MAX_BATCH_LINES: u64 = 1_000;
+
+/// How long a read of the input may bring no byte before the import fails as unavailable.
+pub const READ_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where an import starts and when it stops early.
+pub struct ImportOptions {
+    from_line: NonZeroU64,
+    should_stop: Option<Box<dyn Fn() -> bool + Send + Sync>>,
+}
+
+impl Default for ImportOptions {
+    /// From line 1 to the end, with no deadline.
+    fn default() -> Self {
+        Self {
+            from_line: NonZeroU64::MIN,
+            should_stop: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("from_line", &self.from_line)
+            .field("has_deadline", &self.should_stop.is_some())
+            .finish()
+    }
+}
+
+impl ImportOptions {
+    /// Lines before `line` are read through and neither imported nor reported (`--from-line`).
+    pub fn from_line(mut self, line: NonZeroU64) -> Self {
+        self.from_line = line;
+        self
+    }
+
+    /// Stops at the first batch boundary at or after `deadline`.
+    pub fn stop_at(self, deadline: Instant) -> Self {
+        self.stop_when(move || Instant::now() >= deadline)
+    }
+
+    /// Stops at the first batch boundary once less than `margin` remains before `deadline` (a Lambda
+    /// invocation's deadline, with `IMPORT_DEADLINE_MARGIN_MS`).
+    pub fn stop_before(self, deadline: SystemTime, margin: Duration) -> Self {
+        let left = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(margin);
+        self.stop_at(Instant::now() + left)
+    }
+
+    /// Stops at the first batch boundary where `should_stop` returns true (asked once per boundary).
+    pub fn stop_when(mut self, should_stop: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        self.should_stop = Some(Box::new(should_stop));
+        self
+    }
+
+    fn should_stop(&self) -> bool {
+        self.should_stop.as_ref().is_some_and(|stop| stop())
+    }
+}
+
+/// Which part failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ImportError {
+    /// Writing users failed.
+    #[error("the user store failed: {0}")]
+    Users(StoreError),
+    /// Reading the input or writing the report failed.
+    #[error("the object store failed: {0}")]
+    Objects(StoreError),
+}
+
+impl ImportError {
+    /// True when trying again later may succeed (timeouts, throttling, a store that is down); false for
+    /// a missing table or bucket, refused credentials.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Users(StoreError::Unavailable(_)) | Self::Objects(StoreError::Unavailable(_))
+        )
+    }
+}
+
+/// An import that could not finish because a store failed. Its text is for logs (it carries store
+/// details), never for a report or a response.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("import of {object} failed: {error} ({imported} rows written before{})",
+    .next_line.map(|line| format!("; line {line} and later not written")).unwrap_or_default())]
+pub struct ImportFailure {
+    /// What failed.
+    pub error: ImportError,
+    /// The input, `s3://BUCKET/KEY`.
+    pub object: String,
+    /// Rows known to be written before the failure.
+    pub imported: u64,
+    /// The first line whose row may not be written; `None` when every row was (the report was not).
+    pub next_line: Option<u64>,
+}
+
+/// What [`Importer::run`] did with an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The object was imported (or found missing) and the report written at `location`.
+    Reported {
+        /// The report.
+        report: ImportReport,
+        /// Where it was written.
+        location: ObjectLocation,
+    },
+    /// The key is outside `imports/`: nothing was read or written.
+    Skipped,
+}
+
+/// Imports objects into the user store and writes their reports. Cheap to clone.
+#[derive(Clone)]
+pub struct Importer {
+    users: Arc<dyn UserWriter>,
+    objects: Arc<dyn ObjectStore>,
+}
+
+impl std::fmt::Debug for Importer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Importer").finish_non_exhaustive()
+    }
+}
+
+impl Importer {
+    /// An importer writing users to `users`, reading inputs from and writing reports to `objects`.
+    pub fn new(users: Arc<dyn UserWriter>, objects: Arc<dyn ObjectStore>) -> Self {
+        Self { users, objects }
+    }
+
+    /// Imports `source` and writes the report to [`ObjectLocation::report_location`]; a key outside
+    /// `imports/` is logged and skipped. A missing object gets a report with `OBJECT_NOT_FOUND`.
+    pub async fn run(
+        &self,
+        source: &ObjectLocation,
+        options: &ImportOptions,
+    ) -> Result<Outcome, ImportFailure> {
+        let Some(location) = source.report_location() else {
+            tracing::info!(object = %source, "not under imports/: skipped");
+            return Ok(Outcome::Skipped);
+        };
+        let report = self.import(source, options).await?;
+        self.objects
+            .put_json(&location, report.to_json())
+            .await
+            .map_err(|err| ImportFailure {
+                error: ImportError::Objects(err),
+                object: source.to_string(),
+                imported: report.imported,
+                next_line: None,
+            })?;
+        tracing::info!(
+            object = %source,
+            report = %location,
+            imported = report.imported,
+            rejected = report.rejected_total,
+            complete = report.complete,
+            next_line = report.next_line,
+            "import reported"
+        );
+        Ok(Outcome::Reported { report, location })
+    }
+
+    /// Imports `source` without writing a report.
+    pub async fn import(
+        &self,
+        source: &ObjectLocation,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, ImportFailure> {
+        match self.objects.open(source).await {
+            Ok(Some(reader)) => {
+                import_lines(reader, self.users.as_ref(), source.to_string(), options).await
+            }
+            Ok(None) => Ok(ImportReport::object_not_found(source.to_string())),
+            Err(err) => Err(ImportFailure {
+                error: ImportError::Objects(err),
+                object: source.to_string(),
+                imported: 0,
+                next_line: Some(options.from_line.get()),
+            }),
+        }
+    }
+}
+
+/// Imports the JSON Lines in `input` into `users`; `source` names the input in the report.
+///
+/// Lines are numbered from 1; blank lines are skipped; each other line is a row or a rejection.
+/// Rows are written [`UserBatch::CAPACITY`] at a time (duplicate ids within a request merged, the later
+/// row winning). Between batches (also after [`MAX_BATCH_LINES`] lines without a full batch) `options`
+/// may stop the run: the report then says `complete: false` and `nextLine`.
+pub async fn import_lines<R: AsyncBufRead + Unpin>(
+    input: R,
+    users: &dyn UserWriter,
+    source: String,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportFailure> {
+    let mut report = ImportReport::started(source);
+    let mut lines = LineReader::new(input, READ_IDLE_TIMEOUT);
+    let failure = |error, report: &ImportReport, next_line: u64| ImportFailure {
+        error,
+        object: report.source.clone(),
+        imported: report.imported,
+        next_line: Some(next_line),
+    };
+    let unreadable = |err: std::io::Error| {
+        ImportError::Objects(StoreError::Unavailable(format!(
+            "reading the object: {err}"
+        )))
+    };
+
+    while lines.next_number() < options.from_line.get() {
+        let skipped = lines.skip_line().await;
+        if !skipped.map_err(|err| failure(unreadable(err), &report, lines.next_number()))? {
+            break;
+        }
+    }
+    let mut batch = UserBatch::new();
+    loop {
+        let first_line = lines.next_number();
+        let at_end = lines.at_end().await;
+        if at_end.map_err(|err| failure(unreadable(err), &report, first_line))? {
+            break;
+        }
+        if options.should_stop() {
+            report.next_line = Some(first_line);
+            return Ok(report);
+        }
+        let mut rows = 0;
+        let mut read = 0;
+        while rows < UserBatch::CAPACITY && read < MAX_BATCH_LINES {
+            let next = lines.next_line().await;
+            let Some((number, line)) =
+                next.map_err(|err| failure(unreadable(err), &report, first_line))?
+            else {
+                break;
+            };
+            read += 1;
+            let verdict = match line {
+                Line::Text(text) => judge(text),
+                Line::TooLong => Verdict::Rejected(RejectCode::LineTooLong),
+            };
+            match verdict {
+                Verdict::Blank => {}
+                Verdict::Rejected(code) => report.reject(number, code),
+                Verdict::Row(user) => {
+                    // Fewer rows than the capacity means fewer distinct ids: the push cannot fail.
+                    batch
+                        .push(user)
+                        .expect("a batch takes CAPACITY rows whatever their ids");
+                    rows += 1;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let written = users.put_batch(&batch).await;
+            written.map_err(|err| failure(ImportError::Users(err), &report, first_line))?;
+            report.imported += rows as u64;
+            batch.clear();
+        }
+    }
+    report.complete = true;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,264 @@
+//! Where import files come from and where their reports go: the [`ObjectStore`] port, object
+//! locations (`s3://BUCKET/KEY`) and the rule that places a report beside its input.
+//!
+//! - [`s3::S3ObjectStore`]: Amazon S3 (or any endpoint speaking its API), on the service's SDK settings.
+//! - [`local::LocalObjectStore`]: a folder on disk, one sub-folder per bucket: the import with no AWS.
+
+pub mod local;
+pub mod s3;
+
+use std::fmt;
+use std::pin::Pin;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use thiserror::Error;
+use tokio::io::AsyncBufRead;
+
+use crate::store::StoreError;
+
+/// An object's content, read as a stream.
+pub type ObjectReader = Pin<Box<dyn AsyncBufRead + Send>>;
+
+/// Objects by bucket and key.
+#[async_trait]
+pub trait ObjectStore: Send + Sync + 'static {
+    /// Opens the object for streaming; `Ok(None)` when there is no such object. An error while the
+    /// stream is read later comes out of the reader as an `io::Error`.
+    async fn open(&self, location: &ObjectLocation) -> Result<Option<ObjectReader>, StoreError>;
+
+    /// Writes `json` as the object at `location` (content type `application/json`), replacing it.
+    async fn put_json(&self, location: &ObjectLocation, json: Vec<u8>) -> Result<(), StoreError>;
+}
+
+/// Keys the import reads start with this.
+pub const IMPORTS_PREFIX: &str = "imports/";
+/// Reports are written under this prefix, at the input's key with [`REPORT_SUFFIX`] appended.
+pub const REPORTS_PREFIX: &str = "reports/";
+/// Appended to the input's key to make the report's.
+pub const REPORT_SUFFIX: &str = ".json";
+/// The longest S3 object key, in bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// A bucket and a key: an object, written `s3://BUCKET/KEY`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectLocation {
+    bucket: String,
+    key: String,
+}
+
+/// A bucket or key that cannot name an object.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InvalidLocation {
+    /// Not of the form `s3://BUCKET/KEY`.
+    #[error("expected s3://BUCKET/KEY")]
+    NotAnS3Uri,
+    /// The bucket name breaks S3's naming rule.
+    #[error(
+        "a bucket name is 3 to 63 characters from a-z 0-9 . -, starting and ending with a letter or digit"
+    )]
+    Bucket,
+    /// The key is empty or longer than 1024 bytes.
+    #[error("an object key is 1 to 1024 bytes")]
+    Key,
+    /// A key from an S3 event that does not decode to UTF-8 text.
+    #[error("the event's object key is not valid URL-encoded UTF-8")]
+    KeyEncoding,
+}
+
+impl ObjectLocation {
+    /// The object `key` in `bucket`, both as they are (no decoding).
+    pub fn new(bucket: impl Into<String>, key: impl Into<String>) -> Result<Self, InvalidLocation> {
+        let (bucket, key) = (bucket.into(), key.into());
+        if !is_valid_bucket(&bucket) {
+            return Err(InvalidLocation::Bucket);
+        }
+        if key.is_empty() || key.len() > MAX_KEY_BYTES {
+            return Err(InvalidLocation::Key);
+        }
+        Ok(Self { bucket, key })
+    }
+
+    /// Parses `s3://BUCKET/KEY`. Everything after the first `/` past the bucket is the key, taken
+    /// literally as the AWS CLI does: spaces, `+`, `%` and any Unicode are part of it.
+    pub fn parse_uri(uri: &str) -> Result<Self, InvalidLocation> {
+        let rest = uri
+            .strip_prefix("s3://")
+            .ok_or(InvalidLocation::NotAnS3Uri)?;
+        let (bucket, key) = rest.split_once('/').ok_or(InvalidLocation::NotAnS3Uri)?;
+        Self::new(bucket, key)
+    }
+
+    /// The object an S3 event notification names: its key arrives URL-encoded (`+` for a space,
+    /// `%XX` for other bytes) and is decoded here.
+    pub fn from_event(bucket: &str, url_encoded_key: &str) -> Result<Self, InvalidLocation> {
+        let plus_decoded = url_encoded_key.replace('+', " ");
+        let key = percent_encoding::percent_decode_str(&plus_decoded)
+            .decode_utf8()
+            .map_err(|_| InvalidLocation::KeyEncoding)?;
+        Self::new(bucket, key)
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The key, decoded.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Where the report of importing this object goes: `imports/2026/a.jsonl` →
+    /// `reports/imports/2026/a.jsonl.json` in the same bucket. `None` for a key outside `imports/`
+    /// (such an object is not imported: a trigger set too broadly then cannot loop on its own
+    /// reports), for `imports/` itself, and for a key too long to have a report beside it.
+    pub fn report_location(&self) -> Option<Self> {
+        let name = self.key.strip_prefix(IMPORTS_PREFIX)?;
+        if name.is_empty() {
+            return None;
+        }
+        let key = format!("{REPORTS_PREFIX}{}{REPORT_SUFFIX}", self.key);
+        Self::new(self.bucket.clone(), key).ok()
+    }
+}
+
+impl fmt::Display for ObjectLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+impl FromStr for ObjectLocation {
+    type Err = InvalidLocation;
+
+    fn from_str(uri: &str) -> Result<Self, Self::Err> {
+        Self::parse_uri(uri)
+    }
+}
+
+/// S3's rule for general-purpose bucket names.
+fn is_valid_bucket(bucket: &str) -> bool {
+    let bytes = bucket.as_bytes();
+    (3..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(bucket: &str, key: &str) -> ObjectLocation {
+        ObjectLocation::new(bucket, key).unwrap()
+    }
+
+    #[test]
+    fn an_s3_uri_is_bucket_then_the_literal_key() {
+        for (uri, bucket, key) in [
+            (
+                "s3://b-1/imports/2026/a.jsonl",
+                "b-1",
+                "imports/2026/a.jsonl",
+            ),
+            (
+                "s3://my.bucket/imports/with space+plus.jsonl",
+                "my.bucket",
+                "imports/with space+plus.jsonl",
+            ),
+            (
+                "s3://bkt/imports/ünï cødé/%41.jsonl",
+                "bkt",
+                "imports/ünï cødé/%41.jsonl",
+            ),
+            ("s3://bkt/a//b/", "bkt", "a//b/"),
+        ] {
+            let location = ObjectLocation::parse_uri(uri).unwrap();
+
+            assert_eq!((location.bucket(), location.key()), (bucket, key), "{uri}");
+            assert_eq!(
+                location.to_string(),
+                uri,
+                "{uri}: Display gives the URI back"
+            );
+            assert_eq!(uri.parse::<ObjectLocation>(), Ok(location));
+        }
+    }
+
+    #[test]
+    fn a_malformed_uri_says_what_is_wrong() {
+        let long_key = format!("s3://bkt/{}", "k".repeat(MAX_KEY_BYTES + 1));
+        for (uri, expected) in [
+            ("bkt/key", InvalidLocation::NotAnS3Uri),
+            ("https://bkt/key", InvalidLocation::NotAnS3Uri),
+            ("s3://bkt", InvalidLocation::NotAnS3Uri),
+            ("s3://bkt/", InvalidLocation::Key),
+            (long_key.as_str(), InvalidLocation::Key),
+            ("s3://Bucket/key", InvalidLocation::Bucket),
+            ("s3://ab/key", InvalidLocation::Bucket),
+            ("s3://-bkt/key", InvalidLocation::Bucket),
+            ("s3://bkt_1/key", InvalidLocation::Bucket),
+            ("s3:///key", InvalidLocation::Bucket),
+        ] {
+            assert_eq!(ObjectLocation::parse_uri(uri), Err(expected), "{uri}");
+        }
+    }
+
+    #[test]
+    fn an_event_key_is_url_decoded_with_plus_for_space() {
+        for (encoded, key) in [
+            ("imports/a.jsonl", "imports/a.jsonl"),
+            ("imports/with+space.jsonl", "imports/with space.jsonl"),
+            ("imports/a%2Bb.jsonl", "imports/a+b.jsonl"),
+            ("imports/%C3%BCn%C3%AF.jsonl", "imports/ünï.jsonl"),
+            ("imports/100%25.jsonl", "imports/100%.jsonl"),
+        ] {
+            assert_eq!(
+                ObjectLocation::from_event("bkt", encoded).map(|l| l.key().to_owned()),
+                Ok(key.to_owned()),
+                "{encoded}"
+            );
+        }
+        assert_eq!(
+            ObjectLocation::from_event("bkt", "imports/%FF.jsonl"),
+            Err(InvalidLocation::KeyEncoding)
+        );
+    }
+
+    #[test]
+    fn the_report_goes_under_reports_at_the_input_key_plus_json() {
+        assert_eq!(
+            at("bkt", "imports/2026/a.jsonl").report_location(),
+            Some(at("bkt", "reports/imports/2026/a.jsonl.json"))
+        );
+        assert_eq!(
+            at("bkt", "imports/with space+plus ü.jsonl").report_location(),
+            Some(at("bkt", "reports/imports/with space+plus ü.jsonl.json"))
+        );
+    }
+
+    #[test]
+    fn keys_outside_imports_have_no_report_so_they_are_skipped() {
+        for key in [
+            "reports/imports/a.jsonl.json",
+            "a.jsonl",
+            "Imports/a.jsonl",
+            "imports",
+            "imports/",
+            "x/imports/a.jsonl",
+        ] {
+            assert_eq!(at("bkt", key).report_location(), None, "{key}");
+        }
+        let longest_with_a_report = format!("imports/{}", "k".repeat(MAX_KEY_BYTES - 8 - 13));
+        let too_long = format!("{longest_with_a_report}k");
+        assert!(
+            at("bkt", &longest_with_a_report)
+                .report_location()
+                .is_some()
+        );
+        assert_eq!(at("bkt", &too_long).report_location(), None);
+    }
+}

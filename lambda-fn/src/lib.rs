@@ -1,0 +1,160 @@
+//! `lambda-fn`: the user-lookup service as an AWS Lambda function, the one crate that knows
+//! `lambda_http` and `lambda_runtime`. Its front door serves the same `app-core` contract as the server,
+//! fed by `lambda_http`.
+//!
+//! `lambda_http` turns API Gateway (REST and HTTP API), Function URL and ALB events into
+//! `http::Request`s. Two things differ from a request on a socket, and are fixed here before the
+//! contract sees the request:
+//! - API Gateway puts a named stage in front of the path (`/prod/users/u-1`): it is removed.
+//! - The request id: a sane `x-request-id` from the caller is kept, otherwise the invocation's
+//!   request id (the one in the Lambda logs and metrics) is used.
+//!
+//! Metrics leave as CloudWatch Embedded Metric Format lines in the log (see [`emf`]).
+
+use app_core::http::{Contract, X_REQUEST_ID, is_sane_request_id, router};
+use app_core::service::UserService;
+use app_core::startup::{self, StartupError};
+use axum::http::uri::PathAndQuery;
+use axum::http::{HeaderValue, Uri};
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{Adapter, LambdaEvent, Request, RequestExt};
+use tower::ServiceBuilder;
+use tower::util::{MapRequest, MapResponse};
+
+mod emf;
+mod safe_event;
+
+/// The runtime's view of the function: an event in, the event source's response out.
+pub type EventHandler = MapRequest<
+    Adapter<'static, Response, Handler>,
+    fn(LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRequest>,
+>;
+
+/// Starts the function from the environment (during Lambda's init phase) and serves invocations until
+/// the runtime stops it.
+pub async fn run() -> Result<(), StartupError> {
+    let service = startup::init().await?;
+    serve(service).await.map_err(StartupError::runtime)
+}
+
+/// Runs the Lambda runtime loop until the runtime stops it: [`event_handler`] under
+/// `lambda_runtime`, which is what `lambda_http::run` does, plus the event check first.
+///
+/// Before the loop it registers for graceful shutdown (`lambda_runtime`'s no-op internal extension):
+/// Lambda then sends SIGTERM before it ends the execution environment, and [`on_shutdown`] runs
+/// before the process exits 0. Registration is part of init: a Runtime API without the Extensions
+/// API (`/2020-01-01/extension`) fails init with an error saying so.
+pub async fn serve(service: UserService) -> Result<(), lambda_http::Error> {
+    // `spawn_graceful_shutdown_handler` panics when registration fails; as a task, that panic
+    // becomes an init error.
+    tokio::spawn(lambda_runtime::spawn_graceful_shutdown_handler(on_shutdown))
+        .await
+        .map_err(|_| "could not register the graceful-shutdown extension with the Runtime API")?;
+    lambda_runtime::run(event_handler(service)).await
+}
+
+/// What the function does between Lambda's SIGTERM and its exit: metrics not yet written leave as
+/// EMF lines, and the log is flushed.
+async fn on_shutdown() {
+    tracing::info!("SIGTERM: flushing metrics and logs before exit");
+    emf::flush();
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+}
+
+/// What the runtime invokes: the event is made safe for `lambda_http`'s conversion (see
+/// `safe_event`), converted by `lambda_http` into a request, answered by [`handler`], and encoded
+/// into the event source's response format.
+pub fn event_handler(service: UserService) -> EventHandler {
+    ServiceBuilder::new()
+        .map_request(safe_event as fn(_) -> _)
+        .service(Adapter::from(handler(service)))
+}
+
+fn safe_event(event: LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRequest> {
+    LambdaEvent::new(safe_event::make_safe(event.payload), event.context)
+}
+
+/// The contract as an HTTP service, for requests `lambda_http` made from events.
+pub type Handler =
+    MapResponse<MapRequest<Contract, fn(Request) -> Request>, fn(Response) -> Response>;
+
+type Response = axum::response::Response;
+
+/// Builds the Lambda handler over `service`: `app_core::http::router` behind the event adaptation. It
+/// installs the EMF metrics recorder, and writes each invocation's metrics to the log as it answers.
+pub fn handler(service: UserService) -> Handler {
+    emf::install();
+    ServiceBuilder::new()
+        .map_response(flush_metrics as fn(Response) -> Response)
+        .map_request(adapt as fn(Request) -> Request)
+        .service(router(service))
+}
+
+/// Writes the invocation's metrics (EMF) to the log, then hands the response back.
+fn flush_metrics(response: Response) -> Response {
+    emf::flush();
+    response
+}
+
+/// Makes a request from an event look like the same request made to the server.
+fn adapt(mut req: Request) -> Request {
+    strip_stage(&mut req);
+    use_invocation_request_id(&mut req);
+    req
+}
+
+/// The API Gateway stage, if the event came through a named one (not `$default`).
+fn named_stage(req: &Request) -> Option<&str> {
+    let stage = match req.request_context_ref()? {
+        RequestContext::ApiGatewayV1(ctx) => ctx.stage.as_deref(),
+        RequestContext::ApiGatewayV2(ctx) => ctx.stage.as_deref(),
+        _ => None,
+    };
+    stage.filter(|stage| !stage.is_empty() && *stage != "$default")
+}
+
+/// `/prod/users/u-1` → `/users/u-1` when the event came through stage `prod`.
+fn strip_stage(req: &mut Request) {
+    let Some(stage) = named_stage(req) else {
+        return;
+    };
+    let uri = req.uri();
+    let Some(rest) = uri
+        .path()
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(stage))
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+    else {
+        return;
+    };
+    let path = if rest.is_empty() { "/" } else { rest };
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    let Ok(path_and_query) = PathAndQuery::try_from(path_and_query) else {
+        return;
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(path_and_query);
+    if let Ok(uri) = Uri::from_parts(parts) {
+        *req.uri_mut() = uri;
+    }
+}
+
+fn use_invocation_request_id(req: &mut Request) {
+    if req
+        .headers()
+        .get(X_REQUEST_ID)
+        .is_some_and(is_sane_request_id)
+    {
+        return;
+    }
+    let invocation_id = req
+        .lambda_context_ref()
+        .and_then(|ctx| HeaderValue::from_str(&ctx.request_id).ok())
+        .filter(is_sane_request_id);
+    if let Some(id) = invocation_id {
+        req.headers_mut().insert(X_REQUEST_ID, id);
+    }
+}

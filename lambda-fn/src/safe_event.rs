@@ -1,0 +1,82 @@
+//! Events made safe for `lambda_http`'s conversion.
+//!
+//! `lambda_http` turns an event into a request URI with `Url::parse(..).unwrap()` from the `Host` and
+//! `X-Forwarded-Proto` headers (or the request context's domain name) and the path, then builds the
+//! request with `expect` (which fails on what `url` accepted but `http` does not, and on an HTTP
+//! API's raw query string `http` cannot parse). Those values come from the caller (through an ALB the
+//! `Host` header is whatever the client sent), so an odd one made the conversion panic and the
+//! invocation fail (a 502 at the load balancer) instead of getting an answer. Values it could not
+//! parse are dropped here, before it sees them: the contract uses none of them.
+
+use axum::http::header::HOST;
+use axum::http::uri::PathAndQuery;
+use axum::http::{HeaderMap, HeaderName};
+use lambda_http::request::LambdaRequest;
+
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// Drops the event values `lambda_http` would panic on, and gives a path without a leading `/` one.
+pub(crate) fn make_safe(mut event: LambdaRequest) -> LambdaRequest {
+    match &mut event {
+        LambdaRequest::ApiGatewayV1(req) => {
+            clean_headers(&mut req.headers);
+            clean_headers(&mut req.multi_value_headers);
+            clean_domain(&mut req.request_context.domain_name);
+            clean_path(&mut req.path);
+        }
+        LambdaRequest::ApiGatewayV2(req) => {
+            clean_headers(&mut req.headers);
+            clean_domain(&mut req.request_context.domain_name);
+            clean_path(&mut req.raw_path);
+            let unparsable = |query: &str| PathAndQuery::try_from(format!("/?{query}")).is_err();
+            if req.raw_query_string.as_deref().is_some_and(unparsable) {
+                req.raw_query_string = None;
+            }
+        }
+        LambdaRequest::Alb(req) => {
+            clean_headers(&mut req.headers);
+            clean_headers(&mut req.multi_value_headers);
+            clean_path(&mut req.path);
+        }
+        _ => {}
+    }
+    event
+}
+
+fn clean_headers(headers: &mut HeaderMap) {
+    drop_unless(headers, &HOST, valid_host);
+    drop_unless(headers, &X_FORWARDED_PROTO, |proto| {
+        matches!(proto, "http" | "https")
+    });
+}
+
+fn drop_unless(headers: &mut HeaderMap, name: &HeaderName, valid: fn(&str) -> bool) {
+    if headers
+        .get_all(name)
+        .iter()
+        .any(|value| !value.to_str().is_ok_and(valid))
+    {
+        headers.remove(name);
+    }
+}
+
+fn clean_domain(domain: &mut Option<String>) {
+    if domain.as_deref().is_some_and(|d| !valid_host(d)) {
+        *domain = None;
+    }
+}
+
+fn clean_path(path: &mut Option<String>) {
+    if let Some(p) = path
+        && !p.starts_with('/')
+    {
+        p.insert(0, '/');
+    }
+}
+
+/// Whether `lambda_http` can build a request URI with this host: it formats a URL with it, parses that
+/// with `url` and hands the result to `http`, which is stricter (a `}` passes the first, not the second).
+fn valid_host(host: &str) -> bool {
+    url::Url::parse(&format!("https://{host}/"))
+        .is_ok_and(|url| url.as_str().parse::<axum::http::Uri>().is_ok())
+}

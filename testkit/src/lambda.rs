@@ -1,0 +1,198 @@
+//! `lambda-fn`'s front door, driven the way the Lambda runtime drives it: a real-shaped event (from the
+//! JSON fixtures) goes through `lambda_http`'s own event parsing and the handler `lambda-fn` runs, and the
+//! answer is encoded into the response event the runtime would post back, then read like API Gateway,
+//! the Function URL or the ALB would read it.
+
+use app_core::service::UserService;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use lambda_fn::event_handler;
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::ServiceExt;
+use lambda_http::{Context, LambdaEvent};
+use serde_json::{Map, Value, json};
+
+use crate::reply::Reply;
+
+/// Each way an HTTP request reaches a Lambda function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSource {
+    /// API Gateway REST API (payload 1.0) on stage `prod`: the stage is in the path.
+    RestApiStage,
+    /// API Gateway HTTP API (payload 2.0) on the `$default` stage.
+    HttpApiDefault,
+    /// API Gateway HTTP API (payload 2.0) on stage `prod`: the stage is in `rawPath`.
+    HttpApiStage,
+    /// A Lambda Function URL: payload 2.0 without `pathParameters`.
+    FunctionUrl,
+    /// An Application Load Balancer target group.
+    Alb,
+}
+
+impl EventSource {
+    /// Every source.
+    pub const ALL: [EventSource; 5] = [
+        Self::RestApiStage,
+        Self::HttpApiDefault,
+        Self::HttpApiStage,
+        Self::FunctionUrl,
+        Self::Alb,
+    ];
+
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RestApiStage => "lambda/apigw-rest(prod)",
+            Self::HttpApiDefault => "lambda/apigw-http($default)",
+            Self::HttpApiStage => "lambda/apigw-http(prod)",
+            Self::FunctionUrl => "lambda/function-url",
+            Self::Alb => "lambda/alb",
+        }
+    }
+
+    fn template(self) -> &'static str {
+        match self {
+            Self::RestApiStage => include_str!("../../tests/fixtures/events/apigw-rest-stage.json"),
+            Self::HttpApiDefault => {
+                include_str!("../../tests/fixtures/events/apigw-http-default.json")
+            }
+            Self::HttpApiStage => include_str!("../../tests/fixtures/events/apigw-http-stage.json"),
+            Self::FunctionUrl => include_str!("../../tests/fixtures/events/function-url.json"),
+            Self::Alb => include_str!("../../tests/fixtures/events/alb.json"),
+        }
+    }
+
+    /// The event this source sends for `method target` with `headers` (`target` = path and query, as the
+    /// client sent them).
+    pub fn event(self, method: &str, target: &str, headers: &[(&str, &str)]) -> Value {
+        let mut event: Value = serde_json::from_str(self.template()).expect("fixture is JSON");
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let params = query_params(query);
+        let e = &mut event;
+        for (name, value) in headers {
+            let name = name.to_ascii_lowercase();
+            e["headers"][&name] = json!(value);
+            if let Some(multi) = e.get_mut("multiValueHeaders") {
+                multi[&name] = json!([value]);
+            }
+        }
+        match self {
+            Self::RestApiStage => {
+                e["httpMethod"] = json!(method);
+                e["path"] = json!(path);
+                e["pathParameters"] = json!({ "proxy": path.trim_start_matches('/') });
+                e["requestContext"]["httpMethod"] = json!(method);
+                e["requestContext"]["path"] = json!(format!("/prod{path}"));
+                if !params.is_empty() {
+                    e["queryStringParameters"] = single_values(&params);
+                    e["multiValueQueryStringParameters"] = multi_values(&params);
+                }
+            }
+            Self::HttpApiDefault | Self::HttpApiStage | Self::FunctionUrl => {
+                let raw_path = match self {
+                    Self::HttpApiStage => format!("/prod{path}"),
+                    _ => path.to_owned(),
+                };
+                e["rawPath"] = json!(raw_path);
+                e["rawQueryString"] = json!(query);
+                e["requestContext"]["http"]["method"] = json!(method);
+                e["requestContext"]["http"]["path"] = json!(raw_path);
+                if self != Self::FunctionUrl {
+                    e["pathParameters"] = match self {
+                        Self::HttpApiStage => json!({ "proxy": path.trim_start_matches('/') }),
+                        _ => json!({ "id": path.strip_prefix("/users/").unwrap_or(path) }),
+                    };
+                }
+                if !params.is_empty() {
+                    e["queryStringParameters"] = single_values(&params);
+                }
+            }
+            Self::Alb => {
+                e["httpMethod"] = json!(method);
+                e["path"] = json!(path);
+                e["queryStringParameters"] = single_values(&params);
+            }
+        }
+        event
+    }
+}
+
+fn query_params(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+fn single_values(params: &[(String, String)]) -> Value {
+    Value::Object(params.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+}
+
+fn multi_values(params: &[(String, String)]) -> Value {
+    let mut map = Map::new();
+    for (k, v) in params {
+        map.entry(k.clone())
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+            .expect("an array")
+            .push(json!(v));
+    }
+    Value::Object(map)
+}
+
+/// Invokes what `lambda-fn`'s runtime loop invokes with `event` (as JSON, the way the runtime
+/// delivers it), as invocation `request_id`, and reads the response event back the way the event
+/// source would.
+pub async fn invoke(service: UserService, event: &Value, request_id: &str) -> Reply {
+    let request: LambdaRequest =
+        serde_json::from_value(event.clone()).expect("lambda_http accepts the event");
+    let mut context = Context::default();
+    context.request_id = request_id.to_owned();
+    let response = event_handler(service)
+        .oneshot(LambdaEvent::new(request, context))
+        .await
+        .unwrap_or_else(|never| match never {});
+    read_response_event(&serde_json::to_value(&response).expect("the response event is JSON"))
+}
+
+/// Reads a response event of any of the sources (`multiValueHeaders` for REST and ALB, `headers` for
+/// HTTP API and Function URL).
+fn read_response_event(event: &Value) -> Reply {
+    let status = event["statusCode"].as_u64().expect("statusCode") as u16;
+    assert_ne!(
+        event["isBase64Encoded"],
+        json!(true),
+        "a JSON body must travel as text, not base64: {event}"
+    );
+    let mut headers = HeaderMap::new();
+    let multi = event["multiValueHeaders"]
+        .as_object()
+        .filter(|m| !m.is_empty());
+    match multi {
+        Some(multi) => {
+            for (name, values) in multi {
+                for value in values.as_array().expect("multi-value header list") {
+                    append(&mut headers, name, value);
+                }
+            }
+        }
+        None => {
+            for (name, value) in event["headers"].as_object().into_iter().flatten() {
+                append(&mut headers, name, value);
+            }
+        }
+    }
+    let body = event["body"].as_str().unwrap_or_default();
+    Reply::new(status, &headers, body.as_bytes())
+}
+
+fn append(headers: &mut HeaderMap, name: &str, value: &Value) {
+    headers.append(
+        HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+        HeaderValue::from_str(value.as_str().expect("header value is a string"))
+            .expect("header value"),
+    );
+}

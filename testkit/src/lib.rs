@@ -1,0 +1,26 @@
+//! The test plumbing of the workspace, written once: used by the cross-target tests (`tests/`),
+//! `k8s-server`'s process tests and `cargo xtask`.
+//!
+//! - Ports ([`ports`]), child processes that never outlive this one ([`process`]), what `/proc` says
+//!   about them ([`procfs`]), where the workspace is ([`paths`]), running cargo from cargo
+//!   ([`cargo_env`]) and Python tools in `target/` ([`python`]).
+//! - An HTTP/1.1 client ([`http`]) and the reply all front doors are reduced to ([`reply`]); the
+//!   contract as a table of cases ([`contract`]); a bounded load ([`load`]).
+//! - The front doors: `k8s-server` in this process ([`server`]), `lambda-fn`'s handler fed real-shaped
+//!   events ([`lambda`]) and `lambda-fn` under `cargo lambda watch` ([`lambda_watch`]).
+//! - moto server, the AWS emulator the DynamoDB store is tested on ([`moto`]).
+
+pub mod cargo_env;
+pub mod contract;
+pub mod http;
+pub mod lambda;
+pub mod lambda_watch;
+pub mod load;
+pub mod moto;
+pub mod paths;
+pub mod ports;
+pub mod process;
+pub mod procfs;
+pub mod python;
+pub mod reply;
+pub mod server;

@@ -1,0 +1,263 @@
+//! moto server, the open-source AWS emulator (Apache-2.0) the tests, the demo, the bench and
+//! `cargo xtask aws-local` run DynamoDB on: installed with pip into `target/ci-venv/moto` on first use
+//! (once per process, and one process at a time), started as `moto_server -H 127.0.0.1 -p PORT`, and
+//! stopped when the [`Moto`] value is dropped or this process exits, however it exits.
+//!
+//! A missing `python3` (or its `venv` module) fails with a message saying what to install: nothing
+//! here skips itself.
+//!
+//! # Where moto differs from DynamoDB, and what the tests do about it
+//!
+//! - **Tables live in memory.** A moto that is killed and started again has no tables; DynamoDB
+//!   keeps a table until it is deleted. The fault test reseeds the table after restarting moto, and
+//!   allows the `500 INTERNAL` that a missing table gets (see below), and the `404` of a table that
+//!   exists but is not filled yet, only in the moment between moto listening again and its table
+//!   being back: artefacts of the emulator, never of the service.
+//! - **Tables are per region** (and account), as in DynamoDB: everything here uses [`REGION`].
+//! - **Any credentials work and signatures are not checked**; DynamoDB rejects both. Nothing here
+//!   depends on a refusal.
+//! - **CreateTable is ACTIVE at once**; DynamoDB answers `CREATING` and becomes `ACTIVE` later, so
+//!   [`app_core::store::dynamodb::seed`] waits for `ACTIVE` (a no-op here).
+//! - **A missing table** is `ResourceNotFoundException` (HTTP 400), as the DynamoDB API reference
+//!   documents for GetItem; the store sorts it as a failure (500), not an outage (503).
+//! - **Speed**: a few milliseconds per GetItem (about 3 ms from boto3 on these machines), and about
+//!   2 s to start. The bench's absolute DynamoDB figures are bounded by the emulator; the comparison
+//!   with a raw GetItem loop on the same emulator is what it measures.
+//! - **Throttling and 5xx** never happen on moto: those cases are unit tests in `app-core` with the
+//!   SDK's canned-response client.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+use app_core::domain::User;
+use app_core::store::dynamodb::{self, IfMissing, sdk_config_loader};
+use app_core::store::memory::MemoryStore;
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+
+use crate::paths::target_dir;
+use crate::ports::{self, free_port};
+use crate::process::{self, Signal, Supervised};
+use crate::python;
+
+/// The one region everything uses (moto keeps tables per region, as DynamoDB does).
+pub const REGION: &str = "us-east-1";
+
+/// The access key id and secret (moto accepts any).
+pub const ACCESS_KEY: &str = "testing";
+
+/// How long moto may take to listen (about 2 s on an idle machine).
+const START_LIMIT: Duration = Duration::from_secs(60);
+
+/// Why moto could not be installed or started.
+#[derive(Debug, thiserror::Error)]
+pub enum MotoError {
+    /// pip could not install it (or Python 3 with `venv` is missing).
+    #[error("cannot install moto from tools/python/moto.txt: {0:#}")]
+    Install(anyhow::Error),
+    /// It did not start listening.
+    #[error("moto_server on 127.0.0.1:{port} {problem}; its output ({log}):\n{output}")]
+    Start {
+        /// The port it was asked to listen on.
+        port: u16,
+        /// What went wrong.
+        problem: String,
+        /// Where its output is.
+        log: String,
+        /// The end of its output.
+        output: String,
+    },
+    /// Creating or seeding a table failed.
+    #[error("{0}")]
+    Store(#[from] app_core::store::StoreError),
+}
+
+/// A running moto server on `127.0.0.1`.
+pub struct Moto {
+    port: u16,
+    endpoint: String,
+    program: PathBuf,
+    process: Mutex<Option<Supervised>>,
+}
+
+impl Moto {
+    /// The instance this process shares (one per test binary), started on a free port on first use.
+    ///
+    /// Panics, saying why, if moto cannot be installed or started.
+    pub fn shared() -> &'static Moto {
+        static SHARED: OnceLock<Moto> = OnceLock::new();
+        SHARED.get_or_init(|| Moto::launch(free_port()).unwrap_or_else(|err| panic!("{err}")))
+    }
+
+    /// Installs moto if needed and starts it on `port` (0: a free port); it stops when this value is
+    /// dropped or this process exits.
+    pub fn launch(port: u16) -> Result<Moto, MotoError> {
+        let port = if port == 0 { free_port() } else { port };
+        let moto = Moto {
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            program: install()?,
+            process: Mutex::new(None),
+        };
+        moto.start()?;
+        Ok(moto)
+    }
+
+    /// `http://127.0.0.1:PORT` (an IP address, not `localhost`: the S3 client then uses path-style
+    /// addressing).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Starts moto (again) on this instance's port, with no tables, and waits until it listens.
+    pub fn start(&self) -> Result<(), MotoError> {
+        let mut process = self.lock();
+        assert!(process.is_none(), "moto is already running");
+        let log = log_path(self.port);
+        let start_error = |problem: String| MotoError::Start {
+            port: self.port,
+            problem,
+            log: log.display().to_string(),
+            output: process::log_tail(&log, 30),
+        };
+        let mut command = Command::new(&self.program);
+        command.args(["-H", "127.0.0.1", "-p", &self.port.to_string()]);
+        let mut server = Supervised::spawn_logged(&mut command, &log)
+            .map_err(|err| start_error(format!("could not be started: {err}")))?;
+        let listening = ports::wait_listening(self.port, START_LIMIT, || match server.try_wait() {
+            Ok(Some(status)) => Err(format!("exited ({status}) before listening")),
+            _ => Ok(()),
+        });
+        if let Err(problem) = listening {
+            server.kill();
+            return Err(start_error(problem));
+        }
+        *process = Some(server);
+        Ok(())
+    }
+
+    /// Kills moto (SIGKILL) and waits for it to be gone: the store is down, and its tables with it.
+    pub fn kill(&self) {
+        if let Some(mut process) = self.lock().take() {
+            process.kill();
+        }
+    }
+
+    /// Freezes moto (SIGSTOP): connections are accepted but nothing answers, as with a hung store.
+    pub fn pause(&self) {
+        self.signal(Signal::STOP);
+    }
+
+    /// Lets a paused moto run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(Signal::CONT);
+    }
+
+    fn signal(&self, signal: Signal) {
+        self.lock()
+            .as_ref()
+            .expect("moto is running")
+            .signal(signal);
+    }
+
+    /// The process slot, also after a panicking test thread held it (a drop must not panic again).
+    fn lock(&self) -> MutexGuard<'_, Option<Supervised>> {
+        self.process.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// SDK settings for this instance: the service's own loader (timeouts, HTTP client) pointed here,
+    /// in [`REGION`], with fixed credentials.
+    pub async fn sdk_config(&self, timeout: Duration) -> SdkConfig {
+        sdk_config_loader(timeout)
+            .endpoint_url(&self.endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new(
+                ACCESS_KEY, ACCESS_KEY, None, None, "testkit",
+            ))
+            .load()
+            .await
+    }
+
+    /// The settings that point the service (either target) at this instance's `table`.
+    pub fn service_env(&self, table: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("USER_STORE", "dynamodb".into()),
+            ("USERS_TABLE", table.into()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.endpoint.clone()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", ACCESS_KEY.into()),
+        ]
+    }
+
+    /// A client for set-up and checks.
+    pub async fn client(&self) -> Client {
+        Client::new(&self.sdk_config(Duration::from_secs(10)).await)
+    }
+
+    /// Creates `table` (if missing) and writes the sample users into it.
+    pub async fn seed_sample(&self, table: &str) -> Result<(), MotoError> {
+        let sample = MemoryStore::sample();
+        dynamodb::seed(
+            &self.client().await,
+            table,
+            IfMissing::Create,
+            sample.users(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Creates an empty table under a name no other test uses (`PREFIX-PID-N`), and returns the name.
+    ///
+    /// Panics if it cannot.
+    pub async fn create_table(&self, prefix: &str) -> String {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let none: [&User; 0] = [];
+        dynamodb::seed(&self.client().await, &name, IfMissing::Create, none)
+            .await
+            .unwrap_or_else(|err| panic!("{err}"));
+        name
+    }
+
+    /// A table of its own holding the sample users, for one test. Panics if it cannot.
+    pub async fn sample_table(&self, prefix: &str) -> String {
+        let table = self.create_table(prefix).await;
+        self.seed_sample(&table)
+            .await
+            .unwrap_or_else(|err| panic!("{err}"));
+        table
+    }
+}
+
+/// Where moto is installed, and its `moto_server`: once per process, however many test threads ask
+/// at the same time (and one process at a time: see [`python::ensure_tool`]).
+pub fn install() -> Result<PathBuf, MotoError> {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    if let Some(program) = PROGRAM.get() {
+        return Ok(program.clone());
+    }
+    let program = python::ensure_tool("moto", "moto_server").map_err(MotoError::Install)?;
+    Ok(PROGRAM.get_or_init(|| program).clone())
+}
+
+/// Where an instance on `port` writes its output.
+fn log_path(port: u16) -> PathBuf {
+    let dir = target_dir().join("moto");
+    let _ = std::fs::create_dir_all(&dir);
+    dir.join(format!("moto-{port}.log"))
+}
