@@ -7,7 +7,8 @@
 //! - An HTTP/1.1 client ([`http`]) and the reply all front doors are reduced to ([`reply`]); the
 //!   contract as a table of cases ([`contract`]); a bounded load ([`load`]).
 //! - The front doors: `k8s-server` in this process ([`server`]), `lambda-fn`'s handler fed real-shaped
-//!   events ([`lambda`]) and `lambda-fn` under `cargo lambda watch` ([`lambda_watch`]).
+//!   events ([`lambda`]), `lambda-fn` under `cargo lambda watch` ([`lambda_watch`]), and a local
+//!   Lambda Runtime API that runs and times any function process ([`runtime_api`]).
 //! - moto server, the AWS emulator the DynamoDB store is tested on ([`moto`]).
 
 pub mod cargo_env;
@@ -23,4 +24,5 @@ pub mod process;
 pub mod procfs;
 pub mod python;
 pub mod reply;
+pub mod runtime_api;
 pub mod server;

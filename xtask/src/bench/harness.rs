@@ -19,6 +19,13 @@ pub fn bench_dir() -> PathBuf {
     target_dir().join("bench")
 }
 
+/// `target/bench/logs/NAME.log`, where the output of the process `name` goes (the directory is made).
+pub fn log_file(name: &str) -> Result<PathBuf> {
+    let logs = bench_dir().join("logs");
+    std::fs::create_dir_all(&logs)?;
+    Ok(logs.join(format!("{name}.log")))
+}
+
 /// Which core the process under test gets, and which one the load generator (and everything else the
 /// bench starts: moto, the Runtime API) gets.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
@@ -92,10 +99,9 @@ pub struct Proc {
 impl Proc {
     /// Starts `command` as `name`, with its output in `target/bench/logs/NAME.log`.
     pub fn spawn(name: &str, command: &mut Command) -> Result<Proc> {
-        let logs = bench_dir().join("logs");
-        std::fs::create_dir_all(&logs)?;
+        let log = log_file(name)?;
         let started = Instant::now();
-        let child = Supervised::spawn_logged(command, &logs.join(format!("{name}.log")))
+        let child = Supervised::spawn_logged(command, &log)
             .with_context(|| format!("cannot start {name} ({:?})", command.get_program()))?;
         Ok(Proc {
             name: name.to_owned(),
@@ -109,22 +115,11 @@ impl Proc {
         self.child.pid()
     }
 
-    /// When [`Proc::spawn`] started it.
-    pub fn started(&self) -> Instant {
-        self.started
-    }
-
     /// Fails if it has exited.
     pub fn check_alive(&mut self) -> Result<()> {
         if let Some(status) = self.child.try_wait()? {
-            bail!(
-                "{} exited ({status}); see {}",
-                self.name,
-                bench_dir()
-                    .join("logs")
-                    .join(format!("{}.log", self.name))
-                    .display()
-            );
+            let log = log_file(&self.name)?;
+            bail!("{} exited ({status}); see {}", self.name, log.display());
         }
         Ok(())
     }

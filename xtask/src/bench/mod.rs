@@ -27,7 +27,6 @@ mod micro;
 mod peers;
 mod render;
 mod results;
-mod runtime_api;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -38,10 +37,13 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 use testkit::lambda::EventSource;
 use testkit::moto::{Moto, REGION};
+use testkit::runtime_api;
 use tokio::runtime::Runtime;
 
 use self::build::Artifacts;
-use self::harness::{Cores, Proc, bench_dir, children_cpu_time, free_port, median, percentile};
+use self::harness::{
+    Cores, Proc, bench_dir, children_cpu_time, free_port, log_file, median, percentile,
+};
 use self::load::{Load, RunResult};
 use self::peers::Node;
 use self::results::{
@@ -711,10 +713,12 @@ fn lambda(
     let (mut rust_runs, mut node_runs, mut one_root_runs) = (Vec::new(), Vec::new(), Vec::new());
     // One unmeasured process of each first (page cache, the emulator's caches).
     for i in 0..=args.cold_starts {
-        let r = runtime_api::run_function("lambda-fn", &mut rust(), &event, args.warm_invokes)?;
-        let n =
-            runtime_api::run_function("node-lambda", &mut node_fn(), &event, args.warm_invokes)?;
-        let o = runtime_api::run_function("lambda-fn-one-root", &mut rust_one_root(), &event, 0)?;
+        let run = |name, command: &mut Command, warm| {
+            runtime_api::run_function(command, &log_file(name)?, &event, warm)
+        };
+        let r = run("lambda-fn", &mut rust(), args.warm_invokes)?;
+        let n = run("node-lambda", &mut node_fn(), args.warm_invokes)?;
+        let o = run("lambda-fn-one-root", &mut rust_one_root(), 0)?;
         for (name, run) in [
             ("lambda-fn", &r),
             ("Node.js handler", &n),
