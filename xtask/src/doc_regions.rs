@@ -1,6 +1,6 @@
 //! Generated regions of a hand-written markdown page: the text between `<!-- PREFIX:NAME -->` and
 //! `<!-- /PREFIX:NAME -->` belongs to the command that renders it; everything else is prose and is
-//! kept as written.
+//! kept as written. Plus the markdown table both renderers fill them with.
 
 use anyhow::{Context, Result, bail};
 
@@ -37,9 +37,38 @@ pub fn rewrite(doc: &str, prefix: &str, regions: &[(&str, String)]) -> Result<St
     Ok(out)
 }
 
+/// A markdown table; an empty cell is written `| |`.
+pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut line: String = cells
+            .map(|cell| match cell {
+                "" => "| ".to_owned(),
+                cell => format!("| {cell} "),
+            })
+            .collect();
+        line.push_str("|\n");
+        line
+    };
+    let mut out = line(&mut header.iter().copied());
+    out.push_str(&"|---".repeat(header.len()));
+    out.push_str("|\n");
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_has_a_header_a_rule_and_a_line_per_row() {
+        // GIVEN two columns, the second header empty, and one row with an empty cell
+        let rows = [vec!["a".into(), String::new()]];
+        // WHEN / THEN empty cells stay single-spaced
+        assert_eq!(table(&["x", ""], rows), "| x | |\n|---|---|\n| a | |\n");
+    }
 
     const DOC: &str = "# Title\n\nProse before.\n\n<!-- t:table -->\nold | table\n<!-- /t:table -->\n\nProse after.\n";
 

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use super::EMULATOR;
 use super::results::{Function, LoadSection, Results, Summary};
 use crate::chart::{self, Bar, Panel};
-use crate::doc_regions;
+use crate::doc_regions::{self, table};
 use crate::numbers::{count, mb, nanos};
 
 /// The bare-hyper ceiling's name in the embedded section.
@@ -51,27 +51,6 @@ pub fn regions(r: &Results) -> Vec<(&'static str, String)> {
         ("micro", micro(r)),
         ("breakdown", breakdown(r)),
     ]
-}
-
-/// A markdown table; an empty cell is written `| |`.
-fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut line: String = cells
-            .map(|cell| match cell {
-                "" => "| ".to_owned(),
-                cell => format!("| {cell} "),
-            })
-            .collect();
-        line.push_str("|\n");
-        line
-    };
-    let mut out = line(&mut header.iter().copied());
-    out.push_str(&"|---".repeat(header.len()));
-    out.push_str("|\n");
-    for row in rows {
-        out.push_str(&line(&mut row.iter().map(String::as_str)));
-    }
-    out
 }
 
 fn at<'a>(section: &'a LoadSection, name: &str, c: u32) -> Option<&'a Summary> {
@@ -681,14 +660,6 @@ mod tests {
     fn committed() -> Results {
         let json = std::fs::read_to_string(workspace_root().join("docs/benchmarks.json")).unwrap();
         serde_json::from_str(&json).unwrap()
-    }
-
-    #[test]
-    fn a_table_has_a_header_a_rule_and_a_line_per_row() {
-        // GIVEN two columns, the second header empty, and one row with an empty cell
-        let rows = [vec!["a".into(), String::new()]];
-        // WHEN / THEN empty cells stay single-spaced
-        assert_eq!(table(&["x", ""], rows), "| x | |\n|---|---|\n| a | |\n");
     }
 
     #[test]

@@ -4,7 +4,7 @@ mod chart;
 mod measured;
 mod model;
 mod prices;
-mod report;
+mod render;
 mod scenario;
 
 use std::path::{Path, PathBuf};
@@ -15,10 +15,22 @@ use clap::{Args, ValueEnum};
 use self::model::Arch;
 use self::prices::Prices;
 use self::scenario::{Inputs, Scenario};
+use crate::doc_regions;
 use crate::steps::workspace_root;
 
 /// Default chart path, relative to the workspace root.
 const DEFAULT_SVG: &str = "target/cost/cost.svg";
+/// The page whose `cost:` regions `--docs` rewrites, relative to the workspace root.
+const PAGE: &str = "docs/cost.md";
+
+/// The scenario `docs/cost.md` shows: `cargo xtask cost --duration-ms 5 --memory-mb 128`.
+fn page_inputs() -> Inputs {
+    Inputs {
+        duration_ms: Some(5.0),
+        memory_mb: Some(128),
+        ..Inputs::default()
+    }
+}
 
 /// Options of `cargo xtask cost`; without any, it reproduces the seed's example.
 #[derive(Debug, Args)]
@@ -53,9 +65,12 @@ pub struct CostArgs {
     /// Take duration and memory from benchmark results JSON [default path: docs/benchmarks.json]
     #[arg(long, value_name = "PATH", conflicts_with_all = ["duration_ms", "memory_mb"])]
     measured: Option<Option<PathBuf>>,
-    /// Also list every price's source page and the date it was read
+    /// Also list every price with its source page and the date it was read
     #[arg(long)]
     sources: bool,
+    /// Rewrite the tables of docs/cost.md (its scenario: --duration-ms 5 --memory-mb 128) and exit
+    #[arg(long, conflicts_with_all = ["requests", "duration_ms", "memory_mb", "nodes", "node_hourly", "lb_monthly", "eks_control_plane", "free_tier", "measured", "svg"])]
+    docs: bool,
     /// Where to write the SVG chart [default: target/cost/cost.svg]
     #[arg(long, value_name = "PATH")]
     svg: Option<PathBuf>,
@@ -79,10 +94,18 @@ impl From<ArchArg> for Arch {
     }
 }
 
-/// Prints the report and writes the chart.
+/// Prints the tables and writes the chart (or, with `--docs`, rewrites the page's tables).
 pub fn run(args: &CostArgs) -> Result<()> {
     let prices = Prices::embedded()?;
     let root = workspace_root();
+    if args.docs {
+        let path = root.join(PAGE);
+        let page = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", display(&path)))?;
+        write(&path, &render_page(&page, &prices)?)?;
+        println!("Tables written to {}", display(&path));
+        return Ok(());
+    }
     let measured_path = args.measured.as_ref().map(|path| {
         path.clone()
             .unwrap_or_else(|| root.join(measured::DEFAULT_PATH))
@@ -106,20 +129,36 @@ pub fn run(args: &CostArgs) -> Result<()> {
     let source = measured_display
         .as_deref()
         .zip(measured.as_ref())
-        .map(|(path, measured)| report::MeasuredSource { path, measured });
-    print!("{}", report::render(&prices, &scenario, source));
-    if args.sources {
-        print!("{}", report::sources(&prices));
+        .map(|(path, measured)| render::MeasuredSource { path, measured });
+    let meta = &prices.meta;
+    println!(
+        "# Kubernetes vs Lambda, monthly cost ({} list prices in {}, read {})",
+        meta.region, meta.currency, meta.read
+    );
+    for (name, heading, table) in render::regions(&prices, &scenario, source) {
+        if name != "prices" || args.sources {
+            println!("\n## {heading}\n\n{}", table.trim_end());
+        }
     }
 
     let svg_path = args.svg.clone().unwrap_or_else(|| root.join(DEFAULT_SVG));
     let title = format!(
         "Kubernetes vs Lambda monthly cost ({} list prices, read {})",
-        prices.meta.region, prices.meta.read
+        meta.region, meta.read
     );
     write(&svg_path, &chart::render(&scenario.extended, &title))?;
-    println!("Chart written to {}", display(&svg_path));
+    println!("\nChart written to {}", display(&svg_path));
     Ok(())
+}
+
+/// `page` with its `cost:` regions rendered from the page's scenario.
+fn render_page(page: &str, prices: &Prices) -> Result<String> {
+    let scenario = Scenario::new(prices, &page_inputs());
+    let regions: Vec<(&str, String)> = render::regions(prices, &scenario, None)
+        .into_iter()
+        .map(|(name, _, table)| (name, table))
+        .collect();
+    doc_regions::rewrite(page, "cost", &regions).context("docs/cost.md cannot take the tables")
 }
 
 /// `path` relative to the current directory when it is inside it.
@@ -203,6 +242,19 @@ mod tests {
     fn parse(args: &[&str]) -> Result<CostArgs, clap::Error> {
         let argv = std::iter::once("cost").chain(args.iter().copied());
         Cli::try_parse_from(argv).map(|cli| cli.args)
+    }
+
+    #[test]
+    fn the_committed_page_is_rendered_from_the_model_and_the_price_list() {
+        // GIVEN docs/cost.md as committed
+        let page = std::fs::read_to_string(workspace_root().join(PAGE)).unwrap();
+        // WHEN its tables are rendered again
+        let rendered = render_page(&page, &Prices::embedded().unwrap()).unwrap();
+        // THEN nothing changes
+        assert!(
+            rendered == page,
+            "docs/cost.md is stale: run `cargo xtask cost --docs`"
+        );
     }
 
     #[test]

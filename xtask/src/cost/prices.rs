@@ -261,63 +261,11 @@ impl Prices {
             hours_per_month: self.meta.hours_per_month,
         }
     }
-
-    /// Every price's (name, source, read) triple, for listing and checks.
-    pub fn sources(&self) -> Vec<(&'static str, &str, &str)> {
-        let k = &self.kubernetes;
-        let l = &self.lambda;
-        let a = &self.api_gateway.http_api_requests;
-        vec![
-            ("kubernetes.node", &k.node.source, &k.node.read),
-            (
-                "kubernetes.load_balancer",
-                &k.load_balancer.source,
-                &k.load_balancer.read,
-            ),
-            (
-                "kubernetes.eks_control_plane",
-                &k.eks_control_plane.source,
-                &k.eks_control_plane.read,
-            ),
-            ("lambda.requests", &l.requests.source, &l.requests.read),
-            (
-                "lambda.compute.x86_64",
-                &l.compute.x86_64.source,
-                &l.compute.x86_64.read,
-            ),
-            (
-                "lambda.compute.arm64",
-                &l.compute.arm64.source,
-                &l.compute.arm64.read,
-            ),
-            ("lambda.free_tier", &l.free_tier.source, &l.free_tier.read),
-            ("api_gateway.http_api_requests", &a.source, &a.read),
-        ]
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_price_names_its_source_and_read_date() {
-        // GIVEN the embedded price file
-        let prices = Prices::embedded().unwrap();
-        // WHEN its sources are listed
-        let sources = prices.sources();
-        // THEN each names an AWS pricing page, us-east-1, and was read in 2026-11
-        assert_eq!(sources.len(), 8);
-        for (name, source, read) in sources {
-            assert!(
-                source.contains("pricing") || source.contains("Pricing"),
-                "{name}"
-            );
-            assert!(source.contains("us-east-1"), "{name}");
-            assert_eq!(read, "2026-11", "{name}");
-        }
-        assert_eq!(prices.meta.region, "us-east-1");
-    }
 
     #[test]
     fn tiers_must_end_unbounded() {

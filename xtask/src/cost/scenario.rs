@@ -57,6 +57,8 @@ pub struct Profile {
     pub model: LambdaModel,
     /// Requests per month where Lambda + API Gateway costs as much as Kubernetes.
     pub break_even: Option<f64>,
+    /// The same without API Gateway (e.g. behind a function URL).
+    pub break_even_without_api_gateway: Option<f64>,
 }
 
 /// The extended model: API Gateway added, user's choices applied.
@@ -74,18 +76,9 @@ pub struct Extended {
     pub requests: f64,
     /// The seed's workload first, then the chosen one if it differs.
     pub profiles: Vec<Profile>,
-    /// Break-even of the chosen workload without API Gateway (e.g. a function URL).
-    pub break_even_without_api_gateway: Option<f64>,
 }
 
-impl Extended {
-    /// The workload the user chose (the seed's by default).
-    pub fn chosen(&self) -> &Profile {
-        self.profiles.last().expect("at least the seed profile")
-    }
-}
-
-/// Everything the report and chart show.
+/// Everything the tables and the chart show.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
     /// The seed's own figures.
@@ -148,12 +141,18 @@ fn extended(prices: &Prices, inputs: &Inputs) -> Extended {
         free_tier: inputs.free_tier,
     };
     let lambda_prices = prices.lambda_prices();
+    let without_api_gateway = LambdaOptions {
+        api_gateway: false,
+        ..options
+    };
     let profile = |label, workload: Workload| {
         let model = LambdaModel::new(&lambda_prices, &workload, options);
+        let without = LambdaModel::new(&lambda_prices, &workload, without_api_gateway);
         Profile {
             label,
             workload,
             break_even: model.break_even(fixed),
+            break_even_without_api_gateway: without.break_even(fixed),
             model,
         }
     };
@@ -181,22 +180,12 @@ fn extended(prices: &Prices, inputs: &Inputs) -> Extended {
         };
         profiles.push(profile(label, chosen));
     }
-    let without_api_gateway = LambdaOptions {
-        api_gateway: false,
-        ..options
-    };
     Extended {
         kubernetes,
         kubernetes_bill: kubernetes.monthly(),
         control_plane_monthly: eks * seed.hours_per_month,
         options,
         requests: inputs.requests.unwrap_or(prices.seed.requests_per_month),
-        break_even_without_api_gateway: LambdaModel::new(
-            &lambda_prices,
-            &chosen,
-            without_api_gateway,
-        )
-        .break_even(fixed),
         profiles,
     }
 }
@@ -245,7 +234,7 @@ mod tests {
     fn extended_model_adds_api_gateway_and_finds_the_break_even() {
         // GIVEN the seed's workload with API Gateway at $1.00 per million
         let extended = scenario(Inputs::default()).extended;
-        let chosen = extended.chosen();
+        let chosen = extended.profiles.last().unwrap();
         // WHEN 1 M requests are priced
         let bill = chosen.model.monthly(1e6);
         // THEN API Gateway adds $1.00 for $4.53 in all
@@ -260,7 +249,7 @@ mod tests {
         );
         assert_eq!((break_even / 1e5).round() / 10.0, 23.6);
         // AND without API Gateway it would be 107.104 / 3.53334e-6 = 30.3 M
-        let without = extended.break_even_without_api_gateway.unwrap();
+        let without = chosen.break_even_without_api_gateway.unwrap();
         assert_eq!((without / 1e5).round() / 10.0, 30.3);
         assert_eq!(extended.profiles.len(), 1);
     }
@@ -274,7 +263,7 @@ mod tests {
         };
         // WHEN 1 M requests are priced
         let extended = scenario(inputs).extended;
-        let bill = extended.chosen().model.monthly(1e6);
+        let bill = extended.profiles.last().unwrap().model.monthly(1e6);
         // THEN 200,000 GB-s cost 200,000 x $0.0000133334 = $2.67 and the seed profile is kept
         assert!((bill.compute - 200_000.0 * 0.000_013_333_4).abs() < 1e-9);
         assert_eq!(cents(bill.compute), 2.67);
@@ -287,7 +276,7 @@ mod tests {
         // GIVEN the seed's workload
         let extended = scenario(Inputs::default()).extended;
         // WHEN 1 billion requests are priced
-        let bill = extended.chosen().model.monthly(1e9);
+        let bill = extended.profiles.last().unwrap().model.monthly(1e9);
         // THEN API Gateway costs 300 x $1.00 + 700 x $0.90 = $930
         assert_eq!(cents(bill.api_gateway), 930.00);
     }
@@ -340,7 +329,13 @@ mod tests {
             ..Inputs::default()
         };
         // WHEN Lambda is priced
-        let bill = scenario(inputs).extended.chosen().model.monthly(1e6);
+        let bill = scenario(inputs)
+            .extended
+            .profiles
+            .last()
+            .unwrap()
+            .model
+            .monthly(1e6);
         // THEN the 1 M requests and 200,000 GB-s fit in the free 1 M and 400,000: only API Gateway bills
         assert_eq!(bill.requests, 0.0);
         assert_eq!(bill.compute, 0.0);
