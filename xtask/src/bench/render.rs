@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::EMULATOR;
-use super::results::{Function, LoadSection, Results, Summary};
+use super::results::{Function, LoadSection, Results, Summary, Target};
 use crate::chart::{self, Bar, Panel};
 use crate::doc_regions::{self, table};
 use crate::numbers::{count, mb, nanos};
@@ -159,26 +159,13 @@ fn machine(r: &Results) -> String {
     lines.join("\n")
 }
 
-/// One target, checked against the run.
-struct Check {
-    what: String,
-    measured: String,
-    goal: &'static str,
-    met: bool,
-}
-
-fn check(what: String, measured: String, goal: &'static str, met: bool) -> Check {
-    Check {
-        what,
-        measured,
-        goal,
-        met,
-    }
-}
-
 /// Every target with its measured value, its goal and whether it was met.
-fn checks(r: &Results) -> Vec<Check> {
-    let mut checks = Vec::new();
+fn targets(r: &Results) -> String {
+    let mut rows = Vec::new();
+    let mut check = |what: String, measured: String, goal: &str, met: bool| {
+        let met = if met { "met" } else { "**missed**" };
+        rows.push(vec![what, measured, goal.into(), met.into()]);
+    };
     let ratio = |ours: &Summary, other: &Summary| {
         let ratio = ours.rps / other.rps;
         let shown = format!(
@@ -190,30 +177,30 @@ fn checks(r: &Results) -> Vec<Check> {
     };
     for (c, ours, ceiling, node) in embedded_trios(r) {
         let (vs_ceiling, shown) = ratio(ours, ceiling);
-        checks.push(check(
+        check(
             format!("k8s-server throughput vs bare hyper, {c} connections"),
             shown,
             "≥ 0.85×",
             vs_ceiling >= 0.85,
-        ));
+        );
         let (vs_node, shown) = ratio(ours, node);
-        checks.push(check(
+        check(
             format!("k8s-server throughput vs Node.js http, {c} connections"),
             shown,
             "≥ 2×",
             vs_node >= 2.0,
-        ));
+        );
         let p99 = ours.p99_ms / ceiling.p99_ms;
-        checks.push(check(
+        check(
             format!("k8s-server p99 vs bare hyper, {c} connections"),
             format!("{:.2} / {:.2} ms = {p99:.2}×", ours.p99_ms, ceiling.p99_ms),
             "≤ 2×",
             p99 <= 2.0,
-        ));
+        );
     }
     let s = &r.server;
     let most = r.embedded.connections.iter().copied().max().unwrap_or(0);
-    checks.push(check(
+    check(
         format!("k8s-server peak RSS under {most} connections (VmHWM, fresh process, one run)"),
         format!(
             "{:.1} MiB after {} requests",
@@ -222,9 +209,9 @@ fn checks(r: &Results) -> Vec<Check> {
         ),
         "≤ 10 MiB",
         s.peak_rss_mib <= 10.0,
-    ));
+    );
     let growth = s.rss_growth_kib_per_100k_requests;
-    checks.push(check(
+    check(
         "k8s-server memory stays bounded (a second identical run)".into(),
         format!(
             "{:.1} → {:.1} MiB: {growth:+.0} KiB per 100,000 requests",
@@ -233,16 +220,16 @@ fn checks(r: &Results) -> Vec<Check> {
         "no growth",
         // Under 3 bytes a request: allocator and page noise (docs/benchmarks.md).
         growth <= 256.0,
-    ));
-    checks.push(check(
+    );
+    check(
         "k8s-server start-to-ready (spawn → first 200 on /readyz), median".into(),
         format!("{:.1} ms", s.start_to_ready_ms_p50),
         "≤ 20 ms",
         s.start_to_ready_ms_p50 <= 20.0,
-    ));
+    );
     let (rust, node) = (&r.lambda.rust, &r.lambda.node);
     let speedup = node.cold_start_ms_p50 / rust.cold_start_ms_p50;
-    checks.push(check(
+    check(
         "lambda-fn cold start vs the Node.js handler, medians".into(),
         format!(
             "{:.1} ms vs {:.1} ms = {speedup:.1}× faster",
@@ -250,8 +237,8 @@ fn checks(r: &Results) -> Vec<Check> {
         ),
         "≥ 15× faster",
         speedup >= 15.0,
-    ));
-    checks.push(check(
+    );
+    check(
         "Lambda `bootstrap` size (stripped)".into(),
         format!(
             "{} ({} zipped)",
@@ -260,12 +247,12 @@ fn checks(r: &Results) -> Vec<Check> {
         ),
         "≤ 6 MB",
         r.sizes.bootstrap <= 6_000_000,
-    ));
+    );
     if let Some(&c) = r.dynamodb.connections.iter().min()
         && let Some((ours, raw)) = dynamodb_pair(r, c)
     {
         let overhead = ours.p50_ms / raw.p50_ms - 1.0;
-        checks.push(check(
+        check(
             format!("k8s-server latency over the raw GetItem round trip, {c} connection(s), p50"),
             format!(
                 "{:.3} vs {:.3} ms = {:+.1}%",
@@ -275,12 +262,12 @@ fn checks(r: &Results) -> Vec<Check> {
             ),
             "≤ 10%",
             overhead <= 0.10,
-        ));
+        );
     }
     for &c in &r.dynamodb.connections {
         if let Some((ours, raw)) = dynamodb_pair(r, c) {
             let overhead = raw.rps / ours.rps - 1.0;
-            checks.push(check(
+            check(
                 format!("k8s-server throughput cost over the raw GetItem loop, {c} connection(s)"),
                 format!(
                     "{} vs {} req/s = {:+.1}%",
@@ -290,17 +277,9 @@ fn checks(r: &Results) -> Vec<Check> {
                 ),
                 "≤ 10%",
                 overhead <= 0.10,
-            ));
+            );
         }
     }
-    checks
-}
-
-fn targets(r: &Results) -> String {
-    let rows = checks(r).into_iter().map(|c| {
-        let met = if c.met { "met" } else { "**missed**" };
-        vec![c.what, c.measured, c.goal.into(), met.into()]
-    });
     table(&["target", "measured", "goal", ""], rows)
 }
 
@@ -395,51 +374,52 @@ fn diagnostics(r: &Results) -> String {
     table(&["figure", "value"], rows)
 }
 
+/// One column of a table: its header and the cell it shows for one row.
+type Column<'a, T> = (&'a str, &'a dyn Fn(&T) -> String);
+
+/// A table given by its columns, a line per row.
+fn by_columns<T>(columns: &[Column<T>], rows: impl IntoIterator<Item = T>) -> String {
+    let header: Vec<&str> = columns.iter().map(|(header, _)| *header).collect();
+    let cells = |row: T| columns.iter().map(|(_, cell)| cell(&row)).collect();
+    table(&header, rows.into_iter().map(cells))
+}
+
 /// One section's servers: medians per connection count, then what each server is.
 fn load_table(section: &LoadSection, reference: &str) -> String {
     let ordered = (section.targets.iter().filter(|t| !t.variant))
         .chain(section.targets.iter().filter(|t| t.variant));
-    let rows = ordered.flat_map(|target| {
-        target.points.iter().map(move |point| {
-            let s = &point.median;
-            let name = if target.variant {
-                format!("*{}*", target.name)
-            } else {
-                format!("**{}**", target.name)
-            };
-            let vs = at(section, reference, point.connections)
-                .map_or(String::new(), |base| format!("{:.2}×", s.rps / base.rps));
-            let wrk = if s.loadgen_cpu_pct > 0.0 {
-                format!("{:.0}%", s.loadgen_cpu_pct)
+    let rows = ordered.flat_map(|t| t.points.iter().map(move |p| (t, p.connections, &p.median)));
+    let ms = |v: f64| format!("{v:.3} ms");
+    let vs = format!("req/s vs {reference}");
+    let columns: [Column<(&Target, u32, &Summary)>; 9] = [
+        ("server", &|(t, _, _)| match t.variant {
+            true => format!("*{}*", t.name),
+            false => format!("**{}**", t.name),
+        }),
+        ("connections", &|(_, c, _)| c.to_string()),
+        ("req/s", &|(_, _, s)| count(s.rps)),
+        ("p50", &|(_, _, s)| ms(s.p50_ms)),
+        ("p99", &|(_, _, s)| ms(s.p99_ms)),
+        ("server CPU", &|(_, _, s)| {
+            format!("{:.0}%", s.server_cpu_pct)
+        }),
+        ("CPU per request (of which user space)", &|(_, _, s)| {
+            cpu_per_request(s)
+        }),
+        ("wrk CPU", &|(_, _, s)| {
+            let cpu = s.loadgen_cpu_pct;
+            if cpu > 0.0 {
+                format!("{cpu:.0}%")
             } else {
                 "-".into()
-            };
-            vec![
-                name,
-                point.connections.to_string(),
-                count(s.rps),
-                format!("{:.3} ms", s.p50_ms),
-                format!("{:.3} ms", s.p99_ms),
-                format!("{:.0}%", s.server_cpu_pct),
-                cpu_per_request(s),
-                wrk,
-                vs,
-            ]
-        })
-    });
-    let vs = format!("req/s vs {reference}");
-    let header = [
-        "server",
-        "connections",
-        "req/s",
-        "p50",
-        "p99",
-        "server CPU",
-        "CPU per request (of which user space)",
-        "wrk CPU",
-        &vs,
+            }
+        }),
+        (&vs, &|(_, c, s)| {
+            at(section, reference, *c)
+                .map_or(String::new(), |base| format!("{:.2}×", s.rps / base.rps))
+        }),
     ];
-    let mut out = table(&header, rows) + "\n";
+    let mut out = by_columns(&columns, rows) + "\n";
     for target in &section.targets {
         out += &format!("- {}: {}\n", target.name, target.description);
     }
@@ -447,53 +427,51 @@ fn load_table(section: &LoadSection, reference: &str) -> String {
 }
 
 fn lambda_table(r: &Results) -> String {
-    let row = |name: &str, f: &Function| {
-        let min = f
-            .cold_start_ms
-            .iter()
-            .copied()
-            .fold(f64::INFINITY, f64::min);
-        let max = f.cold_start_ms.iter().copied().fold(0.0, f64::max);
-        vec![
-            name.into(),
-            format!("{:.1} ms", f.init_ms_p50),
-            format!("{:.1} ms", f.cold_start_ms_p50),
-            format!("{min:.1}–{max:.1} ms"),
-            format!("{:.2} ms", f.warm_invoke_ms_p50),
-            format!("{:.2} ms", f.warm_invoke_ms_p99),
-            format!("{:.1} MiB", f.peak_rss_mib),
-        ]
-    };
-    let mut rows = vec![
-        row("lambda-fn (Rust)", &r.lambda.rust),
-        row("Node.js 20 handler, SDK v3", &r.lambda.node),
-    ];
-    if let Some(one) = &r.lambda.rust_one_root_certificate {
-        let mut diagnostic = row(
+    let one_root = r.lambda.rust_one_root_certificate.as_ref();
+    let one_root = one_root.map(|f| {
+        (
             "*lambda-fn, `SSL_CERT_FILE` = one root certificate (diagnostic)*",
-            one,
-        );
-        // No warm invocations: only init, cold start and memory are figures.
-        for cell in &mut diagnostic[3..6] {
-            cell.clear();
-        }
-        rows.push(diagnostic);
-    }
-    let header = [
-        "function",
-        "init p50",
-        "cold start p50",
-        "cold start min–max",
-        "warm p50",
-        "warm p99",
-        "peak RSS",
+            f,
+            false,
+        )
+    });
+    let rows = [
+        ("lambda-fn (Rust)", &r.lambda.rust, true),
+        ("Node.js 20 handler, SDK v3", &r.lambda.node, true),
     ];
-    table(&header, rows)
+    // The diagnostic has no warm invocations: only init, cold start and memory are figures.
+    let warm = |full: bool, cell: String| if full { cell } else { String::new() };
+    let columns: [Column<(&str, &Function, bool)>; 7] = [
+        ("function", &|(name, _, _)| (*name).into()),
+        ("init p50", &|(_, f, _)| format!("{:.1} ms", f.init_ms_p50)),
+        ("cold start p50", &|(_, f, _)| {
+            format!("{:.1} ms", f.cold_start_ms_p50)
+        }),
+        ("cold start min–max", &|(_, f, full)| {
+            let min = f
+                .cold_start_ms
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+            let max = f.cold_start_ms.iter().copied().fold(0.0, f64::max);
+            warm(*full, format!("{min:.1}–{max:.1} ms"))
+        }),
+        ("warm p50", &|(_, f, full)| {
+            warm(*full, format!("{:.2} ms", f.warm_invoke_ms_p50))
+        }),
+        ("warm p99", &|(_, f, full)| {
+            warm(*full, format!("{:.2} ms", f.warm_invoke_ms_p99))
+        }),
+        ("peak RSS", &|(_, f, _)| {
+            format!("{:.1} MiB", f.peak_rss_mib)
+        }),
+    ];
+    by_columns(&columns, rows.into_iter().chain(one_root))
 }
 
 /// Start-up, memory and sizes.
 fn footprint(r: &Results) -> String {
-    let s = &r.server;
+    let (s, z) = (&r.server, &r.sizes);
     let most = r.embedded.connections.iter().copied().max().unwrap_or(0);
     let ready: Vec<String> = s
         .start_to_ready_ms
@@ -501,11 +479,11 @@ fn footprint(r: &Results) -> String {
         .map(|v| format!("{v:.1}"))
         .collect();
     let mut rows = vec![
-        vec![
+        (
             "k8s-server start-to-ready, median (each run, ms)".into(),
             format!("{:.1} ms ({})", s.start_to_ready_ms_p50, ready.join(", ")),
-        ],
-        vec![
+        ),
+        (
             format!(
                 "k8s-server peak RSS, fresh process: one run at {most} connections / a second run"
             ),
@@ -513,36 +491,35 @@ fn footprint(r: &Results) -> String {
                 "{:.1} / {:.1} MiB",
                 s.peak_rss_mib, s.peak_rss_after_second_run_mib
             ),
-        ],
+        ),
     ];
     for (store, section) in [("embedded-store", &r.embedded), ("DynamoDB", &r.dynamodb)] {
-        for target in &section.targets {
-            if let Some(rss) = target.peak_rss_mib {
-                rows.push(vec![
-                    format!("{} peak RSS after all its {store} runs", target.name),
-                    format!("{rss:.1} MiB"),
-                ]);
-            }
-        }
+        rows.extend(section.targets.iter().filter_map(|t| {
+            let rss = t.peak_rss_mib?;
+            Some((
+                format!("{} peak RSS after all its {store} runs", t.name),
+                format!("{rss:.1} MiB"),
+            ))
+        }));
     }
-    let z = &r.sizes;
-    rows.extend([
-        vec![
-            "`k8s-server` binary (server profile)".into(),
-            mb(z.k8s_server),
-        ],
-        vec!["Lambda `bootstrap`".into(), mb(z.bootstrap)],
-        vec![
-            "of which unwind tables (`panic = \"unwind\"`)".into(),
-            mb(z.bootstrap_unwind_tables),
-        ],
-        vec!["Lambda `bootstrap.zip`".into(), mb(z.bootstrap_zip)],
-        vec![
-            "Node.js handler's `node_modules` (SDK v3, unzipped)".into(),
-            mb(z.node_modules),
-        ],
-    ]);
-    table(&["what", "value"], rows)
+    let sizes = [
+        ("`k8s-server` binary (server profile)", z.k8s_server),
+        ("Lambda `bootstrap`", z.bootstrap),
+        (
+            "of which unwind tables (`panic = \"unwind\"`)",
+            z.bootstrap_unwind_tables,
+        ),
+        ("Lambda `bootstrap.zip`", z.bootstrap_zip),
+        (
+            "Node.js handler's `node_modules` (SDK v3, unzipped)",
+            z.node_modules,
+        ),
+    ];
+    rows.extend(sizes.map(|(what, bytes)| (what.into(), mb(bytes))));
+    table(
+        &["what", "value"],
+        rows.into_iter().map(|(what, value)| vec![what, value]),
+    )
 }
 
 /// Every criterion benchmark's median.

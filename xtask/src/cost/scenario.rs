@@ -113,7 +113,7 @@ fn seed_figures(prices: &Prices) -> SeedFigures {
         api_gateway: false,
         free_tier: false,
     };
-    let lambda = LambdaModel::new(&prices.lambda_prices(), &workload, options);
+    let lambda = LambdaModel::new(prices, &workload, options);
     SeedFigures {
         kubernetes,
         kubernetes_bill: kubernetes.monthly(),
@@ -140,14 +140,13 @@ fn extended(prices: &Prices, inputs: &Inputs) -> Extended {
         api_gateway: true,
         free_tier: inputs.free_tier,
     };
-    let lambda_prices = prices.lambda_prices();
     let without_api_gateway = LambdaOptions {
         api_gateway: false,
         ..options
     };
     let profile = |label, workload: Workload| {
-        let model = LambdaModel::new(&lambda_prices, &workload, options);
-        let without = LambdaModel::new(&lambda_prices, &workload, without_api_gateway);
+        let model = LambdaModel::new(prices, &workload, options);
+        let without = LambdaModel::new(prices, &workload, without_api_gateway);
         Profile {
             label,
             workload,
