@@ -157,22 +157,31 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .enable_all()
         .build()?;
     let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let b = Bench {
+        args,
+        cores,
+        runtime,
+        artifacts,
+        node,
+    };
 
     loads.push(sample_load("embedded-store load"));
-    let (embedded, rss_after_all_runs) = embedded(args, &cores, &runtime, &artifacts, &node)?;
+    let (embedded, rss_after_all_runs) = embedded(&b)?;
     loads.push(sample_load("start-to-ready, memory"));
-    let start_to_ready_ms = start_to_ready(args, &cores, &runtime, &artifacts)?;
-    let mut server = memory(args, &cores, &runtime, &artifacts)?;
-    server.start_to_ready_ms_p50 = median(&start_to_ready_ms);
-    server.start_to_ready_ms = start_to_ready_ms;
-    server.peak_rss_after_all_runs_mib = rss_after_all_runs;
+    let server = server_facts(&b, rss_after_all_runs)?;
 
     loads.push(sample_load("DynamoDB (moto server) load"));
-    let (emulator, aws) = start_emulator(&runtime)?;
-    let dynamodb = dynamodb_load(args, &cores, &runtime, &artifacts, &node, &aws)?;
+    let (emulator, aws) = start_emulator(&b.runtime)?;
+    let dynamodb = dynamodb_load(&b, &aws)?;
     loads.push(sample_load("Lambda cold starts"));
-    let lambda = lambda(args, &cores, &artifacts, &node, &aws)?;
+    let lambda = lambda(&b, &aws)?;
     drop(emulator);
+    let Bench {
+        cores,
+        artifacts,
+        node,
+        ..
+    } = b;
 
     let micro = if args.no_micro {
         Vec::new()
@@ -247,17 +256,40 @@ struct Plan {
     driver: Driver,
 }
 
-/// Starts a server on `port` and waits until `GET ready_path` answers 200.
-fn start_server(
-    runtime: &Runtime,
-    name: &str,
-    command: &mut Command,
-    port: u16,
-    ready_path: &str,
-) -> Result<Proc> {
-    let mut server = Proc::spawn(name, command)?;
-    server.wait_ready(runtime, local(port), ready_path)?;
-    Ok(server)
+/// What every phase measures with.
+struct Bench<'a> {
+    args: &'a BenchArgs,
+    cores: Cores,
+    runtime: Runtime,
+    artifacts: Artifacts,
+    node: Node,
+}
+
+impl Bench<'_> {
+    /// Starts `command` (given its port) as `name` on a free port and waits until `GET ready_path`
+    /// answers 200.
+    fn start(
+        &self,
+        name: &str,
+        ready_path: &str,
+        command: impl FnOnce(u16) -> Command,
+    ) -> Result<(Proc, u16)> {
+        let port = free_port();
+        let mut server = Proc::spawn(name, &mut command(port))?;
+        server.wait_ready(&self.runtime, local(port), ready_path)?;
+        Ok((server, port))
+    }
+
+    /// `k8s-server` on `port` with `env` (the embedded store unless `env` says otherwise).
+    fn k8s_server(&self, port: u16, env: &[(String, String)]) -> Command {
+        let mut command = self
+            .cores
+            .command(self.cores.server, &self.artifacts.k8s_server);
+        command
+            .env("PORT", port.to_string())
+            .envs(env.iter().cloned());
+        command
+    }
 }
 
 fn local(port: u16) -> SocketAddr {
@@ -268,66 +300,38 @@ fn url(port: u16) -> String {
     format!("http://127.0.0.1:{port}{PATH}")
 }
 
-/// `k8s-server` on `port` with `env` (the embedded store unless `env` says otherwise).
-fn k8s_server(
-    cores: &Cores,
-    artifacts: &Artifacts,
-    port: u16,
-    env: &[(String, String)],
-) -> Command {
-    let mut command = cores.command(cores.server, &artifacts.k8s_server);
-    command
-        .env("PORT", port.to_string())
-        .envs(env.iter().cloned());
-    command
-}
-
 /// Phase 2: the embedded store. Returns the section and `k8s-server`'s peak RSS.
-fn embedded(
-    args: &BenchArgs,
-    cores: &Cores,
-    runtime: &Runtime,
-    artifacts: &Artifacts,
-    node: &Node,
-) -> Result<(LoadSection, f64)> {
-    let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
-    let k8s = start_server(
+fn embedded(b: &Bench) -> Result<(LoadSection, f64)> {
+    let Bench {
+        args,
+        cores,
         runtime,
-        "k8s-server",
-        &mut k8s_server(cores, artifacts, ports[0], &[]),
-        ports[0],
-        "/readyz",
-    )?;
+        node,
+        ..
+    } = b;
+    let (k8s, k8s_port) = b.start("k8s-server", "/readyz", |port| b.k8s_server(port, &[]))?;
     // The ceiling serves exactly what k8s-server answers.
     let body = runtime
-        .block_on(testkit::http::send(local(ports[0]), "GET", PATH, &[]))
+        .block_on(testkit::http::send(local(k8s_port), "GET", PATH, &[]))
         .body;
     let body_file = bench_dir().join("u-1.json");
     std::fs::write(&body_file, &body)?;
-    let mut ceiling = cores.command(cores.server, &artifacts.ceiling_http);
-    ceiling.arg(ports[1].to_string()).arg(&body_file);
-    let ceiling = start_server(runtime, "ceiling-http", &mut ceiling, ports[1], PATH)?;
-    let mut node_server = node.server(cores, ports[2]);
-    node_server.env(
-        "USERS_FILE",
-        workspace_root().join("app-core/data/users.json"),
-    );
-    let node_server = start_server(
-        runtime,
-        "node-server-memory",
-        &mut node_server,
-        ports[2],
-        PATH,
-    )?;
+    let (ceiling, ceiling_port) = b.start("ceiling-http", PATH, |port| {
+        let mut ceiling = cores.command(cores.server, &b.artifacts.ceiling_http);
+        ceiling.arg(port.to_string()).arg(&body_file);
+        ceiling
+    })?;
+    let (node_server, node_port) = b.start("node-server-memory", PATH, |port| {
+        let mut node_server = node.server(cores, port);
+        let users = workspace_root().join("app-core/data/users.json");
+        node_server.env("USERS_FILE", users);
+        node_server
+    })?;
     let quiet_env = [("RUST_LOG".to_owned(), "warn".to_owned())];
-    let quiet = start_server(
-        runtime,
-        "k8s-server-warn",
-        &mut k8s_server(cores, artifacts, ports[3], &quiet_env),
-        ports[3],
-        "/readyz",
-    )?;
-    for (name, port) in [("ceiling-http", ports[1]), ("node-server", ports[2])] {
+    let (quiet, quiet_port) = b.start("k8s-server-warn", "/readyz", |port| {
+        b.k8s_server(port, &quiet_env)
+    })?;
+    for (name, port) in [("ceiling-http", ceiling_port), ("node-server", node_port)] {
         let reply = runtime.block_on(testkit::http::send(local(port), "GET", PATH, &[]));
         ensure!(
             reply.body == body,
@@ -335,6 +339,7 @@ fn embedded(
             reply.body
         );
     }
+    let ports = [k8s_port, ceiling_port, node_port, quiet_port];
     let mut servers = vec![k8s, ceiling, node_server, quiet];
     let wrk = |server: usize, headers: Vec<&'static str>| Driver::Wrk {
         server,
@@ -386,21 +391,13 @@ fn embedded(
 }
 
 /// Phase 3: spawn to the first 200 on `/readyz`, fresh `k8s-server` processes, in ms.
-fn start_to_ready(
-    args: &BenchArgs,
-    cores: &Cores,
-    runtime: &Runtime,
-    artifacts: &Artifacts,
-) -> Result<Vec<f64>> {
+fn start_to_ready(b: &Bench) -> Result<Vec<f64>> {
     let mut times = Vec::new();
     // One unmeasured start first, so that every measured one finds the binary in the page cache.
-    for i in 0..=args.cold_starts {
+    for i in 0..=b.args.cold_starts {
         let port = free_port();
-        let mut server = Proc::spawn(
-            "k8s-server-start",
-            &mut k8s_server(cores, artifacts, port, &[]),
-        )?;
-        let ready = server.wait_ready(runtime, local(port), "/readyz")?;
+        let mut server = Proc::spawn("k8s-server-start", &mut b.k8s_server(port, &[]))?;
+        let ready = server.wait_ready(&b.runtime, local(port), "/readyz")?;
         if i > 0 {
             times.push(ready.as_secs_f64() * 1e3);
         }
@@ -408,23 +405,15 @@ fn start_to_ready(
     Ok(times)
 }
 
-/// Phase 3b: a fresh `k8s-server`, one load run at the largest connection count, its peak RSS; then a
-/// second identical run, to see whether memory keeps growing with requests. The start-up figures are
-/// left for [`start_to_ready`] and the embedded-store phase.
-fn memory(
-    args: &BenchArgs,
-    cores: &Cores,
-    runtime: &Runtime,
-    artifacts: &Artifacts,
-) -> Result<ServerFacts> {
-    let port = free_port();
-    let mut server = start_server(
-        runtime,
-        "k8s-server-memory",
-        &mut k8s_server(cores, artifacts, port, &[]),
-        port,
-        "/readyz",
-    )?;
+/// Phase 3b: [`start_to_ready`], then a fresh `k8s-server`, one load run at the largest connection
+/// count, its peak RSS; then a second identical run, to see whether memory keeps growing with requests.
+/// `peak_rss_after_all_runs_mib` is the embedded-store phase's.
+fn server_facts(b: &Bench, peak_rss_after_all_runs_mib: f64) -> Result<ServerFacts> {
+    let Bench { args, cores, .. } = b;
+    let start_to_ready_ms = start_to_ready(b)?;
+    let (mut server, port) = b.start("k8s-server-memory", "/readyz", |port| {
+        b.k8s_server(port, &[])
+    })?;
     let url = url(port);
     let load = Load {
         url: &url,
@@ -437,14 +426,14 @@ fn memory(
     let second = load::run(cores, &mut server, &load)?;
     let second_mib = server.peak_rss_mib()?;
     Ok(ServerFacts {
-        start_to_ready_ms: Vec::new(),
-        start_to_ready_ms_p50: 0.0,
+        start_to_ready_ms_p50: median(&start_to_ready_ms),
+        start_to_ready_ms,
         peak_rss_mib: first_mib,
         peak_rss_requests: first.requests,
         peak_rss_after_second_run_mib: second_mib,
         rss_growth_kib_per_100k_requests: (second_mib - first_mib) * 1024.0 * 1e5
             / second.requests.max(1) as f64,
-        peak_rss_after_all_runs_mib: 0.0,
+        peak_rss_after_all_runs_mib,
     })
 }
 
@@ -462,31 +451,17 @@ fn start_emulator(runtime: &Runtime) -> Result<(Moto, Vec<(String, String)>)> {
 }
 
 /// Phase 4: the DynamoDB store.
-fn dynamodb_load(
-    args: &BenchArgs,
-    cores: &Cores,
-    runtime: &Runtime,
-    artifacts: &Artifacts,
-    node: &Node,
-    aws: &[(String, String)],
-) -> Result<LoadSection> {
-    let ports = [free_port(), free_port()];
-    let k8s = start_server(
-        runtime,
-        "k8s-server-dynamodb",
-        &mut k8s_server(cores, artifacts, ports[0], aws),
-        ports[0],
-        PATH,
-    )?;
-    let mut node_server = node.server(cores, ports[1]);
-    node_server.envs(aws.iter().cloned());
-    let node_server = start_server(
-        runtime,
-        "node-server-dynamodb",
-        &mut node_server,
-        ports[1],
-        PATH,
-    )?;
+fn dynamodb_load(b: &Bench, aws: &[(String, String)]) -> Result<LoadSection> {
+    let Bench {
+        args, cores, node, ..
+    } = b;
+    let (k8s, k8s_port) = b.start("k8s-server-dynamodb", PATH, |port| b.k8s_server(port, aws))?;
+    let (node_server, node_port) = b.start("node-server-dynamodb", PATH, |port| {
+        let mut node_server = node.server(cores, port);
+        node_server.envs(aws.iter().cloned());
+        node_server
+    })?;
+    let ports = [k8s_port, node_port];
     let mut servers = vec![k8s, node_server];
     let wrk = |server: usize| Driver::Wrk {
         server,
@@ -666,13 +641,14 @@ fn getitem_loop(
 }
 
 /// Phase 5: both functions through the Runtime API, on DynamoDB (moto), fresh processes interleaved.
-fn lambda(
-    args: &BenchArgs,
-    cores: &Cores,
-    artifacts: &Artifacts,
-    node: &Node,
-    aws: &[(String, String)],
-) -> Result<LambdaSection> {
+fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
+    let Bench {
+        args,
+        cores,
+        artifacts,
+        node,
+        ..
+    } = b;
     let event = serde_json::to_vec(&EventSource::HttpApiDefault.event("GET", PATH, &[]))?;
     let lambda_env = [
         ("AWS_LAMBDA_FUNCTION_NAME", "user-lookup"),
