@@ -2,7 +2,7 @@
 //! `k8s-server`'s process tests and `cargo xtask`.
 //!
 //! - Ports ([`ports`]), child processes that never outlive this one ([`process`]), what `/proc` says
-//!   about them ([`procfs`]), where the workspace is ([`paths`]), running cargo from cargo
+//!   about them ([`procfs`]), a server process under measurement ([`served`]), where the workspace is ([`paths`]), running cargo from cargo
 //!   ([`cargo_env`]) and Python tools in `target/` ([`python`]).
 //! - An HTTP/1.1 client ([`http`]) and the reply all front doors are reduced to ([`reply`]); the
 //!   contract as a table of cases ([`contract`]); a bounded load ([`load`]).
@@ -25,4 +25,5 @@ pub mod procfs;
 pub mod python;
 pub mod reply;
 pub mod runtime_api;
+pub mod served;
 pub mod server;

@@ -275,7 +275,7 @@ impl Bench<'_> {
         command: impl FnOnce(u16) -> Command,
     ) -> Result<(Proc, u16)> {
         let port = free_port();
-        let mut server = Proc::spawn(name, &mut command(port))?;
+        let mut server = harness::spawn(name, &mut command(port))?;
         server.wait_ready(&self.runtime, local(port), ready_path)?;
         Ok((server, port))
     }
@@ -396,7 +396,7 @@ fn start_to_ready(b: &Bench) -> Result<Vec<f64>> {
     // One unmeasured start first, so that every measured one finds the binary in the page cache.
     for i in 0..=b.args.cold_starts {
         let port = free_port();
-        let mut server = Proc::spawn("k8s-server-start", &mut b.k8s_server(port, &[]))?;
+        let mut server = harness::spawn("k8s-server-start", &mut b.k8s_server(port, &[]))?;
         let ready = server.wait_ready(&b.runtime, local(port), "/readyz")?;
         if i > 0 {
             times.push(ready.as_secs_f64() * 1e3);
