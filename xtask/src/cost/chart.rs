@@ -188,15 +188,16 @@ fn legend(svg: &mut Svg, series: &[Series]) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::CostArgs;
     use super::super::prices::Prices;
-    use super::super::scenario::{Inputs, Scenario};
+    use super::super::scenario::Scenario;
     use super::*;
 
     #[test]
     fn chart_has_both_models_and_the_break_even() {
         // GIVEN the default scenario
         let prices = Prices::embedded().unwrap();
-        let scenario = Scenario::new(&prices, &Inputs::default());
+        let scenario = Scenario::new(&prices, &CostArgs::default(), None);
         // WHEN the chart is rendered
         let svg = render(&scenario.extended, "a & b");
         // THEN it is one SVG document with a line per model, the break-even and both axis ends

@@ -10,11 +10,11 @@ mod scenario;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use self::model::Arch;
 use self::prices::Prices;
-use self::scenario::{Inputs, Scenario};
+use self::scenario::Scenario;
 use crate::doc_regions;
 use crate::steps::workspace_root;
 
@@ -24,16 +24,16 @@ const DEFAULT_SVG: &str = "target/cost/cost.svg";
 const PAGE: &str = "docs/cost.md";
 
 /// The scenario `docs/cost.md` shows: `cargo xtask cost --duration-ms 5 --memory-mb 128`.
-fn page_inputs() -> Inputs {
-    Inputs {
+fn page_inputs() -> CostArgs {
+    CostArgs {
         duration_ms: Some(5.0),
         memory_mb: Some(128),
-        ..Inputs::default()
+        ..CostArgs::default()
     }
 }
 
-/// Options of `cargo xtask cost`; without any, it reproduces the seed's example.
-#[derive(Debug, Args)]
+/// Options of `cargo xtask cost`; without any (`None`: as in the seed), it reproduces the seed's example.
+#[derive(Debug, Default, Args)]
 pub struct CostArgs {
     /// Requests per month for the itemised Lambda bill, e.g. 5000000, 5M, 2.5e9 [default: the seed's 1M]
     #[arg(long, value_parser = parse_count)]
@@ -45,8 +45,8 @@ pub struct CostArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(measured::MIN_MEMORY_MB)..=i64::from(measured::MAX_MEMORY_MB)))]
     memory_mb: Option<u32>,
     /// Lambda architecture, which selects the compute price
-    #[arg(long, value_enum, default_value_t = ArchArg::X86_64)]
-    arch: ArchArg,
+    #[arg(long, value_enum, default_value_t = Arch::X86_64)]
+    arch: Arch,
     /// Kubernetes worker nodes [default: the seed's 3]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     nodes: Option<u32>,
@@ -76,24 +76,6 @@ pub struct CostArgs {
     svg: Option<PathBuf>,
 }
 
-/// Lambda architecture names as Lambda spells them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ArchArg {
-    #[value(name = "x86_64")]
-    X86_64,
-    #[value(name = "arm64")]
-    Arm64,
-}
-
-impl From<ArchArg> for Arch {
-    fn from(arch: ArchArg) -> Self {
-        match arch {
-            ArchArg::X86_64 => Arch::X86_64,
-            ArchArg::Arm64 => Arch::Arm64,
-        }
-    }
-}
-
 /// Prints the tables and writes the chart (or, with `--docs`, rewrites the page's tables).
 pub fn run(args: &CostArgs) -> Result<()> {
     let prices = Prices::embedded()?;
@@ -112,19 +94,7 @@ pub fn run(args: &CostArgs) -> Result<()> {
     });
     let measured = measured_path.as_deref().map(measured::load).transpose()?;
 
-    let inputs = Inputs {
-        requests: args.requests,
-        duration_ms: args.duration_ms,
-        memory_mb: args.memory_mb,
-        arch: Some(args.arch.into()),
-        nodes: args.nodes,
-        node_hourly: args.node_hourly,
-        lb_monthly: args.lb_monthly,
-        eks_control_plane: args.eks_control_plane,
-        free_tier: args.free_tier,
-        measured,
-    };
-    let scenario = Scenario::new(&prices, &inputs);
+    let scenario = Scenario::new(&prices, args, measured.as_ref());
     let measured_display = measured_path.as_deref().map(display);
     let source = measured_display
         .as_deref()
@@ -153,7 +123,7 @@ pub fn run(args: &CostArgs) -> Result<()> {
 
 /// `page` with its `cost:` regions rendered from the page's scenario.
 fn render_page(page: &str, prices: &Prices) -> Result<String> {
-    let scenario = Scenario::new(prices, &page_inputs());
+    let scenario = Scenario::new(prices, &page_inputs(), None);
     let regions: Vec<(&str, String)> = render::regions(prices, &scenario, None)
         .into_iter()
         .map(|(name, _, table)| (name, table))
@@ -288,6 +258,6 @@ mod tests {
         assert!(parse(&["--memory-mb", "64"]).is_err());
         assert!(parse(&["--memory-mb", "10241"]).is_err());
         assert!(parse(&["--duration-ms", "0"]).is_err());
-        assert_eq!(parse(&["--arch", "arm64"]).unwrap().arch, ArchArg::Arm64);
+        assert_eq!(parse(&["--arch", "arm64"]).unwrap().arch, Arch::Arm64);
     }
 }

@@ -140,11 +140,15 @@ pub fn break_even(fixed_monthly: f64, meters: &[&Meter]) -> Option<f64> {
 }
 
 /// CPU architecture of the Lambda function; it selects the compute price.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Arch {
-    /// x86_64 (the Lambda default, and the seed's price).
+    // x86_64: the Lambda default, and the seed's price. (Comments, not doc comments: clap would
+    // print those under `--help`.)
+    #[default]
+    #[value(name = "x86_64")]
     X86_64,
-    /// arm64 (Graviton), about 20% cheaper per GB-s.
+    // arm64 (Graviton): about 20% cheaper per GB-s.
+    #[value(name = "arm64")]
     Arm64,
 }
 

@@ -374,7 +374,7 @@ mod tests {
     fn the_cheapest_deployment_at_each_volume_is_bold() {
         // GIVEN the seed's scenario (Kubernetes $107.10, Lambda + API Gateway $4.53 per million)
         let prices = Prices::embedded().unwrap();
-        let scenario = Scenario::new(&prices, &Default::default());
+        let scenario = Scenario::new(&prices, &Default::default(), None);
         // WHEN the volume table is rendered
         let table = volumes(&scenario.extended);
         // THEN Lambda is cheaper at 10M a month, Kubernetes at 100M

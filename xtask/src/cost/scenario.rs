@@ -1,35 +1,11 @@
 //! Combines the prices, the seed's example and the user's choices into the figures to report.
 
+use super::CostArgs;
 use super::measured::Measured;
 use super::model::{
     Arch, KubernetesBill, KubernetesSetup, LambdaBill, LambdaModel, LambdaOptions, Workload,
 };
 use super::prices::Prices;
-
-/// What the user chose; `None` means "as in the seed".
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Inputs {
-    /// Requests per month.
-    pub requests: Option<f64>,
-    /// Lambda duration per request, in ms.
-    pub duration_ms: Option<f64>,
-    /// Lambda memory, in MB.
-    pub memory_mb: Option<u32>,
-    /// Lambda architecture (x86_64 when `None`).
-    pub arch: Option<Arch>,
-    /// Kubernetes worker nodes.
-    pub nodes: Option<u32>,
-    /// Node price, USD per hour.
-    pub node_hourly: Option<f64>,
-    /// Load balancer price, USD per month.
-    pub lb_monthly: Option<f64>,
-    /// Add the EKS control plane.
-    pub eks_control_plane: bool,
-    /// Deduct the Lambda free tier.
-    pub free_tier: bool,
-    /// Benchmark results replacing duration and memory.
-    pub measured: Option<Measured>,
-}
 
 /// The seed article's example, reproduced as published.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,10 +65,10 @@ pub struct Scenario {
 
 impl Scenario {
     /// Prices the seed's example and the user's choices.
-    pub fn new(prices: &Prices, inputs: &Inputs) -> Self {
+    pub fn new(prices: &Prices, inputs: &CostArgs, measured: Option<&Measured>) -> Self {
         Scenario {
             seed: seed_figures(prices),
-            extended: extended(prices, inputs),
+            extended: extended(prices, inputs, measured),
         }
     }
 }
@@ -123,7 +99,7 @@ fn seed_figures(prices: &Prices) -> SeedFigures {
     }
 }
 
-fn extended(prices: &Prices, inputs: &Inputs) -> Extended {
+fn extended(prices: &Prices, inputs: &CostArgs, measured: Option<&Measured>) -> Extended {
     let seed = prices.seed_kubernetes();
     let eks = prices.kubernetes.eks_control_plane.usd_per_hour;
     let kubernetes = KubernetesSetup {
@@ -158,21 +134,19 @@ fn extended(prices: &Prices, inputs: &Inputs) -> Extended {
 
     let seed_workload = seed_workload(prices);
     let chosen = Workload {
-        duration_ms: inputs
-            .measured
+        duration_ms: measured
             .map(|m| m.duration_ms)
             .or(inputs.duration_ms)
             .unwrap_or(seed_workload.duration_ms),
-        memory_mb: inputs
-            .measured
+        memory_mb: measured
             .map(|m| m.memory_mb)
             .or(inputs.memory_mb)
             .unwrap_or(seed_workload.memory_mb),
-        arch: inputs.arch.unwrap_or(seed_workload.arch),
+        arch: inputs.arch,
     };
     let mut profiles = vec![profile("seed", seed_workload)];
     if chosen != seed_workload {
-        let label = if inputs.measured.is_some() {
+        let label = if measured.is_some() {
             "measured"
         } else {
             "this run"
@@ -197,15 +171,15 @@ mod tests {
         (amount * 100.0).round() / 100.0
     }
 
-    fn scenario(inputs: Inputs) -> Scenario {
-        Scenario::new(&Prices::embedded().unwrap(), &inputs)
+    fn scenario(inputs: CostArgs) -> Scenario {
+        Scenario::new(&Prices::embedded().unwrap(), &inputs, None)
     }
 
     #[test]
     fn seed_kubernetes_figures_are_reproduced() {
         // GIVEN the seed's 3 x t3.medium and load balancer
         // WHEN the month is priced with the embedded prices
-        let bill = scenario(Inputs::default()).seed.kubernetes_bill;
+        let bill = scenario(CostArgs::default()).seed.kubernetes_bill;
         // THEN nodes cost $91.10 (91.104), the load balancer $16, the total $107.10 (~$107)
         assert_eq!(cents(bill.nodes), 91.10);
         assert!((bill.nodes - 91.104).abs() < 1e-9);
@@ -218,7 +192,7 @@ mod tests {
     fn seed_lambda_figures_are_reproduced() {
         // GIVEN the seed's 1 M requests x 200 ms x 1 GB
         // WHEN Lambda is priced the seed's way (no API Gateway, no free tier)
-        let seed = scenario(Inputs::default()).seed;
+        let seed = scenario(CostArgs::default()).seed;
         let bill = seed.lambda_bill;
         // THEN requests cost $0.20, 200,000 GB-s cost $3.33, the total $3.53
         assert_eq!(seed.requests, 1_000_000.0);
@@ -232,7 +206,7 @@ mod tests {
     #[test]
     fn extended_model_adds_api_gateway_and_finds_the_break_even() {
         // GIVEN the seed's workload with API Gateway at $1.00 per million
-        let extended = scenario(Inputs::default()).extended;
+        let extended = scenario(CostArgs::default()).extended;
         let chosen = extended.profiles.last().unwrap();
         // WHEN 1 M requests are priced
         let bill = chosen.model.monthly(1e6);
@@ -256,9 +230,9 @@ mod tests {
     #[test]
     fn arm64_compute_is_priced_per_gb_second_at_the_arm_rate() {
         // GIVEN the seed's workload on arm64
-        let inputs = Inputs {
-            arch: Some(Arch::Arm64),
-            ..Inputs::default()
+        let inputs = CostArgs {
+            arch: Arch::Arm64,
+            ..CostArgs::default()
         };
         // WHEN 1 M requests are priced
         let extended = scenario(inputs).extended;
@@ -273,7 +247,7 @@ mod tests {
     #[test]
     fn api_gateway_price_drops_after_300_million_requests() {
         // GIVEN the seed's workload
-        let extended = scenario(Inputs::default()).extended;
+        let extended = scenario(CostArgs::default()).extended;
         // WHEN 1 billion requests are priced
         let bill = extended.profiles.last().unwrap().model.monthly(1e9);
         // THEN API Gateway costs 300 x $1.00 + 700 x $0.90 = $930
@@ -283,16 +257,14 @@ mod tests {
     #[test]
     fn fast_handler_moves_the_break_even_out() {
         // GIVEN a measured 5 ms handler at 128 MB
-        let inputs = Inputs {
-            measured: Some(Measured {
-                duration_ms: 4.6,
-                memory_mb: 128,
-                peak_rss_mib: 20.0,
-            }),
-            ..Inputs::default()
+        let measured = Measured {
+            duration_ms: 4.6,
+            memory_mb: 128,
+            peak_rss_mib: 20.0,
         };
         // WHEN both profiles are priced
-        let extended = scenario(inputs).extended;
+        let prices = Prices::embedded().unwrap();
+        let extended = Scenario::new(&prices, &CostArgs::default(), Some(&measured)).extended;
         let [seed, measured] = &extended.profiles[..] else {
             panic!("expected two profiles");
         };
@@ -309,9 +281,9 @@ mod tests {
     #[test]
     fn eks_control_plane_adds_73_dollars() {
         // GIVEN --eks-control-plane
-        let inputs = Inputs {
+        let inputs = CostArgs {
             eks_control_plane: true,
-            ..Inputs::default()
+            ..CostArgs::default()
         };
         // WHEN Kubernetes is priced
         let bill = scenario(inputs).extended.kubernetes_bill;
@@ -323,9 +295,9 @@ mod tests {
     #[test]
     fn free_tier_covers_the_first_million_requests() {
         // GIVEN the free tier and 1 M requests at 200 ms x 1 GB
-        let inputs = Inputs {
+        let inputs = CostArgs {
             free_tier: true,
-            ..Inputs::default()
+            ..CostArgs::default()
         };
         // WHEN Lambda is priced
         let bill = scenario(inputs)
