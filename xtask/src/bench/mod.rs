@@ -378,14 +378,7 @@ fn embedded(b: &Bench) -> Result<(LoadSection, f64)> {
             driver: wrk(3, vec![]),
         },
     ];
-    let section = measure(
-        args,
-        WARM_UP,
-        &args.connections,
-        cores,
-        &mut servers,
-        &plans,
-    )?;
+    let section = measure(b, WARM_UP, &args.connections, &mut servers, &plans)?;
     let rss = servers[0].peak_rss_mib()?;
     Ok((section, rss))
 }
@@ -489,10 +482,9 @@ fn dynamodb_load(b: &Bench, aws: &[(String, String)]) -> Result<LoadSection> {
         },
     ];
     measure(
-        args,
+        b,
         DYNAMODB_WARM_UP,
         &args.dynamodb_connections,
-        cores,
         &mut servers,
         &plans,
     )
@@ -501,23 +493,23 @@ fn dynamodb_load(b: &Bench, aws: &[(String, String)]) -> Result<LoadSection> {
 /// Runs every plan at every connection count, `args.runs` times, interleaved (run 1 of everything,
 /// then run 2, ...), after one `warm_up` run of each.
 fn measure(
-    args: &BenchArgs,
+    b: &Bench,
     warm_up: Duration,
     connections: &[u32],
-    cores: &Cores,
     servers: &mut [Proc],
     plans: &[Plan],
 ) -> Result<LoadSection> {
+    let args = b.args;
     let duration = Duration::from_secs(args.duration);
     let most = connections.iter().copied().max().unwrap_or(1);
     for plan in plans {
-        drive(cores, servers, plan, most, warm_up)?;
+        drive(&b.cores, servers, plan, most, warm_up)?;
     }
     let mut runs: Vec<Vec<Vec<RunResult>>> = vec![vec![Vec::new(); connections.len()]; plans.len()];
     for round in 1..=args.runs {
         for (c, &conns) in connections.iter().enumerate() {
             for (p, plan) in plans.iter().enumerate() {
-                let result = drive(cores, servers, plan, conns, duration)?;
+                let result = drive(&b.cores, servers, plan, conns, duration)?;
                 println!(
                     "bench: run {round}/{} {:<40} c={conns:<3} {:>9.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  cpu {:>3.0}%  loadgen {:>3.0}%",
                     args.runs,
@@ -662,20 +654,14 @@ fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
         ("AWS_DEFAULT_REGION", REGION),
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let rust = || {
-        let mut command = cores.command(cores.server, &artifacts.bootstrap);
+    let with_env = |mut command: Command| {
         command
             .envs(aws.iter().cloned())
             .envs(lambda_env.iter().cloned());
         command
     };
-    let node_fn = || {
-        let mut command = node.lambda(cores);
-        command
-            .envs(aws.iter().cloned())
-            .envs(lambda_env.iter().cloned());
-        command
-    };
+    let rust = || with_env(cores.command(cores.server, &artifacts.bootstrap));
+    let node_fn = || with_env(node.lambda(cores));
     // A diagnostic variant: the SDK's HTTPS client loads the system's root certificates at init; with
     // SSL_CERT_FILE naming a file of one certificate it loads just that.
     let one_root = one_root_certificate()?;
