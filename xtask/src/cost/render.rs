@@ -76,58 +76,54 @@ fn tiers(p: &TieredPrice, unit: &str) -> String {
 fn price_list(prices: &Prices) -> String {
     let (k, l) = (&prices.kubernetes, &prices.lambda);
     let hours = prices.meta.hours_per_month;
-    let free = &l.free_tier;
-    let api = &prices.api_gateway.http_api_requests;
-    let eks = k.eks_control_plane.usd_per_hour;
+    let (free, eks) = (&l.free_tier, &k.eks_control_plane);
+    let row = |what: &str, list: String, source: &str, read: &str| {
+        vec![what.to_owned(), list, format!("{source}, read {read}")]
+    };
+    let tiered =
+        |what: &str, p: &TieredPrice, unit: &str| row(what, tiers(p, unit), &p.source, &p.read);
     let rows = [
-        (
-            format!("Kubernetes node ({})", k.node.instance),
+        row(
+            &format!("Kubernetes node ({})", k.node.instance),
             format!("{}/h", price(k.node.usd_per_hour)),
-            (&k.node.source, &k.node.read),
+            &k.node.source,
+            &k.node.read,
         ),
-        (
-            "load balancer".into(),
+        row(
+            "load balancer",
             format!("{}/month", usd(k.load_balancer.usd_per_month)),
-            (&k.load_balancer.source, &k.load_balancer.read),
+            &k.load_balancer.source,
+            &k.load_balancer.read,
         ),
-        (
-            "EKS control plane".into(),
-            format!("{}/h × {hours} h = {}/month", price(eks), usd(eks * hours)),
-            (&k.eks_control_plane.source, &k.eks_control_plane.read),
+        row(
+            "EKS control plane",
+            format!(
+                "{}/h × {hours} h = {}/month",
+                price(eks.usd_per_hour),
+                usd(eks.usd_per_hour * hours)
+            ),
+            &eks.source,
+            &eks.read,
         ),
-        (
-            "Lambda requests".into(),
-            tiers(&l.requests, " per million"),
-            (&l.requests.source, &l.requests.read),
-        ),
-        (
-            "Lambda compute, x86_64".into(),
-            tiers(&l.compute.x86_64, " per GB-s"),
-            (&l.compute.x86_64.source, &l.compute.x86_64.read),
-        ),
-        (
-            "Lambda compute, arm64".into(),
-            tiers(&l.compute.arm64, " per GB-s"),
-            (&l.compute.arm64.source, &l.compute.arm64.read),
-        ),
-        (
-            "Lambda free tier, per account (`--free-tier`)".into(),
+        tiered("Lambda requests", &l.requests, " per million"),
+        tiered("Lambda compute, x86_64", &l.compute.x86_64, " per GB-s"),
+        tiered("Lambda compute, arm64", &l.compute.arm64, " per GB-s"),
+        row(
+            "Lambda free tier, per account (`--free-tier`)",
             format!(
                 "{} requests and {} GB-s a month",
                 count(free.requests),
                 count(free.gb_seconds)
             ),
-            (&free.source, &free.read),
+            &free.source,
+            &free.read,
         ),
-        (
-            "API Gateway HTTP API requests".into(),
-            tiers(api, " per million"),
-            (&api.source, &api.read),
+        tiered(
+            "API Gateway HTTP API requests",
+            &prices.api_gateway.http_api_requests,
+            " per million",
         ),
     ];
-    let rows = rows
-        .into_iter()
-        .map(|(what, list, (source, read))| vec![what, list, format!("{source}, read {read}")]);
     table(&["price", "list price", "source"], rows)
 }
 
