@@ -613,18 +613,23 @@ fn getitem_loop(
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-    let number = |key: &str| {
-        report[key]
-            .as_f64()
-            .with_context(|| format!("ceiling-getitem printed no {key}"))
-    };
+    /// What `bench/ceiling`'s loop prints.
+    #[derive(serde::Deserialize)]
+    struct Report {
+        requests: f64,
+        seconds: f64,
+        p50_us: f64,
+        p99_us: f64,
+        errors: f64,
+    }
+    let report: Report =
+        serde_json::from_slice(&output.stdout).context("ceiling-getitem printed no report")?;
     Ok(RunResult {
-        rps: number("requests")? / number("seconds")?,
-        p50_ms: number("p50_us")? / 1e3,
-        p99_ms: number("p99_us")? / 1e3,
-        requests: number("requests")? as u64,
-        errors: number("errors")? as u64,
+        rps: report.requests / report.seconds,
+        p50_ms: report.p50_us / 1e3,
+        p99_ms: report.p99_us / 1e3,
+        requests: report.requests as u64,
+        errors: report.errors as u64,
         server_cpu_pct: 100.0 * cpu.as_secs_f64() / duration.as_secs_f64(),
         // Not split for the loop: it runs as a child, whose times are only summed.
         server_user_cpu_pct: 0.0,
