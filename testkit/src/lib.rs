@@ -2,12 +2,13 @@
 //! `k8s-server`'s process tests and `cargo xtask`.
 //!
 //! - Ports ([`ports`]), child processes that never outlive this one ([`process`]), what `/proc` says
-//!   about them ([`procfs`]), where the workspace is ([`paths`]), running cargo from cargo
+//!   about them ([`procfs`]), a server process under measurement ([`served`]), where the workspace is ([`paths`]), running cargo from cargo
 //!   ([`cargo_env`]) and Python tools in `target/` ([`python`]).
 //! - An HTTP/1.1 client ([`http`]) and the reply all front doors are reduced to ([`reply`]); the
 //!   contract as a table of cases ([`contract`]); a bounded load ([`load`]).
 //! - The front doors: `k8s-server` in this process ([`server`]), `lambda-fn`'s handler fed real-shaped
-//!   events ([`lambda`]) and `lambda-fn` under `cargo lambda watch` ([`lambda_watch`]).
+//!   events ([`lambda`]), `lambda-fn` under `cargo lambda watch` ([`lambda_watch`]), and a local
+//!   Lambda Runtime API that runs and times any function process ([`runtime_api`]).
 //! - moto server, the AWS emulator the DynamoDB store is tested on ([`moto`]).
 
 pub mod cargo_env;
@@ -23,4 +24,6 @@ pub mod process;
 pub mod procfs;
 pub mod python;
 pub mod reply;
+pub mod runtime_api;
+pub mod served;
 pub mod server;

@@ -4,11 +4,13 @@
 
 mod aws_local;
 mod bench;
+mod chart;
 mod cost;
 mod demo;
 #[cfg(test)]
 mod docs_drift;
-mod format;
+mod doc_regions;
+mod numbers;
 mod openapi;
 mod schemathesis;
 mod seed;

@@ -1,22 +1,26 @@
-//! Processes under measurement: pinned to a core, logged to a file, waited for, read from `/proc`,
-//! and killed when dropped. Plus the few statistics the bench needs.
+//! Where processes under measurement run (pinned to a core) and log (`target/bench/logs`), the
+//! artifact sizes and the few statistics the bench needs.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 pub use testkit::ports::free_port;
-use testkit::process::Supervised;
 use testkit::procfs;
-use tokio::runtime::Runtime;
 
 use crate::steps::target_dir;
 
 /// Where the bench keeps what it installs and writes (`target/bench`).
 pub fn bench_dir() -> PathBuf {
     target_dir().join("bench")
+}
+
+/// `target/bench/logs/NAME.log`, where the output of the process `name` goes (the directory is made).
+pub fn log_file(name: &str) -> Result<PathBuf> {
+    let logs = bench_dir().join("logs");
+    std::fs::create_dir_all(&logs)?;
+    Ok(logs.join(format!("{name}.log")))
 }
 
 /// Which core the process under test gets, and which one the load generator (and everything else the
@@ -82,96 +86,12 @@ impl Cores {
     }
 }
 
-/// A process the bench started; killed (and reaped) when dropped or when the bench dies.
-pub struct Proc {
-    name: String,
-    child: Supervised,
-    started: Instant,
-}
+/// The processes the bench starts, each logged to [`log_file`].
+pub use testkit::served::Served as Proc;
 
-impl Proc {
-    /// Starts `command` as `name`, with its output in `target/bench/logs/NAME.log`.
-    pub fn spawn(name: &str, command: &mut Command) -> Result<Proc> {
-        let logs = bench_dir().join("logs");
-        std::fs::create_dir_all(&logs)?;
-        let started = Instant::now();
-        let child = Supervised::spawn_logged(command, &logs.join(format!("{name}.log")))
-            .with_context(|| format!("cannot start {name} ({:?})", command.get_program()))?;
-        Ok(Proc {
-            name: name.to_owned(),
-            child,
-            started,
-        })
-    }
-
-    /// Its process id (`taskset` execs the program, so this is the program's).
-    pub fn pid(&self) -> u32 {
-        self.child.pid()
-    }
-
-    /// When [`Proc::spawn`] started it.
-    pub fn started(&self) -> Instant {
-        self.started
-    }
-
-    /// Fails if it has exited.
-    pub fn check_alive(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!(
-                "{} exited ({status}); see {}",
-                self.name,
-                bench_dir()
-                    .join("logs")
-                    .join(format!("{}.log", self.name))
-                    .display()
-            );
-        }
-        Ok(())
-    }
-
-    /// Waits until `GET path` on `addr` answers 200 and returns the time from spawn to that answer.
-    pub fn wait_ready(
-        &mut self,
-        runtime: &Runtime,
-        addr: SocketAddr,
-        path: &str,
-    ) -> Result<Duration> {
-        let limit = Duration::from_secs(30);
-        loop {
-            let reply = runtime.block_on(testkit::http::try_send(addr, "GET", path, &[]));
-            if reply.is_ok_and(|reply| reply.status == 200) {
-                return Ok(self.started.elapsed());
-            }
-            self.check_alive()?;
-            if self.started.elapsed() > limit {
-                bail!("{} did not answer GET {path} within {limit:?}", self.name);
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        }
-    }
-
-    /// Peak resident memory so far (`VmHWM`), in MiB.
-    pub fn peak_rss_mib(&self) -> Result<f64> {
-        let kib =
-            procfs::peak_rss_kib(self.pid()).context("VmHWM missing from /proc/PID/status")?;
-        Ok(kib as f64 / 1024.0)
-    }
-
-    /// CPU time it has used so far (user + system, every thread).
-    pub fn cpu_time(&self) -> Result<Duration> {
-        procfs::cpu_time(self.pid()).context("no /proc/PID/stat")
-    }
-
-    /// The part of [`Proc::cpu_time`] spent in user space (its own code, not the kernel's).
-    pub fn user_time(&self) -> Result<Duration> {
-        procfs::user_time(self.pid()).context("no /proc/PID/stat")
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.child.kill();
-    }
+/// Starts `command` as `name`, with its output in `target/bench/logs/NAME.log`.
+pub fn spawn(name: &str, command: &mut Command) -> Result<Proc> {
+    Proc::spawn(name, command, &log_file(name)?)
 }
 
 /// CPU time of the children this process has waited for (user + system): how much the load generator

@@ -12,7 +12,11 @@
 //!    beside a raw `GetItem` loop on the same table.
 //! 5. Lambda: `bootstrap` and the seed's Node.js handler, fresh processes through a local Runtime API:
 //!    cold start, warm invocations, peak RSS.
-//! 6. The criterion micro-benchmarks, sizes, and the report.
+//! 6. The criterion micro-benchmarks and the sizes.
+//!
+//! Each phase is a function that returns its part of [`Results`]; `benchmarks.json` is that value, and
+//! the tables of `benchmarks.md` and the chart are rendered from it alone ([`render`]), so that
+//! `--render-only` reproduces them without measuring.
 //!
 //! Everything listens on and is loaded through 127.0.0.1 only; every load is bounded in time.
 
@@ -21,13 +25,11 @@ mod harness;
 mod load;
 mod micro;
 mod peers;
-mod report;
+mod render;
 mod results;
-mod runtime_api;
-mod svg;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -35,10 +37,13 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 use testkit::lambda::EventSource;
 use testkit::moto::{Moto, REGION};
+use testkit::runtime_api;
 use tokio::runtime::Runtime;
 
 use self::build::Artifacts;
-use self::harness::{Cores, Proc, bench_dir, children_cpu_time, free_port, median, percentile};
+use self::harness::{
+    Cores, Proc, bench_dir, children_cpu_time, free_port, log_file, median, percentile,
+};
 use self::load::{Load, RunResult};
 use self::peers::Node;
 use self::results::{
@@ -49,6 +54,8 @@ use crate::steps::workspace_root;
 
 /// The table both stores read in the DynamoDB runs (the seed's handler hard-codes it).
 const TABLE: &str = "Users";
+/// What the DynamoDB and Lambda phases run DynamoDB on, as the page names it.
+const EMULATOR: &str = "moto server";
 /// The request every run makes.
 const PATH: &str = "/users/u-1";
 /// The memory size the Lambda processes are told.
@@ -90,12 +97,12 @@ pub struct BenchArgs {
     /// After the builds, wait up to this many seconds for the load average to fall below 0.5
     #[arg(long, default_value_t = 150)]
     settle: u64,
-    /// Folder for benchmarks.md, .json and .svg [default: docs]
+    /// Folder of benchmarks.md (whose prose is kept), .json and .svg [default: docs]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Measure nothing: write benchmarks.md and .svg again from this benchmarks.json
-    #[arg(long, value_name = "JSON")]
-    from_json: Option<PathBuf>,
+    /// Measure nothing: render the tables of benchmarks.md and the chart again from benchmarks.json
+    #[arg(long)]
+    render_only: bool,
 }
 
 /// Runs `cargo xtask bench`.
@@ -104,13 +111,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| workspace_root().join("docs"));
-    if let Some(json) = &args.from_json {
-        let text = std::fs::read_to_string(json)
+    if args.render_only {
+        let json = out.join("benchmarks.json");
+        let text = std::fs::read_to_string(&json)
             .with_context(|| format!("cannot read {}", json.display()))?;
         let results: Results = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a bench result", json.display()))?;
-        report::write(&out, &results)?;
-        println!("bench: wrote {}/benchmarks.{{md,json,svg}}", out.display());
+        render::write_docs(&out, &results)?;
+        println!("bench: rendered {}/benchmarks.{{md,svg}}", out.display());
         return Ok(());
     }
     ensure!(
@@ -149,22 +157,31 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         .enable_all()
         .build()?;
     let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let b = Bench {
+        args,
+        cores,
+        runtime,
+        artifacts,
+        node,
+    };
 
     loads.push(sample_load("embedded-store load"));
-    let (embedded, rss_after_all_runs) = embedded(args, &cores, &runtime, &artifacts, &node)?;
+    let (embedded, rss_after_all_runs) = embedded(&b)?;
     loads.push(sample_load("start-to-ready, memory"));
-    let start_to_ready_ms = start_to_ready(args, &cores, &runtime, &artifacts)?;
-    let memory = memory(args, &cores, &runtime, &artifacts)?;
+    let server = server_facts(&b, rss_after_all_runs)?;
 
-    loads.push(sample_load("DynamoDB (moto) load"));
-    // moto inherits this process's core: the load core.
-    let local = Moto::launch(free_port())?;
-    runtime.block_on(local.seed_sample(TABLE))?;
-    let aws = aws_env(&local);
-    let dynamodb = dynamodb_load(args, &cores, &runtime, &artifacts, &node, &aws)?;
+    loads.push(sample_load("DynamoDB (moto server) load"));
+    let (emulator, aws) = start_emulator(&b.runtime)?;
+    let dynamodb = dynamodb_load(&b, &aws)?;
     loads.push(sample_load("Lambda cold starts"));
-    let lambda = lambda(args, &cores, &artifacts, &node, &aws)?;
-    drop(local);
+    let lambda = lambda(&b, &aws)?;
+    drop(emulator);
+    let Bench {
+        cores,
+        artifacts,
+        node,
+        ..
+    } = b;
 
     let micro = if args.no_micro {
         Vec::new()
@@ -184,19 +201,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             rustc: command_line("rustc", &["-V"]),
             node: node.version.clone(),
             wrk: load::wrk_version().unwrap_or_default(),
+            dynamodb_emulator: EMULATOR.into(),
             load_average: loads,
         },
         embedded,
         dynamodb,
-        server: ServerFacts {
-            start_to_ready_ms_p50: median(&start_to_ready_ms),
-            start_to_ready_ms,
-            peak_rss_mib: memory.first_mib,
-            peak_rss_requests: memory.first_requests,
-            peak_rss_after_second_run_mib: memory.second_mib,
-            rss_growth_kib_per_100k_requests: memory.growth_kib_per_100k,
-            peak_rss_after_all_runs_mib: rss_after_all_runs,
-        },
+        server,
         lambda,
         sizes: Sizes {
             k8s_server: harness::file_size(&artifacts.k8s_server)?,
@@ -207,9 +217,23 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         },
         micro,
     };
-    report::write(&out, &results)?;
+    write(&out, &results)?;
     println!("bench: wrote {}/benchmarks.{{md,json,svg}}", out.display());
     Ok(())
+}
+
+/// Writes `DIR/benchmarks.json` and renders the page and chart from it; a `DIR` without the page
+/// gets a copy of `docs/benchmarks.md` (the prose) first.
+fn write(dir: &Path, results: &Results) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let page = dir.join("benchmarks.md");
+    if !page.exists() {
+        std::fs::copy(workspace_root().join("docs/benchmarks.md"), &page)?;
+    }
+    let json = dir.join("benchmarks.json");
+    std::fs::write(&json, serde_json::to_string_pretty(results)? + "\n")
+        .with_context(|| format!("cannot write {}", json.display()))?;
+    render::write_docs(dir, results)
 }
 
 /// How one load run is driven.
@@ -232,17 +256,40 @@ struct Plan {
     driver: Driver,
 }
 
-/// Starts a server on `port` and waits until `GET ready_path` answers 200.
-fn start_server(
-    runtime: &Runtime,
-    name: &str,
-    command: &mut Command,
-    port: u16,
-    ready_path: &str,
-) -> Result<Proc> {
-    let mut server = Proc::spawn(name, command)?;
-    server.wait_ready(runtime, local(port), ready_path)?;
-    Ok(server)
+/// What every phase measures with.
+struct Bench<'a> {
+    args: &'a BenchArgs,
+    cores: Cores,
+    runtime: Runtime,
+    artifacts: Artifacts,
+    node: Node,
+}
+
+impl Bench<'_> {
+    /// Starts `command` (given its port) as `name` on a free port and waits until `GET ready_path`
+    /// answers 200.
+    fn start(
+        &self,
+        name: &str,
+        ready_path: &str,
+        command: impl FnOnce(u16) -> Command,
+    ) -> Result<(Proc, u16)> {
+        let port = free_port();
+        let mut server = harness::spawn(name, &mut command(port))?;
+        server.wait_ready(&self.runtime, local(port), ready_path)?;
+        Ok((server, port))
+    }
+
+    /// `k8s-server` on `port` with `env` (the embedded store unless `env` says otherwise).
+    fn k8s_server(&self, port: u16, env: &[(String, String)]) -> Command {
+        let mut command = self
+            .cores
+            .command(self.cores.server, &self.artifacts.k8s_server);
+        command
+            .env("PORT", port.to_string())
+            .envs(env.iter().cloned());
+        command
+    }
 }
 
 fn local(port: u16) -> SocketAddr {
@@ -253,66 +300,38 @@ fn url(port: u16) -> String {
     format!("http://127.0.0.1:{port}{PATH}")
 }
 
-/// `k8s-server` on `port` with `env` (the embedded store unless `env` says otherwise).
-fn k8s_server(
-    cores: &Cores,
-    artifacts: &Artifacts,
-    port: u16,
-    env: &[(String, String)],
-) -> Command {
-    let mut command = cores.command(cores.server, &artifacts.k8s_server);
-    command
-        .env("PORT", port.to_string())
-        .envs(env.iter().cloned());
-    command
-}
-
 /// Phase 2: the embedded store. Returns the section and `k8s-server`'s peak RSS.
-fn embedded(
-    args: &BenchArgs,
-    cores: &Cores,
-    runtime: &Runtime,
-    artifacts: &Artifacts,
-    node: &Node,
-) -> Result<(LoadSection, f64)> {
-    let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
-    let k8s = start_server(
+fn embedded(b: &Bench) -> Result<(LoadSection, f64)> {
+    let Bench {
+        args,
+        cores,
         runtime,
-        "k8s-server",
-        &mut k8s_server(cores, artifacts, ports[0], &[]),
-        ports[0],
-        "/readyz",
-    )?;
+        node,
+        ..
+    } = b;
+    let (k8s, k8s_port) = b.start("k8s-server", "/readyz", |port| b.k8s_server(port, &[]))?;
     // The ceiling serves exactly what k8s-server answers.
     let body = runtime
-        .block_on(testkit::http::send(local(ports[0]), "GET", PATH, &[]))
+        .block_on(testkit::http::send(local(k8s_port), "GET", PATH, &[]))
         .body;
     let body_file = bench_dir().join("u-1.json");
     std::fs::write(&body_file, &body)?;
-    let mut ceiling = cores.command(cores.server, &artifacts.ceiling_http);
-    ceiling.arg(ports[1].to_string()).arg(&body_file);
-    let ceiling = start_server(runtime, "ceiling-http", &mut ceiling, ports[1], PATH)?;
-    let mut node_server = node.server(cores, ports[2]);
-    node_server.env(
-        "USERS_FILE",
-        workspace_root().join("app-core/data/users.json"),
-    );
-    let node_server = start_server(
-        runtime,
-        "node-server-memory",
-        &mut node_server,
-        ports[2],
-        PATH,
-    )?;
+    let (ceiling, ceiling_port) = b.start("ceiling-http", PATH, |port| {
+        let mut ceiling = cores.command(cores.server, &b.artifacts.ceiling_http);
+        ceiling.arg(port.to_string()).arg(&body_file);
+        ceiling
+    })?;
+    let (node_server, node_port) = b.start("node-server-memory", PATH, |port| {
+        let mut node_server = node.server(cores, port);
+        let users = workspace_root().join("app-core/data/users.json");
+        node_server.env("USERS_FILE", users);
+        node_server
+    })?;
     let quiet_env = [("RUST_LOG".to_owned(), "warn".to_owned())];
-    let quiet = start_server(
-        runtime,
-        "k8s-server-warn",
-        &mut k8s_server(cores, artifacts, ports[3], &quiet_env),
-        ports[3],
-        "/readyz",
-    )?;
-    for (name, port) in [("ceiling-http", ports[1]), ("node-server", ports[2])] {
+    let (quiet, quiet_port) = b.start("k8s-server-warn", "/readyz", |port| {
+        b.k8s_server(port, &quiet_env)
+    })?;
+    for (name, port) in [("ceiling-http", ceiling_port), ("node-server", node_port)] {
         let reply = runtime.block_on(testkit::http::send(local(port), "GET", PATH, &[]));
         ensure!(
             reply.body == body,
@@ -320,6 +339,7 @@ fn embedded(
             reply.body
         );
     }
+    let ports = [k8s_port, ceiling_port, node_port, quiet_port];
     let mut servers = vec![k8s, ceiling, node_server, quiet];
     let wrk = |server: usize, headers: Vec<&'static str>| Driver::Wrk {
         server,
@@ -358,34 +378,19 @@ fn embedded(
             driver: wrk(3, vec![]),
         },
     ];
-    let section = measure(
-        args,
-        WARM_UP,
-        &args.connections,
-        cores,
-        &mut servers,
-        &plans,
-    )?;
+    let section = measure(b, WARM_UP, &args.connections, &mut servers, &plans)?;
     let rss = servers[0].peak_rss_mib()?;
     Ok((section, rss))
 }
 
 /// Phase 3: spawn to the first 200 on `/readyz`, fresh `k8s-server` processes, in ms.
-fn start_to_ready(
-    args: &BenchArgs,
-    cores: &Cores,
-    runtime: &Runtime,
-    artifacts: &Artifacts,
-) -> Result<Vec<f64>> {
+fn start_to_ready(b: &Bench) -> Result<Vec<f64>> {
     let mut times = Vec::new();
     // One unmeasured start first, so that every measured one finds the binary in the page cache.
-    for i in 0..=args.cold_starts {
+    for i in 0..=b.args.cold_starts {
         let port = free_port();
-        let mut server = Proc::spawn(
-            "k8s-server-start",
-            &mut k8s_server(cores, artifacts, port, &[]),
-        )?;
-        let ready = server.wait_ready(runtime, local(port), "/readyz")?;
+        let mut server = harness::spawn("k8s-server-start", &mut b.k8s_server(port, &[]))?;
+        let ready = server.wait_ready(&b.runtime, local(port), "/readyz")?;
         if i > 0 {
             times.push(ready.as_secs_f64() * 1e3);
         }
@@ -393,30 +398,15 @@ fn start_to_ready(
     Ok(times)
 }
 
-/// Peak RSS of a fresh `k8s-server` under the largest connection count.
-struct Memory {
-    first_mib: f64,
-    first_requests: u64,
-    second_mib: f64,
-    growth_kib_per_100k: f64,
-}
-
-/// Phase 3b: a fresh `k8s-server`, one load run at the largest connection count, its peak RSS; then a
-/// second identical run, to see whether memory keeps growing with requests.
-fn memory(
-    args: &BenchArgs,
-    cores: &Cores,
-    runtime: &Runtime,
-    artifacts: &Artifacts,
-) -> Result<Memory> {
-    let port = free_port();
-    let mut server = start_server(
-        runtime,
-        "k8s-server-memory",
-        &mut k8s_server(cores, artifacts, port, &[]),
-        port,
-        "/readyz",
-    )?;
+/// Phase 3b: [`start_to_ready`], then a fresh `k8s-server`, one load run at the largest connection
+/// count, its peak RSS; then a second identical run, to see whether memory keeps growing with requests.
+/// `peak_rss_after_all_runs_mib` is the embedded-store phase's.
+fn server_facts(b: &Bench, peak_rss_after_all_runs_mib: f64) -> Result<ServerFacts> {
+    let Bench { args, cores, .. } = b;
+    let start_to_ready_ms = start_to_ready(b)?;
+    let (mut server, port) = b.start("k8s-server-memory", "/readyz", |port| {
+        b.k8s_server(port, &[])
+    })?;
     let url = url(port);
     let load = Load {
         url: &url,
@@ -428,61 +418,55 @@ fn memory(
     let first_mib = server.peak_rss_mib()?;
     let second = load::run(cores, &mut server, &load)?;
     let second_mib = server.peak_rss_mib()?;
-    Ok(Memory {
-        first_mib,
-        first_requests: first.requests,
-        second_mib,
-        growth_kib_per_100k: (second_mib - first_mib) * 1024.0 * 1e5
+    Ok(ServerFacts {
+        start_to_ready_ms_p50: median(&start_to_ready_ms),
+        start_to_ready_ms,
+        peak_rss_mib: first_mib,
+        peak_rss_requests: first.requests,
+        peak_rss_after_second_run_mib: second_mib,
+        rss_growth_kib_per_100k_requests: (second_mib - first_mib) * 1024.0 * 1e5
             / second.requests.max(1) as f64,
+        peak_rss_after_all_runs_mib,
     })
 }
 
-/// The environment that points a process at moto with the test credentials.
-fn aws_env(local: &Moto) -> Vec<(String, String)> {
-    local
+/// Phase 4 set-up: moto (on this process's core, the load core) with the table and the sample
+/// users, and the environment that points a process at it with the test credentials.
+fn start_emulator(runtime: &Runtime) -> Result<(Moto, Vec<(String, String)>)> {
+    let moto = Moto::launch(free_port())?;
+    runtime.block_on(moto.seed_sample(TABLE))?;
+    let env = moto
         .service_env(TABLE)
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        .collect();
+    Ok((moto, env))
 }
 
 /// Phase 4: the DynamoDB store.
-fn dynamodb_load(
-    args: &BenchArgs,
-    cores: &Cores,
-    runtime: &Runtime,
-    artifacts: &Artifacts,
-    node: &Node,
-    aws: &[(String, String)],
-) -> Result<LoadSection> {
-    let ports = [free_port(), free_port()];
-    let k8s = start_server(
-        runtime,
-        "k8s-server-dynamodb",
-        &mut k8s_server(cores, artifacts, ports[0], aws),
-        ports[0],
-        PATH,
-    )?;
-    let mut node_server = node.server(cores, ports[1]);
-    node_server.envs(aws.iter().cloned());
-    let node_server = start_server(
-        runtime,
-        "node-server-dynamodb",
-        &mut node_server,
-        ports[1],
-        PATH,
-    )?;
+fn dynamodb_load(b: &Bench, aws: &[(String, String)]) -> Result<LoadSection> {
+    let Bench {
+        args, cores, node, ..
+    } = b;
+    let (k8s, k8s_port) = b.start("k8s-server-dynamodb", PATH, |port| b.k8s_server(port, aws))?;
+    let (node_server, node_port) = b.start("node-server-dynamodb", PATH, |port| {
+        let mut node_server = node.server(cores, port);
+        node_server.envs(aws.iter().cloned());
+        node_server
+    })?;
+    let ports = [k8s_port, node_port];
     let mut servers = vec![k8s, node_server];
+    let wrk = |server: usize| Driver::Wrk {
+        server,
+        url: url(ports[server]),
+        headers: vec![],
+    };
     let plans = vec![
         Plan {
             name: "k8s-server",
             description: "k8s-server (server profile), DynamoDB store (GetItem per request)",
             variant: false,
-            driver: Driver::Wrk {
-                server: 0,
-                url: url(ports[0]),
-                headers: vec![],
-            },
+            driver: wrk(0),
         },
         Plan {
             name: "raw GetItem loop",
@@ -494,18 +478,13 @@ fn dynamodb_load(
             name: "node-http",
             description: "plain Node.js http server, AWS SDK v3 GetCommand per request",
             variant: false,
-            driver: Driver::Wrk {
-                server: 1,
-                url: url(ports[1]),
-                headers: vec![],
-            },
+            driver: wrk(1),
         },
     ];
     measure(
-        args,
+        b,
         DYNAMODB_WARM_UP,
         &args.dynamodb_connections,
-        cores,
         &mut servers,
         &plans,
     )
@@ -514,23 +493,23 @@ fn dynamodb_load(
 /// Runs every plan at every connection count, `args.runs` times, interleaved (run 1 of everything,
 /// then run 2, ...), after one `warm_up` run of each.
 fn measure(
-    args: &BenchArgs,
+    b: &Bench,
     warm_up: Duration,
     connections: &[u32],
-    cores: &Cores,
     servers: &mut [Proc],
     plans: &[Plan],
 ) -> Result<LoadSection> {
+    let args = b.args;
     let duration = Duration::from_secs(args.duration);
     let most = connections.iter().copied().max().unwrap_or(1);
     for plan in plans {
-        drive(cores, servers, plan, most, warm_up)?;
+        drive(&b.cores, servers, plan, most, warm_up)?;
     }
     let mut runs: Vec<Vec<Vec<RunResult>>> = vec![vec![Vec::new(); connections.len()]; plans.len()];
     for round in 1..=args.runs {
         for (c, &conns) in connections.iter().enumerate() {
             for (p, plan) in plans.iter().enumerate() {
-                let result = drive(cores, servers, plan, conns, duration)?;
+                let result = drive(&b.cores, servers, plan, conns, duration)?;
                 println!(
                     "bench: run {round}/{} {:<40} c={conns:<3} {:>9.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  cpu {:>3.0}%  loadgen {:>3.0}%",
                     args.runs,
@@ -634,18 +613,23 @@ fn getitem_loop(
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-    let number = |key: &str| {
-        report[key]
-            .as_f64()
-            .with_context(|| format!("ceiling-getitem printed no {key}"))
-    };
+    /// What `bench/ceiling`'s loop prints.
+    #[derive(serde::Deserialize)]
+    struct Report {
+        requests: f64,
+        seconds: f64,
+        p50_us: f64,
+        p99_us: f64,
+        errors: f64,
+    }
+    let report: Report =
+        serde_json::from_slice(&output.stdout).context("ceiling-getitem printed no report")?;
     Ok(RunResult {
-        rps: number("requests")? / number("seconds")?,
-        p50_ms: number("p50_us")? / 1e3,
-        p99_ms: number("p99_us")? / 1e3,
-        requests: number("requests")? as u64,
-        errors: number("errors")? as u64,
+        rps: report.requests / report.seconds,
+        p50_ms: report.p50_us / 1e3,
+        p99_ms: report.p99_us / 1e3,
+        requests: report.requests as u64,
+        errors: report.errors as u64,
         server_cpu_pct: 100.0 * cpu.as_secs_f64() / duration.as_secs_f64(),
         // Not split for the loop: it runs as a child, whose times are only summed.
         server_user_cpu_pct: 0.0,
@@ -654,13 +638,14 @@ fn getitem_loop(
 }
 
 /// Phase 5: both functions through the Runtime API, on DynamoDB (moto), fresh processes interleaved.
-fn lambda(
-    args: &BenchArgs,
-    cores: &Cores,
-    artifacts: &Artifacts,
-    node: &Node,
-    aws: &[(String, String)],
-) -> Result<LambdaSection> {
+fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
+    let Bench {
+        args,
+        cores,
+        artifacts,
+        node,
+        ..
+    } = b;
     let event = serde_json::to_vec(&EventSource::HttpApiDefault.event("GET", PATH, &[]))?;
     let lambda_env = [
         ("AWS_LAMBDA_FUNCTION_NAME", "user-lookup"),
@@ -674,20 +659,14 @@ fn lambda(
         ("AWS_DEFAULT_REGION", REGION),
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let rust = || {
-        let mut command = cores.command(cores.server, &artifacts.bootstrap);
+    let with_env = |mut command: Command| {
         command
             .envs(aws.iter().cloned())
             .envs(lambda_env.iter().cloned());
         command
     };
-    let node_fn = || {
-        let mut command = node.lambda(cores);
-        command
-            .envs(aws.iter().cloned())
-            .envs(lambda_env.iter().cloned());
-        command
-    };
+    let rust = || with_env(cores.command(cores.server, &artifacts.bootstrap));
+    let node_fn = || with_env(node.lambda(cores));
     // A diagnostic variant: the SDK's HTTPS client loads the system's root certificates at init; with
     // SSL_CERT_FILE naming a file of one certificate it loads just that.
     let one_root = one_root_certificate()?;
@@ -701,10 +680,12 @@ fn lambda(
     let (mut rust_runs, mut node_runs, mut one_root_runs) = (Vec::new(), Vec::new(), Vec::new());
     // One unmeasured process of each first (page cache, the emulator's caches).
     for i in 0..=args.cold_starts {
-        let r = runtime_api::run_function("lambda-fn", &mut rust(), &event, args.warm_invokes)?;
-        let n =
-            runtime_api::run_function("node-lambda", &mut node_fn(), &event, args.warm_invokes)?;
-        let o = runtime_api::run_function("lambda-fn-one-root", &mut rust_one_root(), &event, 0)?;
+        let run = |name, command: &mut Command, warm| {
+            runtime_api::run_function(command, &log_file(name)?, &event, warm)
+        };
+        let r = run("lambda-fn", &mut rust(), args.warm_invokes)?;
+        let n = run("node-lambda", &mut node_fn(), args.warm_invokes)?;
+        let o = run("lambda-fn-one-root", &mut rust_one_root(), 0)?;
         for (name, run) in [
             ("lambda-fn", &r),
             ("Node.js handler", &n),
@@ -825,4 +806,29 @@ fn cpu_model() -> String {
                 .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
         })
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+// Not `tests`: that name is the crate of the test plumbing here.
+#[cfg(test)]
+mod writing {
+    use super::*;
+
+    #[test]
+    fn a_run_written_to_a_new_folder_gets_the_prose_and_the_tables_of_its_json() {
+        // GIVEN the committed run and a folder without a page
+        let docs = workspace_root().join("docs");
+        let read = |path: PathBuf| std::fs::read_to_string(path).unwrap();
+        let results: Results = serde_json::from_str(&read(docs.join("benchmarks.json"))).unwrap();
+        let dir = std::env::temp_dir().join(format!("bench-write-{}", std::process::id()));
+
+        // WHEN the run is written there
+        write(&dir, &results).unwrap();
+
+        // THEN the page is the committed one (prose copied, the same tables), and the JSON reads back
+        let page = read(dir.join("benchmarks.md"));
+        let again: Results = serde_json::from_str(&read(dir.join("benchmarks.json"))).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(page == read(docs.join("benchmarks.md")));
+        assert_eq!(again.machine.date, results.machine.date);
+    }
 }

@@ -45,6 +45,8 @@ pub struct Machine {
     pub node: String,
     /// `wrk -v`.
     pub wrk: String,
+    /// What served DynamoDB in the DynamoDB and Lambda phases, as the page names it.
+    pub dynamodb_emulator: String,
     /// One-minute load average sampled at each phase (before the builds, then before each phase).
     pub load_average: Vec<LoadSample>,
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, ensure};
 use serde::Deserialize;
 
-use crate::format::display;
+use super::display;
 
 /// Default benchmark results file, relative to the workspace root.
 pub const DEFAULT_PATH: &str = "docs/benchmarks.json";

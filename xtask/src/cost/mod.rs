@@ -1,28 +1,39 @@
 //! `cargo xtask cost`: the Kubernetes-vs-Lambda monthly cost model (see docs/cost.md).
 
+mod chart;
 mod measured;
 mod model;
 mod prices;
-mod report;
+mod render;
 mod scenario;
-mod svg;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use self::model::Arch;
 use self::prices::Prices;
-use self::scenario::{Inputs, Scenario};
-use crate::format::display;
+use self::scenario::Scenario;
+use crate::doc_regions;
 use crate::steps::workspace_root;
 
 /// Default chart path, relative to the workspace root.
 const DEFAULT_SVG: &str = "target/cost/cost.svg";
+/// The page whose `cost:` regions `--docs` rewrites, relative to the workspace root.
+const PAGE: &str = "docs/cost.md";
 
-/// Options of `cargo xtask cost`; without any, it reproduces the seed's example.
-#[derive(Debug, Args)]
+/// The scenario `docs/cost.md` shows: `cargo xtask cost --duration-ms 5 --memory-mb 128`.
+fn page_inputs() -> CostArgs {
+    CostArgs {
+        duration_ms: Some(5.0),
+        memory_mb: Some(128),
+        ..CostArgs::default()
+    }
+}
+
+/// Options of `cargo xtask cost`; without any (`None`: as in the seed), it reproduces the seed's example.
+#[derive(Debug, Default, Args)]
 pub struct CostArgs {
     /// Requests per month for the itemised Lambda bill, e.g. 5000000, 5M, 2.5e9 [default: the seed's 1M]
     #[arg(long, value_parser = parse_count)]
@@ -34,8 +45,8 @@ pub struct CostArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(measured::MIN_MEMORY_MB)..=i64::from(measured::MAX_MEMORY_MB)))]
     memory_mb: Option<u32>,
     /// Lambda architecture, which selects the compute price
-    #[arg(long, value_enum, default_value_t = ArchArg::X86_64)]
-    arch: ArchArg,
+    #[arg(long, value_enum, default_value_t = Arch::X86_64)]
+    arch: Arch,
     /// Kubernetes worker nodes [default: the seed's 3]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     nodes: Option<u32>,
@@ -54,73 +65,81 @@ pub struct CostArgs {
     /// Take duration and memory from benchmark results JSON [default path: docs/benchmarks.json]
     #[arg(long, value_name = "PATH", conflicts_with_all = ["duration_ms", "memory_mb"])]
     measured: Option<Option<PathBuf>>,
-    /// Also list every price's source page and the date it was read
+    /// Also list every price with its source page and the date it was read
     #[arg(long)]
     sources: bool,
+    /// Rewrite the tables of docs/cost.md (its scenario: --duration-ms 5 --memory-mb 128) and exit
+    #[arg(long, conflicts_with_all = ["requests", "duration_ms", "memory_mb", "nodes", "node_hourly", "lb_monthly", "eks_control_plane", "free_tier", "measured", "svg"])]
+    docs: bool,
     /// Where to write the SVG chart [default: target/cost/cost.svg]
     #[arg(long, value_name = "PATH")]
     svg: Option<PathBuf>,
 }
 
-/// Lambda architecture names as Lambda spells them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ArchArg {
-    #[value(name = "x86_64")]
-    X86_64,
-    #[value(name = "arm64")]
-    Arm64,
-}
-
-impl From<ArchArg> for Arch {
-    fn from(arch: ArchArg) -> Self {
-        match arch {
-            ArchArg::X86_64 => Arch::X86_64,
-            ArchArg::Arm64 => Arch::Arm64,
-        }
-    }
-}
-
-/// Prints the report and writes the chart.
+/// Prints the tables and writes the chart (or, with `--docs`, rewrites the page's tables).
 pub fn run(args: &CostArgs) -> Result<()> {
     let prices = Prices::embedded()?;
     let root = workspace_root();
+    if args.docs {
+        let path = root.join(PAGE);
+        let page = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", display(&path)))?;
+        write(&path, &render_page(&page, &prices)?)?;
+        println!("Tables written to {}", display(&path));
+        return Ok(());
+    }
     let measured_path = args.measured.as_ref().map(|path| {
         path.clone()
             .unwrap_or_else(|| root.join(measured::DEFAULT_PATH))
     });
     let measured = measured_path.as_deref().map(measured::load).transpose()?;
 
-    let inputs = Inputs {
-        requests: args.requests,
-        duration_ms: args.duration_ms,
-        memory_mb: args.memory_mb,
-        arch: Some(args.arch.into()),
-        nodes: args.nodes,
-        node_hourly: args.node_hourly,
-        lb_monthly: args.lb_monthly,
-        eks_control_plane: args.eks_control_plane,
-        free_tier: args.free_tier,
-        measured,
-    };
-    let scenario = Scenario::new(&prices, &inputs);
+    let scenario = Scenario::new(&prices, args, measured.as_ref());
     let measured_display = measured_path.as_deref().map(display);
     let source = measured_display
         .as_deref()
         .zip(measured.as_ref())
-        .map(|(path, measured)| report::MeasuredSource { path, measured });
-    print!("{}", report::render(&prices, &scenario, source));
-    if args.sources {
-        print!("{}", report::sources(&prices));
+        .map(|(path, measured)| render::MeasuredSource { path, measured });
+    let meta = &prices.meta;
+    println!(
+        "# Kubernetes vs Lambda, monthly cost ({} list prices in {}, read {})",
+        meta.region, meta.currency, meta.read
+    );
+    for (name, heading, table) in render::regions(&prices, &scenario, source) {
+        if name != "prices" || args.sources {
+            println!("\n## {heading}\n\n{}", table.trim_end());
+        }
     }
 
     let svg_path = args.svg.clone().unwrap_or_else(|| root.join(DEFAULT_SVG));
     let title = format!(
         "Kubernetes vs Lambda monthly cost ({} list prices, read {})",
-        prices.meta.region, prices.meta.read
+        meta.region, meta.read
     );
-    write(&svg_path, &svg::render(&scenario.extended, &title))?;
-    println!("Chart written to {}", display(&svg_path));
+    write(&svg_path, &chart::render(&scenario.extended, &title))?;
+    println!("\nChart written to {}", display(&svg_path));
     Ok(())
+}
+
+/// `page` with its `cost:` regions rendered from the page's scenario.
+fn render_page(page: &str, prices: &Prices) -> Result<String> {
+    let scenario = Scenario::new(prices, &page_inputs(), None);
+    let regions: Vec<(&str, String)> = render::regions(prices, &scenario, None)
+        .into_iter()
+        .map(|(name, _, table)| (name, table))
+        .collect();
+    doc_regions::rewrite(page, "cost", &regions).context("docs/cost.md cannot take the tables")
+}
+
+/// `path` relative to the current directory when it is inside it.
+fn display(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    relative
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn write(path: &Path, contents: &str) -> Result<()> {
@@ -196,6 +215,19 @@ mod tests {
     }
 
     #[test]
+    fn the_committed_page_is_rendered_from_the_model_and_the_price_list() {
+        // GIVEN docs/cost.md as committed
+        let page = std::fs::read_to_string(workspace_root().join(PAGE)).unwrap();
+        // WHEN its tables are rendered again
+        let rendered = render_page(&page, &Prices::embedded().unwrap()).unwrap();
+        // THEN nothing changes
+        assert!(
+            rendered == page,
+            "docs/cost.md is stale: run `cargo xtask cost --docs`"
+        );
+    }
+
+    #[test]
     fn request_counts_accept_suffixes_and_exponents() {
         // GIVEN / WHEN / THEN the usual ways of writing a volume parse to the same number
         assert_eq!(parse_count("5000000"), Ok(5e6));
@@ -226,6 +258,6 @@ mod tests {
         assert!(parse(&["--memory-mb", "64"]).is_err());
         assert!(parse(&["--memory-mb", "10241"]).is_err());
         assert!(parse(&["--duration-ms", "0"]).is_err());
-        assert_eq!(parse(&["--arch", "arm64"]).unwrap().arch, ArchArg::Arm64);
+        assert_eq!(parse(&["--arch", "arm64"]).unwrap().arch, Arch::Arm64);
     }
 }

@@ -1,12 +1,17 @@
-//! The cost model: pure functions over typed inputs, no I/O and no price literals.
+//! The cost model: pure functions over the price list and typed inputs, no I/O and no price literals.
 
 /// Lambda bills memory in MB with 1024 MB to the GB.
 const MB_PER_GB: f64 = 1024.0;
 /// Lambda bills duration in whole milliseconds.
 const MS_PER_SECOND: f64 = 1000.0;
 
-/// One volume tier of a price schedule.
-#[derive(Clone, Copy, Debug, PartialEq)]
+use serde::Deserialize;
+
+use super::prices::Prices;
+
+/// One volume tier of a price schedule, as `prices.toml` writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tier {
     /// Price in USD per `Schedule::per` units.
     pub usd: f64,
@@ -135,11 +140,15 @@ pub fn break_even(fixed_monthly: f64, meters: &[&Meter]) -> Option<f64> {
 }
 
 /// CPU architecture of the Lambda function; it selects the compute price.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Arch {
-    /// x86_64 (the Lambda default, and the seed's price).
+    // x86_64: the Lambda default, and the seed's price. (Comments, not doc comments: clap would
+    // print those under `--help`.)
+    #[default]
+    #[value(name = "x86_64")]
     X86_64,
-    /// arm64 (Graviton), about 20% cheaper per GB-s.
+    // arm64 (Graviton): about 20% cheaper per GB-s.
+    #[value(name = "arm64")]
     Arm64,
 }
 
@@ -174,23 +183,6 @@ impl Workload {
     pub fn gb_seconds_per_request(&self) -> f64 {
         self.billed_ms() / MS_PER_SECOND * f64::from(self.memory_mb) / MB_PER_GB
     }
-}
-
-/// Lambda and API Gateway price schedules.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LambdaPrices {
-    /// Lambda request charge.
-    pub requests: Schedule,
-    /// Lambda compute charge per GB-s on x86_64.
-    pub compute_x86_64: Schedule,
-    /// Lambda compute charge per GB-s on arm64.
-    pub compute_arm64: Schedule,
-    /// API Gateway HTTP API request charge.
-    pub api_gateway: Schedule,
-    /// Free-tier requests per month.
-    pub free_requests: f64,
-    /// Free-tier GB-s per month.
-    pub free_gb_seconds: f64,
 }
 
 /// Which charges the Lambda estimate includes.
@@ -235,25 +227,26 @@ impl LambdaBill {
 
 impl LambdaModel {
     /// Builds the meters for `workload` under `prices`.
-    pub fn new(prices: &LambdaPrices, workload: &Workload, options: LambdaOptions) -> Self {
+    pub fn new(prices: &Prices, workload: &Workload, options: LambdaOptions) -> Self {
+        let (lambda, free_tier) = (&prices.lambda, &prices.lambda.free_tier);
         let free = |units: f64| if options.free_tier { units } else { 0.0 };
         let compute = match workload.arch {
-            Arch::X86_64 => &prices.compute_x86_64,
-            Arch::Arm64 => &prices.compute_arm64,
+            Arch::X86_64 => &lambda.compute.x86_64,
+            Arch::Arm64 => &lambda.compute.arm64,
         };
         LambdaModel {
             requests: Meter {
-                schedule: prices.requests.clone(),
+                schedule: lambda.requests.schedule(),
                 units_per_request: 1.0,
-                free_units: free(prices.free_requests),
+                free_units: free(free_tier.requests),
             },
             compute: Meter {
-                schedule: compute.clone(),
+                schedule: compute.schedule(),
                 units_per_request: workload.gb_seconds_per_request(),
-                free_units: free(prices.free_gb_seconds),
+                free_units: free(free_tier.gb_seconds),
             },
             api_gateway: options.api_gateway.then(|| Meter {
-                schedule: prices.api_gateway.clone(),
+                schedule: prices.api_gateway.http_api_requests.schedule(),
                 units_per_request: 1.0,
                 free_units: 0.0,
             }),

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result, ensure};
 use serde::Deserialize;
 
-use super::model::{KubernetesSetup, LambdaPrices, Schedule, Tier};
+use super::model::{KubernetesSetup, Schedule, Tier};
 
 /// The embedded price file.
 const PRICES_TOML: &str = include_str!("../../data/prices.toml");
@@ -109,21 +109,11 @@ pub struct TieredPrice {
     /// Units each tier's `usd` buys.
     pub per: f64,
     /// Volume tiers, cheapest last.
-    pub tiers: Vec<TierEntry>,
+    pub tiers: Vec<Tier>,
     /// AWS pricing page the price was read from.
     pub source: String,
     /// Month the price was read.
     pub read: String,
-}
-
-/// One tier of a [`TieredPrice`].
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TierEntry {
-    /// USD per `per` units.
-    pub usd: f64,
-    /// Cumulative monthly usage where the tier ends.
-    pub up_to: Option<f64>,
 }
 
 impl TieredPrice {
@@ -131,14 +121,7 @@ impl TieredPrice {
     pub fn schedule(&self) -> Schedule {
         Schedule {
             per: self.per,
-            tiers: self
-                .tiers
-                .iter()
-                .map(|tier| Tier {
-                    usd: tier.usd,
-                    up_to: tier.up_to,
-                })
-                .collect(),
+            tiers: self.tiers.clone(),
         }
     }
 
@@ -223,32 +206,19 @@ impl Prices {
     /// Parses and checks a price file.
     pub fn parse(text: &str) -> Result<Self> {
         let prices: Prices = toml::from_str(text)?;
-        prices.lambda.requests.validate("lambda.requests")?;
-        prices
-            .lambda
-            .compute
-            .x86_64
-            .validate("lambda.compute.x86_64")?;
-        prices
-            .lambda
-            .compute
-            .arm64
-            .validate("lambda.compute.arm64")?;
-        let api = &prices.api_gateway.http_api_requests;
-        api.validate("api_gateway.http_api_requests")?;
-        Ok(prices)
-    }
-
-    /// Lambda and API Gateway schedules for the model.
-    pub fn lambda_prices(&self) -> LambdaPrices {
-        LambdaPrices {
-            requests: self.lambda.requests.schedule(),
-            compute_x86_64: self.lambda.compute.x86_64.schedule(),
-            compute_arm64: self.lambda.compute.arm64.schedule(),
-            api_gateway: self.api_gateway.http_api_requests.schedule(),
-            free_requests: self.lambda.free_tier.requests,
-            free_gb_seconds: self.lambda.free_tier.gb_seconds,
+        let (lambda, compute) = (&prices.lambda, &prices.lambda.compute);
+        for (name, price) in [
+            ("lambda.requests", &lambda.requests),
+            ("lambda.compute.x86_64", &compute.x86_64),
+            ("lambda.compute.arm64", &compute.arm64),
+            (
+                "api_gateway.http_api_requests",
+                &prices.api_gateway.http_api_requests,
+            ),
+        ] {
+            price.validate(name)?;
         }
+        Ok(prices)
     }
 
     /// The seed's Kubernetes setup: nodes and load balancer, no control plane.
@@ -261,63 +231,11 @@ impl Prices {
             hours_per_month: self.meta.hours_per_month,
         }
     }
-
-    /// Every price's (name, source, read) triple, for listing and checks.
-    pub fn sources(&self) -> Vec<(&'static str, &str, &str)> {
-        let k = &self.kubernetes;
-        let l = &self.lambda;
-        let a = &self.api_gateway.http_api_requests;
-        vec![
-            ("kubernetes.node", &k.node.source, &k.node.read),
-            (
-                "kubernetes.load_balancer",
-                &k.load_balancer.source,
-                &k.load_balancer.read,
-            ),
-            (
-                "kubernetes.eks_control_plane",
-                &k.eks_control_plane.source,
-                &k.eks_control_plane.read,
-            ),
-            ("lambda.requests", &l.requests.source, &l.requests.read),
-            (
-                "lambda.compute.x86_64",
-                &l.compute.x86_64.source,
-                &l.compute.x86_64.read,
-            ),
-            (
-                "lambda.compute.arm64",
-                &l.compute.arm64.source,
-                &l.compute.arm64.read,
-            ),
-            ("lambda.free_tier", &l.free_tier.source, &l.free_tier.read),
-            ("api_gateway.http_api_requests", &a.source, &a.read),
-        ]
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_price_names_its_source_and_read_date() {
-        // GIVEN the embedded price file
-        let prices = Prices::embedded().unwrap();
-        // WHEN its sources are listed
-        let sources = prices.sources();
-        // THEN each names an AWS pricing page, us-east-1, and was read in 2026-11
-        assert_eq!(sources.len(), 8);
-        for (name, source, read) in sources {
-            assert!(
-                source.contains("pricing") || source.contains("Pricing"),
-                "{name}"
-            );
-            assert!(source.contains("us-east-1"), "{name}");
-            assert_eq!(read, "2026-11", "{name}");
-        }
-        assert_eq!(prices.meta.region, "us-east-1");
-    }
 
     #[test]
     fn tiers_must_end_unbounded() {

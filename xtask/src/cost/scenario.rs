@@ -1,35 +1,11 @@
 //! Combines the prices, the seed's example and the user's choices into the figures to report.
 
+use super::CostArgs;
 use super::measured::Measured;
 use super::model::{
     Arch, KubernetesBill, KubernetesSetup, LambdaBill, LambdaModel, LambdaOptions, Workload,
 };
 use super::prices::Prices;
-
-/// What the user chose; `None` means "as in the seed".
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Inputs {
-    /// Requests per month.
-    pub requests: Option<f64>,
-    /// Lambda duration per request, in ms.
-    pub duration_ms: Option<f64>,
-    /// Lambda memory, in MB.
-    pub memory_mb: Option<u32>,
-    /// Lambda architecture (x86_64 when `None`).
-    pub arch: Option<Arch>,
-    /// Kubernetes worker nodes.
-    pub nodes: Option<u32>,
-    /// Node price, USD per hour.
-    pub node_hourly: Option<f64>,
-    /// Load balancer price, USD per month.
-    pub lb_monthly: Option<f64>,
-    /// Add the EKS control plane.
-    pub eks_control_plane: bool,
-    /// Deduct the Lambda free tier.
-    pub free_tier: bool,
-    /// Benchmark results replacing duration and memory.
-    pub measured: Option<Measured>,
-}
 
 /// The seed article's example, reproduced as published.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +33,8 @@ pub struct Profile {
     pub model: LambdaModel,
     /// Requests per month where Lambda + API Gateway costs as much as Kubernetes.
     pub break_even: Option<f64>,
+    /// The same without API Gateway (e.g. behind a function URL).
+    pub break_even_without_api_gateway: Option<f64>,
 }
 
 /// The extended model: API Gateway added, user's choices applied.
@@ -74,18 +52,9 @@ pub struct Extended {
     pub requests: f64,
     /// The seed's workload first, then the chosen one if it differs.
     pub profiles: Vec<Profile>,
-    /// Break-even of the chosen workload without API Gateway (e.g. a function URL).
-    pub break_even_without_api_gateway: Option<f64>,
 }
 
-impl Extended {
-    /// The workload the user chose (the seed's by default).
-    pub fn chosen(&self) -> &Profile {
-        self.profiles.last().expect("at least the seed profile")
-    }
-}
-
-/// Everything the report and chart show.
+/// Everything the tables and the chart show.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
     /// The seed's own figures.
@@ -96,10 +65,10 @@ pub struct Scenario {
 
 impl Scenario {
     /// Prices the seed's example and the user's choices.
-    pub fn new(prices: &Prices, inputs: &Inputs) -> Self {
+    pub fn new(prices: &Prices, inputs: &CostArgs, measured: Option<&Measured>) -> Self {
         Scenario {
             seed: seed_figures(prices),
-            extended: extended(prices, inputs),
+            extended: extended(prices, inputs, measured),
         }
     }
 }
@@ -120,7 +89,7 @@ fn seed_figures(prices: &Prices) -> SeedFigures {
         api_gateway: false,
         free_tier: false,
     };
-    let lambda = LambdaModel::new(&prices.lambda_prices(), &workload, options);
+    let lambda = LambdaModel::new(prices, &workload, options);
     SeedFigures {
         kubernetes,
         kubernetes_bill: kubernetes.monthly(),
@@ -130,7 +99,7 @@ fn seed_figures(prices: &Prices) -> SeedFigures {
     }
 }
 
-fn extended(prices: &Prices, inputs: &Inputs) -> Extended {
+fn extended(prices: &Prices, inputs: &CostArgs, measured: Option<&Measured>) -> Extended {
     let seed = prices.seed_kubernetes();
     let eks = prices.kubernetes.eks_control_plane.usd_per_hour;
     let kubernetes = KubernetesSetup {
@@ -147,56 +116,49 @@ fn extended(prices: &Prices, inputs: &Inputs) -> Extended {
         api_gateway: true,
         free_tier: inputs.free_tier,
     };
-    let lambda_prices = prices.lambda_prices();
+    let without_api_gateway = LambdaOptions {
+        api_gateway: false,
+        ..options
+    };
     let profile = |label, workload: Workload| {
-        let model = LambdaModel::new(&lambda_prices, &workload, options);
+        let model = LambdaModel::new(prices, &workload, options);
+        let without = LambdaModel::new(prices, &workload, without_api_gateway);
         Profile {
             label,
             workload,
             break_even: model.break_even(fixed),
+            break_even_without_api_gateway: without.break_even(fixed),
             model,
         }
     };
 
     let seed_workload = seed_workload(prices);
     let chosen = Workload {
-        duration_ms: inputs
-            .measured
+        duration_ms: measured
             .map(|m| m.duration_ms)
             .or(inputs.duration_ms)
             .unwrap_or(seed_workload.duration_ms),
-        memory_mb: inputs
-            .measured
+        memory_mb: measured
             .map(|m| m.memory_mb)
             .or(inputs.memory_mb)
             .unwrap_or(seed_workload.memory_mb),
-        arch: inputs.arch.unwrap_or(seed_workload.arch),
+        arch: inputs.arch,
     };
     let mut profiles = vec![profile("seed", seed_workload)];
     if chosen != seed_workload {
-        let label = if inputs.measured.is_some() {
+        let label = if measured.is_some() {
             "measured"
         } else {
             "this run"
         };
         profiles.push(profile(label, chosen));
     }
-    let without_api_gateway = LambdaOptions {
-        api_gateway: false,
-        ..options
-    };
     Extended {
         kubernetes,
         kubernetes_bill: kubernetes.monthly(),
         control_plane_monthly: eks * seed.hours_per_month,
         options,
         requests: inputs.requests.unwrap_or(prices.seed.requests_per_month),
-        break_even_without_api_gateway: LambdaModel::new(
-            &lambda_prices,
-            &chosen,
-            without_api_gateway,
-        )
-        .break_even(fixed),
         profiles,
     }
 }
@@ -209,15 +171,15 @@ mod tests {
         (amount * 100.0).round() / 100.0
     }
 
-    fn scenario(inputs: Inputs) -> Scenario {
-        Scenario::new(&Prices::embedded().unwrap(), &inputs)
+    fn scenario(inputs: CostArgs) -> Scenario {
+        Scenario::new(&Prices::embedded().unwrap(), &inputs, None)
     }
 
     #[test]
     fn seed_kubernetes_figures_are_reproduced() {
         // GIVEN the seed's 3 x t3.medium and load balancer
         // WHEN the month is priced with the embedded prices
-        let bill = scenario(Inputs::default()).seed.kubernetes_bill;
+        let bill = scenario(CostArgs::default()).seed.kubernetes_bill;
         // THEN nodes cost $91.10 (91.104), the load balancer $16, the total $107.10 (~$107)
         assert_eq!(cents(bill.nodes), 91.10);
         assert!((bill.nodes - 91.104).abs() < 1e-9);
@@ -230,7 +192,7 @@ mod tests {
     fn seed_lambda_figures_are_reproduced() {
         // GIVEN the seed's 1 M requests x 200 ms x 1 GB
         // WHEN Lambda is priced the seed's way (no API Gateway, no free tier)
-        let seed = scenario(Inputs::default()).seed;
+        let seed = scenario(CostArgs::default()).seed;
         let bill = seed.lambda_bill;
         // THEN requests cost $0.20, 200,000 GB-s cost $3.33, the total $3.53
         assert_eq!(seed.requests, 1_000_000.0);
@@ -244,8 +206,8 @@ mod tests {
     #[test]
     fn extended_model_adds_api_gateway_and_finds_the_break_even() {
         // GIVEN the seed's workload with API Gateway at $1.00 per million
-        let extended = scenario(Inputs::default()).extended;
-        let chosen = extended.chosen();
+        let extended = scenario(CostArgs::default()).extended;
+        let chosen = extended.profiles.last().unwrap();
         // WHEN 1 M requests are priced
         let bill = chosen.model.monthly(1e6);
         // THEN API Gateway adds $1.00 for $4.53 in all
@@ -260,7 +222,7 @@ mod tests {
         );
         assert_eq!((break_even / 1e5).round() / 10.0, 23.6);
         // AND without API Gateway it would be 107.104 / 3.53334e-6 = 30.3 M
-        let without = extended.break_even_without_api_gateway.unwrap();
+        let without = chosen.break_even_without_api_gateway.unwrap();
         assert_eq!((without / 1e5).round() / 10.0, 30.3);
         assert_eq!(extended.profiles.len(), 1);
     }
@@ -268,13 +230,13 @@ mod tests {
     #[test]
     fn arm64_compute_is_priced_per_gb_second_at_the_arm_rate() {
         // GIVEN the seed's workload on arm64
-        let inputs = Inputs {
-            arch: Some(Arch::Arm64),
-            ..Inputs::default()
+        let inputs = CostArgs {
+            arch: Arch::Arm64,
+            ..CostArgs::default()
         };
         // WHEN 1 M requests are priced
         let extended = scenario(inputs).extended;
-        let bill = extended.chosen().model.monthly(1e6);
+        let bill = extended.profiles.last().unwrap().model.monthly(1e6);
         // THEN 200,000 GB-s cost 200,000 x $0.0000133334 = $2.67 and the seed profile is kept
         assert!((bill.compute - 200_000.0 * 0.000_013_333_4).abs() < 1e-9);
         assert_eq!(cents(bill.compute), 2.67);
@@ -285,9 +247,9 @@ mod tests {
     #[test]
     fn api_gateway_price_drops_after_300_million_requests() {
         // GIVEN the seed's workload
-        let extended = scenario(Inputs::default()).extended;
+        let extended = scenario(CostArgs::default()).extended;
         // WHEN 1 billion requests are priced
-        let bill = extended.chosen().model.monthly(1e9);
+        let bill = extended.profiles.last().unwrap().model.monthly(1e9);
         // THEN API Gateway costs 300 x $1.00 + 700 x $0.90 = $930
         assert_eq!(cents(bill.api_gateway), 930.00);
     }
@@ -295,16 +257,14 @@ mod tests {
     #[test]
     fn fast_handler_moves_the_break_even_out() {
         // GIVEN a measured 5 ms handler at 128 MB
-        let inputs = Inputs {
-            measured: Some(Measured {
-                duration_ms: 4.6,
-                memory_mb: 128,
-                peak_rss_mib: 20.0,
-            }),
-            ..Inputs::default()
+        let measured = Measured {
+            duration_ms: 4.6,
+            memory_mb: 128,
+            peak_rss_mib: 20.0,
         };
         // WHEN both profiles are priced
-        let extended = scenario(inputs).extended;
+        let prices = Prices::embedded().unwrap();
+        let extended = Scenario::new(&prices, &CostArgs::default(), Some(&measured)).extended;
         let [seed, measured] = &extended.profiles[..] else {
             panic!("expected two profiles");
         };
@@ -321,9 +281,9 @@ mod tests {
     #[test]
     fn eks_control_plane_adds_73_dollars() {
         // GIVEN --eks-control-plane
-        let inputs = Inputs {
+        let inputs = CostArgs {
             eks_control_plane: true,
-            ..Inputs::default()
+            ..CostArgs::default()
         };
         // WHEN Kubernetes is priced
         let bill = scenario(inputs).extended.kubernetes_bill;
@@ -335,12 +295,18 @@ mod tests {
     #[test]
     fn free_tier_covers_the_first_million_requests() {
         // GIVEN the free tier and 1 M requests at 200 ms x 1 GB
-        let inputs = Inputs {
+        let inputs = CostArgs {
             free_tier: true,
-            ..Inputs::default()
+            ..CostArgs::default()
         };
         // WHEN Lambda is priced
-        let bill = scenario(inputs).extended.chosen().model.monthly(1e6);
+        let bill = scenario(inputs)
+            .extended
+            .profiles
+            .last()
+            .unwrap()
+            .model
+            .monthly(1e6);
         // THEN the 1 M requests and 200,000 GB-s fit in the free 1 M and 400,000: only API Gateway bills
         assert_eq!(bill.requests, 0.0);
         assert_eq!(bill.compute, 0.0);

@@ -1,8 +1,40 @@
-//! The chart in `docs/benchmarks.svg`: panels of horizontal bars, each panel on its own scale.
+//! The SVG charts of the developer commands: one standalone-document builder ([`Svg`]), used by the
+//! cost chart (`cost/chart.rs`), and the bar panels of `docs/benchmarks.svg` ([`bars`]).
 
-use std::fmt::Write as _;
+use std::fmt::{Arguments, Write as _};
 
-use crate::format::{svg_start, xml_escape as escape};
+/// A standalone SVG document on a white background, written element by element.
+pub struct Svg(String);
+
+impl Svg {
+    /// Opens a `width` × `height` document whose text is sans-serif at `font_size`.
+    pub fn new(width: f64, height: f64, font_size: u32) -> Svg {
+        Svg(format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+             viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"{font_size}\">\n\
+             <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        ))
+    }
+
+    /// Adds one line of markup (text in it goes through [`escape`]).
+    pub fn add(&mut self, element: Arguments) {
+        let _ = writeln!(self.0, "{element}");
+    }
+
+    /// Closes the document.
+    pub fn finish(mut self) -> String {
+        self.0.push_str("</svg>\n");
+        self.0
+    }
+}
+
+/// Text for SVG/XML content and attribute values.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
 
 /// One bar.
 pub struct Bar {
@@ -34,28 +66,26 @@ const PANEL_GAP: f64 = 14.0;
 const OURS: &str = "#d9480f";
 const OTHERS: &str = "#868e96";
 
-/// Renders `panels` under `title`.
-pub fn render(title: &str, panels: &[Panel]) -> String {
+/// Panels of horizontal bars under `title`, each panel on its own scale.
+pub fn bars(title: &str, panels: &[Panel]) -> String {
     let height = 50.0
         + panels
             .iter()
             .map(|p| TITLE_HEIGHT + p.bars.len() as f64 * (BAR_HEIGHT + BAR_GAP) + PANEL_GAP)
             .sum::<f64>();
-    let mut svg = svg_start(WIDTH, height, 13);
-    let _ = writeln!(
-        svg,
+    let mut svg = Svg::new(WIDTH, height, 13);
+    svg.add(format_args!(
         r#"<text x="10" y="28" font-size="17" font-weight="bold">{}</text>"#,
         escape(title)
-    );
+    ));
     let mut y = 50.0;
     let span = WIDTH - LABEL_WIDTH - TEXT_WIDTH - 20.0;
     for panel in panels {
-        let _ = writeln!(
-            svg,
+        svg.add(format_args!(
             r#"<text x="10" y="{:.1}" font-weight="bold">{}</text>"#,
             y + 20.0,
             escape(&panel.title)
-        );
+        ));
         y += TITLE_HEIGHT;
         let max = panel.bars.iter().map(|b| b.value).fold(0.0, f64::max);
         for bar in &panel.bars {
@@ -66,28 +96,24 @@ pub fn render(title: &str, panels: &[Panel]) -> String {
             };
             let color = if bar.ours { OURS } else { OTHERS };
             let middle = y + BAR_HEIGHT / 2.0 + 4.5;
-            let _ = writeln!(
-                svg,
+            svg.add(format_args!(
                 r#"<text x="{:.1}" y="{middle:.1}" text-anchor="end">{}</text>"#,
                 LABEL_WIDTH - 8.0,
                 escape(&bar.label)
-            );
-            let _ = writeln!(
-                svg,
+            ));
+            svg.add(format_args!(
                 r#"<rect x="{LABEL_WIDTH}" y="{y:.1}" width="{length:.1}" height="{BAR_HEIGHT}" fill="{color}"/>"#
-            );
-            let _ = writeln!(
-                svg,
+            ));
+            svg.add(format_args!(
                 r#"<text x="{:.1}" y="{middle:.1}">{}</text>"#,
                 LABEL_WIDTH + length + 6.0,
                 escape(&bar.text)
-            );
+            ));
             y += BAR_HEIGHT + BAR_GAP;
         }
         y += PANEL_GAP;
     }
-    svg.push_str("</svg>\n");
-    svg
+    svg.finish()
 }
 
 #[cfg(test)]
@@ -113,7 +139,7 @@ mod tests {
                 },
             ],
         };
-        let svg = render("x & y", &[panel(10.0, 5.0), panel(1.0, 2.0)]);
+        let svg = bars("x & y", &[panel(10.0, 5.0), panel(1.0, 2.0)]);
         let full = WIDTH - LABEL_WIDTH - TEXT_WIDTH - 20.0;
         assert!(svg.contains(&format!(r#"width="{full:.1}""#)));
         assert!(svg.contains(&format!(r#"width="{:.1}""#, full / 2.0)));

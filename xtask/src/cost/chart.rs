@@ -1,9 +1,8 @@
-//! Hand-written SVG chart: monthly cost against requests/month, both axes log scale.
-
-use std::fmt::Write as _;
+//! The cost chart: monthly cost against requests/month, both axes log scale.
 
 use super::scenario::Extended;
-use crate::format::{count_short, svg_start, usd, usd_short, xml_escape as escape};
+use crate::chart::{Svg, escape};
+use crate::numbers::{count_short, usd, usd_short};
 
 /// Leftmost request volume on the x axis.
 pub const X_MIN: f64 = 1e5;
@@ -92,13 +91,12 @@ pub fn render(ext: &Extended, title: &str) -> String {
         y_max_log: max.log10().ceil().max(min.log10().floor() + 1.0),
     };
 
-    let mut svg = svg_start(WIDTH, HEIGHT, 12);
-    let _ = writeln!(
-        svg,
+    let mut svg = Svg::new(WIDTH, HEIGHT, 12);
+    svg.add(format_args!(
         r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
         WIDTH / 2.0,
         escape(title)
-    );
+    ));
     grid(&mut svg, &axes);
     for s in &series {
         let points: Vec<String> = s
@@ -106,88 +104,77 @@ pub fn render(ext: &Extended, title: &str) -> String {
             .iter()
             .map(|&(r, c)| format!("{:.1},{:.1}", axes.x(r), axes.y(c)))
             .collect();
-        let _ = writeln!(
-            svg,
+        svg.add(format_args!(
             r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#,
             s.color,
             points.join(" ")
-        );
+        ));
     }
     for (i, (profile, color)) in ext.profiles.iter().zip(&COLORS[1..]).enumerate() {
         let Some(requests) = profile.break_even.filter(|r| (X_MIN..=X_MAX).contains(r)) else {
             continue;
         };
         let (x, y) = (axes.x(requests), axes.y(fixed));
-        let _ = writeln!(
-            svg,
+        svg.add(format_args!(
             r#"<line x1="{x:.1}" y1="{y:.1}" x2="{x:.1}" y2="{:.1}" stroke="{color}" stroke-dasharray="4 3"/>"#,
             HEIGHT - BOTTOM
-        );
-        let _ = writeln!(
-            svg,
+        ));
+        svg.add(format_args!(
             r#"<circle cx="{x:.1}" cy="{y:.1}" r="5" fill="{color}"/>"#
-        );
-        let _ = writeln!(
-            svg,
+        ));
+        svg.add(format_args!(
             r#"<text x="{:.1}" y="{:.1}" fill="{color}" stroke="white" stroke-width="3" paint-order="stroke">break-even {} requests/month</text>"#,
             x + 8.0,
             y - 10.0 - 16.0 * i as f64,
             count_short(requests)
-        );
+        ));
     }
     legend(&mut svg, &series);
-    svg.push_str("</svg>\n");
-    svg
+    svg.finish()
 }
 
-fn grid(svg: &mut String, axes: &Axes) {
+fn grid(svg: &mut Svg, axes: &Axes) {
     let (bottom, right) = (HEIGHT - BOTTOM, WIDTH - RIGHT);
     let decades = (X_MIN.log10() as i32)..=(X_MAX.log10() as i32);
     for exp in decades {
         let requests = 10f64.powi(exp);
         let x = axes.x(requests);
-        let _ = writeln!(
-            svg,
+        svg.add(format_args!(
             r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{bottom}" stroke="#ddd"/><text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"##,
             bottom + 18.0,
             count_short(requests)
-        );
+        ));
     }
     for exp in (axes.y_min_log as i32)..=(axes.y_max_log as i32) {
         let cost = 10f64.powi(exp);
         let y = axes.y(cost);
-        let _ = writeln!(
-            svg,
+        svg.add(format_args!(
             r##"<line x1="{LEFT}" y1="{y:.1}" x2="{right}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
             LEFT - 6.0,
             y + 4.0,
             usd_short(cost)
-        );
+        ));
     }
-    let _ = writeln!(
-        svg,
+    svg.add(format_args!(
         r#"<rect x="{LEFT}" y="{TOP}" width="{}" height="{}" fill="none" stroke="black"/>"#,
         right - LEFT,
         bottom - TOP
-    );
-    let _ = writeln!(
-        svg,
+    ));
+    svg.add(format_args!(
         r#"<text x="{}" y="{}" text-anchor="middle">requests per month (log scale)</text>"#,
         (LEFT + right) / 2.0,
         HEIGHT - 16.0
-    );
-    let _ = writeln!(
-        svg,
+    ));
+    svg.add(format_args!(
         r#"<text transform="translate(20 {}) rotate(-90)" text-anchor="middle">monthly cost, USD (log scale)</text>"#,
         (TOP + bottom) / 2.0
-    );
+    ));
 }
 
-fn legend(svg: &mut String, series: &[Series]) {
+fn legend(svg: &mut Svg, series: &[Series]) {
     for (i, s) in series.iter().enumerate() {
         let y = TOP + 18.0 + 18.0 * i as f64;
-        let _ = writeln!(
-            svg,
+        svg.add(format_args!(
             r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
             LEFT + 12.0,
             LEFT + 36.0,
@@ -195,21 +182,22 @@ fn legend(svg: &mut String, series: &[Series]) {
             LEFT + 42.0,
             y + 4.0,
             escape(&s.label)
-        );
+        ));
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::CostArgs;
     use super::super::prices::Prices;
-    use super::super::scenario::{Inputs, Scenario};
+    use super::super::scenario::Scenario;
     use super::*;
 
     #[test]
     fn chart_has_both_models_and_the_break_even() {
         // GIVEN the default scenario
         let prices = Prices::embedded().unwrap();
-        let scenario = Scenario::new(&prices, &Inputs::default());
+        let scenario = Scenario::new(&prices, &CostArgs::default(), None);
         // WHEN the chart is rendered
         let svg = render(&scenario.extended, "a & b");
         // THEN it is one SVG document with a line per model, the break-even and both axis ends

@@ -1,7 +1,4 @@
-//! Number, text and path formatting shared by the reports, the charts and error messages of the
-//! developer commands (`cost`, `bench`).
-
-use std::path::Path;
+//! How the reports and charts of `cost` and `bench` write numbers: money, counts, bytes, durations.
 
 /// USD with cents and thousands separators, e.g. `$1,234.56`.
 pub fn usd(amount: f64) -> String {
@@ -46,32 +43,18 @@ pub fn count_short(value: f64) -> String {
     format!("{text}{suffix}")
 }
 
-/// A path relative to the current directory when it is inside it.
-pub fn display(path: &Path) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
-    relative
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
+/// Bytes in decimal megabytes, e.g. `6.14 MB`.
+pub fn mb(bytes: u64) -> String {
+    format!("{:.2} MB", bytes as f64 / 1e6)
 }
 
-/// The opening of a standalone SVG document: the root element and a white background.
-pub fn svg_start(width: f64, height: f64, font_size: u32) -> String {
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"{font_size}\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    )
-}
-
-/// Text for SVG/XML content and attribute values.
-pub fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Nanoseconds in ns below one microsecond, in µs from there, e.g. `63 ns`, `1.03 µs`.
+pub fn nanos(ns: f64) -> String {
+    if ns.abs() >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
 }
 
 /// Inserts `,` every three digits of an integer string (optionally signed).
@@ -105,5 +88,10 @@ mod tests {
         assert_eq!(count_short(1e10), "10B");
         assert_eq!(usd_short(0.01), "$0.01");
         assert_eq!(usd_short(10_000.0), "$10k");
+        assert_eq!(mb(6_138_968), "6.14 MB");
+        assert_eq!(
+            (nanos(63.4), nanos(1_034.0)),
+            ("63 ns".into(), "1.03 µs".into())
+        );
     }
 }

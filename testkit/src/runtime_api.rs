@@ -11,18 +11,21 @@
 //!   `GET /2020-01-01/extension/event/next` is held until the measurement is over.
 //!
 //! It runs on plain threads (one per connection, HTTP/1.1 keep-alive) so that its own overhead stays
-//! a few microseconds even in a debug build of this tool.
+//! a few microseconds even in a debug build. `cargo xtask bench` times `lambda-fn`'s `bootstrap` and
+//! the Node.js handler with it; a test can run any function process against it the same way.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 
-use super::harness::Proc;
+use crate::process::Supervised;
+use crate::procfs;
 
 /// The prefix of every Runtime API path.
 const BASE: &str = "/2018-06-01/runtime";
@@ -71,10 +74,11 @@ struct Shared {
 }
 
 /// Starts a Runtime API on `127.0.0.1`, spawns the function with `command` (to which it adds
-/// `AWS_LAMBDA_RUNTIME_API`), lets it serve `1 + warm` invocations of `event`, and times them.
+/// `AWS_LAMBDA_RUNTIME_API`; its output goes to the file `log`), lets it serve `1 + warm` invocations
+/// of `event`, and times them. The process is ended when they are answered.
 pub fn run_function(
-    name: &str,
     command: &mut Command,
+    log: &Path,
     event: &[u8],
     warm: usize,
 ) -> Result<ProcessRun> {
@@ -104,7 +108,7 @@ pub fn run_function(
         })
     };
     command.env("AWS_LAMBDA_RUNTIME_API", addr.to_string());
-    let result = measure(name, command, &shared, 1 + warm);
+    let result = measure(command, log, &shared, 1 + warm);
     // Release held `next` requests and the acceptor (a last connection wakes it).
     shared.state.lock().unwrap().closed = true;
     shared.changed.notify_all();
@@ -113,8 +117,11 @@ pub fn run_function(
     result
 }
 
-fn measure(name: &str, command: &mut Command, shared: &Shared, total: usize) -> Result<ProcessRun> {
-    let mut function = Proc::spawn(name, command)?;
+fn measure(command: &mut Command, log: &Path, shared: &Shared, total: usize) -> Result<ProcessRun> {
+    let name = format!("{:?} (output in {})", command.get_program(), log.display());
+    let started = Instant::now();
+    let mut function =
+        Supervised::spawn_logged(command, log).with_context(|| format!("cannot start {name}"))?;
     let limit = Duration::from_secs(60);
     let mut state = shared.state.lock().unwrap();
     while state.responses.len() < total && state.error.is_none() {
@@ -125,8 +132,10 @@ fn measure(name: &str, command: &mut Command, shared: &Shared, total: usize) -> 
         state = next;
         if timeout.timed_out() {
             drop(state);
-            function.check_alive()?;
-            if function.started().elapsed() > limit {
+            if let Some(status) = function.try_wait()? {
+                bail!("{name} exited ({status})");
+            }
+            if started.elapsed() > limit {
                 bail!("{name} did not answer {total} invocations within {limit:?}");
             }
             state = shared.state.lock().unwrap();
@@ -136,10 +145,10 @@ fn measure(name: &str, command: &mut Command, shared: &Shared, total: usize) -> 
         bail!("{name} reported an error: {error}");
     }
     let (first_id, first_at, first_response) = state.responses[0].clone();
-    let cold_start = first_at.duration_since(function.started());
+    let cold_start = first_at.duration_since(started);
     let init = state
         .first_next
-        .map_or(cold_start, |at| at.duration_since(function.started()));
+        .map_or(cold_start, |at| at.duration_since(started));
     let warm = state.responses[1..]
         .iter()
         .map(|(id, at, _)| {
@@ -148,7 +157,9 @@ fn measure(name: &str, command: &mut Command, shared: &Shared, total: usize) -> 
         })
         .collect();
     drop(state);
-    let peak_rss_mib = function.peak_rss_mib()?;
+    let peak_rss_kib =
+        procfs::peak_rss_kib(function.pid()).context("VmHWM missing from /proc/PID/status")?;
+    let peak_rss_mib = peak_rss_kib as f64 / 1024.0;
     debug_assert!(first_id.ends_with("-0"));
     Ok(ProcessRun {
         init,
@@ -375,8 +386,10 @@ conn.getresponse()
 "#;
         let mut command = Command::new("python3");
         command.args(["-c", script]);
+        let log = std::env::temp_dir().join(format!("runtime-api-test-{}.log", std::process::id()));
         // WHEN it runs against the Runtime API
-        let run = run_function("runtime-api-test", &mut command, b"{}", 1).unwrap();
+        let run = run_function(&mut command, &log, b"{}", 1).unwrap();
+        std::fs::remove_file(&log).ok();
         // THEN both invocations are answered and timed
         assert_eq!(run.first_response, r#"{"statusCode":200}"#);
         assert_eq!(run.warm.len(), 1);

@@ -1,0 +1,102 @@
+//! A server process under measurement: logged to a file, waited for until it answers, read from
+//! `/proc`, and ended (with its group) when dropped.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tokio::runtime::Runtime;
+
+use crate::process::Supervised;
+use crate::procfs;
+
+/// How long [`Served::wait_ready`] waits for the first 200.
+const READY_LIMIT: Duration = Duration::from_secs(30);
+
+/// A named child process with its output in a log file.
+pub struct Served {
+    name: String,
+    log: PathBuf,
+    child: Supervised,
+    started: Instant,
+}
+
+impl Served {
+    /// Starts `command` as `name`, its output appended to `log`.
+    pub fn spawn(name: &str, command: &mut Command, log: &Path) -> Result<Served> {
+        let started = Instant::now();
+        let child = Supervised::spawn_logged(command, log)
+            .with_context(|| format!("cannot start {name} ({:?})", command.get_program()))?;
+        Ok(Served {
+            name: name.to_owned(),
+            log: log.to_owned(),
+            child,
+            started,
+        })
+    }
+
+    /// Its process id (`taskset` execs the program, so this is the program's).
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    /// Fails, naming its log, if it has exited.
+    pub fn check_alive(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!(
+                "{} exited ({status}); see {}",
+                self.name,
+                self.log.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Waits until `GET path` on `addr` answers 200 and returns the time from spawn to that answer.
+    pub fn wait_ready(
+        &mut self,
+        runtime: &Runtime,
+        addr: SocketAddr,
+        path: &str,
+    ) -> Result<Duration> {
+        loop {
+            let reply = runtime.block_on(crate::http::try_send(addr, "GET", path, &[]));
+            if reply.is_ok_and(|reply| reply.status == 200) {
+                return Ok(self.started.elapsed());
+            }
+            self.check_alive()?;
+            if self.started.elapsed() > READY_LIMIT {
+                bail!(
+                    "{} did not answer GET {path} within {READY_LIMIT:?}",
+                    self.name
+                );
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// Peak resident memory so far (`VmHWM`), in MiB.
+    pub fn peak_rss_mib(&self) -> Result<f64> {
+        let kib =
+            procfs::peak_rss_kib(self.pid()).context("VmHWM missing from /proc/PID/status")?;
+        Ok(kib as f64 / 1024.0)
+    }
+
+    /// CPU time it has used so far (user + system, every thread).
+    pub fn cpu_time(&self) -> Result<Duration> {
+        procfs::cpu_time(self.pid()).context("no /proc/PID/stat")
+    }
+
+    /// The part of [`Served::cpu_time`] spent in user space (its own code, not the kernel's).
+    pub fn user_time(&self) -> Result<Duration> {
+        procfs::user_time(self.pid()).context("no /proc/PID/stat")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.child.kill();
+    }
+}

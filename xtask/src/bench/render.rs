@@ -1,0 +1,681 @@
+//! The tables of `docs/benchmarks.md` and the chart `docs/benchmarks.svg`, each a pure function of one
+//! [`Results`]. The page's prose is written in the page, around `<!-- bench:NAME -->` regions that
+//! [`write_docs`] rewrites.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::EMULATOR;
+use super::results::{Function, LoadSection, Results, Summary, Target};
+use crate::chart::{self, Bar, Panel};
+use crate::doc_regions::{self, table};
+use crate::numbers::{count, mb, nanos};
+
+/// The bare-hyper ceiling's name in the embedded section.
+const CEILING: &str = "ceiling";
+/// `k8s-server`'s name in both sections.
+const SERVER: &str = "k8s-server";
+/// The Node.js server's name in both sections.
+const NODE: &str = "node-http";
+/// The raw loop's name in the DynamoDB section.
+const RAW: &str = "raw GetItem loop";
+/// A load average above this means other work ran during the measurements.
+const QUIET_LOAD: f64 = 0.5;
+/// An in-region DynamoDB round trip, ms, to show what the server's added latency is worth there.
+const IN_REGION_GETITEM_MS: f64 = 4.0;
+
+/// Rewrites the regions of `DIR/benchmarks.md` and writes `DIR/benchmarks.svg` from `results`.
+pub fn write_docs(dir: &Path, results: &Results) -> Result<()> {
+    let page = dir.join("benchmarks.md");
+    let doc = std::fs::read_to_string(&page)
+        .with_context(|| format!("cannot read {} (its prose is kept)", page.display()))?;
+    let doc = doc_regions::rewrite(&doc, "bench", &regions(results))
+        .with_context(|| format!("{} cannot take the tables", page.display()))?;
+    for (path, text) in [(page, doc), (dir.join("benchmarks.svg"), svg(results))] {
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Every generated region of the page, by name.
+pub fn regions(r: &Results) -> Vec<(&'static str, String)> {
+    vec![
+        ("machine", machine(r)),
+        ("targets", targets(r)),
+        ("diagnostics", diagnostics(r)),
+        ("embedded", load_table(&r.embedded, CEILING)),
+        ("dynamodb", load_table(&r.dynamodb, RAW)),
+        ("lambda", lambda_table(r)),
+        ("footprint", footprint(r)),
+        ("micro", micro(r)),
+        ("breakdown", breakdown(r)),
+    ]
+}
+
+fn at<'a>(section: &'a LoadSection, name: &str, c: u32) -> Option<&'a Summary> {
+    section.target(name).and_then(|t| t.at(c))
+}
+
+/// k8s-server, the ceiling and Node.js at each embedded-store connection count.
+fn embedded_trios(r: &Results) -> impl Iterator<Item = (u32, &Summary, &Summary, &Summary)> {
+    let e = &r.embedded;
+    e.connections
+        .iter()
+        .filter_map(move |&c| Some((c, at(e, SERVER, c)?, at(e, CEILING, c)?, at(e, NODE, c)?)))
+}
+
+/// k8s-server and the raw `GetItem` loop at `c` connections on DynamoDB.
+fn dynamodb_pair(r: &Results, c: u32) -> Option<(&Summary, &Summary)> {
+    Some((at(&r.dynamodb, SERVER, c)?, at(&r.dynamodb, RAW, c)?))
+}
+
+/// Server CPU time per answer, µs.
+fn cpu_us(s: &Summary) -> f64 {
+    s.server_cpu_pct * 1e4 / s.rps
+}
+
+/// The user-space part of [`cpu_us`].
+fn user_us(s: &Summary) -> f64 {
+    s.server_user_cpu_pct * 1e4 / s.rps
+}
+
+/// Server CPU time per answer, µs, and the user-space part of it when it was measured.
+fn cpu_per_request(s: &Summary) -> String {
+    if s.server_user_cpu_pct > 0.0 {
+        format!("{:.1} µs ({:.1} µs)", cpu_us(s), user_us(s))
+    } else {
+        format!("{:.1} µs", cpu_us(s))
+    }
+}
+
+/// The criterion median of `lookup/NAME`, ns.
+fn micro_ns(r: &Results, name: &str) -> Option<f64> {
+    r.micro
+        .iter()
+        .find(|m| m.name == format!("lookup/{name}"))
+        .map(|m| m.median_ns)
+}
+
+/// A difference of two medians as a cost: a negative one is below the noise between two benchmarks.
+fn cost(ns: f64) -> String {
+    if ns < 0.0 {
+        format!("below the noise ({})", nanos(ns))
+    } else {
+        nanos(ns)
+    }
+}
+
+/// Where and how the run was taken.
+fn machine(r: &Results) -> String {
+    let m = &r.machine;
+    let loads: Vec<String> = m
+        .load_average
+        .iter()
+        .map(|s| format!("{} {:.2}", s.at, s.load1))
+        .collect();
+    let mut lines = vec![
+        format!("- Run: {}", m.date),
+        format!(
+            "- Machine: {} × {} ({}), {}",
+            m.cores, m.cpu, m.kernel, m.rustc
+        ),
+        format!("- Peers: Node.js {}, load generator {}", m.node, m.wrk),
+        if m.pinning.pinned {
+            format!(
+                "- Pinning (`taskset`): the process under test on core {}; wrk, {}, the Runtime API and the bench itself on core {}",
+                m.pinning.server, m.dynamodb_emulator, m.pinning.load
+            )
+        } else {
+            "- **No pinning**: this machine has one core, so server and load generator share it"
+                .into()
+        },
+        format!("- Load average (1 min) at each phase: {}", loads.join(", ")),
+        format!(
+            "- Plan: {} runs of {} s per server and connection count; {} fresh processes per start-to-ready \
+             measurement and per Lambda function, {} warm invocations in each",
+            r.embedded.runs,
+            r.embedded.duration_s,
+            r.server.start_to_ready_ms.len(),
+            r.lambda.rust.warm_invoke_ms.len() / r.lambda.rust.cold_start_ms.len().max(1)
+        ),
+    ];
+    if m.dynamodb_emulator != EMULATOR {
+        lines.push(format!(
+            "- **To be re-measured**: the DynamoDB figures (the DynamoDB table, the Lambda table and the \
+             DynamoDB chart) were measured on {}; the bench now runs that phase on {EMULATOR}. They \
+             stand until `cargo xtask bench` is run again",
+            m.dynamodb_emulator
+        ));
+    }
+    // The first sample is before the builds, the second when the measurements begin.
+    let at_start = m.load_average.get(1).map_or(f64::NAN, |s| s.load1);
+    if at_start > QUIET_LOAD {
+        lines.push(format!(
+            "- **Taken under load**: the load average was {at_start:.2} when the measurements began (above \
+             {QUIET_LOAD}); other work shared the cores, so treat the figures as rough"
+        ));
+    }
+    lines.join("\n")
+}
+
+/// Every target with its measured value, its goal and whether it was met.
+fn targets(r: &Results) -> String {
+    let mut rows = Vec::new();
+    let mut check = |what: String, measured: String, goal: &str, met: bool| {
+        let met = if met { "met" } else { "**missed**" };
+        rows.push(vec![what, measured, goal.into(), met.into()]);
+    };
+    let ratio = |ours: &Summary, other: &Summary| {
+        let ratio = ours.rps / other.rps;
+        let shown = format!(
+            "{} / {} req/s = {ratio:.2}×",
+            count(ours.rps),
+            count(other.rps)
+        );
+        (ratio, shown)
+    };
+    for (c, ours, ceiling, node) in embedded_trios(r) {
+        let (vs_ceiling, shown) = ratio(ours, ceiling);
+        check(
+            format!("k8s-server throughput vs bare hyper, {c} connections"),
+            shown,
+            "≥ 0.85×",
+            vs_ceiling >= 0.85,
+        );
+        let (vs_node, shown) = ratio(ours, node);
+        check(
+            format!("k8s-server throughput vs Node.js http, {c} connections"),
+            shown,
+            "≥ 2×",
+            vs_node >= 2.0,
+        );
+        let p99 = ours.p99_ms / ceiling.p99_ms;
+        check(
+            format!("k8s-server p99 vs bare hyper, {c} connections"),
+            format!("{:.2} / {:.2} ms = {p99:.2}×", ours.p99_ms, ceiling.p99_ms),
+            "≤ 2×",
+            p99 <= 2.0,
+        );
+    }
+    let s = &r.server;
+    let most = r.embedded.connections.iter().copied().max().unwrap_or(0);
+    check(
+        format!("k8s-server peak RSS under {most} connections (VmHWM, fresh process, one run)"),
+        format!(
+            "{:.1} MiB after {} requests",
+            s.peak_rss_mib,
+            count(s.peak_rss_requests as f64)
+        ),
+        "≤ 10 MiB",
+        s.peak_rss_mib <= 10.0,
+    );
+    let growth = s.rss_growth_kib_per_100k_requests;
+    check(
+        "k8s-server memory stays bounded (a second identical run)".into(),
+        format!(
+            "{:.1} → {:.1} MiB: {growth:+.0} KiB per 100,000 requests",
+            s.peak_rss_mib, s.peak_rss_after_second_run_mib
+        ),
+        "no growth",
+        // Under 3 bytes a request: allocator and page noise (docs/benchmarks.md).
+        growth <= 256.0,
+    );
+    check(
+        "k8s-server start-to-ready (spawn → first 200 on /readyz), median".into(),
+        format!("{:.1} ms", s.start_to_ready_ms_p50),
+        "≤ 20 ms",
+        s.start_to_ready_ms_p50 <= 20.0,
+    );
+    let (rust, node) = (&r.lambda.rust, &r.lambda.node);
+    let speedup = node.cold_start_ms_p50 / rust.cold_start_ms_p50;
+    check(
+        "lambda-fn cold start vs the Node.js handler, medians".into(),
+        format!(
+            "{:.1} ms vs {:.1} ms = {speedup:.1}× faster",
+            rust.cold_start_ms_p50, node.cold_start_ms_p50
+        ),
+        "≥ 15× faster",
+        speedup >= 15.0,
+    );
+    check(
+        "Lambda `bootstrap` size (stripped)".into(),
+        format!(
+            "{} ({} zipped)",
+            mb(r.sizes.bootstrap),
+            mb(r.sizes.bootstrap_zip)
+        ),
+        "≤ 6 MB",
+        r.sizes.bootstrap <= 6_000_000,
+    );
+    if let Some(&c) = r.dynamodb.connections.iter().min()
+        && let Some((ours, raw)) = dynamodb_pair(r, c)
+    {
+        let overhead = ours.p50_ms / raw.p50_ms - 1.0;
+        check(
+            format!("k8s-server latency over the raw GetItem round trip, {c} connection(s), p50"),
+            format!(
+                "{:.3} vs {:.3} ms = {:+.1}%",
+                ours.p50_ms,
+                raw.p50_ms,
+                overhead * 100.0
+            ),
+            "≤ 10%",
+            overhead <= 0.10,
+        );
+    }
+    for &c in &r.dynamodb.connections {
+        if let Some((ours, raw)) = dynamodb_pair(r, c) {
+            let overhead = raw.rps / ours.rps - 1.0;
+            check(
+                format!("k8s-server throughput cost over the raw GetItem loop, {c} connection(s)"),
+                format!(
+                    "{} vs {} req/s = {:+.1}%",
+                    count(ours.rps),
+                    count(raw.rps),
+                    overhead * 100.0
+                ),
+                "≤ 10%",
+                overhead <= 0.10,
+            );
+        }
+    }
+    table(&["target", "measured", "goal", ""], rows)
+}
+
+/// Figures derived from the tables that explain the targets (read in docs/benchmarks.md).
+fn diagnostics(r: &Results) -> String {
+    let mut rows = Vec::new();
+    let mut row = |figure: String, value: String| rows.push(vec![figure, value]);
+    for (c, ours, ceiling, node) in embedded_trios(r) {
+        let kernel_us = |s: &Summary| cpu_us(s) - user_us(s);
+        if ours.server_user_cpu_pct > 0.0 && node.server_user_cpu_pct > 0.0 {
+            row(
+                format!("user-space CPU per request, Node.js ÷ k8s-server, {c} connections"),
+                format!("{:.1}×", user_us(node) / user_us(ours)),
+            );
+            row(
+                format!(
+                    "kernel CPU per request (loopback TCP), k8s-server / ceiling / Node.js, {c} connections"
+                ),
+                format!(
+                    "{:.1} / {:.1} / {:.1} µs",
+                    kernel_us(ours),
+                    kernel_us(ceiling),
+                    kernel_us(node)
+                ),
+            );
+        }
+        // With every connection busy, the mean latency is connections / throughput (Little's law).
+        let mean_ms = |s: &Summary| f64::from(c) / s.rps * 1e3;
+        row(
+            format!("mean latency (connections ÷ req/s), k8s-server / ceiling, {c} connections"),
+            format!(
+                "{:.2} / {:.2} ms = {:.2}×",
+                mean_ms(ours),
+                mean_ms(ceiling),
+                ceiling.rps / ours.rps
+            ),
+        );
+        row(
+            format!("p99 ÷ mean latency, k8s-server / ceiling, {c} connections"),
+            format!(
+                "{:.1}× / {:.1}×",
+                ours.p99_ms / mean_ms(ours),
+                ceiling.p99_ms / mean_ms(ceiling)
+            ),
+        );
+        for variant in r.embedded.targets.iter().filter(|t| t.variant) {
+            if let Some(v) = variant.at(c) {
+                row(
+                    format!("*{}* vs k8s-server, {c} connections", variant.name),
+                    format!(
+                        "{} req/s ({:+.1}%)",
+                        count(v.rps),
+                        (v.rps / ours.rps - 1.0) * 100.0
+                    ),
+                );
+            }
+        }
+    }
+    let (rust, node) = (&r.lambda.rust, &r.lambda.node);
+    if let Some(one) = &r.lambda.rust_one_root_certificate {
+        row(
+            "lambda-fn init spent loading the system's root certificates".into(),
+            format!("{:.1} ms", rust.init_ms_p50 - one.init_ms_p50),
+        );
+        row(
+            "lambda-fn cold start with one root certificate vs the Node.js handler".into(),
+            format!(
+                "{:.1} ms vs {:.1} ms = {:.1}× faster",
+                one.cold_start_ms_p50,
+                node.cold_start_ms_p50,
+                node.cold_start_ms_p50 / one.cold_start_ms_p50
+            ),
+        );
+    }
+    if let Some(&c) = r.dynamodb.connections.iter().min()
+        && let Some((ours, raw)) = dynamodb_pair(r, c)
+    {
+        let added_us = (ours.p50_ms - raw.p50_ms) * 1e3;
+        row(
+            format!("k8s-server's p50 over the raw GetItem round trip, {c} connection(s)"),
+            format!(
+                "+{added_us:.0} µs on {:.0} µs ({})",
+                raw.p50_ms * 1e3,
+                r.machine.dynamodb_emulator
+            ),
+        );
+        row(
+            format!("the same on a {IN_REGION_GETITEM_MS:.0} ms in-region DynamoDB round trip"),
+            format!("{:+.1}%", added_us / (IN_REGION_GETITEM_MS * 10.0)),
+        );
+    }
+    table(&["figure", "value"], rows)
+}
+
+/// One column of a table: its header and the cell it shows for one row.
+type Column<'a, T> = (&'a str, &'a dyn Fn(&T) -> String);
+
+/// A table given by its columns, a line per row.
+fn by_columns<T>(columns: &[Column<T>], rows: impl IntoIterator<Item = T>) -> String {
+    let header: Vec<&str> = columns.iter().map(|(header, _)| *header).collect();
+    let cells = |row: T| columns.iter().map(|(_, cell)| cell(&row)).collect();
+    table(&header, rows.into_iter().map(cells))
+}
+
+/// One section's servers: medians per connection count, then what each server is.
+fn load_table(section: &LoadSection, reference: &str) -> String {
+    let ordered = (section.targets.iter().filter(|t| !t.variant))
+        .chain(section.targets.iter().filter(|t| t.variant));
+    let rows = ordered.flat_map(|t| t.points.iter().map(move |p| (t, p.connections, &p.median)));
+    let ms = |v: f64| format!("{v:.3} ms");
+    let vs = format!("req/s vs {reference}");
+    let columns: [Column<(&Target, u32, &Summary)>; 9] = [
+        ("server", &|(t, _, _)| match t.variant {
+            true => format!("*{}*", t.name),
+            false => format!("**{}**", t.name),
+        }),
+        ("connections", &|(_, c, _)| c.to_string()),
+        ("req/s", &|(_, _, s)| count(s.rps)),
+        ("p50", &|(_, _, s)| ms(s.p50_ms)),
+        ("p99", &|(_, _, s)| ms(s.p99_ms)),
+        ("server CPU", &|(_, _, s)| {
+            format!("{:.0}%", s.server_cpu_pct)
+        }),
+        ("CPU per request (of which user space)", &|(_, _, s)| {
+            cpu_per_request(s)
+        }),
+        ("wrk CPU", &|(_, _, s)| {
+            let cpu = s.loadgen_cpu_pct;
+            if cpu > 0.0 {
+                format!("{cpu:.0}%")
+            } else {
+                "-".into()
+            }
+        }),
+        (&vs, &|(_, c, s)| {
+            at(section, reference, *c)
+                .map_or(String::new(), |base| format!("{:.2}×", s.rps / base.rps))
+        }),
+    ];
+    let mut out = by_columns(&columns, rows) + "\n";
+    for target in &section.targets {
+        out += &format!("- {}: {}\n", target.name, target.description);
+    }
+    out
+}
+
+fn lambda_table(r: &Results) -> String {
+    let one_root = r.lambda.rust_one_root_certificate.as_ref();
+    let one_root = one_root.map(|f| {
+        (
+            "*lambda-fn, `SSL_CERT_FILE` = one root certificate (diagnostic)*",
+            f,
+            false,
+        )
+    });
+    let rows = [
+        ("lambda-fn (Rust)", &r.lambda.rust, true),
+        ("Node.js 20 handler, SDK v3", &r.lambda.node, true),
+    ];
+    // The diagnostic has no warm invocations: only init, cold start and memory are figures.
+    let warm = |full: bool, cell: String| if full { cell } else { String::new() };
+    let columns: [Column<(&str, &Function, bool)>; 7] = [
+        ("function", &|(name, _, _)| (*name).into()),
+        ("init p50", &|(_, f, _)| format!("{:.1} ms", f.init_ms_p50)),
+        ("cold start p50", &|(_, f, _)| {
+            format!("{:.1} ms", f.cold_start_ms_p50)
+        }),
+        ("cold start min–max", &|(_, f, full)| {
+            let min = f
+                .cold_start_ms
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+            let max = f.cold_start_ms.iter().copied().fold(0.0, f64::max);
+            warm(*full, format!("{min:.1}–{max:.1} ms"))
+        }),
+        ("warm p50", &|(_, f, full)| {
+            warm(*full, format!("{:.2} ms", f.warm_invoke_ms_p50))
+        }),
+        ("warm p99", &|(_, f, full)| {
+            warm(*full, format!("{:.2} ms", f.warm_invoke_ms_p99))
+        }),
+        ("peak RSS", &|(_, f, _)| {
+            format!("{:.1} MiB", f.peak_rss_mib)
+        }),
+    ];
+    by_columns(&columns, rows.into_iter().chain(one_root))
+}
+
+/// Start-up, memory and sizes.
+fn footprint(r: &Results) -> String {
+    let (s, z) = (&r.server, &r.sizes);
+    let most = r.embedded.connections.iter().copied().max().unwrap_or(0);
+    let ready: Vec<String> = s
+        .start_to_ready_ms
+        .iter()
+        .map(|v| format!("{v:.1}"))
+        .collect();
+    let mut rows = vec![
+        (
+            "k8s-server start-to-ready, median (each run, ms)".into(),
+            format!("{:.1} ms ({})", s.start_to_ready_ms_p50, ready.join(", ")),
+        ),
+        (
+            format!(
+                "k8s-server peak RSS, fresh process: one run at {most} connections / a second run"
+            ),
+            format!(
+                "{:.1} / {:.1} MiB",
+                s.peak_rss_mib, s.peak_rss_after_second_run_mib
+            ),
+        ),
+    ];
+    for (store, section) in [("embedded-store", &r.embedded), ("DynamoDB", &r.dynamodb)] {
+        rows.extend(section.targets.iter().filter_map(|t| {
+            let rss = t.peak_rss_mib?;
+            Some((
+                format!("{} peak RSS after all its {store} runs", t.name),
+                format!("{rss:.1} MiB"),
+            ))
+        }));
+    }
+    let sizes = [
+        ("`k8s-server` binary (server profile)", z.k8s_server),
+        ("Lambda `bootstrap`", z.bootstrap),
+        (
+            "of which unwind tables (`panic = \"unwind\"`)",
+            z.bootstrap_unwind_tables,
+        ),
+        ("Lambda `bootstrap.zip`", z.bootstrap_zip),
+        (
+            "Node.js handler's `node_modules` (SDK v3, unzipped)",
+            z.node_modules,
+        ),
+    ];
+    rows.extend(sizes.map(|(what, bytes)| (what.into(), mb(bytes))));
+    table(
+        &["what", "value"],
+        rows.into_iter().map(|(what, value)| vec![what, value]),
+    )
+}
+
+/// Every criterion benchmark's median.
+fn micro(r: &Results) -> String {
+    if r.micro.is_empty() {
+        return "Not measured in this run (`--no-micro`).".into();
+    }
+    let rows = (r.micro.iter()).map(|m| vec![format!("`{}`", m.name), nanos(m.median_ns)]);
+    table(&["benchmark", "median"], rows)
+}
+
+/// What each part of the in-process path costs, as differences between the criterion benchmarks.
+fn breakdown(r: &Results) -> String {
+    let ns = |name| micro_ns(r, name);
+    let alone = |name| ns(name).map(|v| (v, 0.0));
+    let parts = [
+        (
+            "the contract's layers (request id, span, CORS, metrics, panic guard, dot segments)",
+            ns("router_get_user").zip(ns("axum_bare_get_user")),
+        ),
+        (
+            "of which: a UUID v4 for the request id",
+            alone("request_uuid"),
+        ),
+        (
+            "the metrics recorder installed (`server_router`, as in k8s-server)",
+            ns("server_router_get_user").zip(ns("router_get_user")),
+        ),
+        (
+            "the log subscriber installed (`info`: the request span is recorded)",
+            ns("server_router_get_user_with_info_logging").zip(ns("server_router_get_user")),
+        ),
+        (
+            "lookup in the embedded store (id rule, map, clone of the user)",
+            alone("service_get_user"),
+        ),
+        ("JSON envelope encoding", alone("json_envelope")),
+    ];
+    let rows = parts.into_iter().filter_map(|(part, pair)| {
+        pair.map(|(with, without)| vec![part.into(), cost(with - without)])
+    });
+    table(&["part", "per request"], rows)
+}
+
+/// `docs/benchmarks.svg`: throughput per section, cold start, sizes.
+pub fn svg(r: &Results) -> String {
+    let bars = |section: &LoadSection, c: u32| -> Vec<Bar> {
+        let shown = section.targets.iter().filter(|t| !t.variant);
+        shown
+            .filter_map(|t| {
+                let s = t.at(c)?;
+                let text = format!("{} req/s, p99 {:.2} ms", count(s.rps), s.p99_ms);
+                Some(bar(&t.name, s.rps, text, t.name == SERVER))
+            })
+            .collect()
+    };
+    let mut panels: Vec<Panel> = (r.embedded.connections.iter())
+        .map(|&c| Panel {
+            title: format!("Embedded store, {c} connections, one core: requests/s"),
+            bars: bars(&r.embedded, c),
+        })
+        .collect();
+    if let Some(&c) = r.dynamodb.connections.iter().max() {
+        panels.push(Panel {
+            title: format!(
+                "DynamoDB store on {}, {c} connections: requests/s",
+                r.machine.dynamodb_emulator
+            ),
+            bars: bars(&r.dynamodb, c),
+        });
+    }
+    let cold = |f: &Function| {
+        (
+            f.cold_start_ms_p50,
+            format!("{:.1} ms", f.cold_start_ms_p50),
+        )
+    };
+    let ((rust, rust_text), (node, node_text)) = (cold(&r.lambda.rust), cold(&r.lambda.node));
+    panels.push(Panel {
+        title: "Lambda cold start (spawn → first response), median ms".into(),
+        bars: vec![
+            bar("lambda-fn", rust, rust_text, true),
+            bar("Node.js handler", node, node_text, false),
+        ],
+    });
+    let size = |label, bytes: u64, ours| bar(label, bytes as f64, mb(bytes), ours);
+    panels.push(Panel {
+        title: "Deployment size".into(),
+        bars: vec![
+            size("bootstrap.zip", r.sizes.bootstrap_zip, true),
+            size("bootstrap", r.sizes.bootstrap, true),
+            size("Node.js node_modules", r.sizes.node_modules, false),
+        ],
+    });
+    chart::bars(
+        &format!("user-lookup benchmarks, {}", r.machine.date),
+        &panels,
+    )
+}
+
+fn bar(label: &str, value: f64, text: String, ours: bool) -> Bar {
+    Bar {
+        label: label.to_owned(),
+        value,
+        text,
+        ours,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::workspace_root;
+
+    fn committed() -> Results {
+        let json = std::fs::read_to_string(workspace_root().join("docs/benchmarks.json")).unwrap();
+        serde_json::from_str(&json).unwrap()
+    }
+
+    #[test]
+    fn every_target_row_has_its_measured_value_goal_and_verdict() {
+        // GIVEN the committed run, with k8s-server made twice as fast as the ceiling at 16 connections
+        let mut results = committed();
+        let target = &mut results.embedded.targets[0];
+        assert_eq!(target.name, SERVER);
+        target.points[0].median.rps = 281_534.0;
+
+        // WHEN the targets are rendered
+        let targets = targets(&results);
+
+        // THEN that target is met with its figures, the others keep theirs
+        assert!(targets.contains(
+            "| k8s-server throughput vs bare hyper, 16 connections | 281,534 / 140,767 req/s = 2.00× | ≥ 0.85× | met |"
+        ), "{targets}");
+        assert!(targets.contains(
+            "| Lambda `bootstrap` size (stripped) | 6.14 MB (2.81 MB zipped) | ≤ 6 MB | **missed** |"
+        ));
+        assert_eq!(targets.lines().count(), 2 + 14);
+    }
+
+    #[test]
+    fn the_committed_page_and_chart_are_rendered_from_the_committed_json() {
+        // GIVEN docs/benchmarks.json and the page and chart committed beside it
+        let results = committed();
+        let docs = workspace_root().join("docs");
+        let page = std::fs::read_to_string(docs.join("benchmarks.md")).unwrap();
+
+        // WHEN they are rendered again
+        let rendered = doc_regions::rewrite(&page, "bench", &regions(&results)).unwrap();
+
+        // THEN nothing changes: the committed figures are the JSON's (`cargo xtask bench --render-only`)
+        assert!(
+            rendered == page,
+            "docs/benchmarks.md is stale: run `cargo xtask bench --render-only`"
+        );
+        let chart = std::fs::read_to_string(docs.join("benchmarks.svg")).unwrap();
+        assert!(svg(&results) == chart, "docs/benchmarks.svg is stale");
+    }
+}
