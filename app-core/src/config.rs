@@ -40,6 +40,17 @@ pub mod vars {
     /// invocation remain (default 2000).
     pub const IMPORT_DEADLINE_MARGIN_MS: &str = "IMPORT_DEADLINE_MARGIN_MS";
 
+    /// The variables the import binaries (`import-fn`, `import-job`) read.
+    pub const IMPORT: &[&str] = &[
+        USERS_TABLE,
+        STORE_TIMEOUT_MS,
+        LOG_FORMAT,
+        RUST_LOG,
+        AWS_LAMBDA_LOG_FORMAT,
+        AWS_LAMBDA_LOG_LEVEL,
+        IMPORT_DEADLINE_MARGIN_MS,
+    ];
+
     /// Every variable above.
     pub const ALL: &[&str] = &[
         USER_STORE,

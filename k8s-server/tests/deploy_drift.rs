@@ -13,6 +13,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use app_core::config::{Config, Env, vars};
+use app_core::import::ImportConfig;
+use clap::Parser;
 use k8s_server::ServerConfig;
 use serde_yaml_ng::Value;
 use support::Server;
@@ -24,6 +26,7 @@ const AWS_SDK_VARS: &[&str] = &[
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_S3",
 ];
 
 fn repo() -> PathBuf {
@@ -229,14 +232,7 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
             .expect("template.yaml"),
     )
     .expect("template.yaml is YAML");
-    let functions: Vec<&Value> = template["Resources"]
-        .as_mapping()
-        .expect("Resources")
-        .values()
-        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
-        .collect();
-    assert_eq!(functions.len(), 1);
-    let function = functions[0];
+    let function = sam_function(&template, "lambda-fn");
     let props = &function["Properties"];
 
     assert_eq!(props["Handler"].as_str(), Some("bootstrap"));
@@ -261,22 +257,7 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
         "{routes:?}"
     );
 
-    // Values that are CloudFormation functions (the generated table name) stand in as a valid name.
-    let env: BTreeMap<String, String> = props["Environment"]["Variables"]
-        .as_mapping()
-        .expect("Environment.Variables")
-        .iter()
-        .map(|(k, v)| {
-            (
-                text(k),
-                if matches!(v, Value::Tagged(_)) {
-                    "Users".to_owned()
-                } else {
-                    text(v)
-                },
-            )
-        })
-        .collect();
+    let env = sam_env(function);
     let lambda_vars: Vec<&str> = vars::ALL
         .iter()
         .copied()
@@ -287,6 +268,161 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
     assert_eq!(
         env.get(vars::USER_STORE).map(String::as_str),
         Some("dynamodb")
+    );
+}
+
+/// The template's `AWS::Serverless::Function` that SAM builds from `binary`.
+fn sam_function<'a>(template: &'a Value, binary: &str) -> &'a Value {
+    let functions: Vec<&Value> = template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .filter(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .collect();
+    assert_eq!(functions.len(), 1, "one function runs {binary}");
+    functions[0]
+}
+
+/// A function's environment; CloudFormation functions (a generated table name) stand in as `Users`.
+fn sam_env(function: &Value) -> BTreeMap<String, String> {
+    function["Properties"]["Environment"]["Variables"]
+        .as_mapping()
+        .expect("Environment.Variables")
+        .iter()
+        .map(|(k, v)| match v {
+            Value::Tagged(_) => (text(k), "Users".to_owned()),
+            _ => (text(k), text(v)),
+        })
+        .collect()
+}
+
+/// Problems with `env` as the import binaries' configuration.
+fn import_config_problems(env: &BTreeMap<String, String>) -> Vec<String> {
+    let mut problems: Vec<String> = env
+        .keys()
+        .filter(|key| {
+            !vars::IMPORT.contains(&key.as_str()) && !AWS_SDK_VARS.contains(&key.as_str())
+        })
+        .map(|key| format!("{key} is set but the import does not read it"))
+        .collect();
+    if let Err(err) = ImportConfig::from(&Env::from_fn(|name: &str| env.get(name).cloned())) {
+        problems.push(err.to_string());
+    }
+    problems
+}
+
+#[test]
+fn the_import_function_runs_import_fn_on_uploads_under_imports_with_variables_it_reads() {
+    let template: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(repo().join("deploy/lambda/template.yaml"))
+            .expect("template.yaml"),
+    )
+    .expect("template.yaml is YAML");
+    let function = sam_function(&template, "import-fn");
+    let props = &function["Properties"];
+
+    assert_eq!(props["Handler"].as_str(), Some("bootstrap"));
+    assert_eq!(props["Runtime"].as_str(), Some("provided.al2023"));
+    let problems = import_config_problems(&sam_env(function));
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The trigger is filtered as the import filters: no report (under reports/) re-triggers it.
+    let s3_events: Vec<&Value> = props["Events"]
+        .as_mapping()
+        .expect("Events")
+        .values()
+        .filter(|e| e["Type"].as_str() == Some("S3"))
+        .collect();
+    assert_eq!(s3_events.len(), 1, "one S3 trigger");
+    let rules: Vec<(String, String)> = s3_events[0]["Properties"]["Filter"]["S3Key"]["Rules"]
+        .as_sequence()
+        .expect("S3Key rules")
+        .iter()
+        .map(|rule| (text(&rule["Name"]), text(&rule["Value"])))
+        .collect();
+    assert!(
+        rules.contains(&("prefix".into(), app_core::objects::IMPORTS_PREFIX.into())),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("suffix".into(), ".jsonl".into())),
+        "{rules:?}"
+    );
+    // The timeout leaves room for the deadline margin.
+    let margin = ImportConfig::from(&Env::from_fn(|name: &str| {
+        sam_env(function).get(name).cloned()
+    }))
+    .unwrap()
+    .deadline_margin;
+    let timeout = Duration::from_secs(props["Timeout"].as_u64().expect("Timeout"));
+    assert!(
+        timeout > margin * 10,
+        "Timeout {timeout:?} vs margin {margin:?}"
+    );
+}
+
+#[test]
+fn the_import_job_runs_import_job_from_the_image_with_variables_and_arguments_it_accepts() {
+    let objects = render("aws");
+    let job = one(&objects, "Job");
+    let spec = &job["spec"];
+    let pod = &spec["template"]["spec"];
+    let container = &pod["containers"][0];
+
+    // The binary is one the image ships, from the same image as the server
+    let command: Vec<String> = container["command"]
+        .as_sequence()
+        .expect("command")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(command, ["/usr/local/bin/import-job"]);
+    let dockerfile =
+        std::fs::read_to_string(repo().join("deploy/docker/Dockerfile")).expect("Dockerfile");
+    assert!(
+        dockerfile.contains("--bin import-job")
+            && dockerfile
+                .lines()
+                .any(|l| l.starts_with("COPY") && l.ends_with(" /usr/local/bin/import-job")),
+        "the Dockerfile builds import-job and copies it to /usr/local/bin/import-job"
+    );
+    let server_image =
+        &one(&objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"];
+    assert_eq!(&container["image"], server_image, "the same image");
+
+    // Its arguments and variables are ones import-job accepts
+    let args: Vec<String> = container["args"]
+        .as_sequence()
+        .expect("args")
+        .iter()
+        .map(text)
+        .collect();
+    let parsed = k8s_server::import_job::Args::try_parse_from(
+        std::iter::once("import-job".to_owned()).chain(args.iter().cloned()),
+    );
+    assert!(parsed.is_ok(), "{args:?}: {parsed:?}");
+    let env: BTreeMap<String, String> = container["env"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|entry| (text(&entry["name"]), text(&entry["value"])))
+        .collect();
+    let problems = import_config_problems(&env);
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // A Job that ends: bounded retries and time, never restarted in place, cleaned up
+    assert_eq!(pod["restartPolicy"].as_str(), Some("Never"));
+    for field in [
+        "backoffLimit",
+        "activeDeadlineSeconds",
+        "ttlSecondsAfterFinished",
+    ] {
+        assert!(spec[field].as_u64().is_some(), "Job spec.{field}");
+    }
+    assert_eq!(
+        pod["serviceAccountName"].as_str(),
+        Some("user-import"),
+        "its own least-privilege identity"
     );
 }
 
