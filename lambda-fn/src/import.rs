@@ -57,8 +57,18 @@ impl ImportHandler {
     /// same table and the same reports.
     pub async fn handle(&self, event: LambdaEvent<S3Event>) -> Result<Value, Diagnostic> {
         let (event, context) = event.into_parts();
-        let options =
-            ImportOptions::default().stop_before(context.deadline(), self.deadline_margin);
+        let deadline = context.deadline();
+        let remaining = deadline
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        tracing::info!(
+            records = event.records.len(),
+            remaining_ms = remaining.as_millis() as u64,
+            deadline_ms = context.deadline,
+            margin_ms = self.deadline_margin.as_millis() as u64,
+            "S3 event"
+        );
+        let options = ImportOptions::default().stop_before(deadline, self.deadline_margin);
         let mut records = Vec::with_capacity(event.records.len());
         for record in &event.records {
             let Some(source) = location(record) else {
