@@ -137,13 +137,19 @@ impl JobRun {
     }
 }
 
-/// Runs `import-job ARGS` with only `envs` in its environment, to its end (at most two minutes).
+/// Runs `import-job ARGS` ([`import_job_binary`]) with only `envs` in its environment, to its end
+/// (at most two minutes).
 pub fn run_import_job(args: &[&str], envs: &[(&'static str, String)]) -> JobRun {
+    run_job(&import_job_binary(), args, envs)
+}
+
+/// Runs the `import-job` binary at `binary` as [`run_import_job`] does (for callers that built it).
+pub fn run_job(binary: &std::path::Path, args: &[&str], envs: &[(&'static str, String)]) -> JobRun {
     let dir = target_dir().join("import-job");
     std::fs::create_dir_all(&dir).expect("target/import-job can be created");
     let stdout_file = tempfile_in(&dir, "stdout");
     let stderr_file = tempfile_in(&dir, "stderr");
-    let mut command = Command::new(import_job_binary());
+    let mut command = Command::new(binary);
     command
         .args(args)
         .env_clear()
