@@ -23,6 +23,9 @@
 //! - **Speed**: a few milliseconds per GetItem (about 3 ms from boto3 on these machines), and about
 //!   2 s to start. The bench's absolute DynamoDB figures are bounded by the emulator; the comparison
 //!   with a raw GetItem loop on the same emulator is what it measures.
+//! - **S3** answers a missing key with `NoSuchKey` (404) as S3 does for a caller allowed to list the
+//!   bucket (without `s3:ListBucket`, S3 answers 403: the SAM template grants it for that reason).
+//!   Buckets are addressed path-style because the endpoint is an IP address ([`Moto::endpoint`]).
 //! - **Throttling and 5xx** never happen on moto: those cases are unit tests in `app-core` with the
 //!   SDK's canned-response client.
 
