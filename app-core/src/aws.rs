@@ -21,12 +21,15 @@ pub fn sdk_config_loader(timeout: Duration) -> ConfigLoader {
         .build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_timeout(timeout)
-                .connect_timeout(timeout)
-                .build(),
-        )
+        .timeout_config(call_budget(timeout))
+}
+
+/// `timeout` as the budget of one whole call (retries included) and of each connection attempt.
+pub fn call_budget(timeout: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_timeout(timeout)
+        .connect_timeout(timeout)
+        .build()
 }
 
 /// Error codes AWS services answer when a caller goes too fast.

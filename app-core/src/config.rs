@@ -52,6 +52,17 @@ pub mod vars {
     /// invocation remain (default 2000).
     pub const IMPORT_DEADLINE_MARGIN_MS: &str = "IMPORT_DEADLINE_MARGIN_MS";
 
+    /// The variables the import binaries (`import-fn`, `import-job`) read.
+    pub const IMPORT: &[&str] = &[
+        USERS_TABLE,
+        STORE_TIMEOUT_MS,
+        LOG_FORMAT,
+        RUST_LOG,
+        AWS_LAMBDA_LOG_FORMAT,
+        AWS_LAMBDA_LOG_LEVEL,
+        IMPORT_DEADLINE_MARGIN_MS,
+    ];
+
     /// Every variable above.
     pub const ALL: &[&str] = &[
         USER_STORE,
@@ -210,19 +221,14 @@ impl Config {
 
     /// Reads the shared settings from `env`.
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
-        let timeout_ms = env.number(
-            vars::STORE_TIMEOUT_MS,
-            1000_u64,
-            |ms| (1..=60_000).contains(ms),
-            "expected a whole number of milliseconds from 1 to 60000",
-        )?;
+        let timeout = store_timeout(env)?;
         let store = match env.get(vars::USER_STORE).as_deref() {
             None | Some("memory") => StoreSettings::Memory {
                 users_file: env.get(vars::USERS_FILE).map(PathBuf::from),
             },
             Some("dynamodb") => StoreSettings::DynamoDb {
-                table: table_name(env.get(vars::USERS_TABLE))?,
-                timeout: Duration::from_millis(timeout_ms),
+                table: table_name(env)?,
+                timeout,
             },
             Some(other) => {
                 return Err(ConfigError::invalid(
@@ -240,9 +246,25 @@ impl Config {
     }
 }
 
-/// `USERS_TABLE`, checked against DynamoDB's table name rule so a typo fails at start-up.
-fn table_name(value: Option<String>) -> Result<String, ConfigError> {
-    let Some(table) = value else {
+/// `STORE_TIMEOUT_MS` (default 1000): the budget of one store call, retries included.
+pub(crate) fn store_timeout<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Duration, ConfigError> {
+    let ms = env.number(
+        vars::STORE_TIMEOUT_MS,
+        1000_u64,
+        |ms| (1..=60_000).contains(ms),
+        "expected a whole number of milliseconds from 1 to 60000",
+    )?;
+    Ok(Duration::from_millis(ms))
+}
+
+/// `USERS_TABLE` (default `Users`), checked against DynamoDB's table name rule so a typo fails at
+/// start-up.
+pub(crate) fn table_name<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<String, ConfigError> {
+    let Some(table) = env.get(vars::USERS_TABLE) else {
         return Ok("Users".to_owned());
     };
     let valid = (3..=255).contains(&table.len())
@@ -261,7 +283,8 @@ fn table_name(value: Option<String>) -> Result<String, ConfigError> {
 }
 
 impl LogSettings {
-    fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+    /// Reads `LOG_FORMAT` and `RUST_LOG` (or the Lambda runtime's own settings) from `env`.
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let format = match env.get(vars::LOG_FORMAT) {
             Some(raw) => match raw.to_ascii_lowercase().as_str() {
                 "text" => LogFormat::Text,

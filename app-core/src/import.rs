@@ -118,8 +118,21 @@ impl ImportError {
     }
 }
 
+impl ImportError {
+    /// What failed, without the store's detail: `the user store is unavailable`, `the object store
+    /// failed`, ...
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Self::Users(StoreError::Unavailable(_)) => "the user store is unavailable",
+            Self::Users(StoreError::Failed(_)) => "the user store failed",
+            Self::Objects(StoreError::Unavailable(_)) => "the object store is unavailable",
+            Self::Objects(StoreError::Failed(_)) => "the object store failed",
+        }
+    }
+}
+
 /// An import that could not finish because a store failed. Its text is for logs (it carries store
-/// details), never for a report or a response.
+/// details), never for a report or a response: [`ImportFailure::summary`] is the line without them.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("import of {object} failed: {error} ({imported} rows written before{})",
     .next_line.map(|line| format!("; line {line} and later not written")).unwrap_or_default())]
@@ -132,6 +145,24 @@ pub struct ImportFailure {
     pub imported: u64,
     /// The first line whose row may not be written; `None` when every row was (the report was not).
     pub next_line: Option<u64>,
+}
+
+impl ImportFailure {
+    /// One line without the store's detail, for an error that leaves the process (a Lambda
+    /// invocation's error response, a Job's last line): `import of s3://b/imports/a.jsonl did not
+    /// finish: the user store is unavailable (75 rows written; line 101 and later not written)`.
+    pub fn summary(&self) -> String {
+        let not_written = self
+            .next_line
+            .map(|line| format!("; line {line} and later not written"))
+            .unwrap_or_else(|| "; the report was not written".to_owned());
+        format!(
+            "import of {} did not finish: {} ({} rows written{not_written})",
+            self.object,
+            self.error.summary(),
+            self.imported
+        )
+    }
 }
 
 /// What [`Importer::run`] did with an object.

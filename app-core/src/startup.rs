@@ -1,16 +1,46 @@
-//! What both binaries do before handing over to their runtime (read the configuration, install logging,
-//! build the store and the service), and how they report a failure.
+//! What every binary does before handing over to its runtime (read the configuration, install logging,
+//! build the store and the service, or the importer), and how it reports a failure.
+//!
+//! The lookup binaries (`k8s-server`, `lambda-fn`) call [`init`]; the import binaries (`import-job`,
+//! `import-fn`) call [`init_import`]. Each builds its AWS clients once per process.
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+
+use crate::aws::{self, sdk_config_loader};
 
 use crate::auth::{Access, AuthSettings};
 use crate::config::{Config, ConfigError, StoreSettings, vars};
+use crate::import::{ImportConfig, Importer};
+use crate::objects::s3::S3ObjectStore;
 use crate::service::UserService;
 use crate::store::UserRepository;
-use crate::store::dynamodb::{self, DynamoDbStore};
+use crate::store::dynamodb::DynamoDbStore;
 use crate::store::memory::MemoryStore;
 use crate::telemetry;
+
+/// The budget of one S3 call of the import (`GetObject` up to the first byte of the body, `PutObject`
+/// of a report), retries included. Longer than the DynamoDB default (`STORE_TIMEOUT_MS`, 1 s): S3's
+/// time to first byte has a longer tail than a single-item write, and an import makes two such calls
+/// per object, not one per request. Once the body streams, `import::READ_IDLE_TIMEOUT` bounds each
+/// read.
+pub const OBJECT_STORE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Loads the SDK settings with `timeout` as each call's budget; fails, naming `AWS_REGION`, when no
+/// region is configured, since every call would fail later. `needed_by` says who needs one.
+async fn load_sdk_config(timeout: Duration, needed_by: &str) -> Result<SdkConfig, ConfigError> {
+    let sdk_config = sdk_config_loader(timeout).load().await;
+    if sdk_config.region().is_none() {
+        return Err(ConfigError::Missing {
+            var: "AWS_REGION",
+            reason: format!("{needed_by} needs a region (or a profile that sets one)"),
+        });
+    }
+    Ok(sdk_config)
+}
 
 /// Builds the store `settings` describe and the service over it. Called once per process.
 ///
@@ -40,19 +70,49 @@ pub async fn build_service(settings: &StoreSettings) -> Result<UserService, Conf
             Arc::new(store)
         }
         StoreSettings::DynamoDb { table, timeout } => {
-            let sdk_config = dynamodb::sdk_config_loader(*timeout).load().await;
-            if sdk_config.region().is_none() {
-                return Err(ConfigError::Missing {
-                    var: "AWS_REGION",
-                    reason: "USER_STORE=dynamodb needs a region (or a profile that sets one)"
-                        .into(),
-                });
-            }
+            let sdk_config = load_sdk_config(*timeout, "USER_STORE=dynamodb").await?;
             tracing::info!(store = "dynamodb", table = %table, timeout_ms = timeout.as_millis() as u64, "user store ready");
             Arc::new(DynamoDbStore::from_sdk_config(&sdk_config, table.as_str()))
         }
     };
     Ok(UserService::new(repo))
+}
+
+/// Builds the importer `config` describes: rows to DynamoDB table `config.table` within
+/// `STORE_TIMEOUT_MS` a batch, objects from and reports to S3 within [`OBJECT_STORE_TIMEOUT`] a call.
+/// Endpoints, region and credentials come from the SDK's standard settings (`AWS_ENDPOINT_URL_S3`,
+/// `AWS_ENDPOINT_URL_DYNAMODB`, ...). Called once per process; fails if no region is configured.
+pub async fn build_importer(config: &ImportConfig) -> Result<Importer, ConfigError> {
+    let sdk_config = load_sdk_config(config.store_timeout, "the import").await?;
+    tracing::info!(
+        table = %config.table,
+        store_timeout_ms = config.store_timeout.as_millis() as u64,
+        object_store_timeout_ms = OBJECT_STORE_TIMEOUT.as_millis() as u64,
+        "importer ready"
+    );
+    Ok(importer_from_sdk_config(&sdk_config, &config.table))
+}
+
+/// The importer on `sdk_config` (whose timeout is the DynamoDB budget): rows to `table`, objects on
+/// S3 with [`OBJECT_STORE_TIMEOUT`]. What [`build_importer`] builds once the settings are loaded;
+/// tests give it SDK settings pointed at an emulator.
+pub fn importer_from_sdk_config(sdk_config: &SdkConfig, table: &str) -> Importer {
+    let users = DynamoDbStore::from_sdk_config(sdk_config, table);
+    let s3_config = aws_sdk_s3::config::Builder::from(sdk_config)
+        .timeout_config(aws::call_budget(OBJECT_STORE_TIMEOUT))
+        .build();
+    let objects = S3ObjectStore::new(aws_sdk_s3::Client::from_conf(s3_config));
+    Importer::new(Arc::new(users), Arc::new(objects))
+}
+
+/// Reads the import settings, installs logging (on stderr: `import-job`'s stdout is its report) and
+/// builds the importer: the first thing both import binaries do. Returns the settings too
+/// (`import-fn` needs the deadline margin).
+pub async fn init_import() -> Result<(Importer, ImportConfig), StartupError> {
+    let config = ImportConfig::from_env()?;
+    telemetry::init_on_stderr(&config.log);
+    let importer = build_importer(&config).await?;
+    Ok((importer, config))
 }
 
 /// Why a binary could not start or stopped with an error.
@@ -74,7 +134,7 @@ impl StartupError {
 }
 
 /// Reads the shared configuration, installs logging and builds the service under its access rule:
-/// the first thing both binaries do.
+/// the first thing both lookup binaries do.
 pub async fn init() -> Result<UserService, StartupError> {
     let config = Config::from_env()?;
     telemetry::init(&config.log);

@@ -7,6 +7,7 @@ mod handles;
 
 use tracing::Level;
 use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -14,19 +15,32 @@ use crate::config::{LogFormat, LogSettings};
 
 pub(crate) use handles::Handles;
 
-/// Installs the global subscriber. Call once, first thing in `main`.
+/// Installs the global subscriber, writing to stdout. Call once, first thing in `main`.
 ///
 /// The filter is a list of `target=level` directives (`RUST_LOG` syntax without span directives):
 /// a `Targets` filter keeps no per-span state, unlike `EnvFilter`, and leaves the regular-expression
 /// engine out of the Lambda package. It was validated when the configuration was read, so the
 /// fallback to `info` is never used.
 pub fn init(settings: &LogSettings) {
+    install(settings, std::io::stdout);
+}
+
+/// Like [`init`], writing to stderr: the import binaries' choice, so that `import-job`'s stdout holds
+/// its report and nothing else.
+pub fn init_on_stderr(settings: &LogSettings) {
+    install(settings, std::io::stderr);
+}
+
+fn install<W>(settings: &LogSettings, writer: W)
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
     let filter: Targets = settings
         .filter
         .parse()
         .unwrap_or_else(|_| Targets::new().with_default(Level::INFO));
     let registry = tracing_subscriber::registry().with(filter);
-    let fmt = tracing_subscriber::fmt::layer();
+    let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
     // `try_init` so that a second call (tests starting several servers) is harmless.
     let _ = match settings.format {
         LogFormat::Text => registry.with(fmt).try_init(),

@@ -4,8 +4,12 @@
 //!
 //! All behaviour a caller sees comes from `app-core`; this crate owns the socket, the connection
 //! limits, the process lifecycle ([`ServerConfig`]) and the metrics exporter.
+//!
+//! The crate's second binary, `import-job`, is the user import as a Kubernetes Job: its front door is
+//! [`import_job`].
 
 mod config;
+pub mod import_job;
 mod metrics;
 
 use std::future::Future;

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use app_core::auth::AuthSettings;
 use app_core::config::{Config, Env, vars};
+use app_core::import::ImportConfig;
+use clap::Parser;
 use k8s_server::ServerConfig;
 use serde_yaml_ng::Value;
 use support::Server;
@@ -25,6 +27,7 @@ const AWS_SDK_VARS: &[&str] = &[
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_S3",
 ];
 
 fn repo() -> PathBuf {
@@ -238,14 +241,7 @@ fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
 #[test]
 fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
     let template = sam_template();
-    let functions: Vec<&Value> = template["Resources"]
-        .as_mapping()
-        .expect("Resources")
-        .values()
-        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
-        .collect();
-    assert_eq!(functions.len(), 1);
-    let function = functions[0];
+    let function = sam_function(&template, "lambda-fn");
     let props = &function["Properties"];
 
     assert_eq!(props["Handler"].as_str(), Some("bootstrap"));
@@ -272,27 +268,7 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
         "no $default route: {routes:?}"
     );
 
-    // Values that are CloudFormation functions (the generated table name, the token parameters)
-    // stand in as valid values of their variable.
-    let stand_in = |var: &str| match var {
-        vars::JWKS_URL => "https://issuer.example/.well-known/jwks.json",
-        vars::JWT_REQUIRED_SCOPE => "users:read",
-        _ => "Users",
-    };
-    let env: BTreeMap<String, String> = props["Environment"]["Variables"]
-        .as_mapping()
-        .expect("Environment.Variables")
-        .iter()
-        .map(|(k, v)| {
-            let var = text(k);
-            let value = if matches!(v, Value::Tagged(_)) {
-                stand_in(&var).to_owned()
-            } else {
-                text(v)
-            };
-            (var, value)
-        })
-        .collect();
+    let env = sam_env(function);
     let lambda_vars: Vec<&str> = vars::ALL
         .iter()
         .copied()
@@ -367,10 +343,7 @@ fn sam_template() -> Value {
 fn the_lambda_template_deploys_on_a_new_account_and_alarms_on_what_breaks() {
     let template = sam_template();
     let resources = template["Resources"].as_mapping().expect("Resources");
-    let function = resources
-        .values()
-        .find(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
-        .expect("a function");
+    let function = sam_function(&template, "lambda-fn");
 
     // THEN the default sets no reservation, which a new account's quota accepts
     assert_eq!(
@@ -455,6 +428,167 @@ fn the_lambda_template_deploys_on_a_new_account_and_alarms_on_what_breaks() {
     assert!(
         threshold < timeout_ms && threshold >= 0.5 * timeout_ms,
         "p99 threshold {threshold} ms for a {timeout_ms} ms timeout"
+    );
+}
+
+/// The template's `AWS::Serverless::Function` that SAM builds from `binary`.
+fn sam_function<'a>(template: &'a Value, binary: &str) -> &'a Value {
+    let functions: Vec<&Value> = template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .filter(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .collect();
+    assert_eq!(functions.len(), 1, "one function runs {binary}");
+    functions[0]
+}
+
+/// A function's environment. Values that are CloudFormation functions (the generated table name, the
+/// token parameters) stand in as valid values of their variable.
+fn sam_env(function: &Value) -> BTreeMap<String, String> {
+    let stand_in = |var: &str| match var {
+        vars::JWKS_URL => "https://issuer.example/.well-known/jwks.json",
+        vars::JWT_REQUIRED_SCOPE => "users:read",
+        _ => "Users",
+    };
+    function["Properties"]["Environment"]["Variables"]
+        .as_mapping()
+        .expect("Environment.Variables")
+        .iter()
+        .map(|(k, v)| {
+            let var = text(k);
+            let value = match v {
+                Value::Tagged(_) => stand_in(&var).to_owned(),
+                _ => text(v),
+            };
+            (var, value)
+        })
+        .collect()
+}
+
+/// Problems with `env` as the import binaries' configuration.
+fn import_config_problems(env: &BTreeMap<String, String>) -> Vec<String> {
+    let mut problems: Vec<String> = env
+        .keys()
+        .filter(|key| {
+            !vars::IMPORT.contains(&key.as_str()) && !AWS_SDK_VARS.contains(&key.as_str())
+        })
+        .map(|key| format!("{key} is set but the import does not read it"))
+        .collect();
+    if let Err(err) = ImportConfig::read(&Env::from_fn(|name: &str| env.get(name).cloned())) {
+        problems.push(err.to_string());
+    }
+    problems
+}
+
+#[test]
+fn the_import_function_runs_import_fn_on_uploads_under_imports_with_variables_it_reads() {
+    let template = sam_template();
+    let function = sam_function(&template, "import-fn");
+    let props = &function["Properties"];
+
+    assert_eq!(props["Handler"].as_str(), Some("bootstrap"));
+    assert_eq!(props["Runtime"].as_str(), Some("provided.al2023"));
+    let problems = import_config_problems(&sam_env(function));
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The trigger is filtered as the import filters: no report (under reports/) re-triggers it.
+    let s3_events: Vec<&Value> = props["Events"]
+        .as_mapping()
+        .expect("Events")
+        .values()
+        .filter(|e| e["Type"].as_str() == Some("S3"))
+        .collect();
+    assert_eq!(s3_events.len(), 1, "one S3 trigger");
+    let rules: Vec<(String, String)> = s3_events[0]["Properties"]["Filter"]["S3Key"]["Rules"]
+        .as_sequence()
+        .expect("S3Key rules")
+        .iter()
+        .map(|rule| (text(&rule["Name"]), text(&rule["Value"])))
+        .collect();
+    assert!(
+        rules.contains(&("prefix".into(), app_core::objects::IMPORTS_PREFIX.into())),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("suffix".into(), ".jsonl".into())),
+        "{rules:?}"
+    );
+    // The timeout leaves room for the deadline margin.
+    let margin = ImportConfig::read(&Env::from_fn(|name: &str| {
+        sam_env(function).get(name).cloned()
+    }))
+    .unwrap()
+    .deadline_margin;
+    let timeout = Duration::from_secs(props["Timeout"].as_u64().expect("Timeout"));
+    assert!(
+        timeout > margin * 10,
+        "Timeout {timeout:?} vs margin {margin:?}"
+    );
+}
+
+#[test]
+fn the_import_job_runs_import_job_from_the_image_with_variables_and_arguments_it_accepts() {
+    let objects = render("aws");
+    let job = one(&objects, "Job");
+    let spec = &job["spec"];
+    let pod = &spec["template"]["spec"];
+    let container = &pod["containers"][0];
+
+    // The binary is one the image ships, from the same image as the server
+    let command: Vec<String> = container["command"]
+        .as_sequence()
+        .expect("command")
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(command, ["/usr/local/bin/import-job"]);
+    let dockerfile =
+        std::fs::read_to_string(repo().join("deploy/docker/Dockerfile")).expect("Dockerfile");
+    assert!(
+        dockerfile.contains("--bin import-job")
+            && dockerfile
+                .lines()
+                .any(|l| l.starts_with("COPY") && l.ends_with(" /usr/local/bin/import-job")),
+        "the Dockerfile builds import-job and copies it to /usr/local/bin/import-job"
+    );
+    let server_image =
+        &one(&objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"];
+    assert_eq!(&container["image"], server_image, "the same image");
+
+    // Its arguments and variables are ones import-job accepts
+    let args: Vec<String> = container["args"]
+        .as_sequence()
+        .expect("args")
+        .iter()
+        .map(text)
+        .collect();
+    let parsed = k8s_server::import_job::Args::try_parse_from(
+        std::iter::once("import-job".to_owned()).chain(args.iter().cloned()),
+    );
+    assert!(parsed.is_ok(), "{args:?}: {parsed:?}");
+    let env: BTreeMap<String, String> = container["env"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|entry| (text(&entry["name"]), text(&entry["value"])))
+        .collect();
+    let problems = import_config_problems(&env);
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // A Job that ends: bounded retries and time, never restarted in place, cleaned up
+    assert_eq!(pod["restartPolicy"].as_str(), Some("Never"));
+    for field in [
+        "backoffLimit",
+        "activeDeadlineSeconds",
+        "ttlSecondsAfterFinished",
+    ] {
+        assert!(spec[field].as_u64().is_some(), "Job spec.{field}");
+    }
+    assert_eq!(
+        pod["serviceAccountName"].as_str(),
+        Some("user-import"),
+        "its own least-privilege identity"
     );
 }
 

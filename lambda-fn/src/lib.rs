@@ -10,6 +10,9 @@
 //!   request id (the one in the Lambda logs and metrics) is used.
 //!
 //! Metrics leave as CloudWatch Embedded Metric Format lines in the log (see [`emf`]).
+//!
+//! The crate's second binary, `import-fn`, is the user import for S3 event notifications: its front
+//! door is [`import`].
 
 use app_core::http::{Contract, X_REQUEST_ID, is_sane_request_id, router};
 use app_core::service::UserService;
@@ -22,6 +25,7 @@ use tower::ServiceBuilder;
 use tower::util::{MapRequest, MapResponse};
 
 mod emf;
+pub mod import;
 mod safe_event;
 
 /// The runtime's view of the function: an event in, the event source's response out.

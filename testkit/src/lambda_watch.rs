@@ -15,6 +15,10 @@
 //!   ([`LambdaWatch::cold_start`]).
 //! - Its default CORS layer adds headers and answers preflights itself; `--disable-cors` leaves CORS to
 //!   the function, which is what is under test.
+//! - The invocation deadline it sends (`Lambda-Runtime-Deadline-Ms`) is the timeout (600000), not a
+//!   time since the epoch as Lambda sends: to the function every invocation is already past its
+//!   deadline. `import-fn`, which stops at its deadline, is therefore driven through its handler
+//!   with a real deadline (`crate::import::invoke`), not under the watch.
 //! - The function runs in a session of its own: signalling the watch's process group does not reach it.
 //!   On SIGTERM cargo-lambda stops it; a function whose emulator is gone exits at its next poll. Drop
 //!   also kills whatever of the watch's descendants is left.
@@ -52,6 +56,7 @@ const AWS_SETTINGS: &[&str] = &[
     "AWS_PROFILE",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_S3",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",

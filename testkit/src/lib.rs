@@ -9,11 +9,14 @@
 //! - The front doors: `k8s-server` in this process ([`server`]), `lambda-fn`'s handler fed real-shaped
 //!   events ([`lambda`]), `lambda-fn` under `cargo lambda watch` ([`lambda_watch`]), and a local
 //!   Lambda Runtime API that runs and times any function process ([`runtime_api`]).
-//! - moto server, the AWS emulator the DynamoDB store is tested on ([`moto`]).
+//! - The import's front doors: `import-fn`'s handler fed S3 events and the `import-job` process
+//!   ([`import`]).
+//! - moto server, the AWS emulator the DynamoDB store and the import are tested on ([`moto`]).
 
 pub mod cargo_env;
 pub mod contract;
 pub mod http;
+pub mod import;
 pub mod lambda;
 pub mod lambda_watch;
 pub mod load;

@@ -1,5 +1,5 @@
 //! moto server, the open-source AWS emulator (Apache-2.0) the tests, the demo, the bench and
-//! `cargo xtask aws-local` run DynamoDB on: installed with pip into `target/ci-venv/moto` on first use
+//! `cargo xtask aws-local` run DynamoDB and S3 on: installed with pip into `target/ci-venv/moto` on first use
 //! (once per process, and one process at a time), started as `moto_server -H 127.0.0.1 -p PORT`, and
 //! stopped when the [`Moto`] value is dropped or this process exits, however it exits.
 //!
@@ -23,6 +23,9 @@
 //! - **Speed**: a few milliseconds per GetItem (about 3 ms from boto3 on these machines), and about
 //!   2 s to start. The bench's absolute DynamoDB figures are bounded by the emulator; the comparison
 //!   with a raw GetItem loop on the same emulator is what it measures.
+//! - **S3** answers a missing key with `NoSuchKey` (404) as S3 does for a caller allowed to list the
+//!   bucket (without `s3:ListBucket`, S3 answers 403: the SAM template grants it for that reason).
+//!   Buckets are addressed path-style because the endpoint is an IP address ([`Moto::endpoint`]).
 //! - **Throttling and 5xx** never happen on moto: those cases are unit tests in `app-core` with the
 //!   SDK's canned-response client.
 
@@ -38,6 +41,9 @@ use app_core::store::memory::MemoryStore;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_s3::Client as S3Client;
+use aws_sdk_s3::primitives::ByteStream;
 
 use crate::paths::target_dir;
 use crate::ports::{self, free_port};
@@ -199,6 +205,122 @@ impl Moto {
         ]
     }
 
+    /// The settings that point the import binaries (`import-job`, `import-fn`) at this instance: rows to
+    /// `table`, objects on its S3.
+    pub fn import_env(&self, table: &str) -> Vec<(&'static str, String)> {
+        let mut env = self.service_env(table);
+        env.retain(|(name, _)| *name != "USER_STORE");
+        env.push(("AWS_ENDPOINT_URL_S3", self.endpoint.clone()));
+        env
+    }
+
+    /// An S3 client for set-up and checks.
+    pub async fn s3(&self) -> S3Client {
+        S3Client::new(&self.sdk_config(Duration::from_secs(10)).await)
+    }
+
+    /// Creates a bucket under a name no other test uses (`PREFIX-PID-N`, lower case), and returns
+    /// the name. Panics if it cannot.
+    pub async fn create_bucket(&self, prefix: &str) -> String {
+        let name = unique_name(prefix).to_ascii_lowercase();
+        self.s3()
+            .await
+            .create_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("CreateBucket {name}: {}", DisplayErrorContext(err)));
+        name
+    }
+
+    /// Writes `body` as object `key` of `bucket`. Panics if it cannot.
+    pub async fn put_object(&self, bucket: &str, key: &str, body: impl Into<Vec<u8>>) {
+        self.s3()
+            .await
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(body.into()))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("PutObject {bucket}/{key}: {}", DisplayErrorContext(err)));
+    }
+
+    /// Object `key` of `bucket`, or `None` if there is none. Panics on any other error.
+    pub async fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let got = self
+            .s3()
+            .await
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await;
+        match got {
+            Ok(output) => Some(
+                output
+                    .body
+                    .collect()
+                    .await
+                    .expect("the object's body")
+                    .to_vec(),
+            ),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => None,
+            Err(err) => panic!("GetObject {bucket}/{key}: {}", DisplayErrorContext(err)),
+        }
+    }
+
+    /// The keys of `bucket` under `prefix`, sorted. Panics if it cannot list them.
+    pub async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let listed = self
+            .s3()
+            .await
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("ListObjectsV2 {bucket}: {}", DisplayErrorContext(err)));
+        let mut keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|object| object.key().map(str::to_owned))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Every item of `table` as `name=value` text per attribute, sorted: for comparing tables.
+    /// Panics if it cannot scan.
+    pub async fn items(&self, table: &str) -> Vec<String> {
+        let client = self.client().await;
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = client
+                .scan()
+                .table_name(table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap_or_else(|err| panic!("Scan {table}: {}", DisplayErrorContext(err)));
+            for item in page.items() {
+                let mut fields: Vec<String> = item
+                    .iter()
+                    .map(|(name, value)| format!("{name}={value:?}"))
+                    .collect();
+                fields.sort();
+                items.push(fields.join(" "));
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        items.sort();
+        items
+    }
+
     /// A client for set-up and checks.
     pub async fn client(&self) -> Client {
         Client::new(&self.sdk_config(Duration::from_secs(10)).await)
@@ -221,12 +343,7 @@ impl Moto {
     ///
     /// Panics if it cannot.
     pub async fn create_table(&self, prefix: &str) -> String {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "{prefix}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = unique_name(prefix);
         let none: [&User; 0] = [];
         dynamodb::seed(&self.client().await, &name, IfMissing::Create, none)
             .await
@@ -242,6 +359,16 @@ impl Moto {
             .unwrap_or_else(|err| panic!("{err}"));
         table
     }
+}
+
+/// `PREFIX-PID-N`: a name no other test of this or another process uses.
+fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Where moto is installed, and its `moto_server`: once per process, however many test threads ask

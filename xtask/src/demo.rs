@@ -6,9 +6,13 @@
 //! statuses, body digests and latencies and whether the answers are identical; then each target's start
 //! time and peak memory. Fails if any pair of answers differs or breaks the contract.
 //!
+//! `--hybrid` shows the import instead (see `hybrid`): `import-fn` on an S3 event, `import-job` on a
+//! second file, then both lookup targets answering for the imported users.
+//!
 //! Everything it starts is stopped on exit, on an error and on Ctrl-C (each process is in its own
 //! process group, so a Ctrl-C reaches only this command, which then stops them).
 
+mod hybrid;
 mod k8s;
 mod table;
 
@@ -37,6 +41,10 @@ pub struct DemoArgs {
     /// Send every case of the contract table, not one of each kind
     #[arg(long)]
     all: bool,
+    /// The import instead: import-fn on an S3 event and import-job on a second file (moto's S3 and
+    /// DynamoDB), then both lookup targets answering for the imported users
+    #[arg(long, conflicts_with_all = ["store", "all"])]
+    hybrid: bool,
 }
 
 /// Where both targets read users from.
@@ -66,7 +74,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let cargo_lambda = tools::ensure_cargo_lambda()?;
     println!("demo: cargo-lambda at {}", cargo_lambda.display());
     steps::run(
-        "cargo build -p k8s-server -p lambda-fn",
+        "cargo build -p k8s-server -p lambda-fn (every binary)",
         steps::cargo().args(["build", "-p", "k8s-server", "-p", "lambda-fn"]),
     )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -79,7 +87,8 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             biased;
             // Dropping `demo` drops (and so stops) everything it started.
             _ = interrupt.recv() => bail!("interrupted; everything the demo started is stopped"),
-            result = demo(args) => result,
+            result = demo(args), if !args.hybrid => result,
+            result = hybrid::demo(), if args.hybrid => result,
         }
     })
 }

@@ -7,9 +7,9 @@ mod bench;
 mod chart;
 mod cost;
 mod demo;
+mod doc_regions;
 #[cfg(test)]
 mod docs_drift;
-mod doc_regions;
 mod numbers;
 mod openapi;
 mod schemathesis;
@@ -42,7 +42,8 @@ enum Command {
     Cost(cost::CostArgs),
     /// Measure both targets beside their ceilings and Node.js peers; writes docs/benchmarks.{md,json,svg}.
     Bench(bench::BenchArgs),
-    /// Run k8s-server and lambda-fn (under cargo lambda watch) side by side and compare their answers.
+    /// Run k8s-server and lambda-fn (under cargo lambda watch) side by side and compare their answers
+    /// (--hybrid: the user import through import-fn and import-job first).
     Demo(demo::DemoArgs),
     /// Write the API's OpenAPI document, generated from the code, to docs/openapi.json.
     Openapi,

@@ -316,6 +316,14 @@ async fn a_throttled_store_fails_the_import_counting_only_what_was_written() {
     ));
     assert_eq!((failure.imported, failure.next_line), (25, Some(26)));
     assert_eq!(failure.object, SOURCE);
+    assert_eq!(
+        failure.summary(),
+        format!(
+            "import of {SOURCE} did not finish: the user store is unavailable \
+             (25 rows written; line 26 and later not written)"
+        ),
+        "the summary names the object and the lines, not the store's detail"
+    );
 }
 
 #[tokio::test]

@@ -72,6 +72,11 @@ impl K8sServer {
         self.ready_after
     }
 
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.process.pid()
