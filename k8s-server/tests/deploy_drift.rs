@@ -76,6 +76,15 @@ fn one<'a>(objects: &'a [Value], kind: &str) -> &'a Value {
     found[0]
 }
 
+/// The object of `kind` named `name` (an overlay may add more of a kind, such as the import Job's
+/// own NetworkPolicy).
+fn named<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"].as_str() == Some(kind) && o["metadata"]["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no {kind} named {name}"))
+}
+
 fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -752,7 +761,7 @@ fn the_aws_overlay_keeps_accepting_until_the_nlb_has_deregistered_the_pod() {
 fn network_policies_open_the_serving_port_and_dns_only_to_the_cluster_dns() {
     for overlay in OVERLAYS {
         let objects = render(overlay);
-        let policy = &one(&objects, "NetworkPolicy")["spec"];
+        let policy = &named(&objects, "NetworkPolicy", "user-lookup")["spec"];
         let container_port = pod_spec(&objects)["containers"][0]["ports"][0]["containerPort"]
             .as_u64()
             .expect("containerPort");
