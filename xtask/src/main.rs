@@ -7,9 +7,9 @@ mod bench;
 mod chart;
 mod cost;
 mod demo;
+mod doc_regions;
 #[cfg(test)]
 mod docs_drift;
-mod doc_regions;
 mod numbers;
 mod openapi;
 mod schemathesis;
