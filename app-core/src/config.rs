@@ -43,6 +43,8 @@ pub mod vars {
     pub const JWT_REQUIRED_SCOPE: &str = "JWT_REQUIRED_SCOPE";
     /// `k8s-server` only: the TCP port (default 8080).
     pub const PORT: &str = "PORT";
+    /// `k8s-server` only: the TCP port of `/metrics` (default 9090), which the Service does not expose.
+    pub const METRICS_PORT: &str = "METRICS_PORT";
     /// `k8s-server` only: the drain deadline after SIGTERM in seconds (default 20).
     pub const SHUTDOWN_TIMEOUT_SECS: &str = "SHUTDOWN_TIMEOUT_SECS";
     /// `k8s-server` only: how long to keep serving, with `/readyz` at 503, before the listener closes
@@ -79,6 +81,7 @@ pub mod vars {
         JWKS_URL,
         JWT_REQUIRED_SCOPE,
         PORT,
+        METRICS_PORT,
         SHUTDOWN_TIMEOUT_SECS,
         SHUTDOWN_DELAY_MS,
         IMPORT_DEADLINE_MARGIN_MS,

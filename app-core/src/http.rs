@@ -1,7 +1,9 @@
 //! The HTTP contract, written once and served by both targets.
 //!
 //! [`router`] is the public API (what the Lambda function serves); [`server_router`] adds the
-//! Kubernetes probes and the routes the server's front door brings. Both share the same routes, error envelope, CORS headers and request-id handling.
+//! Kubernetes probes; [`with_contract`] puts a front door's own routes (`k8s-server`'s `/metrics`, on
+//! its own port) behind the same layers. All share the error envelope, CORS headers and request-id
+//! handling.
 
 mod auth;
 mod error;
@@ -37,22 +39,19 @@ pub fn router(service: UserService) -> Contract {
     with_contract(users::routes(service))
 }
 
-/// The public API plus `GET /healthz`, `GET /readyz`, `GET /openapi.json` and the front door's own
-/// `extra` routes (`k8s-server`'s `/metrics`), for the long-running server. The `extra` routes get the
-/// whole contract too: request id, CORS, metrics, panic guard, JSON 404/405.
-pub fn server_router(service: UserService, readiness: Readiness, extra: Router) -> Contract {
-    with_contract(
-        users::routes(service)
-            .merge(probes::routes(readiness))
-            .merge(extra),
-    )
+/// The public API plus `GET /healthz`, `GET /readyz` and `GET /openapi.json`, for the long-running
+/// server's public port.
+pub fn server_router(service: UserService, readiness: Readiness) -> Contract {
+    with_contract(users::routes(service).merge(probes::routes(readiness)))
 }
 
-/// What every response gets, whatever the route: JSON 404/405 answers, the CORS origin header, the
-/// request id (kept from the request if sane, else generated; also on every log line), a JSON 500
-/// instead of a dropped connection if a handler ever panics, and the path normalised before routing
-/// (dot segments resolved) by the URL parser `lambda_http` uses.
-fn with_contract(routes: Router) -> Contract {
+/// `routes` behind the contract, for a front door's own routes that the API does not serve
+/// (`k8s-server`'s `/metrics` on its metrics port). What every response gets, whatever the route:
+/// JSON 404/405 answers, the CORS origin header, the request id (kept from the request if sane, else
+/// generated; also on every log line), the request metrics, a JSON 500 instead of a dropped
+/// connection if a handler ever panics, and the path normalised before routing (dot segments
+/// resolved) by the URL parser `lambda_http` uses.
+pub fn with_contract(routes: Router) -> Contract {
     let router = routes
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })

@@ -4,11 +4,14 @@ use std::time::Duration;
 
 use app_core::config::{ConfigError, Env, vars};
 
-/// The listening port and the drain after SIGTERM.
+/// The listening ports and the drain after SIGTERM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// `PORT` (default 8080).
+    /// `PORT` (default 8080): the API, the probes and `/openapi.json`; 0 picks a free port.
     pub port: u16,
+    /// `METRICS_PORT` (default 9090): `/metrics` only, on a port the Service does not expose; 0 picks a
+    /// free port. Never the same as a non-zero `PORT`.
+    pub metrics_port: u16,
     /// `SHUTDOWN_TIMEOUT_SECS` (default 20): how long in-flight requests may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
     /// `SHUTDOWN_DELAY_MS` (default 0): how long to keep accepting, with `/readyz` at 503, after SIGTERM.
@@ -23,13 +26,18 @@ impl ServerConfig {
 
     /// Reads the server settings from `env`.
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let port = env.number(vars::PORT, 8080, |_| true, EXPECTED_PORT)?;
+        let metrics_port: u16 = env.number(vars::METRICS_PORT, 9090, |_| true, EXPECTED_PORT)?;
+        if port != 0 && metrics_port == port {
+            return Err(ConfigError::Invalid {
+                var: vars::METRICS_PORT,
+                value: metrics_port.to_string(),
+                reason: format!("expected a port other than {}={port}", vars::PORT),
+            });
+        }
         Ok(Self {
-            port: env.number(
-                vars::PORT,
-                8080,
-                |_| true,
-                "expected a TCP port from 0 to 65535",
-            )?,
+            port,
+            metrics_port,
             shutdown_timeout: Duration::from_secs(env.number(
                 vars::SHUTDOWN_TIMEOUT_SECS,
                 20,
@@ -46,6 +54,9 @@ impl ServerConfig {
     }
 }
 
+/// What a port variable accepts.
+const EXPECTED_PORT: &str = "expected a TCP port from 0 to 65535";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,10 +70,11 @@ mod tests {
     }
 
     #[test]
-    fn nothing_set_means_port_8080_and_a_20_s_drain_without_delay() {
+    fn nothing_set_means_port_8080_metrics_on_9090_and_a_20_s_drain_without_delay() {
         let server = read(&[]).unwrap();
 
         assert_eq!(server.port, 8080);
+        assert_eq!(server.metrics_port, 9090);
         assert_eq!(server.shutdown_timeout, Duration::from_secs(20));
         assert_eq!(server.shutdown_delay, Duration::ZERO);
     }
@@ -72,6 +84,10 @@ mod tests {
         for (vars, var) in [
             (&[("PORT", "eighty")], "PORT"),
             (&[("PORT", "70000")], "PORT"),
+            (&[("METRICS_PORT", "metrics")], "METRICS_PORT"),
+            (&[("METRICS_PORT", "-1")], "METRICS_PORT"),
+            // PORT is 8080 when unset.
+            (&[("METRICS_PORT", "8080")], "METRICS_PORT"),
             (&[("SHUTDOWN_TIMEOUT_SECS", "-1")], "SHUTDOWN_TIMEOUT_SECS"),
             (&[("SHUTDOWN_DELAY_MS", "1.5")], "SHUTDOWN_DELAY_MS"),
         ] {
@@ -79,5 +95,19 @@ mod tests {
             assert_eq!(err.var(), var);
             assert!(err.to_string().starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn both_ports_may_be_ephemeral_but_not_the_same_fixed_port() {
+        let both_free = read(&[("PORT", "0"), ("METRICS_PORT", "0")]).unwrap();
+        let moved = read(&[("PORT", "9090"), ("METRICS_PORT", "9091")]).unwrap();
+        let clash = read(&[("PORT", "9091"), ("METRICS_PORT", "9091")]).unwrap_err();
+
+        assert_eq!((both_free.port, both_free.metrics_port), (0, 0));
+        assert_eq!((moved.port, moved.metrics_port), (9090, 9091));
+        assert_eq!(
+            clash.to_string(),
+            r#"METRICS_PORT="9091" is invalid: expected a port other than PORT=9091"#
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! `k8s-server`: the user-lookup service as a long-running server, the one crate that knows sockets,
-//! signals, the drain and Prometheus. It listens on a TCP port, serves the `app-core` contract plus the
-//! Kubernetes probes and `/metrics`, and drains in-flight requests on SIGTERM or SIGINT.
+//! signals, the drain and Prometheus. It listens on two TCP ports: `PORT` serves the `app-core`
+//! contract plus the Kubernetes probes, `METRICS_PORT` serves `/metrics` (a port the Service does not
+//! expose). On SIGTERM or SIGINT it drains the in-flight requests of the first.
 //!
-//! All behaviour a caller sees comes from `app-core`; this crate owns the socket, the connection
+//! All behaviour a caller sees comes from `app-core`; this crate owns the sockets, the connection
 //! limits, the process lifecycle ([`ServerConfig`]) and the metrics exporter.
 //!
 //! The crate's second binary, `import-job`, is the user import as a Kubernetes Job: its front door is
@@ -16,7 +17,7 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use app_core::http::{Contract, Readiness, server_router};
+use app_core::http::{Contract, Readiness, server_router, with_contract};
 use app_core::service::UserService;
 use app_core::startup::{self, StartupError};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -28,14 +29,18 @@ use tokio::net::TcpListener;
 pub use config::ServerConfig;
 
 /// Starts the server from the environment and runs it until `shutdown` completes and the drain ends.
+/// `/metrics` is served on its own port until the process exits.
 pub async fn run(shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
     let config = ServerConfig::from_env()?;
     let service = startup::init().await?;
-    let address = SocketAddr::from((Ipv4Addr::UNSPECIFIED, config.port));
-    let listener = TcpListener::bind(address)
-        .await
-        .map_err(|err| StartupError::runtime(format_args!("cannot listen on {address}: {err}")))?;
-    tracing::info!(address = %listener.local_addr().map_err(StartupError::runtime)?, "listening");
+    let listener = listen(config.port).await?;
+    let metrics_listener = listen(config.metrics_port).await?;
+    tracing::info!(
+        address = %listener.local_addr().map_err(StartupError::runtime)?,
+        metrics_address = %metrics_listener.local_addr().map_err(StartupError::runtime)?,
+        "listening"
+    );
+    tokio::spawn(serve_metrics(metrics_listener));
     let drain = Drain {
         delay: config.shutdown_delay,
         timeout: config.shutdown_timeout,
@@ -45,10 +50,27 @@ pub async fn run(shutdown: impl Future<Output = ()> + Send + 'static) -> Result<
         .map_err(StartupError::runtime)
 }
 
-/// What the server answers: `app-core`'s server routes plus `GET /metrics`, all behind the contract.
-/// Installs the process's Prometheus recorder (once), so that metrics count from the first request.
+/// A listener on `port` of every interface; a port in use is an error naming the address.
+async fn listen(port: u16) -> Result<TcpListener, StartupError> {
+    let address = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+    TcpListener::bind(address)
+        .await
+        .map_err(|err| StartupError::runtime(format_args!("cannot listen on {address}: {err}")))
+}
+
+/// What the server answers on its public port: `app-core`'s server routes, behind the contract
+/// (`/metrics` is the contract's JSON 404 here: it lives on [`metrics_router`]'s port). Installs the
+/// process's Prometheus recorder (once), so that metrics count from the first request.
 pub fn router(service: UserService, readiness: Readiness) -> Contract {
-    server_router(service, readiness, metrics::route())
+    metrics::install();
+    server_router(service, readiness)
+}
+
+/// What the server answers on its metrics port: `GET /metrics` (Prometheus), behind the same
+/// contract (request id, CORS, JSON 404/405). Installs the Prometheus recorder (once).
+pub fn metrics_router() -> Contract {
+    metrics::install();
+    with_contract(metrics::route())
 }
 
 /// What happens between the shutdown signal and exit.
@@ -76,7 +98,7 @@ mod limits {
     pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 }
 
-/// Serves on `listener` until `shutdown` completes. Then `/readyz` turns 503 at once; after
+/// Serves the API on `listener` until `shutdown` completes. Then `/readyz` turns 503 at once; after
 /// `drain.delay` no new connection is accepted, and in-flight requests get up to `drain.timeout` to
 /// finish.
 pub async fn serve(
@@ -87,7 +109,6 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let readiness = Readiness::new();
     let app = router(service, readiness.clone());
-    let builder = connection_builder();
     let graceful = GracefulShutdown::new();
     let stop_accepting = {
         let readiness = readiness.clone();
@@ -98,8 +119,42 @@ pub async fn serve(
             tokio::time::sleep(drain.delay).await;
         }
     };
-    let mut stop_accepting = std::pin::pin!(stop_accepting);
     readiness.set_ready();
+    accept_until(&listener, &app, &graceful, stop_accepting).await;
+    drop(listener);
+    tracing::info!(timeout = ?drain.timeout, "listener closed: draining in-flight requests");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("stopped"),
+        () = tokio::time::sleep(drain.timeout) => {
+            tracing::warn!(timeout = ?drain.timeout, "drain deadline passed; exiting with requests in flight");
+        }
+    }
+    Ok(())
+}
+
+/// Serves `/metrics` ([`metrics_router`]) on `listener` for as long as the process runs: scrapes
+/// may still come while the API drains, and nothing there is worth waiting for at exit.
+async fn serve_metrics(listener: TcpListener) {
+    let never = std::future::pending();
+    accept_until(
+        &listener,
+        &metrics_router(),
+        &GracefulShutdown::new(),
+        never,
+    )
+    .await;
+}
+
+/// Accepts connections on `listener` until `stop` completes, and serves each on a task of its own
+/// with `app`, under the [`limits`] and watched by `graceful` (which can then drain them).
+async fn accept_until(
+    listener: &TcpListener,
+    app: &Contract,
+    graceful: &GracefulShutdown,
+    stop: impl Future<Output = ()>,
+) {
+    let builder = connection_builder();
+    let mut stop = std::pin::pin!(stop);
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -111,7 +166,7 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut stop_accepting => break,
+            () = &mut stop => return,
         };
         let _ = stream.set_nodelay(true);
         let connection = builder
@@ -127,15 +182,6 @@ pub async fn serve(
             }
         });
     }
-    drop(listener);
-    tracing::info!(timeout = ?drain.timeout, "listener closed: draining in-flight requests");
-    tokio::select! {
-        () = graceful.shutdown() => tracing::info!("stopped"),
-        () = tokio::time::sleep(drain.timeout) => {
-            tracing::warn!(timeout = ?drain.timeout, "drain deadline passed; exiting with requests in flight");
-        }
-    }
-    Ok(())
 }
 
 /// HTTP/1.1 and HTTP/2 (prior knowledge) with the [`limits`].

@@ -50,10 +50,13 @@ fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Installs the recorder (if not yet) and returns the `GET /metrics` route, so that metrics are
-/// recorded from the first request on.
-pub(crate) fn route() -> Router {
+/// Installs the recorder, if not yet, so that metrics are recorded from the first request on.
+pub(crate) fn install() {
     handle();
+}
+
+/// The `GET /metrics` route.
+pub(crate) fn route() -> Router {
     Router::new().route("/metrics", get(render))
 }
 

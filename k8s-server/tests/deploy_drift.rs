@@ -176,19 +176,37 @@ fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
         let container = &pod["containers"][0];
         let server_config = server_config(&env);
 
-        // THEN the container port is the port the server will listen on, and the Service targets it
-        let port = &container["ports"][0];
+        // THEN the container ports are the two the server listens on, the API's first
+        let ports = container["ports"].as_sequence().expect("container ports");
+        let numbers: Vec<Option<u64>> = ports.iter().map(|p| p["containerPort"].as_u64()).collect();
         assert_eq!(
-            port["containerPort"].as_u64(),
-            Some(u64::from(server_config.port)),
-            "overlay {overlay}"
+            numbers,
+            [server_config.port, server_config.metrics_port].map(|p| Some(u64::from(p))),
+            "overlay {overlay}: containerPorts vs PORT and METRICS_PORT"
         );
-        let target = &one(&objects, "Service")["spec"]["ports"][0]["targetPort"];
-        assert!(
-            target.as_str() == port["name"].as_str()
-                || target.as_u64() == Some(u64::from(server_config.port)),
-            "overlay {overlay}: Service targets {target:?}"
-        );
+        let (port, metrics_port) = (&ports[0], &ports[1]);
+        // AND the Service reaches the API port and nothing else: /metrics is never behind it
+        let targets_port = |target: &Value, port: &Value| {
+            target
+                .as_str()
+                .is_some_and(|name| port["name"].as_str() == Some(name))
+                || (target.as_u64().is_some() && target.as_u64() == port["containerPort"].as_u64())
+        };
+        let service_ports = one(&objects, "Service")["spec"]["ports"]
+            .as_sequence()
+            .expect("Service ports");
+        for service_port in service_ports {
+            let target = &service_port["targetPort"];
+            assert!(
+                targets_port(target, port) && !targets_port(target, metrics_port),
+                "overlay {overlay}: Service targets {target:?}"
+            );
+            assert_ne!(
+                service_port["port"].as_u64(),
+                Some(u64::from(server_config.metrics_port)),
+                "overlay {overlay}: the Service exposes the metrics port number"
+            );
+        }
 
         // AND the pod may take the preStop pause plus the server's whole drain before SIGKILL
         let seconds = |value: &Value| Duration::from_secs(value.as_u64().unwrap_or(0));
@@ -210,21 +228,27 @@ fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
         ]);
         let server = Server::start(&vars);
 
-        // THEN the scrape annotations point at the server's metrics
+        // THEN the scrape annotations point at the server's metrics listener, and the public
+        // port does not serve that path
         let annotations =
             &one(&objects, "Deployment")["spec"]["template"]["metadata"]["annotations"];
         assert_eq!(
             annotations["prometheus.io/port"].as_str(),
-            Some(server_config.port.to_string().as_str()),
-            "overlay {overlay}"
+            Some(server_config.metrics_port.to_string().as_str()),
+            "overlay {overlay}: prometheus.io/port vs METRICS_PORT"
         );
         let metrics_path = annotations["prometheus.io/path"]
             .as_str()
             .expect("prometheus.io/path");
-        let (status, body) = server.get(metrics_path);
+        let scrape = server.scrape(metrics_path);
         assert!(
-            status == 200 && body.contains("# TYPE"),
-            "overlay {overlay}: GET {metrics_path}: {status} {body}"
+            scrape.status == 200 && scrape.body.contains("# TYPE"),
+            "overlay {overlay}: GET {metrics_path} on METRICS_PORT: {scrape:?}"
+        );
+        assert_eq!(
+            server.get(metrics_path).0,
+            404,
+            "overlay {overlay}: GET {metrics_path} on PORT"
         );
 
         // AND every probe the manifest declares answers 200
@@ -234,9 +258,8 @@ fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
                 .as_str()
                 .unwrap_or_else(|| panic!("overlay {overlay}: {probe} has no httpGet.path"));
             assert!(
-                http["port"].as_str() == port["name"].as_str()
-                    || http["port"].as_u64() == port["containerPort"].as_u64(),
-                "overlay {overlay}: {probe} targets another port"
+                targets_port(&http["port"], port),
+                "overlay {overlay}: {probe} must use the API port (the NLB checks it too)"
             );
             assert_eq!(
                 server.get(path).0,
@@ -281,7 +304,7 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
     let lambda_vars: Vec<&str> = vars::ALL
         .iter()
         .copied()
-        .filter(|v| ![vars::PORT, vars::SHUTDOWN_TIMEOUT_SECS].contains(v))
+        .filter(|v| ![vars::PORT, vars::METRICS_PORT, vars::SHUTDOWN_TIMEOUT_SECS].contains(v))
         .collect();
     let problems = config_problems(&env, &lambda_vars);
     assert!(problems.is_empty(), "{problems:#?}");
@@ -602,19 +625,13 @@ fn the_import_job_runs_import_job_from_the_image_with_variables_and_arguments_it
 }
 
 #[test]
-fn the_image_exposes_the_default_port_and_runs_k8s_server_as_a_numeric_user() {
+fn the_image_exposes_the_default_ports_and_runs_k8s_server_as_a_numeric_user() {
     let dockerfile =
         std::fs::read_to_string(repo().join("deploy/docker/Dockerfile")).expect("Dockerfile");
-    let default_port = ServerConfig::read(&Env::from_fn(|_: &str| None))
-        .unwrap()
-        .port;
+    let defaults = ServerConfig::read(&Env::from_fn(|_: &str| None)).unwrap();
+    let expose = format!("EXPOSE {} {}", defaults.port, defaults.metrics_port);
 
-    assert!(
-        dockerfile
-            .lines()
-            .any(|l| l.trim() == format!("EXPOSE {default_port}")),
-        "EXPOSE {default_port}"
-    );
+    assert!(dockerfile.lines().any(|l| l.trim() == expose), "{expose}");
     assert!(
         dockerfile
             .lines()
@@ -758,23 +775,35 @@ fn the_aws_overlay_keeps_accepting_until_the_nlb_has_deregistered_the_pod() {
 }
 
 #[test]
-fn network_policies_open_the_serving_port_and_dns_only_to_the_cluster_dns() {
+fn network_policies_open_the_api_port_the_metrics_port_to_monitoring_and_dns_to_the_cluster_dns() {
     for overlay in OVERLAYS {
         let objects = render(overlay);
         let policy = &named(&objects, "NetworkPolicy", "user-lookup")["spec"];
-        let container_port = pod_spec(&objects)["containers"][0]["ports"][0]["containerPort"]
-            .as_u64()
-            .expect("containerPort");
+        let server_config = server_config(&container_env(&objects));
 
-        // THEN ingress reaches the serving port and nothing else
-        let ingress_ports: Vec<u64> = policy["ingress"]
+        // THEN ingress reaches the API port from anywhere, the metrics port only from the
+        // monitoring namespace, and nothing else
+        let ingress: Vec<(u64, &Value)> = policy["ingress"]
             .as_sequence()
             .into_iter()
             .flatten()
-            .flat_map(|rule| rule["ports"].as_sequence().into_iter().flatten())
-            .filter_map(|p| p["port"].as_u64())
+            .flat_map(|rule| {
+                let ports = rule["ports"].as_sequence().into_iter().flatten();
+                ports.filter_map(|p| Some((p["port"].as_u64()?, &rule["from"])))
+            })
             .collect();
-        assert_eq!(ingress_ports, vec![container_port], "overlay {overlay}");
+        let monitoring: Value = serde_yaml_ng::from_str(
+            "[namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}]",
+        )
+        .unwrap();
+        assert_eq!(
+            ingress,
+            [
+                (u64::from(server_config.port), &Value::Null),
+                (u64::from(server_config.metrics_port), &monitoring),
+            ],
+            "overlay {overlay}"
+        );
 
         // AND every egress rule names where it goes, and DNS goes to the kube-dns pods
         for rule in policy["egress"].as_sequence().expect("egress") {

@@ -2,11 +2,14 @@
 
 mod support;
 
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Stdio;
 use std::time::Duration;
 
 use support::{Server, run_to_exit};
 use testkit::http::try_send_blocking;
-use testkit::process::Signal;
+use testkit::process::{Signal, Supervised};
 
 #[test]
 fn with_no_configuration_it_serves_the_sample_users() {
@@ -35,6 +38,7 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
         (&[("USERS_FILE", "/no/such/users.json")], "USERS_FILE"),
         (&[("STORE_TIMEOUT_MS", "soon")], "STORE_TIMEOUT_MS"),
         (&[("PORT", "http")], "PORT"),
+        (&[("METRICS_PORT", "8080")], "METRICS_PORT"),
         (&[("LOG_FORMAT", "yaml")], "LOG_FORMAT"),
         (
             &[
@@ -63,17 +67,66 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
 }
 
 #[test]
-fn a_port_in_use_is_a_one_line_error_and_exit_1() {
+fn a_port_in_use_is_a_one_line_error_and_exit_1_naming_the_address() {
     let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
 
-    let output = run_to_exit(&[("PORT", &port)]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    for (vars, address) in [
+        ([("PORT", &*port), ("METRICS_PORT", "0")], &*port),
+        ([("PORT", "0"), ("METRICS_PORT", &*port)], &*port),
+    ] {
+        let output = run_to_exit(&vars);
+        let stderr = String::from_utf8_lossy(&output.stderr);
 
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.starts_with("k8s-server: cannot listen on 0.0.0.0:"),
-        "{stderr}"
+        assert_eq!(output.status.code(), Some(1), "{vars:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{vars:?}: {stderr:?}");
+        assert!(
+            stderr.starts_with(&format!("k8s-server: cannot listen on 0.0.0.0:{address}: ")),
+            "{vars:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn with_both_ports_at_0_the_log_names_the_ports_it_picked_and_each_serves_its_routes() {
+    // GIVEN the server asked for an ephemeral port for the API and one for /metrics, logging JSON
+    let mut server = Supervised::spawn(
+        support::command(&[("PORT", "0"), ("METRICS_PORT", "0"), ("LOG_FORMAT", "json")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit()),
+    )
+    .expect("k8s-server starts");
+
+    // WHEN it logs that it listens
+    let stdout = BufReader::new(server.take_stdout().expect("piped stdout"));
+    let line = stdout
+        .lines()
+        .map(|line| line.expect("a log line"))
+        .find(|line| line.contains(r#""message":"listening""#))
+        .expect("a `listening` line before the log ends");
+    let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    let port = |field: &str| -> SocketAddr {
+        let logged: SocketAddr = entry[field]
+            .as_str()
+            .and_then(|address| address.parse().ok())
+            .unwrap_or_else(|| panic!("no {field} address in {line}"));
+        SocketAddr::from((Ipv4Addr::LOCALHOST, logged.port()))
+    };
+    let (api, metrics) = (port("address"), port("metrics_address"));
+
+    // THEN the API port answers the probes and the metrics port /metrics, each only its own
+    let get = |addr, path| try_send_blocking(addr, "GET", path, &[]).unwrap().status;
+    assert_ne!(api, metrics);
+    assert_eq!(
+        [get(api, "/healthz"), get(metrics, "/metrics")],
+        [200, 200],
+        "{line}"
+    );
+    assert_eq!(
+        [get(api, "/metrics"), get(metrics, "/healthz")],
+        [404, 404],
+        "{line}"
     );
 }
 
@@ -225,9 +278,25 @@ fn metrics_count_requests_by_route_and_status_and_store_lookups_by_outcome() {
     server.get("/users/nope");
     server.get("/nope");
 
-    // WHEN Prometheus scrapes it
-    let (status, metrics) = server.get("/metrics");
+    // WHEN Prometheus scrapes the metrics port, and a caller asks the public port for /metrics
+    let scrape = server.scrape("/metrics");
+    let public = server.get_with("/metrics", &[]);
 
+    // THEN the public port has no such route: the contract's JSON 404
+    assert_eq!(public.status, 404, "{public:?}");
+    assert_eq!(
+        public.error_code().as_deref(),
+        Some("NOT_FOUND"),
+        "{public:?}"
+    );
+    // AND the metrics port answers in the Prometheus text format, with the contract's request id
+    assert_eq!(
+        scrape.header("content-type"),
+        Some("text/plain; version=0.0.4"),
+        "{scrape:?}"
+    );
+    assert!(scrape.header("x-request-id").is_some(), "{scrape:?}");
+    let (status, metrics) = (scrape.status, scrape.body);
     // THEN each request is counted under its route template and status, and each lookup by outcome
     assert_eq!(status, 200);
     let series = |name: &str, labels: &[&str]| {

@@ -44,6 +44,8 @@ impl Server {
         }
         let child = Command::new(binary)
             .env("PORT", port.to_string())
+            // An ephemeral metrics port: 9090 may be taken by another server on this machine.
+            .env("METRICS_PORT", "0")
             .stdout(Stdio::null())
             .spawn()?;
         let server = Server(child);

@@ -183,7 +183,7 @@ async fn a_sane_request_id_is_echoed_and_an_insane_one_replaced() {
 #[tokio::test]
 async fn readiness_follows_the_server_lifecycle() {
     let readiness = Readiness::new();
-    let app = || server_router(service(), readiness.clone(), Router::new());
+    let app = || server_router(service(), readiness.clone());
 
     let (before, _, _) = send(app(), Method::GET, "/readyz").await;
     readiness.set_ready();
@@ -206,6 +206,34 @@ async fn readiness_follows_the_server_lifecycle() {
         serde_json::from_slice::<Value>(&body).unwrap()["error"]["code"],
         "NOT_READY"
     );
+}
+
+#[tokio::test]
+async fn a_front_doors_own_routes_get_the_whole_contract_and_nothing_else() {
+    // GIVEN a front door's own route (as k8s-server's /metrics on its metrics port) behind the contract
+    let app = || {
+        with_contract(Router::new().route(
+            "/metrics",
+            axum::routing::get(|| async { "# TYPE up gauge\n" }),
+        ))
+    };
+
+    // WHEN it is asked for that route, for it with another method, and for the API
+    let (ok, headers, body) = send(app(), Method::GET, "/metrics").await;
+    let (post, _, post_body) = send(app(), Method::POST, "/metrics").await;
+    let (users, _, users_body) = send(app(), Method::GET, "/users/u-1").await;
+
+    // THEN the route answers with the request id and CORS headers, and the rest are JSON 405/404
+    assert_eq!(ok, StatusCode::OK);
+    assert_eq!(body, b"# TYPE up gauge\n");
+    assert!(is_sane_request_id(&headers[X_REQUEST_ID]));
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let code =
+        |body: &[u8]| serde_json::from_slice::<Value>(body).unwrap()["error"]["code"].clone();
+    assert_eq!(post, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(code(&post_body), "METHOD_NOT_ALLOWED");
+    assert_eq!(users, StatusCode::NOT_FOUND);
+    assert_eq!(code(&users_body), "NOT_FOUND");
 }
 
 #[tokio::test]

@@ -20,6 +20,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_k8s-server");
 pub struct Server {
     process: Supervised,
     pub port: u16,
+    /// Where `/metrics` is served.
+    pub metrics_port: u16,
 }
 
 /// The binary with an empty environment plus `vars` (so nothing from the caller's shell leaks in).
@@ -35,7 +37,8 @@ pub fn run_to_exit(vars: &[(&str, &str)]) -> Output {
 }
 
 impl Server {
-    /// Starts the binary on a free port with `vars` and waits until `/healthz` answers.
+    /// Starts the binary on a free port, with `/metrics` on another, with `vars` (their `PORT` and
+    /// `METRICS_PORT` replaced) and waits until `/healthz` answers.
     pub fn start(vars: &[(&str, &str)]) -> Server {
         Self::start_with(vars, Stdio::null())
     }
@@ -47,10 +50,17 @@ impl Server {
 
     fn start_with(vars: &[(&str, &str)], stdout: Stdio) -> Server {
         let port = free_port();
-        let port_text = port.to_string();
-        let mut all: Vec<(&str, &str)> =
-            vars.iter().copied().filter(|(k, _)| *k != "PORT").collect();
-        all.push(("PORT", &port_text));
+        // Two picks in a row are almost always different; the server refuses the same port twice.
+        let metrics_port = std::iter::repeat_with(free_port)
+            .find(|other| *other != port)
+            .expect("another free port");
+        let (port_text, metrics_port_text) = (port.to_string(), metrics_port.to_string());
+        let mut all: Vec<(&str, &str)> = vars
+            .iter()
+            .copied()
+            .filter(|(k, _)| !["PORT", "METRICS_PORT"].contains(k))
+            .collect();
+        all.extend([("PORT", &*port_text), ("METRICS_PORT", &metrics_port_text)]);
         let process = Supervised::spawn(
             command(&all)
                 .stdin(Stdio::null())
@@ -58,7 +68,11 @@ impl Server {
                 .stderr(Stdio::inherit()),
         )
         .expect("k8s-server starts");
-        let mut server = Server { process, port };
+        let mut server = Server {
+            process,
+            port,
+            metrics_port,
+        };
         let started = Instant::now();
         while server.try_get("/healthz").is_none() {
             if let Some(status) = server.process.try_wait().unwrap() {
@@ -76,6 +90,17 @@ impl Server {
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// Where it serves `/metrics`.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.metrics_port))
+    }
+
+    /// `GET path` on the metrics port.
+    pub fn scrape(&self, path: &str) -> Reply {
+        try_send_blocking(self.metrics_addr(), "GET", path, &[])
+            .unwrap_or_else(|err| panic!("GET {path} on the metrics port: {err}"))
     }
 
     /// `GET path`: the reply, or `None` if the connection failed.

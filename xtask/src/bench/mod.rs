@@ -287,6 +287,7 @@ impl Bench<'_> {
             .command(self.cores.server, &self.artifacts.k8s_server);
         command
             .env("PORT", port.to_string())
+            .env("METRICS_PORT", "0")
             .envs(env.iter().cloned());
         command
     }

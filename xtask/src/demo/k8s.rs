@@ -36,6 +36,7 @@ impl K8sServer {
         command
             .env_clear()
             .envs(envs.iter().copied())
+            .env("METRICS_PORT", "0")
             .env("PORT", port.to_string());
         let started = Instant::now();
         let process = Supervised::spawn_logged(&mut command, &log_path)

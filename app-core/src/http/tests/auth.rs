@@ -440,11 +440,8 @@ async fn preflights_unknown_paths_other_methods_and_probes_stay_open() {
     let mut probes = Vec::new();
     for uri in ["/healthz", "/readyz", "/openapi.json"] {
         let request = Request::get(uri).body(Body::empty()).unwrap();
-        let (status, _, _) = send_request(
-            server_router(service.clone(), readiness.clone(), axum::Router::new()),
-            request,
-        )
-        .await;
+        let (status, _, _) =
+            send_request(server_router(service.clone(), readiness.clone()), request).await;
         probes.push(status);
     }
 
