@@ -17,11 +17,7 @@ use axum::http::{Request, StatusCode, header};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt;
 
-#[allow(dead_code)]
-#[path = "../src/auth/test_idp.rs"]
-mod test_idp;
-
-use test_idp::{AUDIENCE, ISSUER, JwksServer, SCOPE, SigningKey, claims};
+use testkit::idp::{AUDIENCE, ISSUER, JwksServer, SCOPE, SigningKey, claims};
 
 fn settings(idp: &JwksServer) -> JwtSettings {
     JwtSettings {

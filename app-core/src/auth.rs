@@ -133,6 +133,3 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
-
-#[cfg(test)]
-pub(crate) mod test_idp;

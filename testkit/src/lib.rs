@@ -8,11 +8,13 @@
 //!   contract as a table of cases ([`contract`]); a bounded load ([`load`]).
 //! - The front doors: `k8s-server` in this process ([`server`]), `lambda-fn`'s handler fed real-shaped
 //!   events ([`lambda`]) and `lambda-fn` under `cargo lambda watch` ([`lambda_watch`]).
+//! - A real identity provider on loopback: keys, tokens and a JWKS endpoint ([`idp`]).
 //! - moto server, the AWS emulator the DynamoDB store is tested on ([`moto`]).
 
 pub mod cargo_env;
 pub mod contract;
 pub mod http;
+pub mod idp;
 pub mod lambda;
 pub mod lambda_watch;
 pub mod load;
