@@ -8,7 +8,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app_core::auth::{Access, AuthSettings, BearerAuth, JwtSettings};
+use app_core::auth::{
+    Access, AuthSettings, BearerAuth, DEFAULT_JWKS_REFETCH_INTERVAL, JwtSettings,
+};
 use app_core::http::router;
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
@@ -25,6 +27,7 @@ fn settings(idp: &JwksServer) -> JwtSettings {
         audience: AUDIENCE.to_owned(),
         jwks_url: idp.url().parse().unwrap(),
         required_scope: SCOPE.to_owned(),
+        jwks_refetch_interval: DEFAULT_JWKS_REFETCH_INTERVAL,
     }
 }
 

@@ -19,7 +19,7 @@ use testkit::idp::{
     shared_rsa,
 };
 
-use crate::auth::{Access, AuthSettings, JwtSettings};
+use crate::auth::{Access, AuthSettings, DEFAULT_JWKS_REFETCH_INTERVAL, JwtSettings};
 use crate::http::{Readiness, router, server_router};
 use crate::service::UserService;
 
@@ -30,6 +30,7 @@ fn protected(jwks_url: &str) -> UserService {
         audience: AUDIENCE.to_owned(),
         jwks_url: Url::parse(jwks_url).unwrap(),
         required_scope: SCOPE.to_owned(),
+        jwks_refetch_interval: DEFAULT_JWKS_REFETCH_INTERVAL,
     })))
 }
 
