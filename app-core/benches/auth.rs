@@ -8,7 +8,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app_core::auth::{Access, AuthSettings, BearerAuth, JwtSettings};
+use app_core::auth::{
+    Access, AuthSettings, BearerAuth, DEFAULT_JWKS_REFETCH_INTERVAL, JwtSettings,
+};
 use app_core::http::router;
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
@@ -17,11 +19,7 @@ use axum::http::{Request, StatusCode, header};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt;
 
-#[allow(dead_code)]
-#[path = "../src/auth/test_idp.rs"]
-mod test_idp;
-
-use test_idp::{AUDIENCE, ISSUER, JwksServer, SCOPE, SigningKey, claims};
+use testkit::idp::{AUDIENCE, ISSUER, JwksServer, SCOPE, SigningKey, claims};
 
 fn settings(idp: &JwksServer) -> JwtSettings {
     JwtSettings {
@@ -29,6 +27,7 @@ fn settings(idp: &JwksServer) -> JwtSettings {
         audience: AUDIENCE.to_owned(),
         jwks_url: idp.url().parse().unwrap(),
         required_scope: SCOPE.to_owned(),
+        jwks_refetch_interval: DEFAULT_JWKS_REFETCH_INTERVAL,
     }
 }
 

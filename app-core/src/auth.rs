@@ -1,7 +1,8 @@
 //! Who may read a user: OAuth 2.0 bearer tokens (JWT access tokens from any OIDC provider), checked
 //! here so that every front door makes the same decision for the same request.
 //!
-//! - [`settings`]: `AUTH`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWKS_URL`, `JWT_REQUIRED_SCOPE`.
+//! - [`settings`]: `AUTH`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWKS_URL`, `JWT_REQUIRED_SCOPE`,
+//!   `JWKS_REFETCH_INTERVAL_SECS`.
 //! - `jwks`: the provider's keys, fetched on first need and on an unknown key id (rate-limited).
 //! - `token`: one token against one key (RS256 or ES256 as the key says; issuer, audience, time).
 //! - `cache`: tokens already verified, until they expire.
@@ -17,7 +18,9 @@ mod token;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use settings::{AuthSettings, DEFAULT_REQUIRED_SCOPE, JwtSettings};
+pub use settings::{
+    AuthSettings, DEFAULT_JWKS_REFETCH_INTERVAL, DEFAULT_REQUIRED_SCOPE, JwtSettings,
+};
 
 use cache::VerifiedTokens;
 use jwks::{KeyError, Keys};
@@ -79,7 +82,7 @@ impl BearerAuth {
     pub fn new(settings: &JwtSettings) -> Self {
         Self {
             rules: Rules::new(settings),
-            keys: Keys::new(settings.jwks_url.clone()),
+            keys: Keys::new(settings.jwks_url.clone(), settings.jwks_refetch_interval),
             verified: VerifiedTokens::default(),
             required_scope: settings.required_scope.clone(),
         }
@@ -133,6 +136,3 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
-
-#[cfg(test)]
-pub(crate) mod test_idp;

@@ -41,6 +41,9 @@ pub mod vars {
     pub const JWKS_URL: &str = "JWKS_URL";
     /// With `AUTH=jwt`: the scope a token must grant (default `users:read`).
     pub const JWT_REQUIRED_SCOPE: &str = "JWT_REQUIRED_SCOPE";
+    /// With `AUTH=jwt`: the shortest time between two fetches of the key set, in seconds (default
+    /// 30, 1 to 3600).
+    pub const JWKS_REFETCH_INTERVAL_SECS: &str = "JWKS_REFETCH_INTERVAL_SECS";
     /// `k8s-server` only: the TCP port (default 8080).
     pub const PORT: &str = "PORT";
     /// `k8s-server` only: the TCP port of `/metrics` (default 9090), which the Service does not expose.
@@ -80,6 +83,7 @@ pub mod vars {
         JWT_AUDIENCE,
         JWKS_URL,
         JWT_REQUIRED_SCOPE,
+        JWKS_REFETCH_INTERVAL_SECS,
         PORT,
         METRICS_PORT,
         SHUTDOWN_TIMEOUT_SECS,

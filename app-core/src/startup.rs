@@ -218,6 +218,7 @@ mod tests {
                 audience: "users-api".into(),
                 jwks_url: "https://idp.test/jwks".parse().unwrap(),
                 required_scope: "users:read".into(),
+                jwks_refetch_interval: crate::auth::DEFAULT_JWKS_REFETCH_INTERVAL,
             });
             assert!(matches!(access(&settings), Access::Bearer(_)));
         });

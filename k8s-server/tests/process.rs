@@ -8,8 +8,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use support::{Server, run_to_exit};
+use testkit::contract::auth;
 use testkit::http::try_send_blocking;
+use testkit::idp::{JwksServer, SigningKey, claims, shared_rsa, unreachable_url};
 use testkit::process::{Signal, Supervised};
+use testkit::reply::Reply;
 
 #[test]
 fn with_no_configuration_it_serves_the_sample_users() {
@@ -46,6 +49,17 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
                 ("AWS_EC2_METADATA_DISABLED", "true"),
             ],
             "AWS_REGION",
+        ),
+        (&[("AUTH", "jwt")], "JWT_ISSUER"),
+        (
+            &[
+                ("AUTH", "jwt"),
+                ("JWT_ISSUER", "https://idp.test/"),
+                ("JWT_AUDIENCE", "users-api"),
+                ("JWKS_URL", "https://idp.test/jwks"),
+                ("JWKS_REFETCH_INTERVAL_SECS", "0"),
+            ],
+            "JWKS_REFETCH_INTERVAL_SECS",
         ),
     ];
     for (vars, var) in cases {
@@ -364,4 +378,75 @@ fn an_oversized_request_head_is_refused_with_431_and_the_server_keeps_serving() 
 
     println!("oversized heads: a 20 KiB header -> {huge_status}, 100 headers -> {many_status}");
     assert_eq!((huge_status, many_status, after), (431, 431, 200));
+}
+
+/// The server with `AUTH=jwt` against the provider whose JWKS is at `jwks_url`, and `extra`.
+fn protected_server(jwks_url: &str, extra: &[(&str, &str)]) -> Server {
+    let settings = auth::settings(jwks_url);
+    let mut vars: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.extend_from_slice(extra);
+    Server::start(&vars)
+}
+
+fn get_with_token(server: &Server, token: &str) -> Reply {
+    server.get_with(
+        "/users/u-1",
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+}
+
+#[test]
+fn a_key_published_after_the_keys_were_fetched_is_taken_and_a_provider_gone_down_changes_nothing() {
+    // GIVEN the server with AUTH=jwt, the key set fetched again at most every second, and its
+    // provider (served by this test on loopback) publishing one RSA key
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let idp = runtime.block_on(JwksServer::start(&[shared_rsa()]));
+    let server = protected_server(&idp.url(), &[("JWKS_REFETCH_INTERVAL_SECS", "1")]);
+    assert_eq!(idp.fetches(), 0, "no fetch at start-up");
+    let before = get_with_token(&server, &shared_rsa().sign(&claims()));
+    assert_eq!(idp.fetches(), 1);
+
+    // WHEN the provider rotates in a new EC key, and a token signed with it comes after the
+    // refetch interval
+    let rotated = SigningKey::ec("ec-rotated");
+    idp.publish(&rotated);
+    std::thread::sleep(Duration::from_millis(1100));
+    let with_rotated_key = get_with_token(&server, &rotated.sign(&claims()));
+    let fetches = idp.fetches();
+
+    // AND then the provider goes down, and fresh tokens come after the refetch interval
+    runtime.block_on(idp.stop());
+    std::thread::sleep(Duration::from_millis(1100));
+    let old_key_after = get_with_token(&server, &shared_rsa().sign(&claims()));
+    let new_key_after = get_with_token(&server, &rotated.sign(&claims()));
+    let unknown_key_after = get_with_token(&server, &SigningKey::ec("random").sign(&claims()));
+
+    // THEN the rotated key was fetched on its first token and is accepted
+    assert_eq!(before.status, 200, "{before:?}");
+    assert_eq!(with_rotated_key.status, 200, "{with_rotated_key:?}");
+    assert_eq!(fetches, 2, "the unknown kid caused one fetch");
+    // AND with the provider down both held keys still verify; an unknown kid is the token's fault
+    assert_eq!(old_key_after.status, 200, "{old_key_after:?}");
+    assert_eq!(new_key_after.status, 200, "{new_key_after:?}");
+    assert_eq!(unknown_key_after.status, 401, "{unknown_key_after:?}");
+    assert_eq!(
+        unknown_key_after.header("www-authenticate"),
+        auth::INVALID,
+        "{unknown_key_after:?}"
+    );
+}
+
+#[test]
+fn a_provider_never_reached_is_a_503_auth_unavailable_with_retry_after() {
+    // GIVEN the server with AUTH=jwt and a JWKS URL on which nothing listens
+    let server = protected_server(&unreachable_url(), &[]);
+
+    // WHEN a caller presents a well-signed token
+    let reply = get_with_token(&server, &shared_rsa().sign(&claims()));
+
+    // THEN it is told to come back, not that its token is bad
+    assert_eq!(reply.status, 503, "{reply:?}");
+    assert_eq!(reply.error_code().as_deref(), Some("AUTH_UNAVAILABLE"));
+    assert_eq!(reply.header("retry-after"), Some("1"));
+    assert_eq!(reply.header("www-authenticate"), None);
 }

@@ -1,6 +1,9 @@
 //! The contract as data: one table of requests and what each must get, and the checks every front door's
 //! reply goes through. The parity suite, the end-to-end test under `cargo lambda watch` and
-//! `cargo xtask demo` all use this one table.
+//! `cargo xtask demo` all use this one table. The authentication cases (`AUTH=jwt`, tokens minted at
+//! run time) are in [`auth`].
+
+pub mod auth;
 
 use crate::reply::Reply;
 
@@ -19,6 +22,8 @@ pub struct Case {
     pub status: u16,
     /// The error code, for error answers.
     pub code: Option<&'static str>,
+    /// The `WWW-Authenticate` challenge, for the answers that refuse credentials.
+    pub challenge: Option<&'static str>,
 }
 
 const fn case(
@@ -35,6 +40,7 @@ const fn case(
         headers: &[],
         status,
         code,
+        challenge: None,
     }
 }
 
@@ -198,6 +204,10 @@ pub fn contract_violations(case: &Case, reply: &Reply, door: &str) -> Vec<String
     expect(
         reply.error_code().as_deref() == case.code,
         format!("error code should be {:?}", case.code),
+    );
+    expect(
+        reply.header("www-authenticate") == case.challenge,
+        format!("WWW-Authenticate should be {:?}", case.challenge),
     );
     expect(
         reply.header("access-control-allow-origin") == Some("*"),

@@ -11,11 +11,13 @@
 //!   Lambda Runtime API that runs and times any function process ([`runtime_api`]).
 //! - The import's front doors: `import-fn`'s handler fed S3 events and the `import-job` process
 //!   ([`import`]).
+//! - A real identity provider on loopback: keys, tokens and a JWKS endpoint ([`idp`]).
 //! - moto server, the AWS emulator the DynamoDB store and the import are tested on ([`moto`]).
 
 pub mod cargo_env;
 pub mod contract;
 pub mod http;
+pub mod idp;
 pub mod import;
 pub mod lambda;
 pub mod lambda_watch;

@@ -14,6 +14,7 @@ pub const CONTRACT_HEADERS: &[&str] = &[
     "access-control-expose-headers",
     "allow",
     "retry-after",
+    "www-authenticate",
     "x-request-id",
 ];
 

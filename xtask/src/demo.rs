@@ -4,7 +4,9 @@
 //! `cargo lambda watch` (the local Lambda runtime), both on the embedded store or both on one moto
 //! server (the AWS emulator). Sends each the same requests (cases of the contract table) and prints, per request, both
 //! statuses, body digests and latencies and whether the answers are identical; then each target's start
-//! time and peak memory. Fails if any pair of answers differs or breaks the contract.
+//! time and peak memory. Then a second pair with `AUTH=jwt` against an identity provider the demo
+//! serves itself gets the authentication cases, side by side the same way (`demo::auth`). Fails if any
+//! pair of answers differs or breaks the contract.
 //!
 //! `--hybrid` shows the import instead (see `hybrid`): `import-fn` on an S3 event, `import-job` on a
 //! second file, then both lookup targets answering for the imported users.
@@ -12,6 +14,7 @@
 //! Everything it starts is stopped on exit, on an error and on Ctrl-C (each process is in its own
 //! process group, so a Ctrl-C reaches only this command, which then stops them).
 
+mod auth;
 mod hybrid;
 mod k8s;
 mod table;
@@ -38,7 +41,7 @@ pub struct DemoArgs {
     /// The store both targets read
     #[arg(long, value_enum, default_value_t = Store::Memory)]
     store: Store,
-    /// Send every case of the contract table, not one of each kind
+    /// Send every case of the contract table and of the authentication table, not one of each kind
     #[arg(long)]
     all: bool,
     /// The import instead: import-fn on an S3 event and import-job on a second file (moto's S3 and
@@ -139,6 +142,8 @@ async fn demo(args: &DemoArgs) -> Result<()> {
             problems.join("\n")
         );
     }
+    drop((watch, server));
+    auth::demo(&envs, args.all).await?;
     let store = match args.store {
         Store::Memory => "embedded",
         Store::Dynamodb => "moto DynamoDB",

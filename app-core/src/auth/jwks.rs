@@ -1,7 +1,8 @@
 //! The provider's signing keys: fetched from `JWKS_URL` on first need (never at start-up, so Lambda
 //! init stays fast), kept, and fetched again when a token names a key id the set does not have (key
-//! rotation), at most once per [`REFETCH_INTERVAL`], so that tokens with made-up key ids cannot turn
-//! the service into a flood against the provider. A failed fetch keeps the keys already held.
+//! rotation), at most once per refetch interval (`JWKS_REFETCH_INTERVAL_SECS`, 30 s by default), so
+//! that tokens with made-up key ids cannot turn the service into a flood against the provider. A
+//! failed fetch keeps the keys already held.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -19,8 +20,6 @@ use serde::Deserialize;
 use tokio::time::Instant;
 use url::Url;
 
-/// The shortest time between two fetches of the key set.
-pub(crate) const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// The budget of one fetch: connect, TLS, request and the whole body.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// The largest key set accepted, in bytes (providers publish a few keys, a few KiB).
@@ -49,6 +48,8 @@ type KeySet = HashMap<String, Arc<Key>>;
 #[derive(Debug)]
 pub(super) struct Keys {
     endpoint: Endpoint,
+    /// The shortest time between two fetches.
+    refetch_interval: Duration,
     held: RwLock<Arc<KeySet>>,
     /// When the last fetch started; holding the lock means fetching (one fetch at a time, and the
     /// requests that wait for it then find its keys).
@@ -56,20 +57,22 @@ pub(super) struct Keys {
 }
 
 impl Keys {
-    /// Keys from `url`; nothing is fetched until a key is asked for.
-    pub(super) fn new(url: Url) -> Self {
+    /// Keys from `url`, fetched at most once per `refetch_interval`; nothing is fetched until a key
+    /// is asked for.
+    pub(super) fn new(url: Url, refetch_interval: Duration) -> Self {
         Self {
             endpoint: Endpoint {
                 url,
                 connector: OnceLock::new(),
             },
+            refetch_interval,
             held: RwLock::default(),
             last_fetch: tokio::sync::Mutex::new(None),
         }
     }
 
     /// The key with id `kid`: from the keys held, else from a fresh fetch if the last one is at least
-    /// [`REFETCH_INTERVAL`] old.
+    /// the refetch interval old.
     pub(super) async fn get(&self, kid: &str) -> Result<Arc<Key>, KeyError> {
         if let Some(key) = self.held().get(kid) {
             return Ok(key.clone());
@@ -85,7 +88,7 @@ impl Keys {
         } else {
             KeyError::UnknownKid
         };
-        if last_fetch.is_some_and(|at| at.elapsed() < REFETCH_INTERVAL) {
+        if last_fetch.is_some_and(|at| at.elapsed() < self.refetch_interval) {
             return Err(missing);
         }
         *last_fetch = Some(Instant::now());

@@ -1,4 +1,6 @@
-//! `AUTH` and the `JWT_*` / `JWKS_URL` variables, checked at start-up like every other setting.
+//! `AUTH` and the `JWT_*` / `JWKS_*` variables, checked at start-up like every other setting.
+
+use std::time::Duration;
 
 use url::Url;
 
@@ -24,10 +26,21 @@ pub struct JwtSettings {
     pub jwks_url: Url,
     /// `JWT_REQUIRED_SCOPE` (default `users:read`): the scope the token must grant.
     pub required_scope: String,
+    /// `JWKS_REFETCH_INTERVAL_SECS` (default 30, 1 to 3600): the shortest time between two fetches
+    /// of the key set (a token naming an unknown key id causes a fetch only after it).
+    pub jwks_refetch_interval: Duration,
 }
 
 /// The scope a token needs when `JWT_REQUIRED_SCOPE` is unset.
 pub const DEFAULT_REQUIRED_SCOPE: &str = "users:read";
+
+/// The shortest time between two fetches of the key set when `JWKS_REFETCH_INTERVAL_SECS` is unset.
+pub const DEFAULT_JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The bounds of `JWKS_REFETCH_INTERVAL_SECS`: at least a second, so that tokens with made-up key
+/// ids never make more than one fetch a second per instance; at most an hour, so that a rotated key
+/// is picked up the same hour.
+const JWKS_REFETCH_INTERVAL_SECS: std::ops::RangeInclusive<u64> = 1..=3600;
 
 impl AuthSettings {
     /// Reads `AUTH` and, with `AUTH=jwt`, the variables it needs.
@@ -43,6 +56,12 @@ impl AuthSettings {
                     "the URL of the provider's JSON Web Key Set",
                 )?)?,
                 required_scope: required_scope(env.get(vars::JWT_REQUIRED_SCOPE))?,
+                jwks_refetch_interval: Duration::from_secs(env.number(
+                    vars::JWKS_REFETCH_INTERVAL_SECS,
+                    DEFAULT_JWKS_REFETCH_INTERVAL.as_secs(),
+                    |secs| JWKS_REFETCH_INTERVAL_SECS.contains(secs),
+                    "expected whole seconds from 1 to 3600",
+                )?),
             })),
             Some(other) => Err(ConfigError::invalid(
                 vars::AUTH,
@@ -127,6 +146,7 @@ mod tests {
         assert_eq!(jwt.audience, "users-api");
         assert_eq!(jwt.jwks_url.host_str(), Some("issuer.example"));
         assert_eq!(jwt.required_scope, "users:read");
+        assert_eq!(jwt.jwks_refetch_interval, Duration::from_secs(30));
     }
 
     #[test]
@@ -155,6 +175,18 @@ mod tests {
                 with("JWT_REQUIRED_SCOPE", "users\"read"),
                 "JWT_REQUIRED_SCOPE",
             ),
+            (
+                with("JWKS_REFETCH_INTERVAL_SECS", "0"),
+                "JWKS_REFETCH_INTERVAL_SECS",
+            ),
+            (
+                with("JWKS_REFETCH_INTERVAL_SECS", "3601"),
+                "JWKS_REFETCH_INTERVAL_SECS",
+            ),
+            (
+                with("JWKS_REFETCH_INTERVAL_SECS", "0.5"),
+                "JWKS_REFETCH_INTERVAL_SECS",
+            ),
         ];
         for (vars, var) in cases {
             let err = read(&vars).unwrap_err();
@@ -172,11 +204,13 @@ mod tests {
             ("JWT_AUDIENCE", "users-api"),
             ("JWKS_URL", "http://127.0.0.1:5556/dex/keys"),
             ("JWT_REQUIRED_SCOPE", "api://users/User.Read"),
+            ("JWKS_REFETCH_INTERVAL_SECS", "1"),
         ])
         .unwrap() else {
             panic!("AUTH=jwt")
         };
         assert_eq!(jwt.jwks_url.scheme(), "http");
         assert_eq!(jwt.required_scope, "api://users/User.Read");
+        assert_eq!(jwt.jwks_refetch_interval, Duration::from_secs(1));
     }
 }

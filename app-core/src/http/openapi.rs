@@ -77,13 +77,10 @@ mod tests {
             doc["components"]["securitySchemes"]["bearer"]["scheme"],
             "bearer"
         );
-        assert!(
-            doc["paths"]["/users/{id}"]["get"]["security"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|requirement| requirement.get("bearer").is_some()),
-            "GET /users/{{id}} names the bearer scheme"
+        assert_eq!(
+            doc["paths"]["/users/{id}"]["get"]["security"],
+            serde_json::json!([{"bearer": []}]),
+            "GET /users/{{id}} requires the bearer scheme (no anonymous alternative)"
         );
         let codes = &doc["components"]["schemas"]["ApiError"]["enum"];
         assert!(

@@ -35,7 +35,7 @@ pub(super) fn routes(service: UserService) -> Router {
     summary = "Look a user up by id",
     description = "Also answers HEAD (without the body). Every response carries `x-request-id` and `Access-Control-Allow-Origin: *`. When the deployment sets `AUTH=jwt`, a bearer token (a JWT access token from the configured OpenID Connect provider, granting the configured scope, `users:read` by default) is checked before anything else: without a valid one the answer is 401 whatever the id.",
     params(("id" = String, Path, description = "The user id: 1 to 64 of A-Z a-z 0-9 - _", pattern = "^[A-Za-z0-9_-]{1,64}$", example = "u-1")),
-    security((), ("bearer" = [])),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The user", body = Success<User>, headers(("x-request-id" = String))),
         (status = 400, description = "INVALID_USER_ID: the id breaks the id rule", body = Failure),

@@ -2,7 +2,7 @@
 //! a table of its own).
 //!
 //! - `parity`: one table of cases, sent to `k8s-server` over TCP and to `lambda-fn` through five event
-//!   sources, on both stores; every answer must match.
+//!   sources, on both stores, and the authentication table with `AUTH=jwt`; every answer must match.
 //! - `dynamodb_store`: the DynamoDB adapter against the moto emulator (what moto does differently
 //!   from DynamoDB, and how the tests allow for it: `testkit::moto`).
 

@@ -85,7 +85,12 @@ impl K8sServer {
 
     /// Sends `case`'s request.
     pub async fn send(&self, case: &Case) -> Reply {
-        send(self.addr, case.method, case.target, case.headers).await
+        self.send_with(case, case.headers).await
+    }
+
+    /// Sends `case`'s method and target with `headers`.
+    pub async fn send_with(&self, case: &Case, headers: &[(&str, &str)]) -> Reply {
+        send(self.addr, case.method, case.target, headers).await
     }
 }
 

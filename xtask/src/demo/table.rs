@@ -9,8 +9,10 @@ use testkit::reply::Reply;
 const TARGETS: [&str; 2] = ["k8s-server", "lambda-fn (cargo lambda watch)"];
 
 /// One request and what each target answered, and how long it took.
-pub struct Row {
-    case: &'static Case,
+pub struct Row<'a> {
+    case: &'a Case,
+    /// What the first column shows.
+    label: String,
     replies: [Reply; 2],
     took: [Duration; 2],
 }
@@ -30,13 +32,22 @@ pub struct Startup {
     pub lambda_peak_kib: Option<u64>,
 }
 
-impl Row {
-    /// A row for `case`: `replies` and `took` in [`TARGETS`] order.
-    pub fn new(case: &'static Case, replies: [Reply; 2], took: [Duration; 2]) -> Row {
+impl<'a> Row<'a> {
+    /// A row for `case`, shown as its method and target: `replies` and `took` in [`TARGETS`] order.
+    pub fn new(case: &'a Case, replies: [Reply; 2], took: [Duration; 2]) -> Row<'a> {
         Row {
             case,
+            label: format!("{} {}", case.method, shorten(case.target, 36)),
             replies,
             took,
+        }
+    }
+
+    /// Like [`Row::new`], shown by the case's name (cases that differ in their headers only).
+    pub fn named(case: &'a Case, replies: [Reply; 2], took: [Duration; 2]) -> Row<'a> {
+        Row {
+            label: case.name.to_owned(),
+            ..Row::new(case, replies, took)
         }
     }
 
@@ -60,6 +71,12 @@ impl Row {
 
 /// Prints the table and the start-up and memory lines.
 pub fn print(rows: &[Row], startup: &Startup) {
+    print_rows(rows);
+    print_startup(startup);
+}
+
+/// Prints one line per row, under a header.
+pub fn print_rows(rows: &[Row]) {
     let header = [
         "request",
         "k8s",
@@ -74,7 +91,7 @@ pub fn print(rows: &[Row], startup: &Startup) {
     for row in rows {
         let [server, lambda] = &row.replies;
         lines.push([
-            format!("{} {}", row.case.method, shorten(row.case.target, 36)),
+            row.label.clone(),
             server.status.to_string(),
             lambda.status.to_string(),
             digest(&server.body),
@@ -102,6 +119,10 @@ pub fn print(rows: &[Row], startup: &Startup) {
             .collect();
         println!("{}", cells.join(" | ").trim_end());
     }
+}
+
+/// Prints each target's start-up time and peak memory.
+fn print_startup(startup: &Startup) {
     let cold = startup
         .lambda_cold
         .map_or_else(|| "n/a".into(), |cold| format!("{:.1} ms", millis(cold)));

@@ -1,5 +1,6 @@
 //! Bearer-token authentication through the router, with real keys, real signatures and the JWKS
-//! served over HTTP on loopback (`crate::auth::test_idp`).
+//! served over HTTP on loopback (`testkit::idp`); the table is `testkit::contract::auth`, which the
+//! parity suite also sends to every front door.
 
 use std::time::Duration;
 
@@ -9,10 +10,16 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{send_request, service};
-use crate::auth::test_idp::{
-    self, AUDIENCE, ISSUER, JwksServer, SCOPE, SigningKey, claims, now, shared_ec, shared_rsa,
+use testkit::contract::auth::{
+    AuthCase, FORBIDDEN_BODY, INVALID, MISSING, UNAUTHENTICATED_BODY, cases as auth_cases,
+    published_keys,
 };
-use crate::auth::{Access, AuthSettings, JwtSettings, MAX_TOKEN_BYTES};
+use testkit::idp::{
+    self, AUDIENCE, ISSUER, JwksServer, SCOPE, SigningKey, claims, claims_with, shared_ec,
+    shared_rsa,
+};
+
+use crate::auth::{Access, AuthSettings, DEFAULT_JWKS_REFETCH_INTERVAL, JwtSettings};
 use crate::http::{Readiness, router, server_router};
 use crate::service::UserService;
 
@@ -23,6 +30,7 @@ fn protected(jwks_url: &str) -> UserService {
         audience: AUDIENCE.to_owned(),
         jwks_url: Url::parse(jwks_url).unwrap(),
         required_scope: SCOPE.to_owned(),
+        jwks_refetch_interval: DEFAULT_JWKS_REFETCH_INTERVAL,
     })))
 }
 
@@ -78,313 +86,36 @@ async fn get(service: &UserService, token: &str) -> Answer {
     .await
 }
 
-/// `claims()` with `changes` merged in (a `null` removes the claim).
-fn claims_with(changes: Value) -> Value {
-    let mut claims = claims();
-    for (name, value) in changes.as_object().unwrap() {
-        if value.is_null() {
-            claims.as_object_mut().unwrap().remove(name);
-        } else {
-            claims[name] = value.clone();
-        }
-    }
-    claims
-}
-
-/// A token validly signed by `key`, padded (in a claim) to the largest length not over `max` bytes
-/// (base64 makes some lengths unreachable: it is at most 3 bytes short).
-fn token_up_to(key: &SigningKey, max: usize) -> String {
-    let b64_len = |bytes: usize| (bytes * 4).div_ceil(3);
-    let unpadded = key.sign(&claims_with(json!({"pad": ""})));
-    let payload_json = unpadded.split('.').nth(1).unwrap().len() * 3 / 4;
-    let fixed = unpadded.len() - b64_len(payload_json);
-    let pad = (0..max)
-        .take_while(|pad| fixed + b64_len(payload_json + pad) <= max)
-        .last()
-        .unwrap();
-    let token = key.sign(&claims_with(json!({"pad": "x".repeat(pad)})));
-    assert!(
-        token.len() <= max && token.len() + 3 >= max,
-        "{}",
-        token.len()
-    );
-    token
-}
-
 const USER_1: &str = r#"{"success":true,"data":{"id":"u-1","name":"Ada Lovelace","email":"ada@example.com","createdAt":"2024-01-15T09:30:00Z"}}"#;
-const MISSING: Option<&str> = Some("Bearer");
-const INVALID: Option<&str> = Some(r#"Bearer error="invalid_token""#);
-const NO_SCOPE: Option<&str> = Some(r#"Bearer error="insufficient_scope", scope="users:read""#);
 
 #[tokio::test]
 async fn the_authentication_table() {
-    let rsa = shared_rsa();
-    let ec = shared_ec();
-    let stranger = SigningKey::ec("stranger");
-    let idp = JwksServer::start(&[rsa, ec]).await;
+    let idp = JwksServer::start(&published_keys()).await;
     let service = protected(&idp.url());
-    let now = now();
-    let valid = rsa.sign(&claims());
-    let other_payload = claims_with(json!({"sub": "admin"}));
 
-    let cases: Vec<(&str, Option<String>, StatusCode, Option<&str>)> = vec![
-        ("no header", None, StatusCode::UNAUTHORIZED, MISSING),
-        (
-            "another scheme",
-            Some("Basic dXNlcjpwYXNz".into()),
-            StatusCode::UNAUTHORIZED,
-            MISSING,
-        ),
-        (
-            "empty token",
-            Some("Bearer ".into()),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "garbage token",
-            Some("Bearer not-a-jwt".into()),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "valid RS256",
-            Some(format!("Bearer {valid}")),
-            StatusCode::OK,
-            None,
-        ),
-        (
-            "valid ES256",
-            Some(format!("Bearer {}", ec.sign(&claims()))),
-            StatusCode::OK,
-            None,
-        ),
-        (
-            "lowercase bearer",
-            Some(format!("bearer {}", rsa.sign(&claims()))),
-            StatusCode::OK,
-            None,
-        ),
-        (
-            "expired beyond the 60 s leeway",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign(&claims_with(json!({"exp": now - 120})))
-            )),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "expired within the leeway",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign(&claims_with(json!({"exp": now - 20})))
-            )),
-            StatusCode::OK,
-            None,
-        ),
-        (
-            "not yet valid beyond the leeway",
-            Some(format!(
-                "Bearer {}",
-                ec.sign(&claims_with(json!({"nbf": now + 120})))
-            )),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "not yet valid within the leeway",
-            Some(format!(
-                "Bearer {}",
-                ec.sign(&claims_with(json!({"nbf": now + 20})))
-            )),
-            StatusCode::OK,
-            None,
-        ),
-        (
-            "no exp",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign(&claims_with(json!({"exp": null})))
-            )),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "wrong issuer",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign(&claims_with(json!({"iss": "https://idp.test"})))
-            )),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "no issuer",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign(&claims_with(json!({"iss": null})))
-            )),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "wrong audience",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign(&claims_with(json!({"aud": "other-api"})))
-            )),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "audience among several",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign(&claims_with(json!({"aud": ["other-api", AUDIENCE]})))
-            )),
-            StatusCode::OK,
-            None,
-        ),
-        (
-            "no aud, client_id is the audience (Cognito access token)",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign(&claims_with(json!({"aud": null, "client_id": AUDIENCE})))
-            )),
-            StatusCode::OK,
-            None,
-        ),
-        (
-            "no aud, another client_id",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign(&claims_with(json!({"aud": null, "client_id": "other"})))
-            )),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "alg none",
-            Some(format!("Bearer {}", rsa.unsigned(&claims()))),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "HS256 signed with the RSA public key",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign_hs256_with_public_key(&claims())
-            )),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "HS256 signed with the EC public key",
-            Some(format!(
-                "Bearer {}",
-                ec.sign_hs256_with_public_key(&claims())
-            )),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "unknown kid",
-            Some(format!("Bearer {}", stranger.sign(&claims()))),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "tampered payload",
-            Some(format!(
-                "Bearer {}",
-                test_idp::with_payload(&valid, &other_payload)
-            )),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "missing scope",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign(&claims_with(json!({"scope": "openid users:write"})))
-            )),
-            StatusCode::FORBIDDEN,
-            NO_SCOPE,
-        ),
-        (
-            "no scope claim at all",
-            Some(format!(
-                "Bearer {}",
-                rsa.sign(&claims_with(json!({"scope": null})))
-            )),
-            StatusCode::FORBIDDEN,
-            NO_SCOPE,
-        ),
-        (
-            "scope in an scp array",
-            Some(format!(
-                "Bearer {}",
-                ec.sign(&claims_with(
-                    json!({"scope": null, "scp": ["openid", SCOPE]})
-                ))
-            )),
-            StatusCode::OK,
-            None,
-        ),
-        (
-            "scope in an scp string",
-            Some(format!(
-                "Bearer {}",
-                ec.sign(&claims_with(
-                    json!({"scope": null, "scp": format!("openid {SCOPE}")})
-                ))
-            )),
-            StatusCode::OK,
-            None,
-        ),
-        (
-            "a validly signed token just over 8 KiB",
-            Some(format!("Bearer {}", token_up_to(rsa, MAX_TOKEN_BYTES + 4))),
-            StatusCode::UNAUTHORIZED,
-            INVALID,
-        ),
-        (
-            "a validly signed token of up to 8 KiB",
-            Some(format!("Bearer {}", token_up_to(rsa, MAX_TOKEN_BYTES))),
-            StatusCode::OK,
-            None,
-        ),
-    ];
-
-    for (name, authorization, status, challenge) in cases {
-        let answer = call(
-            &service,
-            Method::GET,
-            "/users/u-1",
-            authorization.as_deref(),
-        )
-        .await;
-        assert_eq!(answer.status, status, "{name}");
-        assert_eq!(answer.challenge(), challenge, "{name}");
+    for AuthCase {
+        case,
+        authorization,
+    } in auth_cases()
+    {
+        let method = Method::from_bytes(case.method.as_bytes()).unwrap();
+        let answer = call(&service, method, case.target, authorization.as_deref()).await;
+        let name = case.name;
+        assert_eq!(answer.status, case.status, "{name}");
+        assert_eq!(answer.challenge(), case.challenge, "{name}");
+        assert_eq!(answer.code().as_deref(), case.code, "{name}");
         assert_eq!(
             answer.headers[header::CONTENT_TYPE],
             "application/json",
             "{name}"
         );
         let body = String::from_utf8(answer.body.clone()).unwrap();
-        match status {
-            StatusCode::OK => assert_eq!(body, USER_1, "{name}"),
-            StatusCode::UNAUTHORIZED => assert_eq!(
-                body,
-                r#"{"success":false,"error":{"code":"UNAUTHENTICATED","message":"a valid bearer token is required"}}"#,
-                "{name}"
-            ),
-            _ => assert_eq!(
-                body,
-                r#"{"success":false,"error":{"code":"FORBIDDEN","message":"the bearer token does not grant the scope this resource needs"}}"#,
-                "{name}"
-            ),
+        match (case.method, case.status) {
+            ("HEAD", _) => assert_eq!(body, "", "{name}"),
+            (_, 200) => assert_eq!(body, USER_1, "{name}"),
+            (_, 401) => assert_eq!(body, UNAUTHENTICATED_BODY, "{name}"),
+            (_, 403) => assert_eq!(body, FORBIDDEN_BODY, "{name}"),
+            _ => {}
         }
     }
     assert_eq!(idp.fetches(), 1, "one fetch served every known kid");
@@ -575,7 +306,7 @@ async fn a_jwks_endpoint_that_goes_down_once_keys_are_held_changes_nothing() {
 
 #[tokio::test]
 async fn a_jwks_endpoint_never_reached_is_503_auth_unavailable_with_retry_after() {
-    let service = protected(&test_idp::unreachable_url());
+    let service = protected(&idp::unreachable_url());
 
     let answer = get(&service, &shared_rsa().sign(&claims())).await;
 

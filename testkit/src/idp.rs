@@ -3,8 +3,8 @@
 //! small hyper server on `127.0.0.1:0`. No mocks: the service under test fetches and verifies exactly
 //! as it would against Cognito or any other provider.
 //!
-//! Plain test code that uses no `app-core` type, so that the cross-target tests can take it over
-//! unchanged (into the test support crate).
+//! It uses no `app-core` type, so that `app-core`'s own unit tests (for which this crate's `app-core`
+//! is another crate than the one under test) use it as the cross-target tests do.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::Full;
+use hyper::body::Bytes;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -156,6 +156,40 @@ pub fn claims() -> Value {
         "exp": now + 300,
         "jti": unique(),
     })
+}
+
+/// [`claims`] with `changes` merged in (a `null` removes the claim).
+pub fn claims_with(changes: Value) -> Value {
+    let mut claims = claims();
+    let claims_map = claims.as_object_mut().expect("claims are an object");
+    for (name, value) in changes.as_object().expect("changes are an object") {
+        if value.is_null() {
+            claims_map.remove(name);
+        } else {
+            claims_map.insert(name.clone(), value.clone());
+        }
+    }
+    claims
+}
+
+/// A valid token signed by `key`, padded (in a claim) to the largest length not over `max` bytes
+/// (base64 makes some lengths unreachable: it is at most 3 bytes short).
+pub fn token_up_to(key: &SigningKey, max: usize) -> String {
+    let b64_len = |bytes: usize| (bytes * 4).div_ceil(3);
+    let unpadded = key.sign(&claims_with(json!({"pad": ""})));
+    let payload_json = unpadded.split('.').nth(1).unwrap_or_default().len() * 3 / 4;
+    let fixed = unpadded.len() - b64_len(payload_json);
+    let pad = (0..max)
+        .take_while(|pad| fixed + b64_len(payload_json + pad) <= max)
+        .last()
+        .expect("max leaves room for the claims");
+    let token = key.sign(&claims_with(json!({"pad": "x".repeat(pad)})));
+    assert!(
+        token.len() <= max && token.len() + 3 >= max,
+        "padded to {} bytes for {max}",
+        token.len()
+    );
+    token
 }
 
 /// A value unique in this process (so that two tokens minted alike still differ).
