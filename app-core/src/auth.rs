@@ -5,12 +5,14 @@
 //!   `JWKS_REFETCH_INTERVAL_SECS`.
 //! - `jwks`: the provider's keys, fetched on first need and on an unknown key id (rate-limited).
 //! - `token`: one token against one key (RS256 or ES256 as the key says; issuer, audience, time).
+//! - `crypto`: the signature checks, on ring.
 //! - `cache`: tokens already verified, until they expire.
 //!
 //! The HTTP side (the `Authorization` header, the 401/403/503 answers) is in `http::auth` and
 //! `http::error`.
 
 mod cache;
+mod crypto;
 mod jwks;
 mod settings;
 mod token;
@@ -80,6 +82,7 @@ pub struct BearerAuth {
 impl BearerAuth {
     /// Checks for tokens as `settings` describe.
     pub fn new(settings: &JwtSettings) -> Self {
+        crypto::install();
         Self {
             rules: Rules::new(settings),
             keys: Keys::new(settings.jwks_url.clone(), settings.jwks_refetch_interval),

@@ -1,5 +1,5 @@
 //! A real identity provider for tests, on loopback: RSA (2048-bit) and EC P-256 keys generated per
-//! run, tokens signed with them by `jsonwebtoken`, and the key set served as a JWKS over HTTP by a
+//! run, tokens signed with them by RustCrypto (not the ring the service verifies with), and the key set served as a JWKS over HTTP by a
 //! small hyper server on `127.0.0.1:0`. No mocks: the service under test fetches and verifies exactly
 //! as it would against Cognito or any other provider.
 //!
@@ -14,14 +14,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use p256::ecdsa::signature::{SignatureEncoding, Signer};
 use serde_json::{Value, json};
+use sha2::Sha256;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -32,63 +33,66 @@ pub const AUDIENCE: &str = "users-api";
 /// The scope the tokens of [`claims`] grant (besides `openid`).
 pub const SCOPE: &str = "users:read";
 
-/// A signing key of the provider: its id, algorithm, private half and public JWK.
+/// A signing key of the provider: its id, its private half and its public JWK.
 pub struct SigningKey {
     kid: String,
-    algorithm: Algorithm,
-    encoding: EncodingKey,
+    private: PrivateKey,
     jwk: Value,
     /// The public key's DER (for the HMAC-with-the-public-key attack).
     public_der: Vec<u8>,
 }
 
+/// The private half, with the algorithm it signs.
+enum PrivateKey {
+    /// RS256: RSASSA-PKCS1-v1_5 with SHA-256.
+    Rsa(rsa::pkcs1v15::SigningKey<Sha256>),
+    /// ES256: ECDSA on P-256 with SHA-256.
+    Ec(p256::ecdsa::SigningKey),
+}
+
 impl SigningKey {
     /// A fresh 2048-bit RSA key that signs RS256.
     pub fn rsa(kid: &str) -> Self {
-        use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+        use rsa::pkcs1::EncodeRsaPublicKey;
+        use rsa::traits::PublicKeyParts;
         let private = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).expect("RSA key");
-        let der = private.to_pkcs1_der().expect("PKCS#1 DER");
-        let public_der = private
-            .to_public_key()
-            .to_pkcs1_der()
-            .expect("public DER")
-            .into_vec();
-        Self::new(
-            kid,
-            Algorithm::RS256,
-            EncodingKey::from_rsa_der(der.as_bytes()),
-            public_der,
-        )
+        let public = private.to_public_key();
+        Self {
+            kid: kid.to_owned(),
+            jwk: json!({
+                "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
+                "n": URL_SAFE_NO_PAD.encode(public.n_bytes()),
+                "e": URL_SAFE_NO_PAD.encode(public.e_bytes()),
+            }),
+            public_der: public.to_pkcs1_der().expect("public DER").into_vec(),
+            private: PrivateKey::Rsa(rsa::pkcs1v15::SigningKey::new(private)),
+        }
     }
 
     /// A fresh P-256 key that signs ES256.
     pub fn ec(kid: &str) -> Self {
         use p256::elliptic_curve::Generate;
-        use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
+        use p256::elliptic_curve::sec1::Coordinates;
+        use p256::pkcs8::EncodePublicKey;
         let secret = p256::SecretKey::generate();
-        let der = secret.to_pkcs8_der().expect("PKCS#8 DER");
-        let public_der = secret
-            .public_key()
-            .to_public_key_der()
-            .expect("public DER")
-            .into_vec();
-        Self::new(
-            kid,
-            Algorithm::ES256,
-            EncodingKey::from_ec_der(der.as_bytes()),
-            public_der,
-        )
-    }
-
-    fn new(kid: &str, algorithm: Algorithm, encoding: EncodingKey, public_der: Vec<u8>) -> Self {
-        let mut jwk = Jwk::from_encoding_key(&encoding, algorithm).expect("JWK");
-        jwk.common.key_id = Some(kid.to_owned());
+        let signing = p256::ecdsa::SigningKey::from(&secret);
+        let point = signing.verifying_key().to_sec1_point(false);
+        let Coordinates::Uncompressed { x, y } = point.coordinates() else {
+            unreachable!("an uncompressed point")
+        };
         Self {
             kid: kid.to_owned(),
-            algorithm,
-            encoding,
-            jwk: serde_json::to_value(jwk).expect("JWK as JSON"),
-            public_der,
+            jwk: json!({
+                "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+                "x": URL_SAFE_NO_PAD.encode(x),
+                "y": URL_SAFE_NO_PAD.encode(y),
+            }),
+            public_der: secret
+                .public_key()
+                .to_public_key_der()
+                .expect("public DER")
+                .into_vec(),
+            private: PrivateKey::Ec(signing),
         }
     }
 
@@ -99,25 +103,41 @@ impl SigningKey {
 
     /// `claims` signed with this key, the header naming its `kid`.
     pub fn sign(&self, claims: &Value) -> String {
-        let mut header = Header::new(self.algorithm);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding).expect("signed token")
+        let algorithm = match self.private {
+            PrivateKey::Rsa(_) => "RS256",
+            PrivateKey::Ec(_) => "ES256",
+        };
+        jws(algorithm, &self.kid, claims, |input| match &self.private {
+            PrivateKey::Rsa(key) => key.sign(input).to_vec(),
+            PrivateKey::Ec(key) => {
+                let signature: p256::ecdsa::Signature = key.sign(input);
+                signature.to_bytes().to_vec()
+            }
+        })
     }
 
     /// `claims` signed HS256 with this key's public DER as the secret, the header naming its `kid`:
     /// the algorithm-confusion attack.
     pub fn sign_hs256_with_public_key(&self, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some(self.kid.clone());
-        let secret = EncodingKey::from_secret(&self.public_der).expect("HMAC key");
-        jsonwebtoken::encode(&header, claims, &secret).expect("signed token")
+        jws("HS256", &self.kid, claims, |input| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&self.public_der).expect("HMAC key");
+            mac.update(input);
+            mac.finalize().into_bytes().to_vec()
+        })
     }
 
     /// `claims` with `"alg":"none"` and no signature, the header naming this key's `kid`.
     pub fn unsigned(&self, claims: &Value) -> String {
-        let header = json!({"alg": "none", "typ": "JWT", "kid": self.kid});
-        format!("{}.{}.", b64_json(&header), b64_json(claims))
+        jws("none", &self.kid, claims, |_| Vec::new())
     }
+}
+
+/// A compact JWS: the header (`alg`, `typ`, `kid`) and `claims`, and what `sign` makes of them.
+fn jws(algorithm: &str, kid: &str, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+    let header = json!({"alg": algorithm, "typ": "JWT", "kid": kid});
+    let input = format!("{}.{}", b64_json(&header), b64_json(claims));
+    let signature = sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
 /// `token` with its payload replaced by `claims` (the signature left as it was).

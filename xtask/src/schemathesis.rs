@@ -3,13 +3,14 @@
 //! The server runs with `AUTH=jwt` against a JWKS this command serves on loopback (`testkit::idp`),
 //! and schemathesis sends a valid token (and checks, among others, that requests without it fail).
 
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use serde_json::json;
 use testkit::contract::auth;
+use testkit::http::try_send_blocking;
 use testkit::idp::{JwksServer, claims_with, now, shared_rsa};
 
 use crate::steps::{self, target_dir, workspace_root};
@@ -29,13 +30,25 @@ pub fn run() -> Result<()> {
     let token = shared_rsa().sign(&claims_with(json!({"exp": now() + 3600})));
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let server = Server::start(port, &auth::settings(&idp.url()))?;
+    let authorization = format!("Bearer {token}");
+    // Every generated request would be a 401 (documented, so passing) if the token were refused.
+    let probe = try_send_blocking(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        "GET",
+        "/users/u-1",
+        &[("authorization", &authorization)],
+    );
+    match probe {
+        Ok(reply) if reply.status == 200 => {}
+        other => bail!("k8s-server does not accept the token schemathesis would send: {other:?}"),
+    }
     let result = steps::run(
         "schemathesis run docs/openapi.json against k8s-server (AUTH=jwt, with a token)",
         Command::new(schemathesis)
             .arg("run")
             .arg(workspace_root().join("docs/openapi.json"))
             .args(["--url", &format!("http://127.0.0.1:{port}")])
-            .args(["--header", &format!("Authorization: Bearer {token}")])
+            .args(["--header", &format!("Authorization: {authorization}")])
             .args(["--max-examples", "50", "--seed", "1"])
             // schemathesis keeps its state in the working folder: keep it out of the repository.
             .current_dir(target_dir()),
