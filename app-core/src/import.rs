@@ -21,6 +21,7 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use serde::Serialize;
 use thiserror::Error;
 use tokio::io::AsyncBufRead;
 
@@ -177,6 +178,70 @@ pub enum Outcome {
     },
     /// The key is outside `imports/`: nothing was read or written.
     Skipped,
+}
+
+impl Outcome {
+    /// What this outcome for `source` comes to in the answer of a front door that imports several
+    /// objects at once (`import-fn` answers one per S3 record).
+    pub fn summary(&self, source: &ObjectLocation) -> ObjectSummary {
+        match self {
+            Self::Reported { report, location } => ObjectSummary::Reported {
+                complete: report.complete,
+                next_line: report.next_line,
+                object: source.to_string(),
+                report: location.to_string(),
+            },
+            Self::Skipped => ObjectSummary::Skipped {
+                object: Some(source.to_string()),
+                skipped: true,
+            },
+        }
+    }
+}
+
+/// One object's line in a multi-object answer: `{"complete", "nextLine", "object", "report"}` when
+/// it was imported and reported, `{"object", "skipped": true}` when it was not (`object` is `null`
+/// when the event named no object).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ObjectSummary {
+    /// Imported, and the report written.
+    Reported {
+        /// Whether the whole object was read.
+        complete: bool,
+        /// Where a resumed import starts, when not complete.
+        #[serde(rename = "nextLine")]
+        next_line: Option<u64>,
+        /// The object, as `s3://BUCKET/KEY`.
+        object: String,
+        /// Where its report is.
+        report: String,
+    },
+    /// Nothing read or written.
+    Skipped {
+        /// The object, if the event named one.
+        object: Option<String>,
+        /// Always `true`.
+        skipped: bool,
+    },
+}
+
+/// The answer of a front door that imports several objects at once: `{"records": [...]}`, one
+/// [`ObjectSummary`] per object, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    /// One line per object.
+    pub records: Vec<ObjectSummary>,
+}
+
+impl ObjectSummary {
+    /// The line for an event record that names no object.
+    pub fn unnamed() -> Self {
+        Self::Skipped {
+            object: None,
+            skipped: true,
+        }
+    }
 }
 
 /// Imports objects into the user store and writes their reports. Cheap to clone.

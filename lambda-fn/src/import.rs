@@ -14,12 +14,11 @@
 
 use std::time::Duration;
 
-use app_core::import::{ImportOptions, Importer, Outcome};
+use app_core::import::{ImportOptions, ImportSummary, Importer, ObjectSummary};
 use app_core::objects::ObjectLocation;
 use app_core::startup::{self, StartupError};
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use serde_json::{Value, json};
 
 /// The `errorType` of an invocation that failed because a store did.
 pub const IMPORT_FAILED: &str = "ImportFailed";
@@ -55,7 +54,7 @@ impl ImportHandler {
     /// report's location and completeness, or that it was skipped. The first failing store ends the
     /// invocation with an `ImportFailed` error; a retry imports every record again, which gives the
     /// same table and the same reports.
-    pub async fn handle(&self, event: LambdaEvent<S3Event>) -> Result<Value, Diagnostic> {
+    pub async fn handle(&self, event: LambdaEvent<S3Event>) -> Result<ImportSummary, Diagnostic> {
         let (event, context) = event.into_parts();
         let deadline = context.deadline();
         let remaining = deadline
@@ -72,20 +71,11 @@ impl ImportHandler {
         let mut records = Vec::with_capacity(event.records.len());
         for record in &event.records {
             let Some(source) = location(record) else {
-                records.push(json!({ "object": null, "skipped": true }));
+                records.push(ObjectSummary::unnamed());
                 continue;
             };
             match self.importer.run(&source, &options).await {
-                Ok(Outcome::Reported { report, location }) => records.push(json!({
-                    "object": source.to_string(),
-                    "report": location.to_string(),
-                    "complete": report.complete,
-                    "nextLine": report.next_line,
-                })),
-                Ok(Outcome::Skipped) => records.push(json!({
-                    "object": source.to_string(),
-                    "skipped": true,
-                })),
+                Ok(outcome) => records.push(outcome.summary(&source)),
                 Err(failure) => {
                     tracing::error!(
                         error = %failure,
@@ -99,7 +89,7 @@ impl ImportHandler {
                 }
             }
         }
-        Ok(json!({ "records": records }))
+        Ok(ImportSummary { records })
     }
 }
 

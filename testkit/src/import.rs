@@ -62,7 +62,8 @@ pub fn s3_event(objects: &[(&str, &str)]) -> Value {
 }
 
 /// Invokes `handler` with `event` (JSON, deserialised into `aws_lambda_events`' `S3Event` from its
-/// bytes, as the runtime does) in an invocation whose deadline is `deadline`.
+/// bytes, as the runtime does) in an invocation whose deadline is `deadline`; the answer as the JSON
+/// the runtime would send.
 pub async fn invoke(
     handler: &ImportHandler,
     event: &Value,
@@ -76,7 +77,8 @@ pub async fn invoke(
         .duration_since(SystemTime::UNIX_EPOCH)
         .expect("a deadline after 1970")
         .as_millis() as u64;
-    handler.handle(LambdaEvent::new(payload, context)).await
+    let answer = handler.handle(LambdaEvent::new(payload, context)).await?;
+    Ok(serde_json::to_value(answer).expect("the answer is JSON, as the runtime sends it"))
 }
 
 /// `n` valid JSON Lines users, ids `PREFIX-1` to `PREFIX-n`, each line padded to about 100 bytes.

@@ -456,3 +456,33 @@ async fn run_reports_a_missing_object_and_skips_keys_outside_imports() {
     assert_eq!(skipped, Outcome::Skipped);
     assert!(!root.path().join("bkt/reports/uploads").exists());
 }
+
+#[test]
+fn a_multi_object_answer_names_each_object_its_report_and_what_is_left() {
+    let source = ObjectLocation::parse_uri(SOURCE).unwrap();
+    let mut report = ImportReport::object_not_found(SOURCE.to_owned());
+    report.complete = false;
+    report.next_line = Some(26);
+    let reported = Outcome::Reported {
+        location: source.report_location().unwrap(),
+        report,
+    };
+    let outside = ObjectLocation::parse_uri("s3://bkt/elsewhere/users.jsonl").unwrap();
+    let summary = ImportSummary {
+        records: vec![
+            reported.summary(&source),
+            Outcome::Skipped.summary(&outside),
+            ObjectSummary::unnamed(),
+        ],
+    };
+
+    assert_eq!(
+        serde_json::to_string(&summary).unwrap(),
+        concat!(
+            r#"{"records":[{"complete":false,"nextLine":26,"object":"s3://bkt/imports/users.jsonl","#,
+            r#""report":"s3://bkt/reports/imports/users.jsonl.json"},"#,
+            r#"{"object":"s3://bkt/elsewhere/users.jsonl","skipped":true},"#,
+            r#"{"object":null,"skipped":true}]}"#
+        )
+    );
+}
