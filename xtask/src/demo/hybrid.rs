@@ -24,7 +24,7 @@ use testkit::import::{event_key, run_job, s3_event};
 use testkit::lambda_watch::LambdaWatch;
 use testkit::moto::Moto;
 
-use super::k8s::K8sServer;
+use super::K8sServer;
 
 /// The table both lookup targets read and both importers write.
 const TABLE: &str = "Users";
@@ -124,7 +124,7 @@ pub async fn demo() -> Result<()> {
     let mut problems = Vec::new();
     for (id, expected) in LOOKUPS {
         let path = format!("/users/{id}");
-        let on_server = testkit::http::send(server.addr(), "GET", &path, &[]).await;
+        let on_server = testkit::http::send(server.addr, "GET", &path, &[]).await;
         let on_lambda = watch.send("GET", &path, &[]).await;
         println!(
             "{id:<10} {:>10} {:>10}  {}",
