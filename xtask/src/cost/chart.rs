@@ -205,6 +205,7 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains("break-even 23.6M requests/month"));
         assert!(svg.contains(">100k</text>") && svg.contains(">10B</text>"));
+        assert!(svg.contains(">$0.1</text>") && svg.contains(">$100k</text>"));
         assert!(svg.contains("a &amp; b"));
     }
 }

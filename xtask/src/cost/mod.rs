@@ -240,24 +240,22 @@ mod tests {
     }
 
     #[test]
-    fn measured_takes_an_optional_path_and_excludes_manual_workload() {
-        // GIVEN `--measured` alone, with a path, and with --duration-ms
+    fn options_follow_lambda_and_refuse_mixing_measured_with_manual_workload() {
+        // GIVEN `--measured` alone, with a path, and with --duration-ms; values outside Lambda's limits
         // WHEN they are parsed
-        // THEN the default path is implied, the path is kept, and the mix is refused
+        // THEN the default path is implied, the path is kept, the mix and the values are refused
         assert_eq!(parse(&["--measured"]).unwrap().measured, Some(None));
         let with_path = parse(&["--measured", "b.json"]).unwrap().measured;
         assert_eq!(with_path, Some(Some(PathBuf::from("b.json"))));
         assert!(parse(&["--measured", "--duration-ms", "5"]).is_err());
-    }
-
-    #[test]
-    fn lambda_limits_are_enforced() {
-        // GIVEN memory or duration outside what Lambda allows
-        // WHEN they are parsed
-        // THEN they are refused, and arm64 is accepted by its Lambda name
-        assert!(parse(&["--memory-mb", "64"]).is_err());
-        assert!(parse(&["--memory-mb", "10241"]).is_err());
-        assert!(parse(&["--duration-ms", "0"]).is_err());
+        for refused in [
+            ["--memory-mb", "64"],
+            ["--memory-mb", "10241"],
+            ["--duration-ms", "0"],
+        ] {
+            assert!(parse(&refused).is_err(), "{refused:?}");
+        }
+        // AND arm64 is accepted by its Lambda name
         assert_eq!(parse(&["--arch", "arm64"]).unwrap().arch, Arch::Arm64);
     }
 }
