@@ -54,7 +54,7 @@ fn samples() -> impl Iterator<Item = f64> {
 
 /// The chart for the extended model: Kubernetes, each Lambda profile, break-even points.
 pub fn render(ext: &Extended, title: &str) -> String {
-    let fixed = ext.kubernetes_bill.total();
+    let fixed = ext.kubernetes.total();
     let mut series = vec![Series {
         label: format!("Kubernetes ({}/month)", usd(fixed)),
         color: COLORS[0],

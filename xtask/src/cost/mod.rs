@@ -96,10 +96,7 @@ pub fn run(args: &CostArgs) -> Result<()> {
 
     let scenario = Scenario::new(&prices, args, measured.as_ref());
     let measured_display = measured_path.as_deref().map(display);
-    let source = measured_display
-        .as_deref()
-        .zip(measured.as_ref())
-        .map(|(path, measured)| render::MeasuredSource { path, measured });
+    let source = measured_display.as_deref().zip(measured.as_ref());
     let meta = &prices.meta;
     println!(
         "# Kubernetes vs Lambda, monthly cost ({} list prices in {}, read {})",

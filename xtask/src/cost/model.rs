@@ -225,24 +225,6 @@ pub struct KubernetesSetup {
     pub hours_per_month: f64,
 }
 
-/// Monthly Kubernetes bill, in USD.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct KubernetesBill {
-    /// Worker nodes.
-    pub nodes: f64,
-    /// Load balancer.
-    pub load_balancer: f64,
-    /// EKS control plane (0 when not included).
-    pub control_plane: f64,
-}
-
-impl KubernetesBill {
-    /// Total monthly cost.
-    pub fn total(&self) -> f64 {
-        self.nodes + self.load_balancer + self.control_plane
-    }
-}
-
 impl KubernetesSetup {
     /// The seed's setup: its nodes and the load balancer, no control plane.
     pub fn seed(prices: &Prices) -> Self {
@@ -255,13 +237,19 @@ impl KubernetesSetup {
         }
     }
 
-    /// Monthly bill; it does not depend on traffic.
-    pub fn monthly(&self) -> KubernetesBill {
-        KubernetesBill {
-            nodes: f64::from(self.nodes) * self.node_usd_per_hour * self.hours_per_month,
-            load_balancer: self.load_balancer_usd_per_month,
-            control_plane: self.control_plane_usd_per_hour.unwrap_or(0.0) * self.hours_per_month,
-        }
+    /// The nodes' monthly cost.
+    pub fn nodes_monthly(&self) -> f64 {
+        f64::from(self.nodes) * self.node_usd_per_hour * self.hours_per_month
+    }
+
+    /// The EKS control plane's monthly cost (0 when not included).
+    pub fn control_plane_monthly(&self) -> f64 {
+        self.control_plane_usd_per_hour.unwrap_or(0.0) * self.hours_per_month
+    }
+
+    /// Total monthly cost; it does not depend on traffic.
+    pub fn total(&self) -> f64 {
+        self.nodes_monthly() + self.load_balancer_usd_per_month + self.control_plane_monthly()
     }
 }
 

@@ -11,19 +11,12 @@ use crate::numbers::{count, count_short, usd};
 /// Request volumes in the volume table (one per decade of the chart).
 const VOLUMES: [f64; 6] = [1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
 
-/// Where measured figures came from.
-pub struct MeasuredSource<'a> {
-    /// Path as given or defaulted.
-    pub path: &'a str,
-    /// What was read.
-    pub measured: &'a Measured,
-}
-
-/// Every table, by region name, with the heading the terminal report gives it.
+/// Every table, by region name, with the heading the terminal report gives it; `measured` is the
+/// benchmark results' path (as given or defaulted) and what was read from it.
 pub fn regions(
     prices: &Prices,
     scenario: &Scenario,
-    measured: Option<MeasuredSource>,
+    measured: Option<(&str, &Measured)>,
 ) -> Vec<(&'static str, &'static str, String)> {
     let ext = &scenario.extended;
     vec![
@@ -165,18 +158,18 @@ fn total(what: &str, calculation: String, monthly: f64) -> Vec<String> {
 
 fn seed(prices: &Prices, scenario: &Scenario) -> String {
     let seed = &scenario.seed;
-    let (k, l) = (&seed.kubernetes_bill, &seed.lambda_bill);
+    let (k, l) = (&seed.kubernetes, &seed.lambda_bill);
     let (requests, compute) = (&prices.price.lambda_requests, &prices.price.lambda_x86_64);
     let rows = [
         row(
             "Kubernetes nodes",
-            nodes_label(prices, &seed.kubernetes),
-            k.nodes,
+            nodes_label(prices, k),
+            k.nodes_monthly(),
         ),
         row(
             "Load balancer",
             "as given by the seed".into(),
-            k.load_balancer,
+            k.load_balancer_usd_per_month,
         ),
         total("Kubernetes total", "whatever the traffic".into(), k.total()),
         row(
@@ -208,37 +201,37 @@ fn seed(prices: &Prices, scenario: &Scenario) -> String {
 }
 
 fn kubernetes(prices: &Prices, ext: &Extended) -> String {
-    let (setup, k) = (&ext.kubernetes, &ext.kubernetes_bill);
+    let setup = &ext.kubernetes;
     let plane = match setup.control_plane_usd_per_hour {
         Some(hourly) => row(
             "EKS control plane",
             format!("{}/h × {} h", price(hourly), setup.hours_per_month),
-            k.control_plane,
+            setup.control_plane_monthly(),
         ),
         None => vec![
             "EKS control plane".into(),
             format!(
                 "left out (`--eks-control-plane` adds {}, for {} in all)",
                 usd(ext.control_plane_monthly),
-                usd(k.total() + ext.control_plane_monthly)
+                usd(setup.total() + ext.control_plane_monthly)
             ),
             "-".into(),
         ],
     };
     let rows = [
-        row("nodes", nodes_label(prices, setup), k.nodes),
+        row("nodes", nodes_label(prices, setup), setup.nodes_monthly()),
         row(
             "load balancer",
             String::new(),
             setup.load_balancer_usd_per_month,
         ),
         plane,
-        total("total", "whatever the traffic".into(), k.total()),
+        total("total", "whatever the traffic".into(), setup.total()),
     ];
     table(&["", "calculation", "monthly"], rows)
 }
 
-fn lambda(prices: &Prices, ext: &Extended, measured: Option<MeasuredSource>) -> String {
+fn lambda(prices: &Prices, ext: &Extended, measured: Option<(&str, &Measured)>) -> String {
     let bills: Vec<_> = (ext.profiles.iter())
         .map(|p| p.model.monthly(ext.requests))
         .collect();
@@ -274,10 +267,10 @@ fn lambda(prices: &Prices, ext: &Extended, measured: Option<MeasuredSource>) -> 
         (ext.profiles.iter()).map(|p| format!("{}: {}", p.label, workload_label(&p.workload))),
     );
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let source = measured.map_or(String::new(), |s| {
+    let source = measured.map_or(String::new(), |(path, m)| {
         format!(
-            "Duration and memory measured in {}: p50 {} ms, peak RSS {} MiB → {} MB.\n\n",
-            s.path, s.measured.duration_ms, s.measured.peak_rss_mib, s.measured.memory_mb
+            "Duration and memory measured in {path}: p50 {} ms, peak RSS {} MiB → {} MB.\n\n",
+            m.duration_ms, m.peak_rss_mib, m.memory_mb
         )
     });
     source + &table(&header, rows)
@@ -306,7 +299,7 @@ fn break_even(ext: &Extended) -> String {
     });
     let at = format!(
         "requests/month at Kubernetes' {}",
-        usd(ext.kubernetes_bill.total())
+        usd(ext.kubernetes.total())
     );
     let header = [
         "Lambda",
@@ -323,7 +316,7 @@ fn volumes(ext: &Extended) -> String {
     let mut header = vec!["requests/month".to_owned(), "Kubernetes".to_owned()];
     header.extend(ext.profiles.iter().map(|p| format!("Lambda {}", p.label)));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let kubernetes = ext.kubernetes_bill.total();
+    let kubernetes = ext.kubernetes.total();
     let rows = VOLUMES.into_iter().map(|requests| {
         let mut amounts = vec![kubernetes];
         amounts.extend((ext.profiles.iter()).map(|p| p.model.monthly(requests).total()));

@@ -2,7 +2,7 @@
 
 use super::CostArgs;
 use super::measured::Measured;
-use super::model::{Arch, KubernetesBill, KubernetesSetup, LambdaBill, LambdaModel, Workload};
+use super::model::{Arch, KubernetesSetup, LambdaBill, LambdaModel, Workload};
 use super::prices::Prices;
 
 /// The seed article's example, reproduced as published.
@@ -10,8 +10,6 @@ use super::prices::Prices;
 pub struct SeedFigures {
     /// 3 nodes and a load balancer.
     pub kubernetes: KubernetesSetup,
-    /// Their monthly bill.
-    pub kubernetes_bill: KubernetesBill,
     /// 200 ms at 1024 MB, x86_64.
     pub workload: Workload,
     /// 1 M requests per month.
@@ -40,8 +38,6 @@ pub struct Profile {
 pub struct Extended {
     /// The Kubernetes setup priced.
     pub kubernetes: KubernetesSetup,
-    /// Its monthly bill.
-    pub kubernetes_bill: KubernetesBill,
     /// EKS control plane price, for the hint when it is left out.
     pub control_plane_monthly: f64,
     /// Whether the Lambda free tier is deducted.
@@ -86,7 +82,6 @@ fn seed_figures(prices: &Prices) -> SeedFigures {
     let lambda = LambdaModel::new(prices, &workload, false, false);
     SeedFigures {
         kubernetes,
-        kubernetes_bill: kubernetes.monthly(),
         workload,
         requests: prices.seed.requests_per_month,
         lambda_bill: lambda.monthly(prices.seed.requests_per_month),
@@ -104,7 +99,7 @@ fn extended(prices: &Prices, inputs: &CostArgs, measured: Option<&Measured>) -> 
         control_plane_usd_per_hour: inputs.eks_control_plane.then_some(eks),
         hours_per_month: seed.hours_per_month,
     };
-    let fixed = kubernetes.monthly().total();
+    let fixed = kubernetes.total();
     let profile = |label, workload: Workload| {
         let model = LambdaModel::new(prices, &workload, true, inputs.free_tier);
         let without = LambdaModel::new(prices, &workload, false, inputs.free_tier);
@@ -136,7 +131,6 @@ fn extended(prices: &Prices, inputs: &CostArgs, measured: Option<&Measured>) -> 
     }
     Extended {
         kubernetes,
-        kubernetes_bill: kubernetes.monthly(),
         control_plane_monthly: eks * seed.hours_per_month,
         free_tier: inputs.free_tier,
         requests: inputs.requests.unwrap_or(prices.seed.requests_per_month),
@@ -163,9 +157,10 @@ mod tests {
     fn the_seeds_figures_are_reproduced() {
         // GIVEN the seed's 3 x t3.medium + load balancer, and 1 M requests x 200 ms x 1 GB
         let scenario = scenario(CostArgs::default(), None);
-        let (k, l) = (scenario.seed.kubernetes_bill, scenario.seed.lambda_bill);
+        let (k, l) = (scenario.seed.kubernetes, scenario.seed.lambda_bill);
         // THEN Kubernetes costs $91.10 + $16 = $107.10 (~$107) and Lambda $0.20 + $3.33 = $3.53
-        assert_eq!((cents(k.nodes), cents(k.load_balancer)), (91.10, 16.00));
+        assert_eq!(cents(k.nodes_monthly()), 91.10);
+        assert_eq!(k.load_balancer_usd_per_month, 16.00);
         assert_eq!(k.total().round(), 107.0);
         assert!((l.gb_seconds - 200_000.0).abs() < 1e-6);
         assert_eq!((cents(l.requests), cents(l.compute)), (0.20, 3.33));
