@@ -79,7 +79,7 @@ const SHOWN_AUTH: &[&str] = &[
     "malformed id without a token (401, not 400)",
 ];
 
-/// The table the DynamoDB mode creates.
+/// The table the DynamoDB mode and `--hybrid` create.
 const TABLE: &str = "Users";
 
 /// Runs `cargo xtask demo`.
@@ -113,10 +113,7 @@ async fn demo(args: &DemoArgs) -> Result<()> {
             println!(
                 "==> moto server (installed on first use), table {TABLE} with the sample users"
             );
-            // Starting waits for moto to listen: not on a runtime worker.
-            let moto = tokio::task::block_in_place(|| Moto::launch(0))?;
-            moto.seed_sample(TABLE).await?;
-            Some(moto)
+            Some(seeded_moto().await?)
         }
     };
     let envs = match &moto {
@@ -181,6 +178,14 @@ async fn demo_auth(envs: &[(&str, &str)], all: bool) -> Result<()> {
     check(&rows, &watch, " with AUTH=jwt")?;
     println!("demo: both targets make the same authentication decisions");
     Ok(())
+}
+
+/// moto on a free port, table [`TABLE`] holding the sample users.
+async fn seeded_moto() -> Result<Moto> {
+    // Starting waits for moto to listen: not on a runtime worker.
+    let moto = tokio::task::block_in_place(|| Moto::launch(0))?;
+    moto.seed_sample(TABLE).await?;
+    Ok(moto)
 }
 
 /// Sends `case` with `headers` to both targets, timing each.

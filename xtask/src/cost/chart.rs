@@ -1,6 +1,6 @@
 //! The cost chart: monthly cost against requests/month, both axes log scale.
 
-use super::scenario::Extended;
+use super::scenario::Scenario;
 use crate::chart::{Svg, escape};
 use crate::numbers::{count_short, usd, usd_short};
 
@@ -53,7 +53,7 @@ fn samples() -> impl Iterator<Item = f64> {
 }
 
 /// The chart for the extended model: Kubernetes, each Lambda profile, break-even points.
-pub fn render(ext: &Extended, title: &str) -> String {
+pub fn render(ext: &Scenario, title: &str) -> String {
     let fixed = ext.kubernetes.total();
     let mut series = vec![Series {
         label: format!("Kubernetes ({}/month)", usd(fixed)),
@@ -199,7 +199,7 @@ mod tests {
         let prices = Prices::embedded().unwrap();
         let scenario = Scenario::new(&prices, &CostArgs::default(), None);
         // WHEN the chart is rendered
-        let svg = render(&scenario.extended, "a & b");
+        let svg = render(&scenario, "a & b");
         // THEN it is one SVG document with a line per model, the break-even and both axis ends
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<polyline").count(), 2);

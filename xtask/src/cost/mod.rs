@@ -113,7 +113,7 @@ pub fn run(args: &CostArgs) -> Result<()> {
         "Kubernetes vs Lambda monthly cost ({} list prices, read {})",
         meta.region, meta.read
     );
-    write(&svg_path, &chart::render(&scenario.extended, &title))?;
+    write(&svg_path, &chart::render(&scenario, &title))?;
     println!("\nChart written to {}", display(&svg_path));
     Ok(())
 }

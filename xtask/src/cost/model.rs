@@ -118,6 +118,15 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// The seed's workload: it prices compute at the x86_64 rate.
+    pub fn seed(prices: &Prices) -> Self {
+        Workload {
+            duration_ms: prices.seed.duration_ms,
+            memory_mb: prices.seed.memory_mb,
+            arch: Arch::X86_64,
+        }
+    }
+
     /// Billed duration: Lambda rounds each invocation up to the next 1 ms.
     pub fn billed_ms(&self) -> f64 {
         self.duration_ms.ceil()

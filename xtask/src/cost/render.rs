@@ -2,9 +2,9 @@
 //! printed by the command, and written into the `<!-- cost:NAME -->` regions of `docs/cost.md`.
 
 use super::measured::Measured;
-use super::model::{KubernetesSetup, Workload};
+use super::model::{KubernetesSetup, LambdaModel, Workload};
 use super::prices::{Price, Prices};
-use super::scenario::{Extended, Scenario};
+use super::scenario::Scenario;
 use crate::doc_regions::table;
 use crate::numbers::{count, count_short, usd};
 
@@ -18,13 +18,13 @@ pub fn regions(
     scenario: &Scenario,
     measured: Option<(&str, &Measured)>,
 ) -> Vec<(&'static str, &'static str, String)> {
-    let ext = &scenario.extended;
+    let ext = scenario;
     vec![
         ("prices", "Prices", price_list(prices)),
         (
             "seed",
             "The seed's model, as published (no API Gateway, free tier, EKS control plane or data transfer)",
-            seed(prices, scenario),
+            seed(prices),
         ),
         (
             "kubernetes",
@@ -156,9 +156,11 @@ fn total(what: &str, calculation: String, monthly: f64) -> Vec<String> {
     ]
 }
 
-fn seed(prices: &Prices, scenario: &Scenario) -> String {
-    let seed = &scenario.seed;
-    let (k, l) = (&seed.kubernetes, &seed.lambda_bill);
+/// The seed's figures: its Kubernetes setup, and Lambda without API Gateway or free tier.
+fn seed(prices: &Prices) -> String {
+    let (k, workload) = (&KubernetesSetup::seed(prices), Workload::seed(prices));
+    let requests_per_month = prices.seed.requests_per_month;
+    let l = LambdaModel::new(prices, &workload, false, false).monthly(requests_per_month);
     let (requests, compute) = (&prices.price.lambda_requests, &prices.price.lambda_x86_64);
     let rows = [
         row(
@@ -176,7 +178,7 @@ fn seed(prices: &Prices, scenario: &Scenario) -> String {
             "Lambda requests",
             format!(
                 "{} × {} per million",
-                count(seed.requests),
+                count(requests_per_month),
                 price(requests.usd() * 1e6 / requests.per)
             ),
             l.requests,
@@ -186,21 +188,21 @@ fn seed(prices: &Prices, scenario: &Scenario) -> String {
             format!(
                 "{} GB-s ({}) × {}",
                 count(l.gb_seconds),
-                workload_label(&seed.workload),
+                workload_label(&workload),
                 price(compute.usd() / compute.per)
             ),
             l.compute,
         ),
         total(
             "Lambda total",
-            format!("at {} requests/month", count(seed.requests)),
+            format!("at {} requests/month", count(requests_per_month)),
             l.total(),
         ),
     ];
     table(&["", "calculation", "monthly"], rows)
 }
 
-fn kubernetes(prices: &Prices, ext: &Extended) -> String {
+fn kubernetes(prices: &Prices, ext: &Scenario) -> String {
     let setup = &ext.kubernetes;
     let plane = match setup.control_plane_usd_per_hour {
         Some(hourly) => row(
@@ -231,7 +233,7 @@ fn kubernetes(prices: &Prices, ext: &Extended) -> String {
     table(&["", "calculation", "monthly"], rows)
 }
 
-fn lambda(prices: &Prices, ext: &Extended, measured: Option<(&str, &Measured)>) -> String {
+fn lambda(prices: &Prices, ext: &Scenario, measured: Option<(&str, &Measured)>) -> String {
     let bills: Vec<_> = (ext.profiles.iter())
         .map(|p| p.model.monthly(ext.requests))
         .collect();
@@ -276,7 +278,7 @@ fn lambda(prices: &Prices, ext: &Extended, measured: Option<(&str, &Measured)>) 
     source + &table(&header, rows)
 }
 
-fn break_even(ext: &Extended) -> String {
+fn break_even(ext: &Scenario) -> String {
     let seed = ext.profiles[0].break_even;
     let requests = |n: Option<f64>| {
         n.map_or("never".into(), |n| {
@@ -312,7 +314,7 @@ fn break_even(ext: &Extended) -> String {
     table(&header, rows)
 }
 
-fn volumes(ext: &Extended) -> String {
+fn volumes(ext: &Scenario) -> String {
     let mut header = vec!["requests/month".to_owned(), "Kubernetes".to_owned()];
     header.extend(ext.profiles.iter().map(|p| format!("Lambda {}", p.label)));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();

@@ -2,21 +2,8 @@
 
 use super::CostArgs;
 use super::measured::Measured;
-use super::model::{Arch, KubernetesSetup, LambdaBill, LambdaModel, Workload};
+use super::model::{KubernetesSetup, LambdaModel, Workload};
 use super::prices::Prices;
-
-/// The seed article's example, reproduced as published.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SeedFigures {
-    /// 3 nodes and a load balancer.
-    pub kubernetes: KubernetesSetup,
-    /// 200 ms at 1024 MB, x86_64.
-    pub workload: Workload,
-    /// 1 M requests per month.
-    pub requests: f64,
-    /// Lambda only: no API Gateway, no free tier.
-    pub lambda_bill: LambdaBill,
-}
 
 /// One Lambda workload priced in the extended model.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,9 +20,10 @@ pub struct Profile {
     pub break_even_without_api_gateway: Option<f64>,
 }
 
-/// The extended model: API Gateway added, user's choices applied.
+/// The extended model: API Gateway added, the user's choices applied (the seed's own figures are
+/// the model's with the seed's inputs: see `render::seed`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Extended {
+pub struct Scenario {
     /// The Kubernetes setup priced.
     pub kubernetes: KubernetesSetup,
     /// EKS control plane price, for the hint when it is left out.
@@ -48,101 +36,64 @@ pub struct Extended {
     pub profiles: Vec<Profile>,
 }
 
-/// Everything the tables and the chart show.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Scenario {
-    /// The seed's own figures.
-    pub seed: SeedFigures,
-    /// The extended model.
-    pub extended: Extended,
-}
-
 impl Scenario {
-    /// Prices the seed's example and the user's choices.
+    /// Prices the user's choices beside the seed's workload.
     pub fn new(prices: &Prices, inputs: &CostArgs, measured: Option<&Measured>) -> Self {
-        Scenario {
-            seed: seed_figures(prices),
-            extended: extended(prices, inputs, measured),
-        }
-    }
-}
-
-/// The seed's workload: it prices compute at the x86_64 rate.
-fn seed_workload(prices: &Prices) -> Workload {
-    Workload {
-        duration_ms: prices.seed.duration_ms,
-        memory_mb: prices.seed.memory_mb,
-        arch: Arch::X86_64,
-    }
-}
-
-fn seed_figures(prices: &Prices) -> SeedFigures {
-    let kubernetes = KubernetesSetup::seed(prices);
-    let workload = seed_workload(prices);
-    let lambda = LambdaModel::new(prices, &workload, false, false);
-    SeedFigures {
-        kubernetes,
-        workload,
-        requests: prices.seed.requests_per_month,
-        lambda_bill: lambda.monthly(prices.seed.requests_per_month),
-    }
-}
-
-fn extended(prices: &Prices, inputs: &CostArgs, measured: Option<&Measured>) -> Extended {
-    let seed = KubernetesSetup::seed(prices);
-    let eks = prices.price.eks_control_plane.usd();
-    let kubernetes = KubernetesSetup {
-        nodes: inputs.nodes.unwrap_or(seed.nodes),
-        node_usd_per_hour: inputs.node_hourly.unwrap_or(seed.node_usd_per_hour),
-        load_balancer_usd_per_month: (inputs.lb_monthly)
-            .unwrap_or(seed.load_balancer_usd_per_month),
-        control_plane_usd_per_hour: inputs.eks_control_plane.then_some(eks),
-        hours_per_month: seed.hours_per_month,
-    };
-    let fixed = kubernetes.total();
-    let profile = |label, workload: Workload| {
-        let model = LambdaModel::new(prices, &workload, true, inputs.free_tier);
-        let without = LambdaModel::new(prices, &workload, false, inputs.free_tier);
-        Profile {
-            label,
-            workload,
-            break_even: model.break_even(fixed),
-            break_even_without_api_gateway: without.break_even(fixed),
-            model,
-        }
-    };
-
-    let seed_workload = seed_workload(prices);
-    let chosen = Workload {
-        duration_ms: (measured.map(|m| m.duration_ms).or(inputs.duration_ms))
-            .unwrap_or(seed_workload.duration_ms),
-        memory_mb: (measured.map(|m| m.memory_mb).or(inputs.memory_mb))
-            .unwrap_or(seed_workload.memory_mb),
-        arch: inputs.arch,
-    };
-    let mut profiles = vec![profile("seed", seed_workload)];
-    if chosen != seed_workload {
-        let label = if measured.is_some() {
-            "measured"
-        } else {
-            "this run"
+        let seed = KubernetesSetup::seed(prices);
+        let eks = prices.price.eks_control_plane.usd();
+        let kubernetes = KubernetesSetup {
+            nodes: inputs.nodes.unwrap_or(seed.nodes),
+            node_usd_per_hour: inputs.node_hourly.unwrap_or(seed.node_usd_per_hour),
+            load_balancer_usd_per_month: (inputs.lb_monthly)
+                .unwrap_or(seed.load_balancer_usd_per_month),
+            control_plane_usd_per_hour: inputs.eks_control_plane.then_some(eks),
+            hours_per_month: seed.hours_per_month,
         };
-        profiles.push(profile(label, chosen));
-    }
-    Extended {
-        kubernetes,
-        control_plane_monthly: eks * seed.hours_per_month,
-        free_tier: inputs.free_tier,
-        requests: inputs.requests.unwrap_or(prices.seed.requests_per_month),
-        profiles,
+        let fixed = kubernetes.total();
+        let profile = |label, workload: Workload| {
+            let model = LambdaModel::new(prices, &workload, true, inputs.free_tier);
+            let without = LambdaModel::new(prices, &workload, false, inputs.free_tier);
+            Profile {
+                label,
+                workload,
+                break_even: model.break_even(fixed),
+                break_even_without_api_gateway: without.break_even(fixed),
+                model,
+            }
+        };
+
+        let seed_workload = Workload::seed(prices);
+        let chosen = Workload {
+            duration_ms: (measured.map(|m| m.duration_ms).or(inputs.duration_ms))
+                .unwrap_or(seed_workload.duration_ms),
+            memory_mb: (measured.map(|m| m.memory_mb).or(inputs.memory_mb))
+                .unwrap_or(seed_workload.memory_mb),
+            arch: inputs.arch,
+        };
+        let mut profiles = vec![profile("seed", seed_workload)];
+        if chosen != seed_workload {
+            let label = if measured.is_some() {
+                "measured"
+            } else {
+                "this run"
+            };
+            profiles.push(profile(label, chosen));
+        }
+        Scenario {
+            kubernetes,
+            control_plane_monthly: eks * seed.hours_per_month,
+            free_tier: inputs.free_tier,
+            requests: inputs.requests.unwrap_or(prices.seed.requests_per_month),
+            profiles,
+        }
     }
 }
-
 // The figures of docs/cost.md's scenario (seed, API Gateway, EKS, break-even, volumes) are pinned
 // by the staleness test in `cost/mod.rs`; these pin the seed's own figures and what the page
 // does not show.
 #[cfg(test)]
 mod tests {
+    use super::super::model::Arch;
     use super::*;
 
     fn cents(amount: f64) -> f64 {
@@ -156,8 +107,9 @@ mod tests {
     #[test]
     fn the_seeds_figures_are_reproduced() {
         // GIVEN the seed's 3 x t3.medium + load balancer, and 1 M requests x 200 ms x 1 GB
-        let scenario = scenario(CostArgs::default(), None);
-        let (k, l) = (scenario.seed.kubernetes, scenario.seed.lambda_bill);
+        let prices = Prices::embedded().unwrap();
+        let k = KubernetesSetup::seed(&prices);
+        let l = LambdaModel::new(&prices, &Workload::seed(&prices), false, false).monthly(1e6);
         // THEN Kubernetes costs $91.10 + $16 = $107.10 (~$107) and Lambda $0.20 + $3.33 = $3.53
         assert_eq!(cents(k.nodes_monthly()), 91.10);
         assert_eq!(k.load_balancer_usd_per_month, 16.00);
@@ -166,7 +118,9 @@ mod tests {
         assert_eq!((cents(l.requests), cents(l.compute)), (0.20, 3.33));
         assert_eq!((l.api_gateway, cents(l.total())), (0.0, 3.53));
         // AND with API Gateway the break-even is 23.6M requests/month
-        let break_even = scenario.extended.profiles[0].break_even.unwrap();
+        let break_even = scenario(CostArgs::default(), None).profiles[0]
+            .break_even
+            .unwrap();
         assert_eq!((break_even / 1e5).round() / 10.0, 23.6);
     }
 
@@ -177,7 +131,7 @@ mod tests {
             arch: Arch::Arm64,
             ..CostArgs::default()
         };
-        let extended = scenario(inputs, None).extended;
+        let extended = scenario(inputs, None);
         // WHEN 1 M requests are priced
         let bill = extended.profiles[1].model.monthly(1e6);
         // THEN 200,000 GB-s cost 200,000 x $0.0000133334 = $2.67, beside the x86_64 seed profile
@@ -193,9 +147,7 @@ mod tests {
             ..CostArgs::default()
         };
         // WHEN Lambda is priced
-        let bill = scenario(inputs, None).extended.profiles[0]
-            .model
-            .monthly(1e6);
+        let bill = scenario(inputs, None).profiles[0].model.monthly(1e6);
         // THEN the 1 M requests and 200,000 GB-s fit in the free 1 M and 400,000: only API Gateway bills
         assert_eq!((bill.requests, bill.compute), (0.0, 0.0));
         assert_eq!(cents(bill.api_gateway), 1.00);
@@ -210,7 +162,7 @@ mod tests {
             peak_rss_mib: 20.0,
         };
         // WHEN both profiles are priced
-        let extended = scenario(CostArgs::default(), Some(&measured)).extended;
+        let extended = scenario(CostArgs::default(), Some(&measured));
         // THEN 5 ms x 0.125 GB per request: break-even 107.104 / (1.2e-6 + 0.000625 x 0.0000166667)
         let profile = &extended.profiles[1];
         assert_eq!(profile.label, "measured");
