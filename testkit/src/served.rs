@@ -61,8 +61,13 @@ impl Served {
         addr: SocketAddr,
         path: &str,
     ) -> Result<Duration> {
+        runtime.block_on(self.ready(addr, path))
+    }
+
+    /// [`Served::wait_ready`] on the caller's runtime.
+    pub async fn ready(&mut self, addr: SocketAddr, path: &str) -> Result<Duration> {
         loop {
-            let reply = runtime.block_on(crate::http::try_send(addr, "GET", path, &[]));
+            let reply = crate::http::try_send(addr, "GET", path, &[]).await;
             if reply.is_ok_and(|reply| reply.status == 200) {
                 return Ok(self.started.elapsed());
             }
@@ -73,6 +78,7 @@ impl Served {
                     self.name
                 );
             }
+            // A thread sleep, not a timer: tokio's millisecond timer would round start-up times up.
             std::thread::sleep(Duration::from_micros(200));
         }
     }

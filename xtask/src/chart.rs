@@ -115,35 +115,3 @@ pub fn bars(title: &str, panels: &[Panel]) -> String {
     }
     svg.finish()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bars_scale_to_the_longest_in_their_panel() {
-        let panel = |a: f64, b: f64| Panel {
-            title: "t <1>".into(),
-            bars: vec![
-                Bar {
-                    label: "a".into(),
-                    value: a,
-                    text: "a".into(),
-                    ours: true,
-                },
-                Bar {
-                    label: "b".into(),
-                    value: b,
-                    text: "b".into(),
-                    ours: false,
-                },
-            ],
-        };
-        let svg = bars("x & y", &[panel(10.0, 5.0), panel(1.0, 2.0)]);
-        let full = WIDTH - LABEL_WIDTH - TEXT_WIDTH - 20.0;
-        assert!(svg.contains(&format!(r#"width="{full:.1}""#)));
-        assert!(svg.contains(&format!(r#"width="{:.1}""#, full / 2.0)));
-        assert!(svg.contains("x &amp; y") && svg.contains("t &lt;1&gt;"));
-        assert!(svg.ends_with("</svg>\n"));
-    }
-}

@@ -1,39 +1,34 @@
 //! `cargo xtask demo`: both targets side by side on this machine, answering the same requests.
 //!
-//! Builds both binaries, then runs `k8s-server` (the built binary) and `lambda-fn` under
-//! `cargo lambda watch` (the local Lambda runtime), both on the embedded store or both on one moto
-//! server (the AWS emulator). Sends each the same requests (cases of the contract table) and prints, per request, both
-//! statuses, body digests and latencies and whether the answers are identical; then each target's start
-//! time and peak memory. Then a second pair with `AUTH=jwt` against an identity provider the demo
-//! serves itself gets the authentication cases, side by side the same way (`demo::auth`). Fails if any
-//! pair of answers differs or breaks the contract.
-//!
-//! `--hybrid` shows the import instead (see `hybrid`): `import-fn` on an S3 event, `import-job` on a
-//! second file, then both lookup targets answering for the imported users.
-//!
-//! Everything it starts is stopped on exit, on an error and on Ctrl-C (each process is in its own
-//! process group, so a Ctrl-C reaches only this command, which then stops them).
+//! Builds both binaries, runs `k8s-server` and `lambda-fn` (under `cargo lambda watch`) on the
+//! embedded store or on one moto server, sends each the same cases of the contract table and prints
+//! both answers per request, then start-up times and peak memory; then a second pair with `AUTH=jwt`
+//! (against an identity provider served here, keys made for this run) gets the authentication cases.
+//! Fails if a pair of answers differs or breaks the contract. `--hybrid`: the import (see `hybrid`).
+//! Everything it starts is stopped on exit, on an error and on Ctrl-C.
 
-mod auth;
 mod hybrid;
-mod k8s;
 mod table;
 
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
+use testkit::contract::auth::{self, published_keys};
 use testkit::contract::{self, CASES, Case};
+use testkit::idp::JwksServer;
 use testkit::lambda_watch::LambdaWatch;
 use testkit::moto::Moto;
+use testkit::ports::free_port;
 use testkit::procfs;
-use testkit::reply::Reply;
+use testkit::served::Served;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::steps;
+use crate::steps::{self, target_dir};
 use crate::tools;
-use k8s::K8sServer;
-use table::{Row, Startup};
+use table::Row;
 
 /// Options of `cargo xtask demo`.
 #[derive(Debug, Args)]
@@ -69,7 +64,22 @@ const SHOWN: &[&str] = &[
     "POST",
 ];
 
-/// The table the DynamoDB mode creates.
+/// The authentication cases sent by default: one of each kind (names in `testkit::contract::auth`).
+const SHOWN_AUTH: &[&str] = &[
+    "no Authorization header",
+    "garbage token",
+    "valid RS256",
+    "valid ES256",
+    "expired beyond the 60 s leeway",
+    "wrong audience",
+    "alg none",
+    "HS256 signed with the RSA public key",
+    "unknown kid",
+    "missing scope",
+    "malformed id without a token (401, not 400)",
+];
+
+/// The table the DynamoDB mode and `--hybrid` create.
 const TABLE: &str = "Users";
 
 /// Runs `cargo xtask demo`.
@@ -99,9 +109,17 @@ pub fn run(args: &DemoArgs) -> Result<()> {
 async fn demo(args: &DemoArgs) -> Result<()> {
     let moto = match args.store {
         Store::Memory => None,
-        Store::Dynamodb => Some(seeded_moto().await?),
+        Store::Dynamodb => {
+            println!(
+                "==> moto server (installed on first use), table {TABLE} with the sample users"
+            );
+            Some(seeded_moto().await?)
+        }
     };
-    let envs = settings(moto.as_ref());
+    let envs = match &moto {
+        None => vec![("USER_STORE", "memory".into())],
+        Some(moto) => moto.service_env(TABLE),
+    };
     let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     println!("==> k8s-server (target/debug/k8s-server) with {envs:?}");
     let server = K8sServer::start(&envs).await?;
@@ -116,34 +134,14 @@ async fn demo(args: &DemoArgs) -> Result<()> {
     };
     let mut rows = Vec::new();
     for case in cases {
-        let (on_server, server_took) = timed(server.send(case)).await;
-        let (on_lambda, lambda_took) =
-            timed(watch.send(case.method, case.target, case.headers)).await;
-        rows.push(Row::new(
-            case,
-            [on_server, on_lambda],
-            [server_took, lambda_took],
-        ));
+        let label = format!("{} {}", case.method, table::shorten(case.target, 36));
+        rows.push(compare(&server, &watch, label, case, case.headers).await);
     }
-    let startup = Startup {
-        server_ready: server.ready_after(),
-        lambda_cold: watch.cold_start(),
-        lambda_first_reply: watch.first_reply(),
-        server_peak_kib: procfs::peak_rss_kib(server.pid()),
-        lambda_peak_kib: watch.function_pid().and_then(procfs::peak_rss_kib),
-    };
-    table::print(&rows, &startup);
-    let problems: Vec<String> = rows.iter().flat_map(Row::problems).collect();
-    if !problems.is_empty() {
-        bail!(
-            "{} problems (lambda log: {}):\n{}",
-            problems.len(),
-            watch.log_path().display(),
-            problems.join("\n")
-        );
-    }
+    table::print(&rows);
+    table::print_startup(&server, &watch);
+    check(&rows, &watch, "")?;
     drop((watch, server));
-    auth::demo(&envs, args.all).await?;
+    demo_auth(&envs, args.all).await?;
     let store = match args.store {
         Store::Memory => "embedded",
         Store::Dynamodb => "moto DynamoDB",
@@ -152,25 +150,110 @@ async fn demo(args: &DemoArgs) -> Result<()> {
     Ok(())
 }
 
-/// The settings both targets get.
-fn settings(moto: Option<&Moto>) -> Vec<(&'static str, String)> {
-    match moto {
-        None => vec![("USER_STORE", "memory".into())],
-        Some(moto) => moto.service_env(TABLE),
+/// A second pair of targets with `envs` and `AUTH=jwt`, sent the authentication cases.
+async fn demo_auth(envs: &[(&str, &str)], all: bool) -> Result<()> {
+    let idp = JwksServer::start(&published_keys()).await;
+    let settings = auth::settings(&idp.url());
+    let mut envs = envs.to_vec();
+    envs.extend(settings.iter().map(|(k, v)| (*k, v.as_str())));
+    println!(
+        "==> AUTH=jwt: both targets again, against a JWKS served by this command at {} \
+         (keys generated for this run); `same` compares status, body and the contract headers, \
+         WWW-Authenticate included",
+        idp.url()
+    );
+    let server = K8sServer::start(&envs).await?;
+    let watch = LambdaWatch::start(&envs).await;
+    let cases = auth::cases();
+    let mut rows = Vec::new();
+    for auth_case in cases
+        .iter()
+        .filter(|c| all || SHOWN_AUTH.contains(&c.case.name))
+    {
+        let (case, headers) = (&auth_case.case, auth_case.headers());
+        rows.push(compare(&server, &watch, case.name.into(), case, &headers).await);
     }
+    table::print(&rows);
+    println!();
+    check(&rows, &watch, " with AUTH=jwt")?;
+    println!("demo: both targets make the same authentication decisions");
+    Ok(())
 }
 
-/// moto on a free port with table `Users` holding the sample users.
+/// moto on a free port, table [`TABLE`] holding the sample users.
 async fn seeded_moto() -> Result<Moto> {
-    println!("==> moto server (installed on first use), table {TABLE} with the sample users");
     // Starting waits for moto to listen: not on a runtime worker.
     let moto = tokio::task::block_in_place(|| Moto::launch(0))?;
     moto.seed_sample(TABLE).await?;
     Ok(moto)
 }
 
-async fn timed(reply: impl Future<Output = Reply>) -> (Reply, Duration) {
+/// Sends `case` with `headers` to both targets, timing each.
+async fn compare<'a>(
+    server: &K8sServer,
+    watch: &LambdaWatch,
+    label: String,
+    case: &'a Case,
+    headers: &[(&str, &str)],
+) -> Row<'a> {
     let started = Instant::now();
-    let reply = reply.await;
-    (reply, started.elapsed())
+    let on_server = testkit::http::send(server.addr, case.method, case.target, headers).await;
+    let server_took = started.elapsed();
+    let started = Instant::now();
+    let on_lambda = watch.send(case.method, case.target, headers).await;
+    Row {
+        case,
+        label,
+        replies: [on_server, on_lambda],
+        took: [server_took, started.elapsed()],
+    }
+}
+
+/// Fails, listing them, if any row has problems.
+fn check(rows: &[Row], watch: &LambdaWatch, context: &str) -> Result<()> {
+    let problems: Vec<String> = rows.iter().flat_map(Row::problems).collect();
+    if !problems.is_empty() {
+        bail!(
+            "{} problems{context} (lambda log: {}):\n{}",
+            problems.len(),
+            watch.log_path().display(),
+            problems.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// The built `k8s-server` as a child process (killed on drop), ready.
+struct K8sServer {
+    process: Served,
+    addr: SocketAddr,
+    ready_after: Duration,
+}
+
+impl K8sServer {
+    /// Starts `target/debug/k8s-server` on a free port with only `envs` (and `PORT`) in its
+    /// environment, and waits for `GET /readyz` to answer 200.
+    async fn start(envs: &[(&str, &str)]) -> Result<K8sServer> {
+        let port = free_port();
+        let mut command = Command::new(target_dir().join("debug/k8s-server"));
+        command
+            .env_clear()
+            .envs(envs.iter().copied())
+            .env("METRICS_PORT", "0")
+            .env("PORT", port.to_string());
+        let log = target_dir().join("demo-k8s-server.log");
+        let mut process = Served::spawn("k8s-server", &mut command, &log)?;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let ready_after = process.ready(addr, "/readyz").await?;
+        Ok(K8sServer {
+            process,
+            addr,
+            ready_after,
+        })
+    }
+
+    /// Peak resident memory (`VmHWM`), in KiB.
+    fn peak_kib(&self) -> Option<u64> {
+        procfs::peak_rss_kib(self.process.pid())
+    }
 }

@@ -62,30 +62,9 @@ pub fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> St
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_table_has_a_header_a_rule_and_a_line_per_row() {
-        // GIVEN two columns, the second header empty, and one row with an empty cell
-        let rows = [vec!["a".into(), String::new()]];
-        // WHEN / THEN empty cells stay single-spaced
-        assert_eq!(table(&["x", ""], rows), "| x | |\n|---|---|\n| a | |\n");
-    }
-
+    // Rendering and tables are pinned byte for byte by the staleness tests of docs/cost.md and
+    // docs/benchmarks.md; these pin the refusals.
     const DOC: &str = "# Title\n\nProse before.\n\n<!-- t:table -->\nold | table\n<!-- /t:table -->\n\nProse after.\n";
-
-    #[test]
-    fn a_region_is_replaced_and_the_prose_around_it_kept() {
-        // GIVEN a page with prose around one region
-        // WHEN the region is rendered twice
-        let once = rewrite(DOC, "t", &[("table", "new | table\n".into())]).unwrap();
-        let twice = rewrite(&once, "t", &[("table", "new | table".into())]).unwrap();
-
-        // THEN only the region changed, and rendering again changes nothing
-        assert_eq!(
-            once,
-            "# Title\n\nProse before.\n\n<!-- t:table -->\nnew | table\n<!-- /t:table -->\n\nProse after.\n"
-        );
-        assert_eq!(twice, once);
-    }
 
     #[test]
     fn a_missing_marker_is_named() {

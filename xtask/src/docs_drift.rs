@@ -38,25 +38,26 @@ fn top_level(root: &Path) -> HashSet<String> {
 
 /// The docs the check reads: README.md, ARCHITECTURE.md and every Markdown file under docs/.
 fn docs(root: &Path) -> Vec<PathBuf> {
-    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-        let Ok(entries) = fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, found);
-            } else if path.extension().is_some_and(|e| e == "md") {
-                found.push(path);
-            }
-        }
-    }
     let mut found: Vec<PathBuf> = ["README.md", "ARCHITECTURE.md"]
         .iter()
         .map(|name| root.join(name))
         .filter(|path| path.is_file())
         .collect();
-    walk(&root.join("docs"), &mut found);
+    let mut dirs = vec![root.join("docs")];
+    while let Some(dir) = dirs.pop() {
+        for path in fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+        {
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                found.push(path);
+            }
+        }
+    }
     found.sort();
     found
 }
@@ -118,17 +119,15 @@ fn lines_with_fences(text: &str) -> Vec<(usize, &str, bool)> {
 fn anchors(text: &str) -> HashSet<String> {
     let mut seen = HashSet::new();
     for (_, line, fenced) in lines_with_fences(text) {
-        let Some(heading) = line.strip_prefix('#') else {
+        let Some(heading) = line.strip_prefix('#').filter(|_| !fenced) else {
             continue;
         };
-        if fenced {
-            continue;
-        }
         let base = slug(heading.trim_start_matches('#'));
         let mut anchor = base.clone();
-        let mut n = 0;
-        while !seen.insert(anchor.clone()) {
-            n += 1;
+        for n in 1.. {
+            if seen.insert(anchor.clone()) {
+                break;
+            }
             anchor = format!("{base}-{n}");
         }
     }

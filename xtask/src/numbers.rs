@@ -1,4 +1,5 @@
-//! How the reports and charts of `cost` and `bench` write numbers: money, counts, bytes, durations.
+//! How the reports and charts of `cost` and `bench` write numbers: money, counts, bytes, durations
+//! (pinned byte for byte by the staleness tests of docs/cost.md and docs/benchmarks.{md,svg}).
 
 /// USD with cents and thousands separators, e.g. `$1,234.56`.
 pub fn usd(amount: f64) -> String {
@@ -70,28 +71,4 @@ fn group(digits: &str) -> String {
         out.push(ch);
     }
     format!("{sign}{out}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_money_and_volumes() {
-        // GIVEN / WHEN / THEN amounts get cents and separators, volumes get suffixes
-        assert_eq!(usd(107.104), "$107.10");
-        assert_eq!(usd(44_333.336), "$44,333.34");
-        assert_eq!(usd(0.2), "$0.20");
-        assert_eq!(count(23_625_842.4), "23,625,842");
-        assert_eq!(count_short(23_625_842.0), "23.6M");
-        assert_eq!(count_short(100_000.0), "100k");
-        assert_eq!(count_short(1e10), "10B");
-        assert_eq!(usd_short(0.01), "$0.01");
-        assert_eq!(usd_short(10_000.0), "$10k");
-        assert_eq!(mb(6_138_968), "6.14 MB");
-        assert_eq!(
-            (nanos(63.4), nanos(1_034.0)),
-            ("63 ns".into(), "1.03 µs".into())
-        );
-    }
 }

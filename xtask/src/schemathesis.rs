@@ -3,18 +3,19 @@
 //! The server runs with `AUTH=jwt` against a JWKS this command serves on loopback (`testkit::idp`),
 //! and schemathesis sends a valid token (and checks, among others, that requests without it fail).
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Command;
 
 use anyhow::{Result, bail};
 use serde_json::json;
 use testkit::contract::auth;
 use testkit::http::try_send_blocking;
 use testkit::idp::{JwksServer, claims_with, now, shared_rsa};
+use testkit::ports::free_port;
+use testkit::python::ensure_tool;
+use testkit::served::Served;
 
 use crate::steps::{self, target_dir, workspace_root};
-use testkit::python::ensure_tool;
 
 /// Starts the `k8s-server` binary that `cargo test --workspace` built (for its process tests) on a
 /// free port with `AUTH=jwt`, runs schemathesis against it with a fixed seed and a valid token, and
@@ -28,12 +29,28 @@ pub fn run() -> Result<()> {
         .build()?;
     let idp = runtime.block_on(JwksServer::start(&[shared_rsa()]));
     let token = shared_rsa().sign(&claims_with(json!({"exp": now() + 3600})));
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let server = Server::start(port, &auth::settings(&idp.url()))?;
+    let binary = target_dir().join("debug/k8s-server");
+    if !binary.is_file() {
+        bail!(
+            "{} is missing: `cargo test --workspace` builds it",
+            binary.display()
+        );
+    }
+    let port = free_port();
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut command = Command::new(binary);
+    command
+        .envs(auth::settings(&idp.url()))
+        .env("PORT", port.to_string())
+        // An ephemeral metrics port: 9090 may be taken by another server on this machine.
+        .env("METRICS_PORT", "0");
+    let log = target_dir().join("schemathesis-k8s-server.log");
+    let mut server = Served::spawn("k8s-server", &mut command, &log)?;
+    server.wait_ready(&runtime, addr, "/readyz")?;
     let authorization = format!("Bearer {token}");
     // Every generated request would be a 401 (documented, so passing) if the token were refused.
     let probe = try_send_blocking(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        addr,
         "GET",
         "/users/u-1",
         &[("authorization", &authorization)],
@@ -55,42 +72,4 @@ pub fn run() -> Result<()> {
     );
     drop(server);
     result
-}
-
-/// The server under test; killed on drop.
-struct Server(Child);
-
-impl Server {
-    fn start(port: u16, envs: &[(&str, String)]) -> Result<Server> {
-        let binary = target_dir().join("debug/k8s-server");
-        if !binary.is_file() {
-            bail!(
-                "{} is missing: `cargo test --workspace` builds it",
-                binary.display()
-            );
-        }
-        let child = Command::new(binary)
-            .envs(envs.iter().map(|(k, v)| (k, v)))
-            .env("PORT", port.to_string())
-            // An ephemeral metrics port: 9090 may be taken by another server on this machine.
-            .env("METRICS_PORT", "0")
-            .stdout(Stdio::null())
-            .spawn()?;
-        let server = Server(child);
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if started.elapsed() > Duration::from_secs(10) {
-                bail!("k8s-server did not listen on port {port} within 10 s");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(server)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

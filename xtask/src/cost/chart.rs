@@ -1,6 +1,6 @@
 //! The cost chart: monthly cost against requests/month, both axes log scale.
 
-use super::scenario::Extended;
+use super::scenario::Scenario;
 use crate::chart::{Svg, escape};
 use crate::numbers::{count_short, usd, usd_short};
 
@@ -19,12 +19,8 @@ const TOP: f64 = 50.0;
 const BOTTOM: f64 = 60.0;
 const COLORS: [&str; 3] = ["#1f77b4", "#d62728", "#2ca02c"];
 
-/// One line on the chart.
-struct Series {
-    label: String,
-    color: &'static str,
-    points: Vec<(f64, f64)>,
-}
+/// One line on the chart: its legend, its colour, and its cost at each of [`samples`].
+type Series = (String, &'static str, Vec<f64>);
 
 /// Maps data to pixels.
 struct Axes {
@@ -53,37 +49,26 @@ fn samples() -> impl Iterator<Item = f64> {
 }
 
 /// The chart for the extended model: Kubernetes, each Lambda profile, break-even points.
-pub fn render(ext: &Extended, title: &str) -> String {
-    let fixed = ext.kubernetes_bill.total();
-    let mut series = vec![Series {
-        label: format!("Kubernetes ({}/month)", usd(fixed)),
-        color: COLORS[0],
-        points: samples().map(|r| (r, fixed)).collect(),
-    }];
+pub fn render(ext: &Scenario, title: &str) -> String {
+    let fixed = ext.kubernetes.total();
+    let kubernetes = format!("Kubernetes ({}/month)", usd(fixed));
+    let mut series: Vec<Series> = vec![(kubernetes, COLORS[0], samples().map(|_| fixed).collect())];
     for (profile, color) in ext.profiles.iter().zip(&COLORS[1..]) {
+        let w = &profile.workload;
         let label = format!(
             "Lambda + API Gateway, {}: {} ms × {} MB {}",
             profile.label,
-            profile.workload.billed_ms(),
-            profile.workload.memory_mb,
-            profile.workload.arch.name()
+            w.billed_ms(),
+            w.memory_mb,
+            w.arch.name()
         );
-        let points = samples()
-            .map(|r| (r, profile.model.monthly(r).total()))
-            .collect();
-        series.push(Series {
-            label,
-            color,
-            points,
-        });
+        let costs = samples().map(|r| profile.model.monthly(r).total());
+        series.push((label, color, costs.collect()));
     }
 
-    let costs = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
-    let max = costs.fold(Y_FLOOR, f64::max);
-    let min = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .filter(|&c| c > 0.0)
+    let costs = || series.iter().flat_map(|s| s.2.iter().copied());
+    let max = costs().fold(Y_FLOOR, f64::max);
+    let min = (costs().filter(|&c| c > 0.0))
         .fold(f64::INFINITY, f64::min)
         .max(Y_FLOOR);
     let axes = Axes {
@@ -98,15 +83,12 @@ pub fn render(ext: &Extended, title: &str) -> String {
         escape(title)
     ));
     grid(&mut svg, &axes);
-    for s in &series {
-        let points: Vec<String> = s
-            .points
-            .iter()
-            .map(|&(r, c)| format!("{:.1},{:.1}", axes.x(r), axes.y(c)))
+    for (_, color, costs) in &series {
+        let points: Vec<String> = (samples().zip(costs))
+            .map(|(r, &c)| format!("{:.1},{:.1}", axes.x(r), axes.y(c)))
             .collect();
         svg.add(format_args!(
-            r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#,
-            s.color,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
             points.join(" ")
         ));
     }
@@ -172,16 +154,15 @@ fn grid(svg: &mut Svg, axes: &Axes) {
 }
 
 fn legend(svg: &mut Svg, series: &[Series]) {
-    for (i, s) in series.iter().enumerate() {
+    for (i, (label, color, _)) in series.iter().enumerate() {
         let y = TOP + 18.0 + 18.0 * i as f64;
         svg.add(format_args!(
-            r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
+            r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{color}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
             LEFT + 12.0,
             LEFT + 36.0,
-            s.color,
             LEFT + 42.0,
             y + 4.0,
-            escape(&s.label)
+            escape(label)
         ));
     }
 }
@@ -199,12 +180,13 @@ mod tests {
         let prices = Prices::embedded().unwrap();
         let scenario = Scenario::new(&prices, &CostArgs::default(), None);
         // WHEN the chart is rendered
-        let svg = render(&scenario.extended, "a & b");
+        let svg = render(&scenario, "a & b");
         // THEN it is one SVG document with a line per model, the break-even and both axis ends
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains("break-even 23.6M requests/month"));
         assert!(svg.contains(">100k</text>") && svg.contains(">10B</text>"));
+        assert!(svg.contains(">$0.1</text>") && svg.contains(">$100k</text>"));
         assert!(svg.contains("a &amp; b"));
     }
 }

@@ -88,27 +88,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_rss_rounds_up_to_the_smallest_lambda_size() {
-        // GIVEN a benchmark with a 4.3 ms p50 and 23.5 MiB peak RSS, plus unrelated fields
-        let json =
-            r#"{"k8s": {"rps": 1}, "lambda": {"warm_invoke_ms_p50": 4.3, "peak_rss_mib": 23.5}}"#;
-        // WHEN it is parsed
-        let measured = parse(json).unwrap();
-        // THEN the duration is kept and memory is Lambda's 128 MB minimum
-        assert_eq!(measured.duration_ms, 4.3);
-        assert_eq!(measured.memory_mb, 128);
-    }
-
-    #[test]
-    fn recorded_memory_setting_wins_over_rss() {
-        // GIVEN a benchmark that records the configured memory
-        let json =
-            r#"{"lambda": {"warm_invoke_ms_p50": 3, "peak_rss_mib": 200.2, "memory_mb": 512}}"#;
-        // WHEN / THEN the configured size is priced
-        assert_eq!(parse(json).unwrap().memory_mb, 512);
-        // AND without it the RSS is rounded up to whole MB
-        let json = r#"{"lambda": {"warm_invoke_ms_p50": 3, "peak_rss_mib": 200.2}}"#;
-        assert_eq!(parse(json).unwrap().memory_mb, 201);
+    fn memory_is_the_recorded_setting_else_the_peak_rss_rounded_up_to_a_lambda_size() {
+        // GIVEN benchmark results with and without the configured memory, plus unrelated fields
+        let parsed =
+            |lambda: &str| parse(&format!(r#"{{"k8s": {{"rps": 1}}, "lambda": {lambda}}}"#));
+        let small = parsed(r#"{"warm_invoke_ms_p50": 4.3, "peak_rss_mib": 23.5}"#).unwrap();
+        let recorded = r#"{"warm_invoke_ms_p50": 3, "peak_rss_mib": 200.2, "memory_mb": 512}"#;
+        let unrecorded = r#"{"warm_invoke_ms_p50": 3, "peak_rss_mib": 200.2}"#;
+        // WHEN / THEN the duration is kept, a small RSS gets Lambda's 128 MB minimum, a recorded
+        // setting wins, and otherwise the RSS is rounded up to whole MB
+        assert_eq!((small.duration_ms, small.memory_mb), (4.3, 128));
+        assert_eq!(parsed(recorded).unwrap().memory_mb, 512);
+        assert_eq!(parsed(unrecorded).unwrap().memory_mb, 201);
     }
 
     #[test]

@@ -96,10 +96,7 @@ pub fn run(args: &CostArgs) -> Result<()> {
 
     let scenario = Scenario::new(&prices, args, measured.as_ref());
     let measured_display = measured_path.as_deref().map(display);
-    let source = measured_display
-        .as_deref()
-        .zip(measured.as_ref())
-        .map(|(path, measured)| render::MeasuredSource { path, measured });
+    let source = measured_display.as_deref().zip(measured.as_ref());
     let meta = &prices.meta;
     println!(
         "# Kubernetes vs Lambda, monthly cost ({} list prices in {}, read {})",
@@ -116,7 +113,7 @@ pub fn run(args: &CostArgs) -> Result<()> {
         "Kubernetes vs Lambda monthly cost ({} list prices, read {})",
         meta.region, meta.read
     );
-    write(&svg_path, &chart::render(&scenario.extended, &title))?;
+    write(&svg_path, &chart::render(&scenario, &title))?;
     println!("\nChart written to {}", display(&svg_path));
     Ok(())
 }
@@ -240,24 +237,22 @@ mod tests {
     }
 
     #[test]
-    fn measured_takes_an_optional_path_and_excludes_manual_workload() {
-        // GIVEN `--measured` alone, with a path, and with --duration-ms
+    fn options_follow_lambda_and_refuse_mixing_measured_with_manual_workload() {
+        // GIVEN `--measured` alone, with a path, and with --duration-ms; values outside Lambda's limits
         // WHEN they are parsed
-        // THEN the default path is implied, the path is kept, and the mix is refused
+        // THEN the default path is implied, the path is kept, the mix and the values are refused
         assert_eq!(parse(&["--measured"]).unwrap().measured, Some(None));
         let with_path = parse(&["--measured", "b.json"]).unwrap().measured;
         assert_eq!(with_path, Some(Some(PathBuf::from("b.json"))));
         assert!(parse(&["--measured", "--duration-ms", "5"]).is_err());
-    }
-
-    #[test]
-    fn lambda_limits_are_enforced() {
-        // GIVEN memory or duration outside what Lambda allows
-        // WHEN they are parsed
-        // THEN they are refused, and arm64 is accepted by its Lambda name
-        assert!(parse(&["--memory-mb", "64"]).is_err());
-        assert!(parse(&["--memory-mb", "10241"]).is_err());
-        assert!(parse(&["--duration-ms", "0"]).is_err());
+        for refused in [
+            ["--memory-mb", "64"],
+            ["--memory-mb", "10241"],
+            ["--duration-ms", "0"],
+        ] {
+            assert!(parse(&refused).is_err(), "{refused:?}");
+        }
+        // AND arm64 is accepted by its Lambda name
         assert_eq!(parse(&["--arch", "arm64"]).unwrap().arch, Arch::Arm64);
     }
 }

@@ -1,63 +1,17 @@
 //! The cost model: pure functions over the price list and typed inputs, no I/O and no price literals.
 
+use super::prices::{Price, Prices};
+
 /// Lambda bills memory in MB with 1024 MB to the GB.
 const MB_PER_GB: f64 = 1024.0;
 /// Lambda bills duration in whole milliseconds.
 const MS_PER_SECOND: f64 = 1000.0;
 
-use serde::Deserialize;
-
-use super::prices::Prices;
-
-/// One volume tier of a price schedule, as `prices.toml` writes it.
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tier {
-    /// Price in USD per `Schedule::per` units.
-    pub usd: f64,
-    /// Cumulative monthly usage where this tier ends; `None` for the last tier.
-    pub up_to: Option<f64>,
-}
-
-/// A tiered price schedule, e.g. "$1.00 per million requests up to 300 M, then $0.90".
-#[derive(Clone, Debug, PartialEq)]
-pub struct Schedule {
-    /// Number of units each tier's `usd` buys (1 for GB-s, 1,000,000 for requests).
-    pub per: f64,
-    /// Tiers in increasing order of `up_to`; the last one is unbounded.
-    pub tiers: Vec<Tier>,
-}
-
-impl Schedule {
-    /// Monthly cost in USD of `quantity` units.
-    pub fn cost(&self, quantity: f64) -> f64 {
-        let mut lower = 0.0;
-        let mut total = 0.0;
-        for tier in &self.tiers {
-            let upper = tier.up_to.unwrap_or(f64::INFINITY);
-            if quantity > lower {
-                total += (quantity.min(upper) - lower) * tier.usd;
-            }
-            lower = upper;
-        }
-        total / self.per
-    }
-
-    /// Price in USD of one more unit once `quantity` units are used.
-    pub fn marginal(&self, quantity: f64) -> f64 {
-        let tier = self
-            .tiers
-            .iter()
-            .find(|tier| tier.up_to.is_none_or(|upper| quantity < upper));
-        tier.map_or(0.0, |tier| tier.usd) / self.per
-    }
-}
-
 /// A billed line item whose usage grows linearly with the number of requests.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Meter {
     /// How the usage is priced.
-    pub schedule: Schedule,
+    pub price: Price,
     /// Units used per request (1 for requests, GB-s per request for compute).
     pub units_per_request: f64,
     /// Units per month that are free (free tier), deducted before pricing.
@@ -66,13 +20,13 @@ pub struct Meter {
 
 impl Meter {
     /// Billable units for `requests` requests in a month.
-    pub fn billable_units(&self, requests: f64) -> f64 {
+    fn billable_units(&self, requests: f64) -> f64 {
         (requests * self.units_per_request - self.free_units).max(0.0)
     }
 
     /// Monthly cost in USD for `requests` requests.
     pub fn cost(&self, requests: f64) -> f64 {
-        self.schedule.cost(self.billable_units(requests))
+        self.price.cost(self.billable_units(requests))
     }
 
     /// Cost in USD of one more request once `requests` requests are served.
@@ -80,12 +34,12 @@ impl Meter {
         if requests * self.units_per_request < self.free_units {
             return 0.0;
         }
-        self.units_per_request * self.schedule.marginal(self.billable_units(requests))
+        self.units_per_request * self.price.marginal(self.billable_units(requests))
     }
 
     /// Request volumes where this meter's price per request changes.
     fn breakpoints(&self) -> impl Iterator<Item = f64> + '_ {
-        let bounds = self.schedule.tiers.iter().filter_map(|tier| tier.up_to);
+        let bounds = self.price.tiers.iter().filter_map(|tier| tier.up_to);
         std::iter::once(0.0)
             .chain(bounds)
             .map(|units| (units + self.free_units) / self.units_per_request)
@@ -99,16 +53,8 @@ impl Meter {
 /// is solved exactly segment by segment. `None` when the meters never reach `fixed_monthly`.
 pub fn break_even(fixed_monthly: f64, meters: &[&Meter]) -> Option<f64> {
     let total = |requests: f64| meters.iter().map(|meter| meter.cost(requests)).sum::<f64>();
-    let slope = |requests: f64| {
-        meters
-            .iter()
-            .map(|meter| meter.slope(requests))
-            .sum::<f64>()
-    };
-    let mut breakpoints: Vec<f64> = meters
-        .iter()
-        .flat_map(|meter| meter.breakpoints())
-        .collect();
+    let slope = |requests: f64| meters.iter().map(|m| m.slope(requests)).sum::<f64>();
+    let mut breakpoints: Vec<f64> = meters.iter().flat_map(|m| m.breakpoints()).collect();
     breakpoints.sort_by(f64::total_cmp);
 
     let mut start = 0.0;
@@ -117,9 +63,7 @@ pub fn break_even(fixed_monthly: f64, meters: &[&Meter]) -> Option<f64> {
         if remaining <= 0.0 {
             return Some(start);
         }
-        let end = breakpoints
-            .iter()
-            .copied()
+        let end = (breakpoints.iter().copied())
             .find(|&point| point > start)
             .unwrap_or(f64::INFINITY);
         // The rate is constant inside a segment; probe its middle to stay clear of the ends.
@@ -174,6 +118,15 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// The seed's workload: it prices compute at the x86_64 rate.
+    pub fn seed(prices: &Prices) -> Self {
+        Workload {
+            duration_ms: prices.seed.duration_ms,
+            memory_mb: prices.seed.memory_mb,
+            arch: Arch::X86_64,
+        }
+    }
+
     /// Billed duration: Lambda rounds each invocation up to the next 1 ms.
     pub fn billed_ms(&self) -> f64 {
         self.duration_ms.ceil()
@@ -183,15 +136,6 @@ impl Workload {
     pub fn gb_seconds_per_request(&self) -> f64 {
         self.billed_ms() / MS_PER_SECOND * f64::from(self.memory_mb) / MB_PER_GB
     }
-}
-
-/// Which charges the Lambda estimate includes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LambdaOptions {
-    /// Add the API Gateway HTTP API request charge.
-    pub api_gateway: bool,
-    /// Deduct the Lambda free tier.
-    pub free_tier: bool,
 }
 
 /// The Lambda side of the comparison for one workload.
@@ -226,30 +170,22 @@ impl LambdaBill {
 }
 
 impl LambdaModel {
-    /// Builds the meters for `workload` under `prices`.
-    pub fn new(prices: &Prices, workload: &Workload, options: LambdaOptions) -> Self {
-        let (lambda, free_tier) = (&prices.lambda, &prices.lambda.free_tier);
-        let free = |units: f64| if options.free_tier { units } else { 0.0 };
+    /// The meters for `workload`, with the API Gateway charge and the free tier if asked for.
+    pub fn new(prices: &Prices, workload: &Workload, api_gateway: bool, free_tier: bool) -> Self {
+        let (p, free) = (&prices.price, &prices.free_tier);
+        let meter = |price: &Price, units_per_request, free_units| Meter {
+            price: price.clone(),
+            units_per_request,
+            free_units: if free_tier { free_units } else { 0.0 },
+        };
         let compute = match workload.arch {
-            Arch::X86_64 => &lambda.compute.x86_64,
-            Arch::Arm64 => &lambda.compute.arm64,
+            Arch::X86_64 => &p.lambda_x86_64,
+            Arch::Arm64 => &p.lambda_arm64,
         };
         LambdaModel {
-            requests: Meter {
-                schedule: lambda.requests.schedule(),
-                units_per_request: 1.0,
-                free_units: free(free_tier.requests),
-            },
-            compute: Meter {
-                schedule: compute.schedule(),
-                units_per_request: workload.gb_seconds_per_request(),
-                free_units: free(free_tier.gb_seconds),
-            },
-            api_gateway: options.api_gateway.then(|| Meter {
-                schedule: prices.api_gateway.http_api_requests.schedule(),
-                units_per_request: 1.0,
-                free_units: 0.0,
-            }),
+            requests: meter(&p.lambda_requests, 1.0, free.requests),
+            compute: meter(compute, workload.gb_seconds_per_request(), free.gb_seconds),
+            api_gateway: api_gateway.then(|| meter(&p.api_gateway_requests, 1.0, 0.0)),
         }
     }
 
@@ -263,26 +199,23 @@ impl LambdaModel {
         }
     }
 
+    fn meters(&self) -> Vec<&Meter> {
+        let mut meters = vec![&self.requests, &self.compute];
+        meters.extend(self.api_gateway.as_ref());
+        meters
+    }
+
     /// List price of a million requests: first tiers, before the free tier.
     pub fn usd_per_million(&self) -> f64 {
-        let meters = [
-            Some(&self.requests),
-            Some(&self.compute),
-            self.api_gateway.as_ref(),
-        ];
-        let per_request: f64 = meters
-            .into_iter()
-            .flatten()
-            .map(|meter| meter.units_per_request * meter.schedule.marginal(0.0))
+        let per_request: f64 = (self.meters().into_iter())
+            .map(|meter| meter.units_per_request * meter.price.marginal(0.0))
             .sum();
         per_request * 1e6
     }
 
     /// Requests per month at which this Lambda bill equals `fixed_monthly`.
     pub fn break_even(&self, fixed_monthly: f64) -> Option<f64> {
-        let mut meters = vec![&self.requests, &self.compute];
-        meters.extend(self.api_gateway.as_ref());
-        break_even(fixed_monthly, &meters)
+        break_even(fixed_monthly, &self.meters())
     }
 }
 
@@ -301,84 +234,38 @@ pub struct KubernetesSetup {
     pub hours_per_month: f64,
 }
 
-/// Monthly Kubernetes bill, in USD.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct KubernetesBill {
-    /// Worker nodes.
-    pub nodes: f64,
-    /// Load balancer.
-    pub load_balancer: f64,
-    /// EKS control plane (0 when not included).
-    pub control_plane: f64,
-}
-
-impl KubernetesBill {
-    /// Total monthly cost.
-    pub fn total(&self) -> f64 {
-        self.nodes + self.load_balancer + self.control_plane
-    }
-}
-
 impl KubernetesSetup {
-    /// Monthly bill; it does not depend on traffic.
-    pub fn monthly(&self) -> KubernetesBill {
-        KubernetesBill {
-            nodes: f64::from(self.nodes) * self.node_usd_per_hour * self.hours_per_month,
-            load_balancer: self.load_balancer_usd_per_month,
-            control_plane: self.control_plane_usd_per_hour.unwrap_or(0.0) * self.hours_per_month,
+    /// The seed's setup: its nodes and the load balancer, no control plane.
+    pub fn seed(prices: &Prices) -> Self {
+        KubernetesSetup {
+            nodes: prices.seed.nodes,
+            node_usd_per_hour: prices.price.node.usd(),
+            load_balancer_usd_per_month: prices.price.load_balancer.usd(),
+            control_plane_usd_per_hour: None,
+            hours_per_month: prices.meta.hours_per_month,
         }
+    }
+
+    /// The nodes' monthly cost.
+    pub fn nodes_monthly(&self) -> f64 {
+        f64::from(self.nodes) * self.node_usd_per_hour * self.hours_per_month
+    }
+
+    /// The EKS control plane's monthly cost (0 when not included).
+    pub fn control_plane_monthly(&self) -> f64 {
+        self.control_plane_usd_per_hour.unwrap_or(0.0) * self.hours_per_month
+    }
+
+    /// Total monthly cost; it does not depend on traffic.
+    pub fn total(&self) -> f64 {
+        self.nodes_monthly() + self.load_balancer_usd_per_month + self.control_plane_monthly()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::prices::Tier;
     use super::*;
-
-    fn flat(usd: f64, per: f64) -> Schedule {
-        Schedule {
-            per,
-            tiers: vec![Tier { usd, up_to: None }],
-        }
-    }
-
-    fn meter(usd_per_request: f64) -> Meter {
-        Meter {
-            schedule: flat(usd_per_request, 1.0),
-            units_per_request: 1.0,
-            free_units: 0.0,
-        }
-    }
-
-    fn assert_close(actual: f64, expected: f64) {
-        assert!(
-            (actual - expected).abs() <= 1e-9 * expected.abs().max(1.0),
-            "{actual} != {expected}"
-        );
-    }
-
-    #[test]
-    fn tiered_schedule_charges_each_tier_at_its_own_price() {
-        // GIVEN $1.00 per million up to 300 M, then $0.90
-        let schedule = Schedule {
-            per: 1e6,
-            tiers: vec![
-                Tier {
-                    usd: 1.0,
-                    up_to: Some(300e6),
-                },
-                Tier {
-                    usd: 0.9,
-                    up_to: None,
-                },
-            ],
-        };
-        // WHEN 1 billion requests are priced
-        let cost = schedule.cost(1e9);
-        // THEN 300 M cost $300 and the other 700 M cost $630
-        assert_close(cost, 930.0);
-        assert_close(schedule.marginal(299e6), 1e-6);
-        assert_close(schedule.marginal(300e6), 0.9e-6);
-    }
 
     #[test]
     fn duration_is_billed_in_whole_milliseconds() {
@@ -388,72 +275,37 @@ mod tests {
             memory_mb: 128,
             arch: Arch::Arm64,
         };
-        // WHEN it is billed
-        // THEN 5 ms x 0.125 GB are charged
+        // WHEN / THEN 5 ms x 0.125 GB are charged
         assert_eq!(workload.billed_ms(), 5.0);
-        assert_close(workload.gb_seconds_per_request(), 0.000_625);
-    }
-
-    #[test]
-    fn break_even_with_flat_prices_is_fixed_cost_over_price_per_request() {
-        // GIVEN a $100 fixed cost and meters costing $1 + $3 per thousand requests
-        let (a, b) = (meter(0.001), meter(0.003));
-        // WHEN the break-even volume is solved
-        let requests = break_even(100.0, &[&a, &b]).unwrap();
-        // THEN it is 100 / 0.004 = 25,000 requests
-        assert_close(requests, 25_000.0);
+        assert!((workload.gb_seconds_per_request() - 0.000_625).abs() < 1e-15);
     }
 
     #[test]
     fn break_even_crosses_tiers_and_free_allowances() {
         // GIVEN 1,000 free units, then $1 per unit up to 1,000 billable units, then $0.50
-        let tiered = Meter {
-            schedule: Schedule {
-                per: 1.0,
-                tiers: vec![
-                    Tier {
-                        usd: 1.0,
-                        up_to: Some(1_000.0),
-                    },
-                    Tier {
-                        usd: 0.5,
-                        up_to: None,
-                    },
-                ],
-            },
-            units_per_request: 1.0,
-            free_units: 1_000.0,
+        let tier = |usd, up_to| Tier { usd, up_to };
+        let price = Price {
+            per: 1.0,
+            tiers: vec![tier(1.0, Some(1_000.0)), tier(0.5, None)],
+            source: String::new(),
+            read: String::new(),
         };
+        let meter = |price: &Price, free_units| Meter {
+            price: price.clone(),
+            units_per_request: 1.0,
+            free_units,
+        };
+        let tiered = meter(&price, 1_000.0);
         // WHEN the fixed cost is $1,500
         let requests = break_even(1_500.0, &[&tiered]).unwrap();
         // THEN 1,000 free + 1,000 at $1 + 1,000 at $0.50 = 3,000 requests
-        assert_close(requests, 3_000.0);
-        assert_close(tiered.cost(requests), 1_500.0);
-    }
-
-    #[test]
-    fn break_even_is_none_when_lambda_is_free() {
-        // GIVEN a meter that costs nothing
-        let free = meter(0.0);
-        // WHEN / THEN no volume reaches a positive fixed cost
-        assert_eq!(break_even(10.0, &[&free]), None);
-    }
-
-    #[test]
-    fn kubernetes_cost_does_not_depend_on_traffic_and_adds_control_plane() {
-        // GIVEN 2 nodes at $0.05/h, a $10 load balancer and a $0.10/h control plane
-        let setup = KubernetesSetup {
-            nodes: 2,
-            node_usd_per_hour: 0.05,
-            load_balancer_usd_per_month: 10.0,
-            control_plane_usd_per_hour: Some(0.10),
-            hours_per_month: 730.0,
+        assert!((requests - 3_000.0).abs() < 1e-9, "{requests}");
+        assert!((tiered.cost(requests) - 1_500.0).abs() < 1e-9);
+        // AND a meter that costs nothing never reaches it
+        let free = Price {
+            tiers: vec![tier(0.0, None)],
+            ..price
         };
-        // WHEN the month is billed
-        let bill = setup.monthly();
-        // THEN nodes cost 2 x 0.05 x 730 = $73 and the control plane $73
-        assert_close(bill.nodes, 73.0);
-        assert_close(bill.control_plane, 73.0);
-        assert_close(bill.total(), 156.0);
+        assert_eq!(break_even(10.0, &[&meter(&free, 0.0)]), None);
     }
 }

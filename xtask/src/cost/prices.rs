@@ -1,14 +1,13 @@
-//! The price list, embedded from `xtask/data/prices.toml`.
+//! The price list, embedded from `xtask/data/prices.toml`: every price is one [`Price`], a tiered
+//! schedule with its source.
 
 use anyhow::{Context, Result, ensure};
 use serde::Deserialize;
 
-use super::model::{KubernetesSetup, Schedule, Tier};
-
 /// The embedded price file.
 const PRICES_TOML: &str = include_str!("../../data/prices.toml");
 
-/// Every price and the seed's example workload.
+/// Every price, the free allowance and the seed's example workload.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prices {
@@ -16,12 +15,10 @@ pub struct Prices {
     pub meta: Meta,
     /// The seed article's example workload.
     pub seed: Seed,
-    /// Kubernetes (EC2, ELB, EKS) prices.
-    pub kubernetes: KubernetesPrices,
-    /// Lambda prices.
-    pub lambda: LambdaPriceList,
-    /// API Gateway prices.
-    pub api_gateway: ApiGatewayPrices,
+    /// The priced items.
+    pub price: PriceList,
+    /// Lambda's always-free monthly allowance.
+    pub free_tier: FreeTier,
 }
 
 /// Where and when the prices apply.
@@ -44,6 +41,8 @@ pub struct Meta {
 pub struct Seed {
     /// Kubernetes worker nodes.
     pub nodes: u32,
+    /// Their instance type, which `price.node` prices.
+    pub instance: String,
     /// Lambda requests per month.
     pub requests_per_month: f64,
     /// Lambda duration per request, in ms.
@@ -52,63 +51,34 @@ pub struct Seed {
     pub memory_mb: u32,
 }
 
-/// Kubernetes prices.
+/// The priced items, each a `[price.NAME]` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct KubernetesPrices {
-    /// One worker node.
-    pub node: NodePrice,
-    /// The load balancer in front of the service.
-    pub load_balancer: MonthlyPrice,
-    /// The EKS control plane.
-    pub eks_control_plane: HourlyPrice,
+pub struct PriceList {
+    /// One Kubernetes worker node, per hour.
+    pub node: Price,
+    /// The load balancer, per month.
+    pub load_balancer: Price,
+    /// The EKS control plane, per hour.
+    pub eks_control_plane: Price,
+    /// Lambda requests.
+    pub lambda_requests: Price,
+    /// Lambda compute per GB-s, x86_64.
+    pub lambda_x86_64: Price,
+    /// Lambda compute per GB-s, arm64.
+    pub lambda_arm64: Price,
+    /// API Gateway HTTP API requests.
+    pub api_gateway_requests: Price,
 }
 
-/// An EC2 instance price.
-#[derive(Debug, Deserialize)]
+/// One price: each tier's `usd` buys `per` units; a flat price has one tier.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NodePrice {
-    /// Instance type, e.g. t3.medium.
-    pub instance: String,
-    /// USD per hour.
-    pub usd_per_hour: f64,
-    /// AWS pricing page the price was read from.
-    pub source: String,
-    /// Month the price was read.
-    pub read: String,
-}
-
-/// A price per hour.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HourlyPrice {
-    /// USD per hour.
-    pub usd_per_hour: f64,
-    /// AWS pricing page the price was read from.
-    pub source: String,
-    /// Month the price was read.
-    pub read: String,
-}
-
-/// A price per month.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MonthlyPrice {
-    /// USD per month.
-    pub usd_per_month: f64,
-    /// AWS pricing page the price was read from.
-    pub source: String,
-    /// Month the price was read.
-    pub read: String,
-}
-
-/// A usage price with volume tiers.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TieredPrice {
-    /// Units each tier's `usd` buys.
+pub struct Price {
+    /// Units each tier's `usd` buys (1 for GB-s or hours, 1,000,000 for requests).
+    #[serde(default = "one")]
     pub per: f64,
-    /// Volume tiers, cheapest last.
+    /// Tiers in increasing order of `up_to`; the last one is unbounded.
     pub tiers: Vec<Tier>,
     /// AWS pricing page the price was read from.
     pub source: String,
@@ -116,63 +86,18 @@ pub struct TieredPrice {
     pub read: String,
 }
 
-impl TieredPrice {
-    /// The schedule the model computes with.
-    pub fn schedule(&self) -> Schedule {
-        Schedule {
-            per: self.per,
-            tiers: self.tiers.clone(),
-        }
-    }
-
-    /// Price of the first tier, per `per` units.
-    pub fn first_usd(&self) -> f64 {
-        self.tiers.first().map_or(0.0, |tier| tier.usd)
-    }
-
-    fn validate(&self, name: &str) -> Result<()> {
-        ensure!(self.per > 0.0, "{name}: `per` must be positive");
-        let (last, rest) = self
-            .tiers
-            .split_last()
-            .with_context(|| format!("{name}: no tiers"))?;
-        ensure!(last.up_to.is_none(), "{name}: last tier must have no up_to");
-        let mut lower = 0.0;
-        for tier in rest {
-            let upper = tier
-                .up_to
-                .with_context(|| format!("{name}: only the last tier may omit up_to"))?;
-            ensure!(upper > lower, "{name}: tiers must increase");
-            lower = upper;
-        }
-        ensure!(
-            self.tiers.iter().all(|tier| tier.usd >= 0.0),
-            "{name}: negative price"
-        );
-        Ok(())
-    }
+/// One volume tier of a [`Price`].
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// Price in USD per `Price::per` units.
+    pub usd: f64,
+    /// Cumulative monthly usage where this tier ends; `None` for the last tier.
+    pub up_to: Option<f64>,
 }
 
-/// Lambda prices.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LambdaPriceList {
-    /// Request charge.
-    pub requests: TieredPrice,
-    /// Compute charge per architecture.
-    pub compute: ComputePrices,
-    /// Always-free monthly allowance.
-    pub free_tier: FreeTier,
-}
-
-/// Lambda compute charge per GB-s, per architecture.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ComputePrices {
-    /// x86_64 functions.
-    pub x86_64: TieredPrice,
-    /// arm64 functions.
-    pub arm64: TieredPrice,
+fn one() -> f64 {
+    1.0
 }
 
 /// Lambda's monthly free allowance.
@@ -189,12 +114,53 @@ pub struct FreeTier {
     pub read: String,
 }
 
-/// API Gateway prices.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiGatewayPrices {
-    /// HTTP API request charge.
-    pub http_api_requests: TieredPrice,
+impl Price {
+    /// The first tier's `usd` (a flat price's only one), per `per` units.
+    pub fn usd(&self) -> f64 {
+        self.tiers[0].usd
+    }
+
+    /// Monthly cost in USD of `quantity` units.
+    pub fn cost(&self, quantity: f64) -> f64 {
+        let mut lower = 0.0;
+        let mut total = 0.0;
+        for tier in &self.tiers {
+            let upper = tier.up_to.unwrap_or(f64::INFINITY);
+            if quantity > lower {
+                total += (quantity.min(upper) - lower) * tier.usd;
+            }
+            lower = upper;
+        }
+        total / self.per
+    }
+
+    /// Price in USD of one more unit once `quantity` units are used.
+    pub fn marginal(&self, quantity: f64) -> f64 {
+        let tier = self
+            .tiers
+            .iter()
+            .find(|tier| tier.up_to.is_none_or(|upper| quantity < upper));
+        tier.map_or(0.0, |tier| tier.usd) / self.per
+    }
+
+    fn validate(&self, name: &str) -> Result<()> {
+        ensure!(self.per > 0.0, "{name}: `per` must be positive");
+        let (last, rest) =
+            (self.tiers.split_last()).with_context(|| format!("{name}: no tiers"))?;
+        ensure!(last.up_to.is_none(), "{name}: last tier must have no up_to");
+        let mut lower = 0.0;
+        for tier in rest {
+            let upper = (tier.up_to)
+                .with_context(|| format!("{name}: only the last tier may omit up_to"))?;
+            ensure!(upper > lower, "{name}: tiers must increase");
+            lower = upper;
+        }
+        ensure!(
+            self.tiers.iter().all(|tier| tier.usd >= 0.0),
+            "{name}: negative price"
+        );
+        Ok(())
+    }
 }
 
 impl Prices {
@@ -206,30 +172,19 @@ impl Prices {
     /// Parses and checks a price file.
     pub fn parse(text: &str) -> Result<Self> {
         let prices: Prices = toml::from_str(text)?;
-        let (lambda, compute) = (&prices.lambda, &prices.lambda.compute);
+        let p = &prices.price;
         for (name, price) in [
-            ("lambda.requests", &lambda.requests),
-            ("lambda.compute.x86_64", &compute.x86_64),
-            ("lambda.compute.arm64", &compute.arm64),
-            (
-                "api_gateway.http_api_requests",
-                &prices.api_gateway.http_api_requests,
-            ),
+            ("node", &p.node),
+            ("load_balancer", &p.load_balancer),
+            ("eks_control_plane", &p.eks_control_plane),
+            ("lambda_requests", &p.lambda_requests),
+            ("lambda_x86_64", &p.lambda_x86_64),
+            ("lambda_arm64", &p.lambda_arm64),
+            ("api_gateway_requests", &p.api_gateway_requests),
         ] {
-            price.validate(name)?;
+            price.validate(&format!("price.{name}"))?;
         }
         Ok(prices)
-    }
-
-    /// The seed's Kubernetes setup: nodes and load balancer, no control plane.
-    pub fn seed_kubernetes(&self) -> KubernetesSetup {
-        KubernetesSetup {
-            nodes: self.seed.nodes,
-            node_usd_per_hour: self.kubernetes.node.usd_per_hour,
-            load_balancer_usd_per_month: self.kubernetes.load_balancer.usd_per_month,
-            control_plane_usd_per_hour: None,
-            hours_per_month: self.meta.hours_per_month,
-        }
     }
 }
 
@@ -243,7 +198,7 @@ mod tests {
         let text = PRICES_TOML.replace("{ usd = 0.90 }", "{ usd = 0.90, up_to = 1e12 }");
         // WHEN it is parsed
         let error = Prices::parse(&text).unwrap_err();
-        // THEN the offending table is named
-        assert!(error.to_string().contains("api_gateway.http_api_requests"));
+        // THEN the offending price is named
+        assert!(error.to_string().contains("price.api_gateway_requests"));
     }
 }

@@ -2,36 +2,29 @@
 //! printed by the command, and written into the `<!-- cost:NAME -->` regions of `docs/cost.md`.
 
 use super::measured::Measured;
-use super::model::{KubernetesSetup, Workload};
-use super::prices::{Prices, TieredPrice};
-use super::scenario::{Extended, Scenario};
+use super::model::{KubernetesSetup, LambdaModel, Workload};
+use super::prices::{Price, Prices};
+use super::scenario::Scenario;
 use crate::doc_regions::table;
 use crate::numbers::{count, count_short, usd};
 
 /// Request volumes in the volume table (one per decade of the chart).
 const VOLUMES: [f64; 6] = [1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
 
-/// Where measured figures came from.
-pub struct MeasuredSource<'a> {
-    /// Path as given or defaulted.
-    pub path: &'a str,
-    /// What was read.
-    pub measured: &'a Measured,
-}
-
-/// Every table, by region name, with the heading the terminal report gives it.
+/// Every table, by region name, with the heading the terminal report gives it; `measured` is the
+/// benchmark results' path (as given or defaulted) and what was read from it.
 pub fn regions(
     prices: &Prices,
     scenario: &Scenario,
-    measured: Option<MeasuredSource>,
+    measured: Option<(&str, &Measured)>,
 ) -> Vec<(&'static str, &'static str, String)> {
-    let ext = &scenario.extended;
+    let ext = scenario;
     vec![
         ("prices", "Prices", price_list(prices)),
         (
             "seed",
             "The seed's model, as published (no API Gateway, free tier, EKS control plane or data transfer)",
-            seed(prices, scenario),
+            seed(prices),
         ),
         (
             "kubernetes",
@@ -59,7 +52,7 @@ fn price(usd: f64) -> String {
 }
 
 /// A tiered price: `$1.00 per million up to 300M, then $0.90`.
-fn tiers(p: &TieredPrice, unit: &str) -> String {
+fn tiers(p: &Price, unit: &str) -> String {
     let parts: Vec<String> = (p.tiers.iter().enumerate())
         .map(|(i, tier)| {
             let upto = (tier.up_to).map_or(String::new(), |n| format!(" up to {}", count_short(n)));
@@ -74,40 +67,36 @@ fn tiers(p: &TieredPrice, unit: &str) -> String {
 
 /// Every price the model uses, with the page it was read from.
 fn price_list(prices: &Prices) -> String {
-    let (k, l) = (&prices.kubernetes, &prices.lambda);
-    let hours = prices.meta.hours_per_month;
-    let (free, eks) = (&l.free_tier, &k.eks_control_plane);
+    let (p, free, hours) = (
+        &prices.price,
+        &prices.free_tier,
+        prices.meta.hours_per_month,
+    );
     let row = |what: &str, list: String, source: &str, read: &str| {
         vec![what.to_owned(), list, format!("{source}, read {read}")]
     };
-    let tiered =
-        |what: &str, p: &TieredPrice, unit: &str| row(what, tiers(p, unit), &p.source, &p.read);
+    let item = |what: &str, price: &Price, list| row(what, list, &price.source, &price.read);
+    let tiered = |what: &str, price: &Price, unit| item(what, price, tiers(price, unit));
+    let eks = p.eks_control_plane.usd();
     let rows = [
-        row(
-            &format!("Kubernetes node ({})", k.node.instance),
-            format!("{}/h", price(k.node.usd_per_hour)),
-            &k.node.source,
-            &k.node.read,
+        item(
+            &format!("Kubernetes node ({})", prices.seed.instance),
+            &p.node,
+            format!("{}/h", price(p.node.usd())),
         ),
-        row(
+        item(
             "load balancer",
-            format!("{}/month", usd(k.load_balancer.usd_per_month)),
-            &k.load_balancer.source,
-            &k.load_balancer.read,
+            &p.load_balancer,
+            format!("{}/month", usd(p.load_balancer.usd())),
         ),
-        row(
+        item(
             "EKS control plane",
-            format!(
-                "{}/h × {hours} h = {}/month",
-                price(eks.usd_per_hour),
-                usd(eks.usd_per_hour * hours)
-            ),
-            &eks.source,
-            &eks.read,
+            &p.eks_control_plane,
+            format!("{}/h × {hours} h = {}/month", price(eks), usd(eks * hours)),
         ),
-        tiered("Lambda requests", &l.requests, " per million"),
-        tiered("Lambda compute, x86_64", &l.compute.x86_64, " per GB-s"),
-        tiered("Lambda compute, arm64", &l.compute.arm64, " per GB-s"),
+        tiered("Lambda requests", &p.lambda_requests, " per million"),
+        tiered("Lambda compute, x86_64", &p.lambda_x86_64, " per GB-s"),
+        tiered("Lambda compute, arm64", &p.lambda_arm64, " per GB-s"),
         row(
             "Lambda free tier, per account (`--free-tier`)",
             format!(
@@ -120,7 +109,7 @@ fn price_list(prices: &Prices) -> String {
         ),
         tiered(
             "API Gateway HTTP API requests",
-            &prices.api_gateway.http_api_requests,
+            &p.api_gateway_requests,
             " per million",
         ),
     ];
@@ -128,9 +117,8 @@ fn price_list(prices: &Prices) -> String {
 }
 
 fn nodes_label(prices: &Prices, setup: &KubernetesSetup) -> String {
-    let node = &prices.kubernetes.node;
-    let instance = if setup.node_usd_per_hour == node.usd_per_hour {
-        node.instance.as_str()
+    let instance = if setup.node_usd_per_hour == prices.price.node.usd() {
+        prices.seed.instance.as_str()
     } else {
         "node"
     };
@@ -168,29 +156,30 @@ fn total(what: &str, calculation: String, monthly: f64) -> Vec<String> {
     ]
 }
 
-fn seed(prices: &Prices, scenario: &Scenario) -> String {
-    let seed = &scenario.seed;
-    let (k, l) = (&seed.kubernetes_bill, &seed.lambda_bill);
-    let requests = &prices.lambda.requests;
-    let compute = &prices.lambda.compute.x86_64;
+/// The seed's figures: its Kubernetes setup, and Lambda without API Gateway or free tier.
+fn seed(prices: &Prices) -> String {
+    let (k, workload) = (&KubernetesSetup::seed(prices), Workload::seed(prices));
+    let requests_per_month = prices.seed.requests_per_month;
+    let l = LambdaModel::new(prices, &workload, false, false).monthly(requests_per_month);
+    let (requests, compute) = (&prices.price.lambda_requests, &prices.price.lambda_x86_64);
     let rows = [
         row(
             "Kubernetes nodes",
-            nodes_label(prices, &seed.kubernetes),
-            k.nodes,
+            nodes_label(prices, k),
+            k.nodes_monthly(),
         ),
         row(
             "Load balancer",
             "as given by the seed".into(),
-            k.load_balancer,
+            k.load_balancer_usd_per_month,
         ),
         total("Kubernetes total", "whatever the traffic".into(), k.total()),
         row(
             "Lambda requests",
             format!(
                 "{} × {} per million",
-                count(seed.requests),
-                price(requests.first_usd() * 1e6 / requests.per)
+                count(requests_per_month),
+                price(requests.usd() * 1e6 / requests.per)
             ),
             l.requests,
         ),
@@ -199,52 +188,52 @@ fn seed(prices: &Prices, scenario: &Scenario) -> String {
             format!(
                 "{} GB-s ({}) × {}",
                 count(l.gb_seconds),
-                workload_label(&seed.workload),
-                price(compute.first_usd() / compute.per)
+                workload_label(&workload),
+                price(compute.usd() / compute.per)
             ),
             l.compute,
         ),
         total(
             "Lambda total",
-            format!("at {} requests/month", count(seed.requests)),
+            format!("at {} requests/month", count(requests_per_month)),
             l.total(),
         ),
     ];
     table(&["", "calculation", "monthly"], rows)
 }
 
-fn kubernetes(prices: &Prices, ext: &Extended) -> String {
-    let (setup, k) = (&ext.kubernetes, &ext.kubernetes_bill);
+fn kubernetes(prices: &Prices, ext: &Scenario) -> String {
+    let setup = &ext.kubernetes;
     let plane = match setup.control_plane_usd_per_hour {
         Some(hourly) => row(
             "EKS control plane",
             format!("{}/h × {} h", price(hourly), setup.hours_per_month),
-            k.control_plane,
+            setup.control_plane_monthly(),
         ),
         None => vec![
             "EKS control plane".into(),
             format!(
                 "left out (`--eks-control-plane` adds {}, for {} in all)",
                 usd(ext.control_plane_monthly),
-                usd(k.total() + ext.control_plane_monthly)
+                usd(setup.total() + ext.control_plane_monthly)
             ),
             "-".into(),
         ],
     };
     let rows = [
-        row("nodes", nodes_label(prices, setup), k.nodes),
+        row("nodes", nodes_label(prices, setup), setup.nodes_monthly()),
         row(
             "load balancer",
             String::new(),
             setup.load_balancer_usd_per_month,
         ),
         plane,
-        total("total", "whatever the traffic".into(), k.total()),
+        total("total", "whatever the traffic".into(), setup.total()),
     ];
     table(&["", "calculation", "monthly"], rows)
 }
 
-fn lambda(prices: &Prices, ext: &Extended, measured: Option<MeasuredSource>) -> String {
+fn lambda(prices: &Prices, ext: &Scenario, measured: Option<(&str, &Measured)>) -> String {
     let bills: Vec<_> = (ext.profiles.iter())
         .map(|p| p.model.monthly(ext.requests))
         .collect();
@@ -255,7 +244,7 @@ fn lambda(prices: &Prices, ext: &Extended, measured: Option<MeasuredSource>) -> 
     };
     let api = format!(
         "API Gateway HTTP API requests ({})",
-        tiers(&prices.api_gateway.http_api_requests, " per million")
+        tiers(&prices.price.api_gateway_requests, " per million")
     );
     let rows = [
         line("Lambda requests", &|i| usd(bills[i].requests)),
@@ -269,7 +258,7 @@ fn lambda(prices: &Prices, ext: &Extended, measured: Option<MeasuredSource>) -> 
         line(&api, &|i| usd(bills[i].api_gateway)),
         line("**total**", &|i| format!("**{}**", usd(bills[i].total()))),
     ];
-    let free = if ext.options.free_tier {
+    let free = if ext.free_tier {
         "free tier deducted"
     } else {
         "no free tier"
@@ -280,16 +269,16 @@ fn lambda(prices: &Prices, ext: &Extended, measured: Option<MeasuredSource>) -> 
         (ext.profiles.iter()).map(|p| format!("{}: {}", p.label, workload_label(&p.workload))),
     );
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let source = measured.map_or(String::new(), |s| {
+    let source = measured.map_or(String::new(), |(path, m)| {
         format!(
-            "Duration and memory measured in {}: p50 {} ms, peak RSS {} MiB → {} MB.\n\n",
-            s.path, s.measured.duration_ms, s.measured.peak_rss_mib, s.measured.memory_mb
+            "Duration and memory measured in {path}: p50 {} ms, peak RSS {} MiB → {} MB.\n\n",
+            m.duration_ms, m.peak_rss_mib, m.memory_mb
         )
     });
     source + &table(&header, rows)
 }
 
-fn break_even(ext: &Extended) -> String {
+fn break_even(ext: &Scenario) -> String {
     let seed = ext.profiles[0].break_even;
     let requests = |n: Option<f64>| {
         n.map_or("never".into(), |n| {
@@ -312,7 +301,7 @@ fn break_even(ext: &Extended) -> String {
     });
     let at = format!(
         "requests/month at Kubernetes' {}",
-        usd(ext.kubernetes_bill.total())
+        usd(ext.kubernetes.total())
     );
     let header = [
         "Lambda",
@@ -325,11 +314,11 @@ fn break_even(ext: &Extended) -> String {
     table(&header, rows)
 }
 
-fn volumes(ext: &Extended) -> String {
+fn volumes(ext: &Scenario) -> String {
     let mut header = vec!["requests/month".to_owned(), "Kubernetes".to_owned()];
     header.extend(ext.profiles.iter().map(|p| format!("Lambda {}", p.label)));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let kubernetes = ext.kubernetes_bill.total();
+    let kubernetes = ext.kubernetes.total();
     let rows = VOLUMES.into_iter().map(|requests| {
         let mut amounts = vec![kubernetes];
         amounts.extend((ext.profiles.iter()).map(|p| p.model.monthly(requests).total()));
@@ -345,39 +334,4 @@ fn volumes(ext: &Extended) -> String {
         cells
     });
     table(&header, rows) + "\nLambda columns include API Gateway; the cheapest in bold.\n"
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_price_names_its_source_and_read_date() {
-        // GIVEN the embedded price file
-        // WHEN its price list is rendered
-        let list = price_list(&Prices::embedded().unwrap());
-        // THEN each of the 8 prices names an AWS pricing page in us-east-1, read in 2026-11
-        let rows: Vec<&str> = list.lines().skip(2).collect();
-        assert_eq!(rows.len(), 8, "{list}");
-        for row in rows {
-            assert!(row.to_lowercase().contains("pricing"), "{row}");
-            assert!(row.contains("us-east-1"), "{row}");
-            assert!(row.ends_with(", read 2026-11 |"), "{row}");
-        }
-    }
-
-    #[test]
-    fn the_cheapest_deployment_at_each_volume_is_bold() {
-        // GIVEN the seed's scenario (Kubernetes $107.10, Lambda + API Gateway $4.53 per million)
-        let prices = Prices::embedded().unwrap();
-        let scenario = Scenario::new(&prices, &Default::default(), None);
-        // WHEN the volume table is rendered
-        let table = volumes(&scenario.extended);
-        // THEN Lambda is cheaper at 10M a month, Kubernetes at 100M
-        assert!(table.contains("| 10M | $107.10 | **$45.33** |"), "{table}");
-        assert!(
-            table.contains("| 100M | **$107.10** | $453.33 |"),
-            "{table}"
-        );
-    }
 }

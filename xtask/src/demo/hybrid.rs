@@ -1,16 +1,10 @@
 //! `cargo xtask demo --hybrid`: the import's two front doors and both lookup targets on one moto
-//! server (S3 and DynamoDB).
-//!
-//! 1. Uploads `xtask/data/imports/new-hires.jsonl` (good and bad rows) to `imports/2026/new hires.jsonl`
-//!    and invokes `import-fn`'s handler with the S3 event S3 would send (the key URL-encoded, built
-//!    from `tests/fixtures/events/s3-put.json`, read into `aws_lambda_events`' type as the runtime
-//!    does) and the deadline of the SAM template's 300 s timeout; prints its answer and report.
-//!    (Not under `cargo lambda watch`: its invocation deadline is always past, see
-//!    `testkit::lambda_watch`.)
-//! 2. Uploads `xtask/data/imports/contractors.jsonl` and runs `target/debug/import-job` on it as a
-//!    process, as the Kubernetes Job would; prints its exit status and the report it printed.
-//! 3. Asks `k8s-server` and `lambda-fn` (under `cargo lambda watch`) for imported users and for
-//!    users whose lines were rejected: both must answer alike, 200 and 404.
+//! server (S3 and DynamoDB). 1. `import-fn`'s handler gets the S3 event of an upload of
+//! `xtask/data/imports/new-hires.jsonl` (the key URL-encoded as S3 sends it, the SAM template's
+//! 300 s deadline; not under `cargo lambda watch`, whose deadline is always past). 2. The
+//! `import-job` binary imports `xtask/data/imports/contractors.jsonl`, as the Kubernetes Job
+//! would. Each prints its answer and report. 3. `k8s-server` and `lambda-fn` must answer alike for
+//! imported users (200) and for users whose lines were rejected (404).
 
 use std::time::{Duration, SystemTime};
 
@@ -24,10 +18,8 @@ use testkit::import::{event_key, run_job, s3_event};
 use testkit::lambda_watch::LambdaWatch;
 use testkit::moto::Moto;
 
-use super::k8s::K8sServer;
+use super::{K8sServer, TABLE, seeded_moto};
 
-/// The table both lookup targets read and both importers write.
-const TABLE: &str = "Users";
 /// The SAM template's `Timeout` of `import-fn`: the invocation's deadline.
 const LAMBDA_TIMEOUT: Duration = Duration::from_secs(300);
 /// The file `import-fn` imports, and where it is uploaded.
@@ -57,9 +49,7 @@ pub async fn demo() -> Result<()> {
     println!(
         "==> moto server (S3 and DynamoDB): table {TABLE} with the sample users, an import bucket"
     );
-    // Starting waits for moto to listen: not on a runtime worker.
-    let moto = tokio::task::block_in_place(|| Moto::launch(0))?;
-    moto.seed_sample(TABLE).await?;
+    let moto = seeded_moto().await?;
     let bucket = moto.create_bucket("user-import").await;
     let mut env = moto.service_env(TABLE);
     env.push(("AWS_ENDPOINT_URL_S3", moto.endpoint().to_owned()));
@@ -124,7 +114,7 @@ pub async fn demo() -> Result<()> {
     let mut problems = Vec::new();
     for (id, expected) in LOOKUPS {
         let path = format!("/users/{id}");
-        let on_server = testkit::http::send(server.addr(), "GET", &path, &[]).await;
+        let on_server = testkit::http::send(server.addr, "GET", &path, &[]).await;
         let on_lambda = watch.send("GET", &path, &[]).await;
         println!(
             "{id:<10} {:>10} {:>10}  {}",

@@ -1,120 +1,79 @@
-//! The demo's report: one row per request with both targets' answers, then start-up and memory.
+//! The demo's report: one line per request with both targets' answers, then start-up and memory.
 
 use std::time::Duration;
 
 use testkit::contract::{Case, contract_violations, parity_violation};
+use testkit::lambda_watch::LambdaWatch;
 use testkit::reply::Reply;
+
+use super::K8sServer;
 
 /// The targets, in column order.
 const TARGETS: [&str; 2] = ["k8s-server", "lambda-fn (cargo lambda watch)"];
+/// The columns.
+const HEADER: [&str; 8] = [
+    "request",
+    "k8s",
+    "lambda",
+    "body k8s",
+    "body lambda",
+    "same",
+    "k8s ms",
+    "lambda ms",
+];
 
-/// One request and what each target answered, and how long it took.
+/// One request, what each target answered ([`TARGETS`] order) and how long it took.
 pub struct Row<'a> {
-    case: &'a Case,
+    /// The request sent.
+    pub case: &'a Case,
     /// What the first column shows.
-    label: String,
-    replies: [Reply; 2],
-    took: [Duration; 2],
+    pub label: String,
+    /// Both answers.
+    pub replies: [Reply; 2],
+    /// Both latencies.
+    pub took: [Duration; 2],
 }
 
-/// How fast each target started, and its peak memory.
-pub struct Startup {
-    /// `k8s-server`: from spawn to the first 200 on `/readyz`.
-    pub server_ready: Duration,
-    /// `lambda-fn`: from its process's start to its first reply (see `LambdaWatch::cold_start`).
-    pub lambda_cold: Option<Duration>,
-    /// `lambda-fn`: the whole first request to the watch (with the build, if one was needed, and
-    /// `cargo run`'s up-to-date check).
-    pub lambda_first_reply: Duration,
-    /// Peak resident memory (`VmHWM`) of each process, in KiB.
-    pub server_peak_kib: Option<u64>,
-    /// See `server_peak_kib`.
-    pub lambda_peak_kib: Option<u64>,
-}
-
-impl<'a> Row<'a> {
-    /// A row for `case`, shown as its method and target: `replies` and `took` in [`TARGETS`] order.
-    pub fn new(case: &'a Case, replies: [Reply; 2], took: [Duration; 2]) -> Row<'a> {
-        Row {
-            case,
-            label: format!("{} {}", case.method, shorten(case.target, 36)),
-            replies,
-            took,
-        }
-    }
-
-    /// Like [`Row::new`], shown by the case's name (cases that differ in their headers only).
-    pub fn named(case: &'a Case, replies: [Reply; 2], took: [Duration; 2]) -> Row<'a> {
-        Row {
-            label: case.name.to_owned(),
-            ..Row::new(case, replies, took)
-        }
-    }
-
-    /// Whether both answers are the same (but for the request id, which each target generates).
-    fn identical(&self) -> bool {
-        self.replies[0].without_request_id() == self.replies[1].without_request_id()
-    }
-
+impl Row<'_> {
     /// What is wrong with this row: the answers differ, or one breaks the contract.
     pub fn problems(&self) -> Vec<String> {
         let [server, lambda] = &self.replies;
-        let mut problems: Vec<String> = parity_violation(self.case, server, lambda, TARGETS[1])
-            .into_iter()
-            .collect();
-        for (reply, target) in self.replies.iter().zip(TARGETS) {
-            problems.extend(contract_violations(self.case, reply, target));
-        }
-        problems
+        let parity = parity_violation(self.case, server, lambda, TARGETS[1]);
+        let broken = (self.replies.iter().zip(TARGETS))
+            .flat_map(|(reply, target)| contract_violations(self.case, reply, target));
+        parity.into_iter().chain(broken).collect()
     }
 }
 
-/// Prints the table and the start-up and memory lines.
-pub fn print(rows: &[Row], startup: &Startup) {
-    print_rows(rows);
-    print_startup(startup);
-}
-
-/// Prints one line per row, under a header.
-pub fn print_rows(rows: &[Row]) {
-    let header = [
-        "request",
-        "k8s",
-        "lambda",
-        "body k8s",
-        "body lambda",
-        "same",
-        "k8s ms",
-        "lambda ms",
-    ];
-    let mut lines = vec![header.map(String::from)];
-    for row in rows {
-        let [server, lambda] = &row.replies;
+/// Prints one line per row, under a header, in aligned columns.
+pub fn print(rows: &[Row]) {
+    let mut lines = vec![HEADER.map(String::from)];
+    for Row {
+        label,
+        replies: [server, lambda],
+        took,
+        ..
+    } in rows
+    {
+        let same = server.without_request_id() == lambda.without_request_id();
         lines.push([
-            row.label.clone(),
+            label.clone(),
             server.status.to_string(),
             lambda.status.to_string(),
             digest(&server.body),
             digest(&lambda.body),
-            if row.identical() { "yes" } else { "NO" }.into(),
-            format!("{:.1}", millis(row.took[0])),
-            format!("{:.1}", millis(row.took[1])),
+            if same { "yes" } else { "NO" }.into(),
+            format!("{:.1}", millis(took[0])),
+            format!("{:.1}", millis(took[1])),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|col| {
-            lines
-                .iter()
-                .map(|l| l[col].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
+    let width = |col: usize| lines.iter().map(|l| l[col].chars().count()).max();
+    let widths: Vec<usize> = (0..HEADER.len())
+        .map(|col| width(col).unwrap_or(0))
         .collect();
     println!();
     for line in &lines {
-        let cells: Vec<String> = line
-            .iter()
-            .zip(&widths)
+        let cells: Vec<String> = (line.iter().zip(&widths))
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
         println!("{}", cells.join(" | ").trim_end());
@@ -122,21 +81,26 @@ pub fn print_rows(rows: &[Row]) {
 }
 
 /// Prints each target's start-up time and peak memory.
-fn print_startup(startup: &Startup) {
-    let cold = startup
-        .lambda_cold
-        .map_or_else(|| "n/a".into(), |cold| format!("{:.1} ms", millis(cold)));
+pub fn print_startup(server: &K8sServer, watch: &LambdaWatch) {
+    let cold =
+        (watch.cold_start()).map_or_else(|| "n/a".into(), |d| format!("{:.1} ms", millis(d)));
     println!(
         "\nstart-up     k8s-server: spawn to first 200 on /readyz: {:.1} ms\n             \
          lambda-fn: cold start, process start to first reply (init + first invoke): {cold}\n             \
          lambda-fn: whole first request (cargo run's build or up-to-date check included): {:.1} ms",
-        millis(startup.server_ready),
-        millis(startup.lambda_first_reply),
+        millis(server.ready_after),
+        millis(watch.first_reply()),
     );
+    let mib = |kib: Option<u64>| {
+        kib.map_or_else(
+            || "n/a".into(),
+            |kib| format!("{:.1} MiB", kib as f64 / 1024.0),
+        )
+    };
     println!(
         "peak memory  k8s-server: {}   lambda-fn: {}   (VmHWM, debug builds)\n",
-        mib(startup.server_peak_kib),
-        mib(startup.lambda_peak_kib),
+        mib(server.peak_kib()),
+        mib(watch.function_pid().and_then(testkit::procfs::peak_rss_kib)),
     );
 }
 
@@ -151,7 +115,8 @@ fn digest(body: &str) -> String {
     format!("{:08x}", hash >> 32)
 }
 
-fn shorten(text: &str, max: usize) -> String {
+/// `text` cut to `max` characters, with `…` when cut.
+pub fn shorten(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
@@ -160,11 +125,4 @@ fn shorten(text: &str, max: usize) -> String {
 
 fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
-}
-
-fn mib(kib: Option<u64>) -> String {
-    kib.map_or_else(
-        || "n/a".into(),
-        |kib| format!("{:.1} MiB", kib as f64 / 1024.0),
-    )
 }
