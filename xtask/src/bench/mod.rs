@@ -343,9 +343,18 @@ enum Driver {
 /// One line of a load section.
 struct Plan {
     name: &'static str,
-    description: &'static str,
     variant: bool,
     driver: Driver,
+}
+
+impl Plan {
+    fn new(name: &'static str, variant: bool, driver: Driver) -> Plan {
+        Plan {
+            name,
+            variant,
+            driver,
+        }
+    }
 }
 
 /// What every phase measures with.
@@ -477,48 +486,21 @@ fn embedded(b: &Bench) -> Result<(LoadSection, f64)> {
         headers,
     };
     let plans = vec![
-        Plan {
-            name: "k8s-server",
-            description: "k8s-server (server profile), embedded store, every production layer, RUST_LOG=info",
-            variant: false,
-            driver: wrk(0, vec![]),
-        },
-        Plan {
-            name: "ceiling",
-            description: "bare hyper HTTP/1.1 server answering the same body, no routing or middleware",
-            variant: false,
-            driver: wrk(1, vec![]),
-        },
-        Plan {
-            name: "node-http",
-            description: "plain Node.js http server: id rule, Map lookup, JSON.stringify",
-            variant: false,
-            driver: wrk(2, vec![]),
-        },
-        Plan {
-            name: "axum-bare",
-            description: "bare axum router with the same lookup (embedded store, JSON envelope), no layers",
-            variant: false,
-            driver: wrk(4, vec![]),
-        },
-        Plan {
-            name: "k8s-server, AUTH=jwt",
-            description: "k8s-server with bearer tokens checked (RS256, JWKS on loopback), the same token on every request",
-            variant: true,
-            driver: wrk(5, vec![format!("authorization: {}", b.bearer)]),
-        },
-        Plan {
-            name: "k8s-server, caller sends x-request-id",
-            description: "same process as k8s-server; no UUID is generated",
-            variant: true,
-            driver: wrk(0, vec!["x-request-id: bench-0000000000000001".into()]),
-        },
-        Plan {
-            name: "k8s-server, RUST_LOG=warn",
-            description: "k8s-server (server profile) with the request span disabled by the log filter",
-            variant: true,
-            driver: wrk(3, vec![]),
-        },
+        Plan::new("k8s-server", false, wrk(0, vec![])),
+        Plan::new("ceiling", false, wrk(1, vec![])),
+        Plan::new("node-http", false, wrk(2, vec![])),
+        Plan::new("axum-bare", false, wrk(4, vec![])),
+        Plan::new(
+            "k8s-server, AUTH=jwt",
+            true,
+            wrk(5, vec![format!("authorization: {}", b.bearer)]),
+        ),
+        Plan::new(
+            "k8s-server, caller sends x-request-id",
+            true,
+            wrk(0, vec!["x-request-id: bench-0000000000000001".into()]),
+        ),
+        Plan::new("k8s-server, RUST_LOG=warn", true, wrk(3, vec![])),
     ];
     let section = measure(b, WARM_UP, &args.connections, &mut servers, &plans)?;
     let rss = servers[0].peak_rss_mib()?;
@@ -656,24 +638,13 @@ fn dynamodb_load(b: &Bench, aws: &[(String, String)]) -> Result<LoadSection> {
         headers: vec![],
     };
     let plans = vec![
-        Plan {
-            name: "k8s-server",
-            description: "k8s-server (server profile), DynamoDB store (GetItem per request)",
-            variant: false,
-            driver: wrk(0),
-        },
-        Plan {
-            name: "raw GetItem loop",
-            description: "the same SDK settings calling GetItem back to back, no HTTP in front",
-            variant: false,
-            driver: Driver::GetItem { env: aws.to_vec() },
-        },
-        Plan {
-            name: "node-http",
-            description: "plain Node.js http server, AWS SDK v3 GetCommand per request",
-            variant: false,
-            driver: wrk(1),
-        },
+        Plan::new("k8s-server", false, wrk(0)),
+        Plan::new(
+            "raw GetItem loop",
+            false,
+            Driver::GetItem { env: aws.to_vec() },
+        ),
+        Plan::new("node-http", false, wrk(1)),
     ];
     measure(
         b,
@@ -728,7 +699,6 @@ fn measure(
             };
             Target {
                 name: plan.name.to_owned(),
-                description: plan.description.to_owned(),
                 variant: plan.variant,
                 points: connections
                     .iter()

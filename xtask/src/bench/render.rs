@@ -495,11 +495,7 @@ fn load_table(section: &LoadSection, reference: &str) -> String {
                 .map_or(String::new(), |base| format!("{:.2}×", s.rps / base.rps))
         }),
     ];
-    let mut out = by_columns(&columns, rows) + "\n";
-    for target in &section.targets {
-        out += &format!("- {}: {}\n", target.name, target.description);
-    }
-    out
+    by_columns(&columns, rows)
 }
 
 fn lambda_table(r: &Results) -> String {

@@ -88,8 +88,6 @@ impl LoadSection {
 pub struct Target {
     /// Its name in the report.
     pub name: String,
-    /// What it is.
-    pub description: String,
     /// Whether it belongs in the summary (diagnostic variants do not).
     pub variant: bool,
     /// One entry per connection count.
