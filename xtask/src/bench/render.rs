@@ -6,7 +6,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::EMULATOR;
 use super::results::{Function, LoadSection, Results, Summary, Target};
 use crate::chart::{self, Bar, Panel};
 use crate::doc_regions::{self, table};
@@ -24,8 +23,6 @@ const AUTH: &str = "k8s-server, AUTH=jwt";
 const AXUM: &str = "axum-bare";
 /// The raw loop's name in the DynamoDB section.
 const RAW: &str = "raw GetItem loop";
-/// A load average above this means other work ran during the measurements.
-const QUIET_LOAD: f64 = 0.5;
 /// An in-region DynamoDB round trip, ms, to show what the server's added latency is worth there.
 const IN_REGION_GETITEM_MS: f64 = 4.0;
 
@@ -115,7 +112,7 @@ fn machine(r: &Results) -> String {
         .iter()
         .map(|s| format!("{} {:.2}", s.at, s.load1))
         .collect();
-    let mut lines = vec![
+    let lines = [
         format!("- Run: {}", m.date),
         format!(
             "- Machine: {} × {} ({}), {}",
@@ -141,22 +138,6 @@ fn machine(r: &Results) -> String {
             r.lambda.rust.warm_invoke_ms.len() / r.lambda.rust.cold_start_ms.len().max(1)
         ),
     ];
-    if m.dynamodb_emulator != EMULATOR {
-        lines.push(format!(
-            "- **To be re-measured**: the DynamoDB figures (the DynamoDB table, the Lambda table and the \
-             DynamoDB chart) were measured on {}; the bench now runs that phase on {EMULATOR}. They \
-             stand until `cargo xtask bench` is run again",
-            m.dynamodb_emulator
-        ));
-    }
-    // The first sample is before the builds, the second when the measurements begin.
-    let at_start = m.load_average.get(1).map_or(f64::NAN, |s| s.load1);
-    if at_start > QUIET_LOAD {
-        lines.push(format!(
-            "- **Taken under load**: the load average was {at_start:.2} when the measurements began (above \
-             {QUIET_LOAD}); other work shared the cores, so treat the figures as rough"
-        ));
-    }
     lines.join("\n")
 }
 
