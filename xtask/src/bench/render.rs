@@ -370,18 +370,6 @@ fn diagnostics(r: &Results) -> String {
                 ceiling.p99_ms / mean_ms(ceiling)
             ),
         );
-        if let Some(axum) = at(&r.embedded, AXUM, c) {
-            row(
-                format!(
-                    "the layers' price: k8s-server ÷ bare axum (bare axum ÷ bare hyper), {c} connections"
-                ),
-                format!(
-                    "{:.2}× ({:.2}×)",
-                    ours.rps / axum.rps,
-                    axum.rps / ceiling.rps
-                ),
-            );
-        }
         for variant in r.embedded.targets.iter().filter(|t| t.variant) {
             if let Some(v) = variant.at(c) {
                 row(
