@@ -745,11 +745,12 @@ fn drive(
     check_errors(plan.name, connections, result)
 }
 
-/// `result`, unless more than [`MAX_ERROR_SHARE`] of its requests failed (refused connections too).
+/// `result`, unless none of its requests was answered or more than [`MAX_ERROR_SHARE`] failed
+/// (refused connections too).
 fn check_errors(name: &str, connections: u32, result: RunResult) -> Result<RunResult> {
     let failed = result.errors as f64 / (result.requests.max(1) as f64);
     ensure!(
-        failed <= MAX_ERROR_SHARE,
+        result.requests > 0 && failed <= MAX_ERROR_SHARE,
         "{name} at c={connections}: {} of {} requests failed; see target/bench/logs",
         result.errors,
         result.requests
