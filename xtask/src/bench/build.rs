@@ -19,6 +19,10 @@ pub struct Artifacts {
     pub ceiling_http: PathBuf,
     /// `target/server/ceiling-getitem`.
     pub ceiling_getitem: PathBuf,
+    /// `target/server/ceiling-axum`.
+    pub ceiling_axum: PathBuf,
+    /// `target/server/ceiling-lambda`.
+    pub ceiling_lambda: PathBuf,
     /// `target/lambda/lambda-fn/bootstrap`.
     pub bootstrap: PathBuf,
     /// `target/lambda/lambda-fn/bootstrap.zip`.
@@ -34,6 +38,8 @@ impl Artifacts {
             k8s_server: server.join("k8s-server"),
             ceiling_http: server.join("ceiling-http"),
             ceiling_getitem: server.join("ceiling-getitem"),
+            ceiling_axum: server.join("ceiling-axum"),
+            ceiling_lambda: server.join("ceiling-lambda"),
             bootstrap: lambda.join("bootstrap"),
             bootstrap_zip: lambda.join("bootstrap.zip"),
         }
@@ -47,7 +53,7 @@ impl Artifacts {
             steps::cargo().args(["build", "--profile", "server", "-p", "k8s-server"]),
         )?;
         steps::run(
-            "cargo build --profile server -p bench-ceiling (bare hyper server, raw GetItem loop)",
+            "cargo build --profile server -p bench-ceiling (bare hyper and axum servers, raw GetItem loop, Lambda floor)",
             steps::cargo().args(["build", "--profile", "server", "-p", "bench-ceiling"]),
         )?;
         let path = cargo_lambda_path()?;
@@ -80,6 +86,8 @@ impl Artifacts {
             &self.k8s_server,
             &self.ceiling_http,
             &self.ceiling_getitem,
+            &self.ceiling_axum,
+            &self.ceiling_lambda,
             &self.bootstrap,
             &self.bootstrap_zip,
         ] {

@@ -74,7 +74,7 @@ pub struct Load<'a> {
     /// How long.
     pub duration: Duration,
     /// Extra request headers.
-    pub headers: &'a [&'a str],
+    pub headers: &'a [String],
 }
 
 /// Runs `wrk -t1` on the load core against `server` and reads its report.

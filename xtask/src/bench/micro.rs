@@ -1,5 +1,5 @@
-//! The criterion micro-benchmarks (`k8s-server/benches/lookup.rs`): built with the other artifacts, run
-//! on the server core, read back from criterion's `estimates.json` files.
+//! The criterion micro-benchmarks (`k8s-server/benches/lookup.rs`, `app-core/benches/auth.rs`): built
+//! with the other artifacts, run on the server core, read back from criterion's `estimates.json` files.
 
 use std::path::{Path, PathBuf};
 
@@ -9,8 +9,9 @@ use super::harness::{Cores, bench_dir};
 use super::results::Micro;
 use crate::steps;
 
-/// The criterion benchmark target in k8s-server (whose router records metrics into Prometheus).
-const BENCH: &str = "lookup";
+/// The criterion benchmark targets: the lookup in k8s-server (whose router records metrics into
+/// Prometheus), the bearer-token verification in app-core.
+const BENCHES: [(&str, &str); 2] = [("k8s-server", "lookup"), ("app-core", "auth")];
 
 /// Where criterion writes its data (`target/bench/criterion`).
 fn criterion_home() -> PathBuf {
@@ -19,27 +20,29 @@ fn criterion_home() -> PathBuf {
 
 /// Builds the benchmark (bench profile: release settings at opt-level 3, as the server) without running it.
 pub fn build() -> Result<()> {
-    steps::run(
-        "cargo bench -p k8s-server --no-run (criterion micro-benchmarks)",
-        steps::cargo()
-            .args(["bench", "-p", "k8s-server"])
-            .args(["--bench", BENCH, "--no-run"]),
-    )
+    for (package, bench) in BENCHES {
+        steps::run(
+            &format!("cargo bench -p {package} --bench {bench} --no-run (criterion)"),
+            steps::cargo().args(["bench", "-p", package, "--bench", bench, "--no-run"]),
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs the benchmark pinned to the server core and returns each benchmark's median.
 pub fn run(cores: &Cores) -> Result<Vec<Micro>> {
     let home = criterion_home();
     let _ = std::fs::remove_dir_all(&home);
-    let mut command = cores.pinned(cores.server, steps::cargo().get_program());
-    command
-        .args(["bench", "-p", "k8s-server"])
-        .args(["--bench", BENCH, "--", "--noplot"])
-        .env("CRITERION_HOME", &home);
-    steps::run(
-        "cargo bench -p k8s-server (criterion, pinned)",
-        &mut command,
-    )?;
+    for (package, bench) in BENCHES {
+        let mut command = cores.pinned(cores.server, steps::cargo().get_program());
+        command
+            .args(["bench", "-p", package, "--bench", bench, "--", "--noplot"])
+            .env("CRITERION_HOME", &home);
+        steps::run(
+            &format!("cargo bench -p {package} --bench {bench} (criterion, pinned)"),
+            &mut command,
+        )?;
+    }
     read(&home)
 }
 

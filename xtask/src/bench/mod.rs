@@ -5,14 +5,15 @@
 //! 1. Build every artifact once: `k8s-server` (server profile), the ceilings (`bench/ceiling`), the Lambda
 //!    `bootstrap` and its zip (`cargo lambda build --release`), the criterion benchmark; install wrk
 //!    and the Node.js peers' AWS SDK if missing.
-//! 2. Embedded store: `k8s-server`, a bare hyper server with the same body, and a Node.js `http` server
-//!    under wrk at fixed connection counts, server on one core, wrk on the other, runs interleaved.
-//! 3. `k8s-server` start-to-ready, fresh processes.
+//! 2. Embedded store: `k8s-server` (also with `AUTH=jwt`, one token reused), bare hyper and bare axum
+//!    servers, and a Node.js `http` server under wrk at fixed connection counts, server on one core, wrk
+//!    on the other, runs interleaved.
+//! 3. `k8s-server` start-to-ready, memory, and thousands of open keep-alive connections.
 //! 4. DynamoDB on moto (the AWS emulator): `k8s-server` and the Node.js server on the DynamoDB store
 //!    beside a raw `GetItem` loop on the same table.
-//! 5. Lambda: `bootstrap` and the seed's Node.js handler, fresh processes through a local Runtime API:
-//!    cold start, warm invocations, peak RSS.
-//! 6. The criterion micro-benchmarks and the sizes.
+//! 5. Lambda: `bootstrap` (also with `AUTH=jwt`), a bare `lambda_runtime` floor and the seed's Node.js
+//!    handler, fresh processes through a local Runtime API: init, cold start, warm invocations, RSS.
+//! 6. The criterion micro-benchmarks (the lookup, the token verification) and the sizes.
 //!
 //! Each phase is a function that returns its part of [`Results`]; `benchmarks.json` is that value, and
 //! the tables of `benchmarks.md` and the chart are rendered from it alone ([`render`]), so that
@@ -34,7 +35,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use clap::Args;
+use clap::{Args, ValueEnum};
+use testkit::idp::{self, JwksServer, SigningKey};
 use testkit::lambda::EventSource;
 use testkit::moto::{Moto, REGION};
 use testkit::runtime_api;
@@ -47,8 +49,8 @@ use self::harness::{
 use self::load::{Load, RunResult};
 use self::peers::Node;
 use self::results::{
-    Function, LambdaSection, LoadSample, LoadSection, Machine, Point, Results, ServerFacts, Sizes,
-    Target,
+    Function, LambdaSection, LoadSample, LoadSection, Machine, Point, Results, Scale, ServerFacts,
+    Sizes, Target,
 };
 use crate::steps::workspace_root;
 
@@ -79,6 +81,9 @@ pub struct BenchArgs {
     /// Connection counts for the embedded-store servers
     #[arg(long, value_delimiter = ',', default_values_t = [16, 64])]
     connections: Vec<u32>,
+    /// Open keep-alive connections of the scale phase (beside the largest of --connections)
+    #[arg(long, default_value_t = 5000)]
+    scale_connections: u32,
     /// Connection counts for the DynamoDB-store servers (and tasks of the raw GetItem loop)
     #[arg(long, value_delimiter = ',', default_values_t = [1, 16])]
     dynamodb_connections: Vec<u32>,
@@ -103,6 +108,20 @@ pub struct BenchArgs {
     /// Measure nothing: render the tables of benchmarks.md and the chart again from benchmarks.json
     #[arg(long)]
     render_only: bool,
+    /// Run this phase alone and print its data (to try a phase; writes no docs)
+    #[arg(long, value_enum)]
+    phase: Option<Phase>,
+}
+
+/// The phases `--phase` runs alone.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Phase {
+    Embedded,
+    Server,
+    Scale,
+    Dynamodb,
+    Lambda,
+    Micro,
 }
 
 /// Runs `cargo xtask bench`.
@@ -140,35 +159,53 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let node = Node::install()?;
     let artifacts = if args.no_build {
         let artifacts = Artifacts::locate();
-        artifacts.check()?;
+        if args.phase.is_none() {
+            artifacts.check()?;
+        }
         artifacts
     } else {
         Artifacts::build()?
     };
-    if !args.no_micro {
+    if !args.no_micro && (args.phase.is_none() || matches!(args.phase, Some(Phase::Micro))) {
         micro::build()?;
     }
+    raise_open_files_limit(args.scale_connections)?;
 
     settle(Duration::from_secs(args.settle));
     let cores = Cores::detect();
     let core_count = std::thread::available_parallelism().map_or(1, usize::from);
     cores.pin_self_to_load()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // One worker: it serves the key set (JWKS) to the processes under test between `block_on`s.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()?;
     let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let key = SigningKey::rsa("bench-rs256");
+    let jwks = runtime.block_on(JwksServer::start(&[&key]));
+    // Valid for the whole run; every request of a phase sends it, as a real client reuses its token.
+    let token = key.sign(&idp::claims_with(
+        serde_json::json!({"exp": idp::now() + 4 * 3600}),
+    ));
     let b = Bench {
         args,
         cores,
         runtime,
         artifacts,
         node,
+        jwks,
+        bearer: format!("Bearer {token}"),
     };
+    if let Some(phase) = args.phase {
+        return one_phase(&b, phase);
+    }
 
     loads.push(sample_load("embedded-store load"));
     let (embedded, rss_after_all_runs) = embedded(&b)?;
     loads.push(sample_load("start-to-ready, memory"));
     let server = server_facts(&b, rss_after_all_runs)?;
+    loads.push(sample_load("scale with connections"));
+    let scale = scale(&b)?;
 
     loads.push(sample_load("DynamoDB (moto server) load"));
     let (emulator, aws) = start_emulator(&b.runtime)?;
@@ -180,6 +217,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         cores,
         artifacts,
         node,
+        jwks,
         ..
     } = b;
 
@@ -189,6 +227,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         loads.push(sample_load("criterion"));
         micro::run(&cores)?
     };
+    drop(jwks);
     loads.push(sample_load("end"));
 
     let results = Results {
@@ -207,6 +246,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         embedded,
         dynamodb,
         server,
+        scale: Some(scale),
         lambda,
         sizes: Sizes {
             k8s_server: harness::file_size(&artifacts.k8s_server)?,
@@ -219,6 +259,58 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     write(&out, &results)?;
     println!("bench: wrote {}/benchmarks.{{md,json,svg}}", out.display());
+    Ok(())
+}
+
+/// Runs `phase` alone and prints its data (also written to `target/bench/phase-NAME.json`).
+fn one_phase(b: &Bench, phase: Phase) -> Result<()> {
+    let data = match phase {
+        Phase::Embedded => serde_json::to_value(embedded(b)?.0)?,
+        Phase::Server => serde_json::to_value(server_facts(b, 0.0)?)?,
+        Phase::Scale => serde_json::to_value(scale(b)?)?,
+        Phase::Dynamodb | Phase::Lambda => {
+            let (_emulator, aws) = start_emulator(&b.runtime)?;
+            match phase {
+                Phase::Dynamodb => serde_json::to_value(dynamodb_load(b, &aws)?)?,
+                _ => serde_json::to_value(lambda(b, &aws)?)?,
+            }
+        }
+        Phase::Micro => serde_json::to_value(micro::run(&b.cores)?)?,
+    };
+    let text = serde_json::to_string_pretty(&data)?;
+    let file = bench_dir().join(format!("phase-{phase:?}.json").to_lowercase());
+    std::fs::write(&file, &text)?;
+    println!("{text}\nbench: wrote {}", file.display());
+    Ok(())
+}
+
+/// Raises this process's soft limit of open files (inherited by what it starts) to the hard limit when
+/// it is below what `connections` sockets on each side need, with `prlimit` (util-linux).
+fn raise_open_files_limit(connections: u32) -> Result<()> {
+    let limits = std::fs::read_to_string("/proc/self/limits")?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"));
+    let numbers: Vec<&str> =
+        line.map_or(vec![], |l| l.split_whitespace().skip(3).take(2).collect());
+    let [soft, hard] = numbers[..] else {
+        bail!("no open-files limit in /proc/self/limits");
+    };
+    let needed = u64::from(connections) + 1024;
+    if soft.parse::<u64>().is_ok_and(|soft| soft >= needed) {
+        return Ok(());
+    }
+    ensure!(
+        hard == "unlimited" || hard.parse::<u64>().is_ok_and(|hard| hard >= needed),
+        "{connections} connections need {needed} open files; the hard limit is {hard} (ulimit -Hn)"
+    );
+    let status = Command::new("prlimit")
+        .arg(format!("--pid={}", std::process::id()))
+        .arg(format!("--nofile={hard}:{hard}"))
+        .status()
+        .context("prlimit (util-linux) raises the open-files limit")?;
+    ensure!(
+        status.success(),
+        "prlimit could not raise the open-files limit"
+    );
     Ok(())
 }
 
@@ -242,7 +334,7 @@ enum Driver {
     Wrk {
         server: usize,
         url: String,
-        headers: Vec<&'static str>,
+        headers: Vec<String>,
     },
     /// The raw `GetItem` loop, a fresh process per run, with this environment.
     GetItem { env: Vec<(String, String)> },
@@ -251,9 +343,18 @@ enum Driver {
 /// One line of a load section.
 struct Plan {
     name: &'static str,
-    description: &'static str,
     variant: bool,
     driver: Driver,
+}
+
+impl Plan {
+    fn new(name: &'static str, variant: bool, driver: Driver) -> Plan {
+        Plan {
+            name,
+            variant,
+            driver,
+        }
+    }
 }
 
 /// What every phase measures with.
@@ -263,9 +364,25 @@ struct Bench<'a> {
     runtime: Runtime,
     artifacts: Artifacts,
     node: Node,
+    /// The key set the `AUTH=jwt` processes fetch.
+    jwks: JwksServer,
+    /// `Bearer TOKEN`, a token it verifies.
+    bearer: String,
 }
 
 impl Bench<'_> {
+    /// What makes a process check bearer tokens against [`Bench::jwks`].
+    fn auth_env(&self) -> Vec<(String, String)> {
+        [
+            ("AUTH", "jwt".to_owned()),
+            ("JWT_ISSUER", idp::ISSUER.to_owned()),
+            ("JWT_AUDIENCE", idp::AUDIENCE.to_owned()),
+            ("JWKS_URL", self.jwks.url()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v))
+        .to_vec()
+    }
+
     /// Starts `command` (given its port) as `name` on a free port and waits until `GET ready_path`
     /// answers 200.
     fn start(
@@ -332,52 +449,58 @@ fn embedded(b: &Bench) -> Result<(LoadSection, f64)> {
     let (quiet, quiet_port) = b.start("k8s-server-warn", "/readyz", |port| {
         b.k8s_server(port, &quiet_env)
     })?;
-    for (name, port) in [("ceiling-http", ceiling_port), ("node-server", node_port)] {
-        let reply = runtime.block_on(testkit::http::send(local(port), "GET", PATH, &[]));
+    let (axum, axum_port) = b.start("ceiling-axum", PATH, |port| {
+        let mut axum = cores.command(cores.server, &b.artifacts.ceiling_axum);
+        axum.arg(port.to_string());
+        axum
+    })?;
+    let (jwt, jwt_port) = b.start("k8s-server-jwt", "/readyz", |port| {
+        b.k8s_server(port, &b.auth_env())
+    })?;
+    let bearer = [("authorization", b.bearer.as_str())];
+    for (name, port, headers) in [
+        ("ceiling-http", ceiling_port, &[][..]),
+        ("node-server", node_port, &[]),
+        ("ceiling-axum", axum_port, &[]),
+        ("k8s-server with AUTH=jwt", jwt_port, &bearer),
+    ] {
+        let reply = runtime.block_on(testkit::http::send(local(port), "GET", PATH, headers));
         ensure!(
             reply.body == body,
             "{name} answers {} instead of k8s-server's {body}",
             reply.body
         );
     }
-    let ports = [k8s_port, ceiling_port, node_port, quiet_port];
-    let mut servers = vec![k8s, ceiling, node_server, quiet];
-    let wrk = |server: usize, headers: Vec<&'static str>| Driver::Wrk {
+    let ports = [
+        k8s_port,
+        ceiling_port,
+        node_port,
+        quiet_port,
+        axum_port,
+        jwt_port,
+    ];
+    let mut servers = vec![k8s, ceiling, node_server, quiet, axum, jwt];
+    let wrk = |server: usize, headers: Vec<String>| Driver::Wrk {
         server,
         url: url(ports[server]),
         headers,
     };
     let plans = vec![
-        Plan {
-            name: "k8s-server",
-            description: "k8s-server (server profile), embedded store, every production layer, RUST_LOG=info",
-            variant: false,
-            driver: wrk(0, vec![]),
-        },
-        Plan {
-            name: "ceiling",
-            description: "bare hyper HTTP/1.1 server answering the same body, no routing or middleware",
-            variant: false,
-            driver: wrk(1, vec![]),
-        },
-        Plan {
-            name: "node-http",
-            description: "plain Node.js http server: id rule, Map lookup, JSON.stringify",
-            variant: false,
-            driver: wrk(2, vec![]),
-        },
-        Plan {
-            name: "k8s-server, caller sends x-request-id",
-            description: "same process as k8s-server; no UUID is generated",
-            variant: true,
-            driver: wrk(0, vec!["x-request-id: bench-0000000000000001"]),
-        },
-        Plan {
-            name: "k8s-server, RUST_LOG=warn",
-            description: "k8s-server (server profile) with the request span disabled by the log filter",
-            variant: true,
-            driver: wrk(3, vec![]),
-        },
+        Plan::new("k8s-server", false, wrk(0, vec![])),
+        Plan::new("ceiling", false, wrk(1, vec![])),
+        Plan::new("node-http", false, wrk(2, vec![])),
+        Plan::new("axum-bare", false, wrk(4, vec![])),
+        Plan::new(
+            "k8s-server, AUTH=jwt",
+            true,
+            wrk(5, vec![format!("authorization: {}", b.bearer)]),
+        ),
+        Plan::new(
+            "k8s-server, caller sends x-request-id",
+            true,
+            wrk(0, vec!["x-request-id: bench-0000000000000001".into()]),
+        ),
+        Plan::new("k8s-server, RUST_LOG=warn", true, wrk(3, vec![])),
     ];
     let section = measure(b, WARM_UP, &args.connections, &mut servers, &plans)?;
     let rss = servers[0].peak_rss_mib()?;
@@ -431,6 +554,58 @@ fn server_facts(b: &Bench, peak_rss_after_all_runs_mib: f64) -> Result<ServerFac
     })
 }
 
+/// Phase 3c: a fresh `k8s-server` under the largest connection count, then under
+/// `args.scale_connections` open keep-alive connections, `args.runs` runs each; peak RSS after each.
+fn scale(b: &Bench) -> Result<Scale> {
+    let Bench { args, cores, .. } = b;
+    let (mut server, port) = b.start("k8s-server-scale", "/readyz", |port| {
+        b.k8s_server(port, &[])
+    })?;
+    let url = url(port);
+    let mut at = |connections: u32| -> Result<(results::Summary, f64)> {
+        let load = Load {
+            url: &url,
+            connections,
+            duration: Duration::from_secs(args.duration),
+            headers: &[],
+        };
+        load::run(
+            cores,
+            &mut server,
+            &Load {
+                duration: WARM_UP,
+                ..load
+            },
+        )?;
+        let runs = (0..args.runs)
+            .map(|_| load::run(cores, &mut server, &load))
+            .map(|run| check_errors("k8s-server-scale", connections, run?))
+            .collect::<Result<Vec<_>>>()?;
+        println!(
+            "bench: scale {connections} connections: {:.0} req/s",
+            runs[0].rps
+        );
+        Ok((Point::new(connections, runs).median, server.peak_rss_mib()?))
+    };
+    let baseline_connections = args.connections.iter().copied().max().unwrap_or(64);
+    let (baseline, baseline_peak_rss_mib) = at(baseline_connections)?;
+    let (wide, peak_rss_mib) = at(args.scale_connections)?;
+    let added = f64::from(
+        args.scale_connections
+            .saturating_sub(baseline_connections)
+            .max(1),
+    );
+    Ok(Scale {
+        baseline_connections,
+        baseline,
+        baseline_peak_rss_mib,
+        connections: args.scale_connections,
+        wide,
+        peak_rss_mib,
+        rss_per_connection_kib: (peak_rss_mib - baseline_peak_rss_mib) * 1024.0 / added,
+    })
+}
+
 /// Phase 4 set-up: moto (on this process's core, the load core) with the table and the sample
 /// users, and the environment that points a process at it with the test credentials.
 fn start_emulator(runtime: &Runtime) -> Result<(Moto, Vec<(String, String)>)> {
@@ -463,24 +638,13 @@ fn dynamodb_load(b: &Bench, aws: &[(String, String)]) -> Result<LoadSection> {
         headers: vec![],
     };
     let plans = vec![
-        Plan {
-            name: "k8s-server",
-            description: "k8s-server (server profile), DynamoDB store (GetItem per request)",
-            variant: false,
-            driver: wrk(0),
-        },
-        Plan {
-            name: "raw GetItem loop",
-            description: "the same SDK settings calling GetItem back to back, no HTTP in front",
-            variant: false,
-            driver: Driver::GetItem { env: aws.to_vec() },
-        },
-        Plan {
-            name: "node-http",
-            description: "plain Node.js http server, AWS SDK v3 GetCommand per request",
-            variant: false,
-            driver: wrk(1),
-        },
+        Plan::new("k8s-server", false, wrk(0)),
+        Plan::new(
+            "raw GetItem loop",
+            false,
+            Driver::GetItem { env: aws.to_vec() },
+        ),
+        Plan::new("node-http", false, wrk(1)),
     ];
     measure(
         b,
@@ -535,7 +699,6 @@ fn measure(
             };
             Target {
                 name: plan.name.to_owned(),
-                description: plan.description.to_owned(),
                 variant: plan.variant,
                 points: connections
                     .iter()
@@ -579,15 +742,19 @@ fn drive(
         )?,
         Driver::GetItem { env } => getitem_loop(cores, env, connections, duration)?,
     };
+    check_errors(plan.name, connections, result)
+}
+
+/// `result`, unless none of its requests was answered or more than [`MAX_ERROR_SHARE`] failed
+/// (refused connections too).
+fn check_errors(name: &str, connections: u32, result: RunResult) -> Result<RunResult> {
     let failed = result.errors as f64 / (result.requests.max(1) as f64);
-    if failed > MAX_ERROR_SHARE {
-        bail!(
-            "{} at c={connections}: {} of {} requests failed; see target/bench/logs",
-            plan.name,
-            result.errors,
-            result.requests
-        );
-    }
+    ensure!(
+        result.requests > 0 && failed <= MAX_ERROR_SHARE,
+        "{name} at c={connections}: {} of {} requests failed; see target/bench/logs",
+        result.errors,
+        result.requests
+    );
     Ok(result)
 }
 
@@ -668,6 +835,14 @@ fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
     };
     let rust = || with_env(cores.command(cores.server, &artifacts.bootstrap));
     let node_fn = || with_env(node.lambda(cores));
+    let floor = || with_env(cores.command(cores.server, &artifacts.ceiling_lambda));
+    let rust_jwt = || {
+        let mut command = rust();
+        command.envs(b.auth_env());
+        command
+    };
+    let bearer = [("authorization", b.bearer.as_str())];
+    let jwt_event = serde_json::to_vec(&EventSource::HttpApiDefault.event("GET", PATH, &bearer))?;
     // A diagnostic variant: the SDK's HTTPS client loads the system's root certificates at init; with
     // SSL_CERT_FILE naming a file of one certificate it loads just that.
     let one_root = one_root_certificate()?;
@@ -678,19 +853,23 @@ fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
         }
         command
     };
-    let (mut rust_runs, mut node_runs, mut one_root_runs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut runs: [Vec<runtime_api::ProcessRun>; 5] = Default::default();
     // One unmeasured process of each first (page cache, the emulator's caches).
     for i in 0..=args.cold_starts {
-        let run = |name, command: &mut Command, warm| {
-            runtime_api::run_function(command, &log_file(name)?, &event, warm)
+        let run = |name, command: &mut Command, event: &[u8], warm| {
+            runtime_api::run_function(command, &log_file(name)?, event, warm)
         };
-        let r = run("lambda-fn", &mut rust(), args.warm_invokes)?;
-        let n = run("node-lambda", &mut node_fn(), args.warm_invokes)?;
-        let o = run("lambda-fn-one-root", &mut rust_one_root(), 0)?;
+        let r = run("lambda-fn", &mut rust(), &event, args.warm_invokes)?;
+        let n = run("node-lambda", &mut node_fn(), &event, args.warm_invokes)?;
+        let o = run("lambda-fn-one-root", &mut rust_one_root(), &event, 0)?;
+        let f = run("ceiling-lambda", &mut floor(), &event, 0)?;
+        let j = run("lambda-fn-jwt", &mut rust_jwt(), &jwt_event, 0)?;
         for (name, run) in [
             ("lambda-fn", &r),
             ("Node.js handler", &n),
             ("lambda-fn", &o),
+            ("the bare lambda_runtime floor", &f),
+            ("lambda-fn with AUTH=jwt", &j),
         ] {
             let answer: serde_json::Value = serde_json::from_str(&run.first_response)
                 .with_context(|| format!("{name} posted {}", run.first_response))?;
@@ -710,19 +889,21 @@ fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
             n.cold_start.as_secs_f64() * 1e3
         );
         if i > 0 {
-            rust_runs.push(r);
-            node_runs.push(n);
-            one_root_runs.push(o);
+            for (all, run) in runs.iter_mut().zip([r, n, o, f, j]) {
+                all.push(run);
+            }
         }
     }
-    let rust = function(&rust_runs);
+    let rust = function(&runs[0]);
     Ok(LambdaSection {
         warm_invoke_ms_p50: rust.warm_invoke_ms_p50,
         peak_rss_mib: rust.peak_rss_mib,
         memory_mb: LAMBDA_MEMORY_MB,
         rust,
-        node: function(&node_runs),
-        rust_one_root_certificate: one_root.map(|_| function(&one_root_runs)),
+        node: function(&runs[1]),
+        rust_one_root_certificate: one_root.map(|_| function(&runs[2])),
+        floor: Some(function(&runs[3])),
+        rust_jwt: Some(function(&runs[4])),
     })
 }
 

@@ -16,6 +16,9 @@ pub struct Results {
     pub dynamodb: LoadSection,
     /// `k8s-server` facts besides throughput.
     pub server: ServerFacts,
+    /// `k8s-server` holding thousands of open keep-alive connections (absent from older runs).
+    #[serde(default)]
+    pub scale: Option<Scale>,
     /// `lambda-fn` and the Node.js handler through the Runtime API. `warm_invoke_ms_p50`,
     /// `peak_rss_mib` and `memory_mb` at this level are `lambda-fn`'s (`cargo xtask cost --measured`
     /// reads them).
@@ -85,8 +88,6 @@ impl LoadSection {
 pub struct Target {
     /// Its name in the report.
     pub name: String,
-    /// What it is.
-    pub description: String,
     /// Whether it belongs in the summary (diagnostic variants do not).
     pub variant: bool,
     /// One entry per connection count.
@@ -173,7 +174,26 @@ pub struct ServerFacts {
     pub peak_rss_after_all_runs_mib: f64,
 }
 
-/// The two Lambda functions.
+/// One fresh `k8s-server` under a load at the usual connection count, then at thousands.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Scale {
+    /// The usual connection count, and the medians there.
+    pub baseline_connections: u32,
+    /// Medians at `baseline_connections`.
+    pub baseline: Summary,
+    /// Peak RSS after the baseline runs, MiB.
+    pub baseline_peak_rss_mib: f64,
+    /// Open keep-alive connections of the wide runs.
+    pub connections: u32,
+    /// Medians at `connections`.
+    pub wide: Summary,
+    /// Peak RSS after the wide runs, MiB.
+    pub peak_rss_mib: f64,
+    /// What each connection beyond the baseline added to the peak RSS, KiB.
+    pub rss_per_connection_kib: f64,
+}
+
+/// The Lambda functions.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct LambdaSection {
     /// `lambda-fn`'s median warm invocation, ms.
@@ -189,6 +209,12 @@ pub struct LambdaSection {
     /// Diagnostic: `lambda-fn` with `SSL_CERT_FILE` naming one root certificate instead of the system
     /// store, to show what loading the trust store costs at init (no warm invocations).
     pub rust_one_root_certificate: Option<Function>,
+    /// The floor: a bare `lambda_runtime` function with a static answer (no warm invocations).
+    #[serde(default)]
+    pub floor: Option<Function>,
+    /// `lambda-fn` with `AUTH=jwt`: its first invocation fetches the key set and verifies the token.
+    #[serde(default)]
+    pub rust_jwt: Option<Function>,
 }
 
 /// One function measured through the Runtime API.
