@@ -42,7 +42,7 @@ async fn uncached(idp: &JwksServer, key: &SigningKey, pool: &[String], iters: u6
     let mut total = Duration::ZERO;
     let mut done = 0;
     while done < iters {
-        let checker = BearerAuth::new(&settings(idp));
+        let checker = BearerAuth::new(&settings(idp), &testkit::https::transport());
         checker.authorize(&key.sign(&claims())).await.unwrap();
         for token in pool.iter().take((iters - done) as usize) {
             let start = Instant::now();
@@ -79,7 +79,7 @@ fn bearer(c: &mut Criterion) {
             .iter_custom(|iters| uncached(&idp, &ec, &ec_pool, iters))
     });
 
-    let checker = BearerAuth::new(&settings(&idp));
+    let checker = BearerAuth::new(&settings(&idp), &testkit::https::transport());
     let token = rsa.sign(&claims());
     runtime.block_on(checker.authorize(&token)).unwrap();
     group.bench_function("verify_cached", |b| {
@@ -89,9 +89,10 @@ fn bearer(c: &mut Criterion) {
 
     let store = Arc::new(MemoryStore::sample());
     let open = router(UserService::new(store.clone()));
-    let protected = router(
-        UserService::new(store).with_access(Access::new(&AuthSettings::Jwt(settings(&idp)))),
-    );
+    let protected = router(UserService::new(store).with_access(Access::new(
+        &AuthSettings::Jwt(settings(&idp)),
+        &testkit::https::transport(),
+    )));
     let authorization = format!("Bearer {token}");
     let get = |app: &app_core::http::Contract, authorization: Option<&str>| {
         let mut request = Request::get("/users/u-1");

@@ -24,6 +24,7 @@ pub use settings::{
     AuthSettings, DEFAULT_JWKS_REFETCH_INTERVAL, DEFAULT_REQUIRED_SCOPE, JwtSettings,
 };
 
+use crate::transport::Transport;
 use cache::VerifiedTokens;
 use jwks::{KeyError, Keys};
 use token::Rules;
@@ -61,11 +62,12 @@ pub enum Access {
 }
 
 impl Access {
-    /// The rule `settings` describe. Nothing is fetched yet: keys come on first need.
-    pub fn new(settings: &AuthSettings) -> Self {
+    /// The rule `settings` describe; keys are fetched through `transport`. Nothing is fetched yet:
+    /// keys come on first need.
+    pub fn new(settings: &AuthSettings, transport: &Transport) -> Self {
         match settings {
             AuthSettings::None => Self::Open,
-            AuthSettings::Jwt(jwt) => Self::Bearer(Arc::new(BearerAuth::new(jwt))),
+            AuthSettings::Jwt(jwt) => Self::Bearer(Arc::new(BearerAuth::new(jwt, transport))),
         }
     }
 }
@@ -80,12 +82,16 @@ pub struct BearerAuth {
 }
 
 impl BearerAuth {
-    /// Checks for tokens as `settings` describe.
-    pub fn new(settings: &JwtSettings) -> Self {
+    /// Checks for tokens as `settings` describe, with keys fetched through `transport`.
+    pub fn new(settings: &JwtSettings, transport: &Transport) -> Self {
         crypto::install();
         Self {
             rules: Rules::new(settings),
-            keys: Keys::new(settings.jwks_url.clone(), settings.jwks_refetch_interval),
+            keys: Keys::new(
+                settings.jwks_url.clone(),
+                settings.jwks_refetch_interval,
+                transport.connector(),
+            ),
             verified: VerifiedTokens::default(),
             required_scope: settings.required_scope.clone(),
         }

@@ -5,22 +5,19 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, ConfigLoader, timeout::TimeoutConfig};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::store::StoreError;
 
 /// The SDK settings every AWS client of this service (DynamoDB, S3) uses: standard settings from the
-/// environment, an HTTPS client on rustls with ring, and `timeout` as the budget of one whole call
-/// (retries included).
+/// environment, `http_client` (the front door's, see [`crate::transport`]), and `timeout` as the budget
+/// of one whole call (retries included).
 ///
 /// Callers may override settings on the returned loader (tests point it at a local endpoint) before
 /// `.load().await`.
-pub fn sdk_config_loader(timeout: Duration) -> ConfigLoader {
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+pub fn sdk_config_loader(timeout: Duration, http_client: SharedHttpClient) -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(http_client)
         .timeout_config(call_budget(timeout))
 }
 

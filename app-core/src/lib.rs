@@ -8,7 +8,8 @@
 //!   (the `ObjectStore` port: S3 or a local folder) and [`aws`] (the SDK settings every AWS client
 //!   shares).
 //! - [`http`]: the one HTTP contract both front doors serve.
-//! - [`config`], [`startup`], [`telemetry`]: what the binaries call at start-up.
+//! - [`config`], [`startup`], [`telemetry`]: what the binaries call at start-up, with the
+//!   [`transport`] (HTTPS) their front door supplies.
 //!
 //! See ARCHITECTURE.md at the repository root for how a request flows through each target.
 
@@ -23,3 +24,4 @@ pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod transport;

@@ -21,6 +21,7 @@ use crate::store::UserRepository;
 use crate::store::dynamodb::DynamoDbStore;
 use crate::store::memory::MemoryStore;
 use crate::telemetry;
+use crate::transport::Transport;
 
 /// The budget of one S3 call of the import (`GetObject` up to the first byte of the body, `PutObject`
 /// of a report), retries included. Longer than the DynamoDB default (`STORE_TIMEOUT_MS`, 1 s): S3's
@@ -29,10 +30,17 @@ use crate::telemetry;
 /// read.
 pub const OBJECT_STORE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Loads the SDK settings with `timeout` as each call's budget; fails, naming `AWS_REGION`, when no
-/// region is configured, since every call would fail later. `needed_by` says who needs one.
-async fn load_sdk_config(timeout: Duration, needed_by: &str) -> Result<SdkConfig, ConfigError> {
-    let sdk_config = sdk_config_loader(timeout).load().await;
+/// Loads the SDK settings with `timeout` as each call's budget, on `transport`; fails, naming
+/// `AWS_REGION`, when no region is configured, since every call would fail later. `needed_by` says
+/// who needs one.
+async fn load_sdk_config(
+    timeout: Duration,
+    transport: &Transport,
+    needed_by: &str,
+) -> Result<SdkConfig, ConfigError> {
+    let sdk_config = sdk_config_loader(timeout, transport.http_client())
+        .load()
+        .await;
     if sdk_config.region().is_none() {
         return Err(ConfigError::Missing {
             var: "AWS_REGION",
@@ -44,9 +52,12 @@ async fn load_sdk_config(timeout: Duration, needed_by: &str) -> Result<SdkConfig
 
 /// Builds the store `settings` describe and the service over it. Called once per process.
 ///
-/// For DynamoDB this builds the one SDK client the process shares; it fails if no region is configured,
-/// since every lookup would fail later.
-pub async fn build_service(settings: &StoreSettings) -> Result<UserService, ConfigError> {
+/// For DynamoDB this builds the one SDK client the process shares, on `transport`; it fails if no
+/// region is configured, since every lookup would fail later.
+pub async fn build_service(
+    settings: &StoreSettings,
+    transport: &Transport,
+) -> Result<UserService, ConfigError> {
     let repo: Arc<dyn UserRepository> = match settings {
         StoreSettings::Memory { users_file: None } => {
             tracing::info!(
@@ -70,7 +81,7 @@ pub async fn build_service(settings: &StoreSettings) -> Result<UserService, Conf
             Arc::new(store)
         }
         StoreSettings::DynamoDb { table, timeout } => {
-            let sdk_config = load_sdk_config(*timeout, "USER_STORE=dynamodb").await?;
+            let sdk_config = load_sdk_config(*timeout, transport, "USER_STORE=dynamodb").await?;
             tracing::info!(store = "dynamodb", table = %table, timeout_ms = timeout.as_millis() as u64, "user store ready");
             Arc::new(DynamoDbStore::from_sdk_config(&sdk_config, table.as_str()))
         }
@@ -81,9 +92,13 @@ pub async fn build_service(settings: &StoreSettings) -> Result<UserService, Conf
 /// Builds the importer `config` describes: rows to DynamoDB table `config.table` within
 /// `STORE_TIMEOUT_MS` a batch, objects from and reports to S3 within [`OBJECT_STORE_TIMEOUT`] a call.
 /// Endpoints, region and credentials come from the SDK's standard settings (`AWS_ENDPOINT_URL_S3`,
-/// `AWS_ENDPOINT_URL_DYNAMODB`, ...). Called once per process; fails if no region is configured.
-pub async fn build_importer(config: &ImportConfig) -> Result<Importer, ConfigError> {
-    let sdk_config = load_sdk_config(config.store_timeout, "the import").await?;
+/// `AWS_ENDPOINT_URL_DYNAMODB`, ...); HTTPS is `transport`'s. Called once per process; fails if no
+/// region is configured.
+pub async fn build_importer(
+    config: &ImportConfig,
+    transport: &Transport,
+) -> Result<Importer, ConfigError> {
+    let sdk_config = load_sdk_config(config.store_timeout, transport, "the import").await?;
     tracing::info!(
         table = %config.table,
         store_timeout_ms = config.store_timeout.as_millis() as u64,
@@ -106,12 +121,12 @@ pub fn importer_from_sdk_config(sdk_config: &SdkConfig, table: &str) -> Importer
 }
 
 /// Reads the import settings, installs logging (on stderr: `import-job`'s stdout is its report) and
-/// builds the importer: the first thing both import binaries do. Returns the settings too
-/// (`import-fn` needs the deadline margin).
-pub async fn init_import() -> Result<(Importer, ImportConfig), StartupError> {
+/// builds the importer on the front door's `transport`: the first thing both import binaries do.
+/// Returns the settings too (`import-fn` needs the deadline margin).
+pub async fn init_import(transport: Transport) -> Result<(Importer, ImportConfig), StartupError> {
     let config = ImportConfig::from_env()?;
     telemetry::init_on_stderr(&config.log);
-    let importer = build_importer(&config).await?;
+    let importer = build_importer(&config, &transport).await?;
     Ok((importer, config))
 }
 
@@ -133,18 +148,20 @@ impl StartupError {
     }
 }
 
-/// Reads the shared configuration, installs logging and builds the service under its access rule:
-/// the first thing both lookup binaries do.
-pub async fn init() -> Result<UserService, StartupError> {
+/// Reads the shared configuration, installs logging and builds the service under its access rule, on
+/// the front door's `transport` (the store's SDK client, the JWKS fetch): the first thing both lookup
+/// binaries do.
+pub async fn init(transport: Transport) -> Result<UserService, StartupError> {
     let config = Config::from_env()?;
     telemetry::init(&config.log);
-    let service = build_service(&config.store).await?;
-    Ok(service.with_access(access(&config.auth)))
+    let service = build_service(&config.store, &transport).await?;
+    Ok(service.with_access(access(&config.auth, &transport)))
 }
 
-/// The access rule `settings` describe, said once in the log. No key is fetched here: the first
-/// request that needs one fetches the JWKS, so start-up (Lambda init) stays fast.
-pub fn access(settings: &AuthSettings) -> Access {
+/// The access rule `settings` describe, said once in the log; keys come through `transport`. No key
+/// is fetched here: the first request that needs one fetches the JWKS, so start-up (Lambda init)
+/// stays fast.
+pub fn access(settings: &AuthSettings, transport: &Transport) -> Access {
     match settings {
         AuthSettings::None => {
             tracing::warn!(
@@ -156,7 +173,7 @@ pub fn access(settings: &AuthSettings) -> Access {
             tracing::info!(auth = "jwt", issuer = %jwt.issuer, audience = %jwt.audience, jwks_url = %jwt.jwks_url, required_scope = %jwt.required_scope, "bearer tokens required");
         }
     }
-    Access::new(settings)
+    Access::new(settings, transport)
 }
 
 /// Ends a binary: exit code 0 on success; otherwise one line on stderr and exit code 78 (`EX_CONFIG`)
@@ -210,7 +227,10 @@ mod tests {
     #[test]
     fn an_open_api_is_said_once_at_start_up_and_a_protected_one_is_not_called_open() {
         let open = logged(|| {
-            assert!(matches!(access(&AuthSettings::None), Access::Open));
+            assert!(matches!(
+                access(&AuthSettings::None, &Transport::for_tests()),
+                Access::Open
+            ));
         });
         let jwt = logged(|| {
             let settings = AuthSettings::Jwt(JwtSettings {
@@ -220,7 +240,10 @@ mod tests {
                 required_scope: "users:read".into(),
                 jwks_refetch_interval: crate::auth::DEFAULT_JWKS_REFETCH_INTERVAL,
             });
-            assert!(matches!(access(&settings), Access::Bearer(_)));
+            assert!(matches!(
+                access(&settings, &Transport::for_tests()),
+                Access::Bearer(_)
+            ));
         });
 
         let says_open = |lines: &[String]| {

@@ -45,7 +45,7 @@ fn importable(uri: &str) -> Result<ObjectLocation, String> {
 /// Reads the configuration, imports `args.source` and prints its report; `Err` when the import did
 /// not complete.
 pub async fn run(args: Args) -> Result<(), StartupError> {
-    let (importer, _) = startup::init_import().await?;
+    let (importer, _) = startup::init_import(crate::transport::transport()).await?;
     let options = ImportOptions::default().from_line(args.from_line);
     let outcome = importer.run(&args.source, &options).await;
     let report = match outcome {

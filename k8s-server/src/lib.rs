@@ -12,6 +12,7 @@
 mod config;
 pub mod import_job;
 mod metrics;
+pub mod transport;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -32,7 +33,7 @@ pub use config::ServerConfig;
 /// `/metrics` is served on its own port until the process exits.
 pub async fn run(shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
     let config = ServerConfig::from_env()?;
-    let service = startup::init().await?;
+    let service = startup::init(transport::transport()).await?;
     let listener = listen(config.port).await?;
     let metrics_listener = listen(config.metrics_port).await?;
     tracing::info!(

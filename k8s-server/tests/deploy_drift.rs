@@ -28,7 +28,13 @@ const AWS_SDK_VARS: &[&str] = &[
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_ENDPOINT_URL_S3",
+    // The root-certificate bundle the HTTPS transport trusts (read by rustls-native-certs).
+    SSL_CERT_FILE,
 ];
+
+/// The `provided.al2023` runtime's CA bundle, which the SAM template has the functions trust.
+const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+const AL2023_CA_BUNDLE: &str = "/etc/pki/tls/certs/ca-bundle.crt";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -313,6 +319,10 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
         Some("dynamodb")
     );
     assert_eq!(env.get(vars::AUTH).map(String::as_str), Some("jwt"));
+    assert_eq!(
+        env.get(SSL_CERT_FILE).map(String::as_str),
+        Some(AL2023_CA_BUNDLE)
+    );
 }
 
 #[test]

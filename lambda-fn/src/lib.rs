@@ -27,6 +27,7 @@ use tower::util::{MapRequest, MapResponse};
 mod emf;
 pub mod import;
 mod safe_event;
+pub mod transport;
 
 /// The runtime's view of the function: an event in, the event source's response out.
 pub type EventHandler = MapRequest<
@@ -37,7 +38,7 @@ pub type EventHandler = MapRequest<
 /// Starts the function from the environment (during Lambda's init phase) and serves invocations until
 /// the runtime stops it.
 pub async fn run() -> Result<(), StartupError> {
-    let service = startup::init().await?;
+    let service = startup::init(transport::transport()?).await?;
     serve(service).await.map_err(StartupError::runtime)
 }
 

@@ -17,6 +17,7 @@
 pub mod cargo_env;
 pub mod contract;
 pub mod http;
+pub mod https;
 pub mod idp;
 pub mod import;
 pub mod lambda;

@@ -183,7 +183,7 @@ impl Moto {
     /// SDK settings for this instance: the service's own loader (timeouts, HTTP client) pointed here,
     /// in [`REGION`], with fixed credentials.
     pub async fn sdk_config(&self, timeout: Duration) -> SdkConfig {
-        sdk_config_loader(timeout)
+        sdk_config_loader(timeout, crate::https::http_client())
             .endpoint_url(&self.endpoint)
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new(

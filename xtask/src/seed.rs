@@ -37,7 +37,9 @@ pub fn run(args: &SeedArgs) -> Result<()> {
         .enable_all()
         .build()?
         .block_on(async {
-            let config = sdk_config_loader(Duration::from_secs(10)).load().await;
+            let config = sdk_config_loader(Duration::from_secs(10), testkit::https::http_client())
+                .load()
+                .await;
             if config.region().is_none() {
                 bail!(
                     "AWS_REGION is not set: name the table's region (for a local emulator, the one it was seeded in)"

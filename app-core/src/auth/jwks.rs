@@ -8,9 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use aws_smithy_http_client::Connector;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use aws_smithy_runtime_api::client::http::HttpConnector;
+use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use http_body_util::{BodyExt, Limited};
@@ -57,12 +55,17 @@ pub(super) struct Keys {
 }
 
 impl Keys {
-    /// Keys from `url`, fetched at most once per `refetch_interval`; nothing is fetched until a key
-    /// is asked for.
-    pub(super) fn new(url: Url, refetch_interval: Duration) -> Self {
+    /// Keys from `url` through the connector `connect` builds, fetched at most once per
+    /// `refetch_interval`; nothing is fetched (or connected) until a key is asked for.
+    pub(super) fn new(
+        url: Url,
+        refetch_interval: Duration,
+        connect: fn() -> SharedHttpConnector,
+    ) -> Self {
         Self {
             endpoint: Endpoint {
                 url,
+                connect,
                 connector: OnceLock::new(),
             },
             refetch_interval,
@@ -126,21 +129,19 @@ enum FetchError {
     Json(#[from] serde_json::Error),
 }
 
-/// `JWKS_URL`, fetched with the HTTP client the AWS SDK already links (hyper, rustls with ring).
+/// `JWKS_URL`, fetched through a connector of the front door's transport (`crate::transport`).
 #[derive(Debug)]
 struct Endpoint {
     url: Url,
-    /// Built on the first fetch: it loads the system's root certificates.
-    connector: OnceLock<Connector>,
+    /// Builds the connector.
+    connect: fn() -> SharedHttpConnector,
+    /// Built on the first fetch: it may load root certificates.
+    connector: OnceLock<SharedHttpConnector>,
 }
 
 impl Endpoint {
     async fn fetch(&self) -> Result<KeySet, FetchError> {
-        let connector = self.connector.get_or_init(|| {
-            Connector::builder()
-                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                .build()
-        });
+        let connector = self.connector.get_or_init(self.connect);
         let request = http::Request::get(self.url.as_str())
             .header(http::header::ACCEPT, "application/json")
             .body(SdkBody::empty())

@@ -48,7 +48,8 @@ async fn every_front_door_makes_the_same_authentication_decision() {
             .map(|(_, value)| value.clone())
     }))
     .expect("AUTH=jwt settings");
-    let service = memory_service().with_access(Access::new(&config.auth));
+    let service =
+        memory_service().with_access(Access::new(&config.auth, &testkit::https::transport()));
     let mut parity = Parity::new(service).await;
 
     // WHEN every authentication case goes to the server and through the five event sources

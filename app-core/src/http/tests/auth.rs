@@ -22,16 +22,18 @@ use testkit::idp::{
 use crate::auth::{Access, AuthSettings, DEFAULT_JWKS_REFETCH_INTERVAL, JwtSettings};
 use crate::http::{Readiness, router, server_router};
 use crate::service::UserService;
+use crate::transport::Transport;
 
 /// The user service behind `AUTH=jwt` with the test provider's issuer, audience and scope.
 fn protected(jwks_url: &str) -> UserService {
-    service().with_access(Access::new(&AuthSettings::Jwt(JwtSettings {
+    let settings = AuthSettings::Jwt(JwtSettings {
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
         jwks_url: Url::parse(jwks_url).unwrap(),
         required_scope: SCOPE.to_owned(),
         jwks_refetch_interval: DEFAULT_JWKS_REFETCH_INTERVAL,
-    })))
+    });
+    service().with_access(Access::new(&settings, &Transport::for_tests()))
 }
 
 /// What a caller sees.

@@ -19,7 +19,9 @@ async fn main() -> Result<()> {
     };
     let concurrency: usize = concurrency.parse().context(USAGE)?;
     let duration = Duration::from_secs_f64(seconds.parse().context(USAGE)?);
-    let config = sdk_config_loader(Duration::from_secs(1)).load().await;
+    let config = sdk_config_loader(Duration::from_secs(1), k8s_server::transport::http_client())
+        .load()
+        .await;
     let client = Client::new(&config);
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
