@@ -833,7 +833,14 @@ fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
             .envs(lambda_env.iter().cloned());
         command
     };
-    let rust = || with_env(cores.command(cores.server, &artifacts.bootstrap));
+    // As the SAM template configures it: SSL_CERT_FILE names the system's one bundle file, so the
+    // SDK's HTTPS client parses that and skips the certificate directory.
+    let bundle = system_bundle();
+    let rust = || {
+        let mut command = with_env(cores.command(cores.server, &artifacts.bootstrap));
+        command.envs(bundle.map(|file| ("SSL_CERT_FILE", file)));
+        command
+    };
     let node_fn = || with_env(node.lambda(cores));
     let floor = || with_env(cores.command(cores.server, &artifacts.ceiling_lambda));
     let rust_jwt = || {
@@ -843,9 +850,8 @@ fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
     };
     let bearer = [("authorization", b.bearer.as_str())];
     let jwt_event = serde_json::to_vec(&EventSource::HttpApiDefault.event("GET", PATH, &bearer))?;
-    // A diagnostic variant: the SDK's HTTPS client loads the system's root certificates at init; with
-    // SSL_CERT_FILE naming a file of one certificate it loads just that.
-    let one_root = one_root_certificate()?;
+    // A diagnostic variant: SSL_CERT_FILE naming a file of one certificate (the least TLS can trust).
+    let one_root = one_root_certificate(bundle)?;
     let rust_one_root = || {
         let mut command = rust();
         if let Some(file) = &one_root {
@@ -907,18 +913,20 @@ fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
     })
 }
 
-/// Writes the first certificate of the system's bundle to `target/bench/one-root.pem`; `None` when
-/// there is no bundle where Debian or Amazon Linux keep it.
-fn one_root_certificate() -> Result<Option<PathBuf>> {
-    const BUNDLES: [&str; 2] = [
+/// The system's bundle of root certificates, where Debian or Amazon Linux keep it.
+fn system_bundle() -> Option<&'static str> {
+    [
         "/etc/ssl/certs/ca-certificates.crt",
         "/etc/pki/tls/certs/ca-bundle.crt",
-    ];
+    ]
+    .into_iter()
+    .find(|path| Path::new(path).is_file())
+}
+
+/// Writes the first certificate of `bundle` to `target/bench/one-root.pem`; `None` without a bundle.
+fn one_root_certificate(bundle: Option<&str>) -> Result<Option<PathBuf>> {
     const END: &str = "-----END CERTIFICATE-----";
-    let Some(bundle) = BUNDLES
-        .iter()
-        .find_map(|path| std::fs::read_to_string(path).ok())
-    else {
+    let Some(bundle) = bundle.and_then(|path| std::fs::read_to_string(path).ok()) else {
         return Ok(None);
     };
     let Some(end) = bundle.find(END) else {
