@@ -45,25 +45,10 @@ pub async fn run() -> Result<(), StartupError> {
 /// Runs the Lambda runtime loop until the runtime stops it: [`event_handler`] under
 /// `lambda_runtime`, which is what `lambda_http::run` does, plus the event check first.
 ///
-/// Before the loop it registers for graceful shutdown (`lambda_runtime`'s no-op internal extension):
-/// Lambda then sends SIGTERM before it ends the execution environment, and [`on_shutdown`] runs
-/// before the process exits 0. Registration is part of init: a Runtime API without the Extensions
-/// API (`/2020-01-01/extension`) fails init with an error saying so.
+/// No extension is registered, so Lambda sends no SIGTERM: there is nothing to do at shutdown, since
+/// each invocation writes its metrics (EMF) and log lines before its response is posted.
 pub async fn serve(service: UserService) -> Result<(), lambda_http::Error> {
-    // `spawn_graceful_shutdown_handler` panics when registration fails; as a task, that panic
-    // becomes an init error.
-    tokio::spawn(lambda_runtime::spawn_graceful_shutdown_handler(on_shutdown))
-        .await
-        .map_err(|_| "could not register the graceful-shutdown extension with the Runtime API")?;
     lambda_runtime::run(event_handler(service)).await
-}
-
-/// What the function does between Lambda's SIGTERM and its exit: metrics not yet written leave as
-/// EMF lines, and the log is flushed.
-async fn on_shutdown() {
-    tracing::info!("SIGTERM: flushing metrics and logs before exit");
-    emf::flush();
-    let _ = std::io::Write::flush(&mut std::io::stdout());
 }
 
 /// What the runtime invokes: the event is made safe for `lambda_http`'s conversion (see
