@@ -126,7 +126,7 @@ pub async fn serve(
     accept_until(&listener, &open, shutdown).await;
 
     readiness.set_shutting_down();
-    tracing::info!(delay = ?drain.delay, "shutting down: /readyz answers 503, responses close their connections");
+    tracing::info!(delay = ?drain.delay, "shutting down: /readyz answers 503");
     accept_until(&listener, &open, tokio::time::sleep(drain.delay)).await;
     if let Err(err) = accept_queue::refuse_new_handshakes(&listener) {
         tracing::warn!(
