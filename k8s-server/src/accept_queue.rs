@@ -14,14 +14,11 @@
 //!    and the listener is closed ([`close`]).
 //!
 //! The guarantee: every connection whose handshake completed before the listener closed is served
-//! (its request answered with `Connection: close`), except
-//! - one whose last handshake packet took longer than [`HANDSHAKE_GRACE`] to arrive (lost and sent
-//!   again, say): the kernel resets it at the close;
-//! - one accepted before the delay ended that has sent no byte of its request by the time the
-//!   listener closes, at least [`HANDSHAKE_GRACE`] later: hyper's graceful shutdown closes it.
-//!
-//! Where the filter cannot be set (not Linux, or the call is refused: logged), step 1 is skipped
-//! and a connection whose handshake completes between the last `accept` and the close is reset.
+//! (its request answered with `Connection: close`; one that sends nothing is closed by the header
+//! read timeout), except one whose last handshake packet took longer than [`HANDSHAKE_GRACE`] to
+//! arrive (lost and sent again, say): the kernel resets it at the close. Where the filter cannot be
+//! set (not Linux, or the call is refused: logged), step 1 is skipped and a connection whose
+//! handshake completes between the last `accept` and the close is reset.
 
 use std::time::Duration;
 

@@ -17,6 +17,8 @@ mod metrics;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use app_core::http::{Contract, Readiness, server_router, with_contract};
@@ -27,8 +29,9 @@ use axum::http::header::CONNECTION;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tower::Service;
 
 pub use config::ServerConfig;
@@ -110,7 +113,8 @@ mod limits {
 /// 2. Connections are still accepted for `drain.delay`.
 /// 3. The listener is closed without resetting a connection the kernel has already accepted
 ///    ([`accept_queue`]: new handshakes are refused, those under way complete, the queue is served).
-///    Then idle kept-alive connections are closed.
+///    Then idle kept-alive connections are closed; a connection that has not sent its first
+///    request yet is left to send it.
 /// 4. In-flight requests get up to `drain.timeout` to finish.
 pub async fn serve(
     listener: TcpListener,
@@ -120,30 +124,29 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let readiness = Readiness::new();
     let app = router(service, readiness.clone());
-    let draining = Some(readiness.clone());
-    let open = Connections::new(&app, draining.clone(), OnShutdown::Close);
+    let connections = Connections::new(&app, Some(readiness.clone()));
     readiness.set_ready();
-    accept_until(&listener, &open, shutdown).await;
+    accept_until(&listener, &connections, shutdown).await;
 
     readiness.set_shutting_down();
     tracing::info!(delay = ?drain.delay, "shutting down: /readyz answers 503");
-    accept_until(&listener, &open, tokio::time::sleep(drain.delay)).await;
+    accept_until(&listener, &connections, tokio::time::sleep(drain.delay)).await;
     if let Err(err) = accept_queue::refuse_new_handshakes(&listener) {
         tracing::warn!(
             error = %err,
             "cannot refuse new handshakes: a connection made as the listener closes may be reset"
         );
     }
-    let last = Connections::new(&app, draining, OnShutdown::Wait);
     let grace = tokio::time::sleep(accept_queue::HANDSHAKE_GRACE);
-    accept_until(&listener, &last, grace).await;
-    let queued = accept_queue::close(listener, |stream| last.serve(stream)).unwrap_or_else(|err| {
-        tracing::warn!(error = %err, "emptying the accept queue failed: the rest is reset");
-        0
-    });
+    accept_until(&listener, &connections, grace).await;
+    let queued =
+        accept_queue::close(listener, |stream| connections.serve(stream)).unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "emptying the accept queue failed: the rest is reset");
+            0
+        });
     tracing::info!(timeout = ?drain.timeout, queued, "listener closed: draining in-flight requests");
     tokio::select! {
-        _ = async { tokio::join!(open.shutdown(), last.shutdown()) } => tracing::info!("stopped"),
+        () = connections.shutdown() => tracing::info!("stopped"),
         () = tokio::time::sleep(drain.timeout) => {
             tracing::warn!(timeout = ?drain.timeout, "drain deadline passed; exiting with requests in flight");
         }
@@ -154,7 +157,7 @@ pub async fn serve(
 /// Serves `/metrics` ([`metrics_router`]) on `listener` for as long as the process runs: scrapes
 /// may still come while the API drains, and nothing there is worth waiting for at exit.
 async fn serve_metrics(listener: TcpListener) {
-    let connections = Connections::new(&metrics_router(), None, OnShutdown::Close);
+    let connections = Connections::new(&metrics_router(), None);
     accept_until(&listener, &connections, std::future::pending()).await;
 }
 
@@ -180,17 +183,6 @@ async fn accept_until(
     }
 }
 
-/// How [`Connections::shutdown`] ends its connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OnShutdown {
-    /// Asks them to close (hyper's graceful shutdown): idle ones close at once, busy ones after
-    /// their response; so does one that has not sent its request yet, which is why it is only
-    /// asked of connections accepted [`accept_queue::HANDSHAKE_GRACE`] or more earlier.
-    Close,
-    /// Waits for them without asking: each ends after its response (`Connection: close`).
-    Wait,
-}
-
 /// Connections served alike: HTTP/1.1 with the [`limits`], `app` on each, each on a task of its
 /// own, tracked so that [`Connections::shutdown`] can drain them. (HTTP/2 is not served: no client
 /// of this API needs it, and detecting the protocol of each connection costs every request.)
@@ -199,12 +191,12 @@ struct Connections {
     app: Contract,
     /// While this is not ready, each response carries `Connection: close`.
     draining: Option<Readiness>,
-    on_shutdown: OnShutdown,
-    graceful: GracefulShutdown,
+    /// Set by [`Connections::shutdown`]; each connection holds a receiver until it ends.
+    stop: watch::Sender<bool>,
 }
 
 impl Connections {
-    fn new(app: &Contract, draining: Option<Readiness>, on_shutdown: OnShutdown) -> Self {
+    fn new(app: &Contract, draining: Option<Readiness>) -> Self {
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -215,8 +207,7 @@ impl Connections {
             builder,
             app: app.clone(),
             draining,
-            on_shutdown,
-            graceful: GracefulShutdown::new(),
+            stop: watch::Sender::new(false),
         }
     }
 
@@ -224,44 +215,53 @@ impl Connections {
     fn serve(&self, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
         let (app, draining) = (self.app.clone(), self.draining.clone());
-        let service = service_fn(move |request| {
-            let response = app.clone().call(request);
-            let draining = draining.clone();
-            async move {
-                let mut response = response.await?;
-                if draining.is_some_and(|readiness| !readiness.is_ready()) {
-                    response
-                        .headers_mut()
-                        .insert(CONNECTION, HeaderValue::from_static("close"));
+        let asked = Arc::new(AtomicBool::new(false));
+        let service = service_fn({
+            let asked = asked.clone();
+            move |request| {
+                asked.store(true, Ordering::Relaxed);
+                let response = app.clone().call(request);
+                let draining = draining.clone();
+                async move {
+                    let mut response = response.await?;
+                    if draining.is_some_and(|readiness| !readiness.is_ready()) {
+                        response
+                            .headers_mut()
+                            .insert(CONNECTION, HeaderValue::from_static("close"));
+                    }
+                    Ok::<_, Infallible>(response)
                 }
-                Ok::<_, Infallible>(response)
             }
         });
         let connection = self.builder.serve_connection(TokioIo::new(stream), service);
-        let ended = |result: Result<(), hyper::Error>| {
+        let mut stop = self.stop.subscribe();
+        tokio::spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                () = async { let _ = stop.wait_for(|stop| *stop).await; } => {
+                    // hyper's graceful shutdown closes an idle connection, lets a busy one finish
+                    // its request, and also closes one that has not sent its first request yet:
+                    // that one is left to send it (answered with `Connection: close`, or closed by
+                    // the header read timeout).
+                    if asked.load(Ordering::Relaxed) {
+                        connection.as_mut().graceful_shutdown();
+                    }
+                    connection.await
+                }
+            };
             if let Err(err) = result {
                 tracing::debug!(error = %err, "connection ended with an error");
             }
-        };
-        match self.on_shutdown {
-            OnShutdown::Close => {
-                let connection = self.graceful.watch(connection);
-                tokio::spawn(async move { ended(connection.await) });
-            }
-            OnShutdown::Wait => {
-                // Counted by `graceful` (its shutdown waits for this watcher) but not watched.
-                let counted = self.graceful.watcher();
-                tokio::spawn(async move {
-                    ended(connection.await);
-                    drop(counted);
-                });
-            }
-        }
+            drop(stop);
+        });
     }
 
-    /// Ends the connections as [`OnShutdown`] says, and completes when all have ended.
+    /// Closes the idle kept-alive connections, lets each busy one finish its request, and
+    /// completes when all have ended.
     async fn shutdown(self) {
-        self.graceful.shutdown().await;
+        self.stop.send_replace(true);
+        self.stop.closed().await;
     }
 }
 
