@@ -9,23 +9,31 @@
 //! The crate's second binary, `import-job`, is the user import as a Kubernetes Job: its front door is
 //! [`import_job`].
 
+mod accept_queue;
 mod config;
 pub mod import_job;
 mod metrics;
 pub mod transport;
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use app_core::http::{Contract, Readiness, server_router, with_contract};
 use app_core::service::UserService;
 use app_core::startup::{self, StartupError};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use axum::http::HeaderValue;
+use axum::http::header::CONNECTION;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tower::Service;
 
 pub use config::ServerConfig;
 
@@ -85,7 +93,7 @@ pub struct Drain {
 }
 
 /// The limits every connection gets. `axum::serve` offers none of these settings (and runs without
-/// the timer that hyper's header read timeout needs), so the connections are served with hyper-util
+/// the timer that hyper's header read timeout needs), so the connections are served with hyper
 /// directly; everything above the socket is still the one `app-core` contract.
 mod limits {
     use std::time::Duration;
@@ -99,9 +107,16 @@ mod limits {
     pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 }
 
-/// Serves the API on `listener` until `shutdown` completes. Then `/readyz` turns 503 at once; after
-/// `drain.delay` no new connection is accepted, and in-flight requests get up to `drain.timeout` to
-/// finish.
+/// Serves the API on `listener` until `shutdown` completes, then drains:
+///
+/// 1. At once `/readyz` answers 503 and every response carries `Connection: close` (the connection
+///    closes after it), on kept-alive connections as on new ones.
+/// 2. Connections are still accepted for `drain.delay`.
+/// 3. The listener is closed without resetting a connection the kernel has already accepted
+///    ([`accept_queue`]: new handshakes are refused, those under way complete, the queue is served).
+///    Then idle kept-alive connections are closed; a connection that has not sent its first
+///    request yet is left to send it.
+/// 4. In-flight requests get up to `drain.timeout` to finish.
 pub async fn serve(
     listener: TcpListener,
     service: UserService,
@@ -110,22 +125,29 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let readiness = Readiness::new();
     let app = router(service, readiness.clone());
-    let graceful = GracefulShutdown::new();
-    let stop_accepting = {
-        let readiness = readiness.clone();
-        async move {
-            shutdown.await;
-            readiness.set_shutting_down();
-            tracing::info!(delay = ?drain.delay, "shutting down: /readyz answers 503");
-            tokio::time::sleep(drain.delay).await;
-        }
-    };
+    let connections = Connections::new(&app, Some(readiness.clone()));
     readiness.set_ready();
-    accept_until(&listener, &app, &graceful, stop_accepting).await;
-    drop(listener);
-    tracing::info!(timeout = ?drain.timeout, "listener closed: draining in-flight requests");
+    accept_until(&listener, &connections, shutdown).await;
+
+    readiness.set_shutting_down();
+    tracing::info!(delay = ?drain.delay, "shutting down: /readyz answers 503");
+    accept_until(&listener, &connections, tokio::time::sleep(drain.delay)).await;
+    if let Err(err) = accept_queue::refuse_new_handshakes(&listener) {
+        tracing::warn!(
+            error = %err,
+            "cannot refuse new handshakes: a connection made as the listener closes may be reset"
+        );
+    }
+    let grace = tokio::time::sleep(accept_queue::HANDSHAKE_GRACE);
+    accept_until(&listener, &connections, grace).await;
+    let queued =
+        accept_queue::close(listener, |stream| connections.serve(stream)).unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "emptying the accept queue failed: the rest is reset");
+            0
+        });
+    tracing::info!(timeout = ?drain.timeout, queued, "listener closed: draining in-flight requests");
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("stopped"),
+        () = connections.shutdown() => tracing::info!("stopped"),
         () = tokio::time::sleep(drain.timeout) => {
             tracing::warn!(timeout = ?drain.timeout, "drain deadline passed; exiting with requests in flight");
         }
@@ -136,69 +158,112 @@ pub async fn serve(
 /// Serves `/metrics` ([`metrics_router`]) on `listener` for as long as the process runs: scrapes
 /// may still come while the API drains, and nothing there is worth waiting for at exit.
 async fn serve_metrics(listener: TcpListener) {
-    let never = std::future::pending();
-    accept_until(
-        &listener,
-        &metrics_router(),
-        &GracefulShutdown::new(),
-        never,
-    )
-    .await;
+    let connections = Connections::new(&metrics_router(), None);
+    accept_until(&listener, &connections, std::future::pending()).await;
 }
 
-/// Accepts connections on `listener` until `stop` completes, and serves each on a task of its own
-/// with `app`, under the [`limits`] and watched by `graceful` (which can then drain them).
+/// Accepts connections on `listener` until `stop` completes, and serves each with `connections`.
 async fn accept_until(
     listener: &TcpListener,
-    app: &Contract,
-    graceful: &GracefulShutdown,
+    connections: &Connections,
     stop: impl Future<Output = ()>,
 ) {
-    let builder = connection_builder();
     let mut stop = std::pin::pin!(stop);
     loop {
-        let (stream, _) = tokio::select! {
+        tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(connection) => connection,
+                Ok((stream, _)) => connections.serve(stream),
                 Err(err) => {
                     // Out of file descriptors, usually: back off instead of spinning.
                     tracing::warn!(error = %err, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
                 }
             },
             () = &mut stop => return,
-        };
-        let _ = stream.set_nodelay(true);
-        let connection = builder
-            .serve_connection_with_upgrades(
-                TokioIo::new(stream),
-                TowerToHyperService::new(app.clone()),
-            )
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "connection ended with an error");
-            }
-        });
+        }
     }
 }
 
-/// HTTP/1.1 and HTTP/2 (prior knowledge) with the [`limits`].
-fn connection_builder() -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits::HEADER_READ_TIMEOUT)
-        .max_headers(limits::MAX_HEADERS)
-        .max_buf_size(limits::MAX_HEAD_BYTES);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(limits::MAX_HEAD_BYTES as u32);
-    builder
+/// Connections served alike: HTTP/1.1 with the [`limits`], `app` on each, each on a task of its
+/// own, tracked so that [`Connections::shutdown`] can drain them. (HTTP/2 is not served: no client
+/// of this API needs it, and detecting the protocol of each connection costs every request.)
+struct Connections {
+    builder: http1::Builder,
+    app: Contract,
+    /// While this is not ready, each response carries `Connection: close`.
+    draining: Option<Readiness>,
+    /// Set by [`Connections::shutdown`]; each connection holds a receiver until it ends.
+    stop: watch::Sender<bool>,
+}
+
+impl Connections {
+    fn new(app: &Contract, draining: Option<Readiness>) -> Self {
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits::HEADER_READ_TIMEOUT)
+            .max_headers(limits::MAX_HEADERS)
+            .max_buf_size(limits::MAX_HEAD_BYTES);
+        Self {
+            builder,
+            app: app.clone(),
+            draining,
+            stop: watch::Sender::new(false),
+        }
+    }
+
+    /// Serves `stream` on a task of its own.
+    fn serve(&self, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let (app, draining) = (self.app.clone(), self.draining.clone());
+        let asked = Arc::new(AtomicBool::new(false));
+        let service = service_fn({
+            let asked = asked.clone();
+            move |request| {
+                asked.store(true, Ordering::Relaxed);
+                let response = app.clone().call(request);
+                let draining = draining.clone();
+                async move {
+                    let mut response = response.await?;
+                    if draining.is_some_and(|readiness| !readiness.is_ready()) {
+                        response
+                            .headers_mut()
+                            .insert(CONNECTION, HeaderValue::from_static("close"));
+                    }
+                    Ok::<_, Infallible>(response)
+                }
+            }
+        });
+        let connection = self.builder.serve_connection(TokioIo::new(stream), service);
+        let mut stop = self.stop.subscribe();
+        tokio::spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                () = async { let _ = stop.wait_for(|stop| *stop).await; } => {
+                    // hyper's graceful shutdown closes an idle connection, lets a busy one finish
+                    // its request, and also closes one that has not sent its first request yet:
+                    // that one is left to send it (answered with `Connection: close`, or closed by
+                    // the header read timeout).
+                    if asked.load(Ordering::Relaxed) {
+                        connection.as_mut().graceful_shutdown();
+                    }
+                    connection.await
+                }
+            };
+            if let Err(err) = result {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+            drop(stop);
+        });
+    }
+
+    /// Closes the idle kept-alive connections, lets each busy one finish its request, and
+    /// completes when all have ended.
+    async fn shutdown(self) {
+        self.stop.send_replace(true);
+        self.stop.closed().await;
+    }
 }
 
 /// Completes on SIGTERM (what Kubernetes sends) or SIGINT (Ctrl-C).

@@ -245,7 +245,10 @@ impl LambdaWatch {
                     return;
                 }
                 // The emulator is not listening yet.
-                Err(err) if err.starts_with("connect") && started.elapsed() < REQUEST_LIMIT => {
+                Err(err)
+                    if err.starts_with(crate::http::CONNECT_FAILED)
+                        && started.elapsed() < REQUEST_LIMIT =>
+                {
                     self.check_running();
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }

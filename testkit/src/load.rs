@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
-use crate::http::try_send;
+use crate::http::{CONNECT_FAILED, try_send};
 use crate::reply::Reply;
 
 /// The pause between two requests of one worker, which bounds the request rate.
@@ -29,6 +29,11 @@ impl Sample {
     /// When the answer arrived, from the start of the load.
     pub fn answered(&self) -> Duration {
         self.sent + self.latency
+    }
+
+    /// Whether its TCP connection was established (`connect()` returned), whatever came next.
+    pub fn connected(&self) -> bool {
+        !matches!(&self.reply, Err(err) if err.starts_with(CONNECT_FAILED))
     }
 
     /// The status, or 0 when there was no answer.
