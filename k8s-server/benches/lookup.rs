@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app_core::config::{LogFormat, LogSettings};
-use app_core::domain::{User, UserId};
+use app_core::domain::UserId;
 use app_core::http::{Readiness, generate_request_id, router};
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
@@ -22,7 +22,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{Request, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
@@ -40,15 +40,16 @@ struct Envelope<T> {
 async fn bare_get_user(
     State(service): State<UserService>,
     Path(id): Path<String>,
-) -> Result<axum::Json<Envelope<User>>, StatusCode> {
+) -> Result<Response, StatusCode> {
     let user = service
         .get_user(&id)
         .await
         .map_err(|_| StatusCode::NOT_FOUND)?;
     Ok(axum::Json(Envelope {
         success: true,
-        data: user,
-    }))
+        data: &*user,
+    })
+    .into_response())
 }
 
 fn service() -> UserService {
