@@ -7,6 +7,7 @@
 
 mod auth;
 mod error;
+mod layer;
 mod metrics;
 mod openapi;
 mod path;
@@ -18,19 +19,14 @@ use std::convert::Infallible;
 use std::task::{Context, Poll};
 
 use axum::Router;
-use axum::http::HeaderValue;
 use axum::http::Request;
-use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS};
 use axum::response::Response;
-use tower::{Service, ServiceBuilder};
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower::Service;
 
 pub use error::ApiError;
 pub use openapi::openapi_json;
 pub use probes::Readiness;
-pub use request_id::{X_REQUEST_ID, is_sane_request_id};
+pub use request_id::{X_REQUEST_ID, generate as generate_request_id, is_sane_request_id};
 
 use crate::service::UserService;
 
@@ -55,34 +51,9 @@ pub fn with_contract(routes: Router) -> Contract {
     let router = routes
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(|| async { ApiError::NotFound })
-        .layer(
-            ServiceBuilder::new()
-                .map_request(request_id::drop_insane)
-                .layer(SetRequestIdLayer::x_request_id(request_id::MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
-                .layer(PropagateRequestIdLayer::x_request_id())
-                .map_response(allow_any_origin)
-                .layer(metrics::RecordLayer::default())
-                .layer(CatchPanicLayer::custom(error::panic_response)),
-        );
+        .layer(layer::ContractLayer::default());
     Contract { router }
 }
-
-/// CORS on every response: any origin may read it, its request id and bearer challenge included.
-/// (One function for both headers: a `SetResponseHeaderLayer` each costs a layer of futures per
-/// request.)
-fn allow_any_origin<B>(mut response: Response<B>) -> Response<B> {
-    let headers = response.headers_mut();
-    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(
-        ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static(EXPOSED_HEADERS),
-    );
-    response
-}
-
-/// The response headers a browser script may read besides the safelisted ones.
-const EXPOSED_HEADERS: &str = "x-request-id, www-authenticate";
 
 /// The contract as a tower `Service`, ready to serve: the routes behind every layer of
 /// [`with_contract`], with the path normalised in front of the router (routing matches the raw

@@ -41,7 +41,7 @@ impl UserService {
     }
 
     /// The user with id `raw_id`, as it came from the caller (already percent-decoded).
-    pub async fn get_user(&self, raw_id: &str) -> Result<User, LookupError> {
+    pub async fn get_user(&self, raw_id: &str) -> Result<Arc<User>, LookupError> {
         let id = UserId::parse(raw_id)?;
         let (outcome, result) = match self.repo.get(&id).await {
             Ok(Some(user)) => ("found", Ok(user)),
@@ -81,19 +81,19 @@ mod tests {
 
     /// A store that answers with a fixed result and counts how often it was asked.
     struct Scripted {
-        answer: Result<Option<User>, StoreError>,
+        answer: Result<Option<Arc<User>>, StoreError>,
         calls: AtomicUsize,
     }
 
     #[async_trait]
     impl UserRepository for Scripted {
-        async fn get(&self, _id: &UserId) -> Result<Option<User>, StoreError> {
+        async fn get(&self, _id: &UserId) -> Result<Option<Arc<User>>, StoreError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             self.answer.clone()
         }
     }
 
-    fn scripted(answer: Result<Option<User>, StoreError>) -> (UserService, Arc<Scripted>) {
+    fn scripted(answer: Result<Option<Arc<User>>, StoreError>) -> (UserService, Arc<Scripted>) {
         let store = Arc::new(Scripted {
             answer,
             calls: AtomicUsize::new(0),

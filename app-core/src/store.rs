@@ -10,6 +10,8 @@ pub mod batch;
 pub mod dynamodb;
 pub mod memory;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use thiserror::Error;
 
@@ -17,10 +19,13 @@ pub use self::batch::UserBatch;
 use crate::domain::{User, UserId};
 
 /// Where users are read from. One lookup by id; `Ok(None)` means there is no such user.
+///
+/// A user comes back shared (`Arc`): the embedded store hands out the user it holds without copying
+/// its strings on every lookup.
 #[async_trait]
 pub trait UserRepository: Send + Sync + 'static {
     /// Reads the user with this id.
-    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    async fn get(&self, id: &UserId) -> Result<Option<Arc<User>>, StoreError>;
 }
 
 /// Where users are written to.

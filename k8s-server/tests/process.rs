@@ -191,14 +191,28 @@ fn a_store_outage_is_a_503_and_its_log_line_carries_the_request_id() {
         "{reply:?}"
     );
     // AND the warning about the outage is one JSON log line with that request id and the detail
-    let line = log
-        .lines()
-        .find(|line| line.contains("user store unavailable"))
-        .unwrap_or_else(|| panic!("no outage warning in the log:\n{log}"));
-    let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+    let (line, entry) = json_log_line(&log, "user store unavailable");
     assert_eq!(entry["level"], "WARN");
     assert!(line.contains("outage-req-42"), "{line}");
     assert!(line.contains("GetItem on table Users"), "{line}");
+    // AND the 5xx itself is an error line of the same request, as tower-http's trace layer writes it
+    let (_, entry) = json_log_line(&log, "response failed");
+    assert_eq!(entry["level"], "ERROR");
+    assert_eq!(entry["target"], "tower_http::trace::on_failure");
+    assert_eq!(
+        entry["classification"],
+        "Status code: 503 Service Unavailable"
+    );
+    assert_eq!(entry["spans"][0]["request_id"], "outage-req-42");
+}
+
+/// The first line of a JSON `log` that contains `needle`, and that line parsed.
+fn json_log_line<'a>(log: &'a str, needle: &str) -> (&'a str, serde_json::Value) {
+    let line = log
+        .lines()
+        .find(|line| line.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in the log:\n{log}"));
+    (line, serde_json::from_str(line).expect("a JSON log line"))
 }
 
 /// Clients opening a fresh connection per request at once (as load balancers' health checks and

@@ -3,21 +3,15 @@
 //! door installs gets them (`k8s-server`: Prometheus at `GET /metrics`; `lambda-fn`: EMF log lines);
 //! without a recorder they cost next to nothing.
 //!
-//! [`RecordLayer`] is a plain tower layer rather than `axum::middleware::from_fn`: it runs on every
-//! request, and this way it boxes nothing and resolves each label set's handles once ([`Handles`]).
-//! Route and method labels come from fixed sets, so a caller cannot grow the number of series.
+//! [`Requests`] is recorded by the contract's one layer (`layer::ContractLayer`) and resolves each
+//! label set's handles once ([`Handles`]). Route and method labels come from fixed sets, so a caller
+//! cannot grow the number of series.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{Method, Response, StatusCode};
+use axum::extract::MatchedPath;
+use axum::http::{Method, StatusCode};
 use metrics::{Counter, Histogram};
-use pin_project_lite::pin_project;
-use tower::{Layer, Service};
 
 use crate::telemetry::Handles;
 use crate::telemetry::metric::{DURATION, REQUESTS};
@@ -26,92 +20,37 @@ use crate::telemetry::metric::{DURATION, REQUESTS};
 /// contract answers a handful of statuses per route and method; a rarer one is still recorded.
 type RequestHandles = Handles<(&'static str, &'static str, StatusCode), (Counter, Histogram), 64>;
 
-/// Records each request's count and latency, labelled with its route template, method and status.
-#[derive(Debug, Clone, Default)]
-pub(super) struct RecordLayer {
-    handles: Arc<RequestHandles>,
+/// The route and method labels of a request, taken before the route runs.
+pub(super) type Labels = (&'static str, &'static str);
+
+/// The labels of a request: its route template (the router's match) and its method.
+pub(super) fn labels(matched: Option<&MatchedPath>, method: &Method) -> Labels {
+    (route_label(matched), method_label(method))
 }
 
-impl<S> Layer<S> for RecordLayer {
-    type Service = Record<S>;
-
-    fn layer(&self, inner: S) -> Record<S> {
-        Record {
-            inner,
-            handles: self.handles.clone(),
-        }
-    }
+/// The request metrics of one contract: each answered request's count and latency.
+#[derive(Debug, Default)]
+pub(super) struct Requests {
+    handles: RequestHandles,
 }
 
-/// The service [`RecordLayer`] wraps around the routes.
-#[derive(Debug, Clone)]
-pub(super) struct Record<S> {
-    inner: S,
-    handles: Arc<RequestHandles>,
-}
-
-impl<S, B> Service<Request> for Record<S>
-where
-    S: Service<Request, Response = Response<B>>,
-{
-    type Response = Response<B>;
-    type Error = S::Error;
-    type Future = RecordFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        RecordFuture {
-            started: Instant::now(),
-            route: route_label(req.extensions().get::<MatchedPath>()),
-            method: method_label(req.method()),
-            handles: self.handles.clone(),
-            inner: self.inner.call(req),
-        }
-    }
-}
-
-pin_project! {
-    /// The wrapped response future; records when the response is ready.
-    pub(super) struct RecordFuture<F> {
-        #[pin]
-        inner: F,
-        started: Instant,
-        route: &'static str,
-        method: &'static str,
-        handles: Arc<RequestHandles>,
-    }
-}
-
-impl<F, B, E> Future for RecordFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx));
-        if let Ok(response) = &result {
-            let (route, method, status) = (*this.route, *this.method, response.status());
-            this.handles.with(
-                (route, method, status),
-                || {
-                    let status = status.as_str().to_owned();
-                    (
-                        metrics::counter!(REQUESTS, "route" => route, "method" => method, "status" => status.clone()),
-                        metrics::histogram!(DURATION, "route" => route, "status" => status),
-                    )
-                },
-                |(requests, duration)| {
-                    requests.increment(1);
-                    duration.record(this.started.elapsed().as_secs_f64());
-                },
-            );
-        }
-        Poll::Ready(result)
+impl Requests {
+    /// Counts a request answered with `status` in `latency`.
+    pub(super) fn record(&self, (route, method): Labels, status: StatusCode, latency: Duration) {
+        self.handles.with(
+            (route, method, status),
+            || {
+                let status = status.as_str().to_owned();
+                (
+                    metrics::counter!(REQUESTS, "route" => route, "method" => method, "status" => status.clone()),
+                    metrics::histogram!(DURATION, "route" => route, "status" => status),
+                )
+            },
+            |(requests, duration)| {
+                requests.increment(1);
+                duration.record(latency.as_secs_f64());
+            },
+        );
     }
 }
 

@@ -3,7 +3,6 @@
 
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Request};
-use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
 use uuid::Uuid;
 
@@ -11,7 +10,7 @@ use uuid::Uuid;
 pub const X_REQUEST_ID: &str = "x-request-id";
 
 /// [`X_REQUEST_ID`] as a parsed header name (a `&str` is parsed again at every lookup).
-const X_REQUEST_ID_NAME: HeaderName = HeaderName::from_static(X_REQUEST_ID);
+pub(super) const X_REQUEST_ID_NAME: HeaderName = HeaderName::from_static(X_REQUEST_ID);
 
 /// The longest request id kept from a caller, in bytes.
 const MAX_LEN: usize = 128;
@@ -27,44 +26,45 @@ pub fn is_sane_request_id(value: &HeaderValue) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:=+/".contains(b))
 }
 
-/// Removes a request id that is not sane, so that a fresh one is generated.
-pub(super) fn drop_insane(mut req: Request<Body>) -> Request<Body> {
+/// The request's id: a sane one from the caller, else a fresh UUID v4, which is then set on the
+/// request (for the span and the routes). A caller's id that is not sane, or sent more than once, is
+/// replaced. Returns the id for the response.
+pub(super) fn ensure(req: &mut Request<Body>) -> HeaderValue {
     let headers = req.headers_mut();
-    if headers
-        .get_all(&X_REQUEST_ID_NAME)
-        .iter()
-        .enumerate()
-        .any(|(i, value)| i > 0 || !is_sane_request_id(value))
+    let mut sent = headers.get_all(&X_REQUEST_ID_NAME).iter();
+    if let (Some(id), None) = (sent.next(), sent.next())
+        && is_sane_request_id(id)
     {
-        headers.remove(&X_REQUEST_ID_NAME);
+        return id.clone();
     }
-    req
+    let id = generate();
+    headers.insert(X_REQUEST_ID_NAME, id.clone());
+    id
 }
 
-/// Makes a UUID v4 request id for requests without a sane one. The random bits come from `uuid`'s
-/// thread-local generator (`fast-rng`), not from a `getrandom` system call per request.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct MakeRequestUuid;
-
-impl MakeRequestId for MakeRequestUuid {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        let mut buffer = Uuid::encode_buffer();
-        let id = Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
-        HeaderValue::from_str(id).ok().map(RequestId::new)
-    }
+/// A fresh request id, as the contract makes one for a request without a sane id: a UUID v4. The
+/// random bits come from `uuid`'s thread-local generator (`fast-rng`), not from a `getrandom` system
+/// call per request.
+pub fn generate() -> HeaderValue {
+    let mut buffer = Uuid::encode_buffer();
+    let id = Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
+    HeaderValue::from_str(id).expect("a hyphenated UUID is a valid header value")
 }
 
-/// The span every request runs in: its request id and, when the request came through AWS (ALB, API
-/// Gateway, or Lambda, which passes the invocation's X-Ray trace id on), the X-Ray trace id. The
-/// request id is sane by now (see [`drop_insane`]), so it is logged as is, without quoting.
-pub(super) fn span(req: &Request<Body>) -> Span {
-    let header = |name: &HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
+/// The span every request runs in: its request id (`id`, from [`ensure`], so sane: logged as is,
+/// without quoting) and, when the request came through AWS (ALB, API Gateway, or Lambda, which passes
+/// the invocation's X-Ray trace id on), the X-Ray trace id.
+pub(super) fn span(req: &Request<Body>, id: &HeaderValue) -> Span {
     let span = tracing::info_span!(
         "request",
-        request_id = %header(&X_REQUEST_ID_NAME).unwrap_or_default(),
+        request_id = %id.to_str().unwrap_or_default(),
         trace_id = tracing::field::Empty,
     );
-    if let Some(trace_id) = header(&X_AMZN_TRACE_ID) {
+    if let Some(trace_id) = req
+        .headers()
+        .get(&X_AMZN_TRACE_ID)
+        .and_then(|v| v.to_str().ok())
+    {
         span.record("trace_id", trace_id);
     }
     span

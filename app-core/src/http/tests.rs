@@ -251,7 +251,7 @@ async fn store_failures_become_503_with_retry_after_and_500_without_detail() {
     struct Failing(StoreError);
     #[async_trait]
     impl UserRepository for Failing {
-        async fn get(&self, _: &UserId) -> Result<Option<User>, StoreError> {
+        async fn get(&self, _: &UserId) -> Result<Option<Arc<User>>, StoreError> {
             Err(self.0.clone())
         }
     }
@@ -303,7 +303,7 @@ async fn a_panicking_store_is_a_json_500_with_the_request_id_not_a_dropped_conne
     struct Panicking;
     #[async_trait]
     impl UserRepository for Panicking {
-        async fn get(&self, _: &UserId) -> Result<Option<User>, StoreError> {
+        async fn get(&self, _: &UserId) -> Result<Option<Arc<User>>, StoreError> {
             panic!("bug in a store adapter")
         }
     }

@@ -9,7 +9,7 @@ use axum::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_MAX_AGE,
 };
 use axum::http::request::Parts;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::auth::Authorized;
@@ -53,10 +53,11 @@ async fn get_user(
     _: NoLargeBody,
     State(service): State<UserService>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<axum::Json<Success<User>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::InvalidUserId)?;
     let user = service.get_user(&id).await?;
-    Ok(Success::new(user))
+    // Encoded here, from the user the store shares.
+    Ok(Success::new(&*user).into_response())
 }
 
 /// `OPTIONS /users/{id}`: the CORS preflight. `Access-Control-Allow-Origin` is added to every response

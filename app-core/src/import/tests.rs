@@ -176,7 +176,7 @@ async fn the_same_file_twice_gives_the_same_table_and_the_same_report() {
         table_after_first.users().count()
     );
     for user in table_after_first.users() {
-        assert_eq!(store.get(&user.id).await.unwrap().as_ref(), Some(user));
+        assert_eq!(store.get(&user.id).await.unwrap().as_deref(), Some(user));
     }
     assert_eq!(
         store
@@ -233,7 +233,7 @@ async fn a_run_stopped_at_a_boundary_reports_next_line_and_a_run_from_it_finishe
         whole.snapshot().users().count()
     );
     for user in whole.snapshot().users() {
-        assert_eq!(store.get(&user.id).await.unwrap().as_ref(), Some(user));
+        assert_eq!(store.get(&user.id).await.unwrap().as_deref(), Some(user));
     }
 }
 

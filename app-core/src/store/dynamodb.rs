@@ -6,6 +6,7 @@
 //! bounded by an operation timeout that includes the SDK's standard retries; a batch write, which also
 //! retries the items DynamoDB left unprocessed, is bounded by that same timeout as a whole.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -74,7 +75,7 @@ impl DynamoDbStore {
 
 #[async_trait]
 impl UserRepository for DynamoDbStore {
-    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+    async fn get(&self, id: &UserId) -> Result<Option<Arc<User>>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -86,12 +87,14 @@ impl UserRepository for DynamoDbStore {
         let Some(item) = output.item else {
             return Ok(None);
         };
-        serde_dynamo::from_item(item).map(Some).map_err(|err| {
-            StoreError::Failed(format!(
-                "item {id} in table {} is not a valid user: {err}",
-                self.table
-            ))
-        })
+        serde_dynamo::from_item(item)
+            .map(|user| Some(Arc::new(user)))
+            .map_err(|err| {
+                StoreError::Failed(format!(
+                    "item {id} in table {} is not a valid user: {err}",
+                    self.table
+                ))
+            })
     }
 }
 
@@ -372,7 +375,7 @@ pub(crate) mod tests {
     }
 
     /// What `GET /users/u-1` would be answered from, and how many requests reached "DynamoDB".
-    async fn lookup(status: u16, body: &str) -> (Result<User, LookupError>, usize) {
+    async fn lookup(status: u16, body: &str) -> (Result<Arc<User>, LookupError>, usize) {
         let (store, rule) = store_answering(status, body);
         let result = UserService::new(Arc::new(store)).get_user("u-1").await;
         (result, rule.num_calls())

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use thiserror::Error;
@@ -17,10 +17,11 @@ use crate::domain::{User, UserId};
 /// The sample users that ship with the service.
 pub const SAMPLE_USERS_JSON: &str = include_str!("../../data/users.json");
 
-/// Users kept in a hash map, read-only after loading.
+/// Users kept in a hash map, read-only after loading. Each is held in an `Arc`, so a lookup hands
+/// it out without copying it.
 #[derive(Debug, Clone)]
 pub struct MemoryStore {
-    users: HashMap<UserId, User>,
+    users: HashMap<UserId, Arc<User>>,
 }
 
 /// A users file that could not be loaded.
@@ -67,8 +68,8 @@ impl MemoryStore {
     pub fn from_users(list: impl IntoIterator<Item = User>) -> Result<Self, LoadError> {
         let mut users = HashMap::new();
         for user in list {
-            if let Some(dup) = users.insert(user.id.clone(), user) {
-                return Err(LoadError::DuplicateId(dup.id));
+            if let Some(dup) = users.insert(user.id.clone(), Arc::new(user)) {
+                return Err(LoadError::DuplicateId(dup.id.clone()));
             }
         }
         Ok(Self { users })
@@ -76,13 +77,13 @@ impl MemoryStore {
 
     /// Every user in the store, in no particular order.
     pub fn users(&self) -> impl Iterator<Item = &User> {
-        self.users.values()
+        self.users.values().map(|user| &**user)
     }
 }
 
 #[async_trait]
 impl UserRepository for MemoryStore {
-    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+    async fn get(&self, id: &UserId) -> Result<Option<Arc<User>>, StoreError> {
         Ok(self.users.get(id).cloned())
     }
 }
@@ -92,7 +93,7 @@ impl UserRepository for MemoryStore {
 /// default takes no lock; this one takes a read lock per lookup.
 #[derive(Debug, Default)]
 pub struct WritableMemoryStore {
-    inner: RwLock<HashMap<UserId, User>>,
+    inner: RwLock<HashMap<UserId, Arc<User>>>,
 }
 
 impl WritableMemoryStore {
@@ -110,7 +111,7 @@ impl WritableMemoryStore {
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<UserId, User>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<UserId, Arc<User>>> {
         // A panic while writing leaves whole users in the map (each insert is one call): go on.
         self.inner.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -118,7 +119,7 @@ impl WritableMemoryStore {
 
 #[async_trait]
 impl UserRepository for WritableMemoryStore {
-    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+    async fn get(&self, id: &UserId) -> Result<Option<Arc<User>>, StoreError> {
         Ok(self.read().get(id).cloned())
     }
 }
@@ -128,7 +129,7 @@ impl UserWriter for WritableMemoryStore {
     async fn put_batch(&self, batch: &UserBatch) -> Result<(), StoreError> {
         let mut users = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         for user in batch.users() {
-            users.insert(user.id.clone(), user.clone());
+            users.insert(user.id.clone(), Arc::new(user.clone()));
         }
         Ok(())
     }
@@ -206,7 +207,7 @@ mod tests {
         let mut batch = UserBatch::new();
         let renamed = User {
             name: "Augusta Ada King".into(),
-            ..store.get(&id("u-1")).await.unwrap().unwrap()
+            ..User::clone(&store.get(&id("u-1")).await.unwrap().unwrap())
         };
         let new = User {
             id: id("u-9"),
@@ -217,8 +218,8 @@ mod tests {
 
         store.put_batch(&batch).await.unwrap();
 
-        assert_eq!(store.get(&id("u-1")).await, Ok(Some(renamed)));
-        assert_eq!(store.get(&id("u-9")).await, Ok(Some(new)));
+        assert_eq!(store.get(&id("u-1")).await, Ok(Some(Arc::new(renamed))));
+        assert_eq!(store.get(&id("u-9")).await, Ok(Some(Arc::new(new))));
         assert_eq!(store.snapshot().users().count(), 4);
     }
 }

@@ -36,7 +36,7 @@ async fn a_stored_user_is_found_as_written() {
     // WHEN each is looked up
     for user in sample.users() {
         // THEN the store returns exactly what was written
-        assert_eq!(store.get(&user.id).await, Ok(Some(user.clone())));
+        assert_eq!(store.get(&user.id).await, Ok(Some(Arc::new(user.clone()))));
     }
 }
 

@@ -11,28 +11,32 @@ use app_core::store::memory::MemoryStore;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Serialize;
 
 /// The success envelope, shaped as the contract sends it.
 #[derive(Serialize)]
-struct Envelope {
+struct Envelope<'a> {
     success: bool,
-    data: User,
+    data: &'a User,
 }
 
 async fn get_user(
     State(service): State<UserService>,
     Path(id): Path<String>,
-) -> Result<axum::Json<Envelope>, StatusCode> {
-    let data = service
+) -> Result<impl IntoResponse, StatusCode> {
+    let user = service
         .get_user(&id)
         .await
         .map_err(|_| StatusCode::NOT_FOUND)?;
-    Ok(axum::Json(Envelope {
+    let body = serde_json::to_vec(&Envelope {
         success: true,
-        data,
-    }))
+        data: &user,
+    })
+    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok(([(CONTENT_TYPE, "application/json")], body))
 }
 
 #[tokio::main]
