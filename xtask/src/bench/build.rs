@@ -3,73 +3,71 @@
 //! `bootstrap` (and its zip) exactly as CI and SAM build it, with `cargo lambda build --release -p
 //! lambda-fn`.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, ensure};
 
 use crate::steps::{self, target_dir};
 use crate::tools;
 
-/// Paths of the built artifacts.
+/// Paths of the built artifacts: `target/server/NAME` for the servers, the ceilings (bare hyper and
+/// axum servers, the raw `GetItem` loop, the bare `lambda_runtime` floor), and
+/// `target/lambda/lambda-fn/bootstrap{,.zip}`.
 pub struct Artifacts {
-    /// `target/server/k8s-server`.
     pub k8s_server: PathBuf,
-    /// `target/server/ceiling-http`.
     pub ceiling_http: PathBuf,
-    /// `target/server/ceiling-getitem`.
     pub ceiling_getitem: PathBuf,
-    /// `target/server/ceiling-axum`.
     pub ceiling_axum: PathBuf,
-    /// `target/server/ceiling-lambda`.
     pub ceiling_lambda: PathBuf,
-    /// `target/lambda/lambda-fn/bootstrap`.
     pub bootstrap: PathBuf,
-    /// `target/lambda/lambda-fn/bootstrap.zip`.
     pub bootstrap_zip: PathBuf,
 }
 
 impl Artifacts {
     /// Where the artifacts are (built or not).
     pub fn locate() -> Artifacts {
-        let server = target_dir().join("server");
-        let lambda = target_dir().join("lambda/lambda-fn");
+        let server = |name| target_dir().join("server").join(name);
+        let lambda = |name| target_dir().join("lambda/lambda-fn").join(name);
         Artifacts {
-            k8s_server: server.join("k8s-server"),
-            ceiling_http: server.join("ceiling-http"),
-            ceiling_getitem: server.join("ceiling-getitem"),
-            ceiling_axum: server.join("ceiling-axum"),
-            ceiling_lambda: server.join("ceiling-lambda"),
-            bootstrap: lambda.join("bootstrap"),
-            bootstrap_zip: lambda.join("bootstrap.zip"),
+            k8s_server: server("k8s-server"),
+            ceiling_http: server("ceiling-http"),
+            ceiling_getitem: server("ceiling-getitem"),
+            ceiling_axum: server("ceiling-axum"),
+            ceiling_lambda: server("ceiling-lambda"),
+            bootstrap: lambda("bootstrap"),
+            bootstrap_zip: lambda("bootstrap.zip"),
         }
     }
 
     /// Builds everything. `k8s-server` is built on its own, as the Dockerfile builds it, so that its
     /// features (and size) are not those of a combined build.
     pub fn build() -> Result<Artifacts> {
-        steps::run(
-            "cargo build --profile server -p k8s-server",
-            steps::cargo().args(["build", "--profile", "server", "-p", "k8s-server"]),
-        )?;
-        steps::run(
-            "cargo build --profile server -p bench-ceiling (bare hyper and axum servers, raw GetItem loop, Lambda floor)",
-            steps::cargo().args(["build", "--profile", "server", "-p", "bench-ceiling"]),
-        )?;
-        let path = cargo_lambda_path()?;
-        steps::run(
-            "cargo lambda build --release -p lambda-fn",
-            steps::cargo()
-                .args(["lambda", "build", "--release", "-p", "lambda-fn"])
-                .env("PATH", &path),
+        for package in ["k8s-server", "bench-ceiling"] {
+            let args = ["build", "--profile", "server", "-p", package];
+            steps::run(
+                &format!("cargo {}", args.join(" ")),
+                steps::cargo().args(args),
+            )?;
+        }
+        // cargo-lambda's `python-zig` must be found next to it.
+        let cargo_lambda = tools::ensure_cargo_lambda()?;
+        let bin = cargo_lambda.parent().context("cargo-lambda's directory")?;
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::join_paths(
+            std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&path)),
         )?;
         let artifacts = Artifacts::locate();
-        // The zip is what gets deployed; packaging reuses the binary just built (no compilation).
+        let lambda = ["lambda", "build", "--release", "-p", "lambda-fn"];
+        steps::run(
+            &format!("cargo {}", lambda.join(" ")),
+            steps::cargo().args(lambda).env("PATH", &path),
+        )?;
+        // The zip is what gets deployed; packaging reuses the binary just built (no compilation)
+        // and may leave only the zip: the binary is put back.
         let binary = std::fs::read(&artifacts.bootstrap)?;
         steps::run(
-            "cargo lambda build --release -p lambda-fn --output-format zip",
-            steps::cargo()
-                .args(["lambda", "build", "--release", "-p", "lambda-fn"])
+            &format!("cargo {} --output-format zip", lambda.join(" ")),
+            (steps::cargo().args(lambda))
                 .args(["--output-format", "zip"])
                 .env("PATH", &path),
         )?;
@@ -91,25 +89,12 @@ impl Artifacts {
             &self.bootstrap,
             &self.bootstrap_zip,
         ] {
-            if !path.is_file() {
-                bail!("{} is missing (run without --no-build)", path.display());
-            }
+            ensure!(
+                path.is_file(),
+                "{} is missing (run without --no-build)",
+                path.display()
+            );
         }
         Ok(())
     }
-}
-
-/// `PATH` with cargo-lambda's directory in front (its `python-zig` must be found next to it),
-/// installing cargo-lambda first if needed.
-fn cargo_lambda_path() -> Result<OsString> {
-    let cargo_lambda = tools::ensure_cargo_lambda()?;
-    let bin = cargo_lambda
-        .parent()
-        .context("cargo-lambda's directory")?
-        .to_path_buf();
-    let mut dirs = vec![bin];
-    dirs.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    std::env::join_paths(dirs).context("PATH")
 }

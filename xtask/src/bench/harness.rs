@@ -1,5 +1,5 @@
 //! Where processes under measurement run (pinned to a core) and log (`target/bench/logs`), the
-//! artifact sizes and the few statistics the bench needs.
+//! artifact sizes, what the machine is, and the few statistics the bench needs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -151,6 +151,25 @@ pub fn load_average() -> f64 {
         .ok()
         .and_then(|text| text.split_whitespace().next()?.parse().ok())
         .unwrap_or(f64::NAN)
+}
+
+/// `/proc/cpuinfo`'s model name, or `unknown`.
+pub fn cpu_model() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = info.lines().find_map(|l| l.strip_prefix("model name"));
+    model.map_or("unknown".into(), |rest| {
+        rest.trim_start_matches([' ', '\t', ':']).to_owned()
+    })
+}
+
+/// The first line a command prints, or `unknown`.
+pub fn first_line(program: &str, args: &[&str]) -> String {
+    let output = Command::new(program).args(args).output();
+    let stdout = output.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let line = stdout
+        .ok()
+        .and_then(|s| s.lines().next().map(str::to_owned));
+    line.unwrap_or_else(|| "unknown".to_owned())
 }
 
 #[cfg(test)]

@@ -4,106 +4,73 @@
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
+use anyhow::{Context, Result, bail, ensure};
 
 use super::harness::{Cores, Proc, children_cpu_time};
+use super::results::{RunResult, Summary};
 use crate::steps;
 
-/// One load run against one server.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunResult {
-    /// Successful answers per second.
-    pub rps: f64,
-    /// Median latency, in ms.
-    pub p50_ms: f64,
-    /// 99th-percentile latency, in ms.
-    pub p99_ms: f64,
-    /// Answers received.
-    pub requests: u64,
-    /// Non-2xx answers plus socket errors (a run with any fails the bench).
-    pub errors: u64,
-    /// CPU the server used, in % of one core (100 = its core was busy the whole run).
-    pub server_cpu_pct: f64,
-    /// The part of it spent in the server's own code (user space), in % of one core; the rest is the
-    /// kernel's (the TCP stack, mostly).
-    #[serde(default)]
-    pub server_user_cpu_pct: f64,
-    /// CPU the load generator used, in % of one core (near 100 = it, not the server, was the limit).
-    pub loadgen_cpu_pct: f64,
-}
+/// The largest share of failed requests (refused connections too) a load run may have.
+const MAX_ERROR_SHARE: f64 = 0.01;
 
 /// Makes sure `wrk` is on PATH, installing it with apt-get (after `apt-get update`) if it is not.
 pub fn ensure_wrk() -> Result<()> {
     if wrk_version().is_some() {
         return Ok(());
     }
-    steps::run(
-        "apt-get update",
-        Command::new("apt-get").args(["update", "-qq"]),
-    )?;
-    steps::run(
-        "apt-get install -y wrk",
-        Command::new("apt-get").args(["install", "-y", "-qq", "wrk"]),
-    )?;
+    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "wrk"]] {
+        let name = format!("apt-get {}", args.join(" "));
+        steps::run(&name, Command::new("apt-get").args(args))?;
+    }
     wrk_version()
         .map(drop)
         .context("wrk is still not on PATH after apt-get install wrk")
 }
 
-/// `wrk 4.1.0 ...`, the first line `wrk -v` prints.
+/// `wrk debian/4.1.0-3+b2`, the first line `wrk -v` prints without its copyright.
 pub fn wrk_version() -> Option<String> {
     let output = Command::new("wrk").arg("-v").output().ok()?;
-    // wrk -v exits 1 after printing its version and usage.
+    // wrk -v exits 1 after printing its version and usage, on either stream.
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
-    // "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer"
-    text.lines()
-        .next()
-        .filter(|line| line.starts_with("wrk"))
-        .map(|line| line.split(" [").next().unwrap_or(line).to_owned())
+    let line = text.lines().next().filter(|line| line.starts_with("wrk"))?;
+    Some(line.split(" [").next().unwrap_or(line).to_owned())
 }
 
-/// What one load run asks for.
+/// What one load run asks for: `connections` open connections, each with one request in flight,
+/// against `url` (only ever a local address) for `duration`, with extra request headers.
 #[derive(Debug, Clone, Copy)]
 pub struct Load<'a> {
-    /// `http://127.0.0.1:PORT/PATH` (only ever a local address).
     pub url: &'a str,
-    /// Open connections, each with one request in flight.
     pub connections: u32,
-    /// How long.
     pub duration: Duration,
-    /// Extra request headers.
     pub headers: &'a [String],
 }
 
-/// Runs `wrk -t1` on the load core against `server` and reads its report.
+/// Runs `wrk -t1` on the load core against `server` and reads its report; fails when nothing was
+/// answered or more than [`MAX_ERROR_SHARE`] of the requests failed.
 pub fn run(cores: &Cores, server: &mut Proc, load: &Load) -> Result<RunResult> {
     assert!(
         load.url.starts_with("http://127.0.0.1:"),
         "load only targets this machine"
     );
     let mut wrk = cores.command(cores.load, "wrk");
-    wrk.args(["-t1", "--latency"])
+    wrk.args(["-t1", "--latency", "--timeout", "5s"])
         .arg(format!("-c{}", load.connections))
-        .arg(format!("-d{}s", load.duration.as_secs().max(1)))
-        .arg("--timeout")
-        .arg("5s");
+        .arg(format!("-d{}s", load.duration.as_secs().max(1)));
     for header in load.headers {
         wrk.arg("-H").arg(header);
     }
-    wrk.arg(load.url);
-    let (server_before, user_before, wrk_before) = (
-        server.cpu_time()?,
-        server.user_time()?,
-        children_cpu_time()?,
-    );
-    let output = wrk.output().context("cannot run wrk")?;
-    let (server_after, user_after, wrk_after) = (
-        server.cpu_time()?,
-        server.user_time()?,
-        children_cpu_time()?,
-    );
+    let times = |server: &Proc| -> Result<[Duration; 3]> {
+        Ok([
+            server.cpu_time()?,
+            server.user_time()?,
+            children_cpu_time()?,
+        ])
+    };
+    let before = times(server)?;
+    let output = wrk.arg(load.url).output().context("cannot run wrk")?;
+    let after = times(server)?;
     server.check_alive()?;
     let report = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
@@ -113,59 +80,83 @@ pub fn run(cores: &Cores, server: &mut Proc, load: &Load) -> Result<RunResult> {
         );
     }
     let mut result = parse(&report).with_context(|| format!("unexpected wrk output:\n{report}"))?;
-    let pct = |used: Duration| 100.0 * used.as_secs_f64() / load.duration.as_secs_f64();
-    result.server_cpu_pct = pct(server_after.saturating_sub(server_before));
-    result.server_user_cpu_pct = pct(user_after.saturating_sub(user_before));
-    result.loadgen_cpu_pct = pct(wrk_after.saturating_sub(wrk_before));
+    let [cpu, user, wrk] = [0, 1, 2].map(|i| {
+        let used = after[i].saturating_sub(before[i]);
+        100.0 * used.as_secs_f64() / load.duration.as_secs_f64()
+    });
+    let summary = &mut result.summary;
+    (
+        summary.server_cpu_pct,
+        summary.server_user_cpu_pct,
+        summary.loadgen_cpu_pct,
+    ) = (cpu, user, wrk);
+    check_errors(&result)?;
     Ok(result)
+}
+
+/// Fails unless some requests were answered and at most [`MAX_ERROR_SHARE`] of them failed.
+pub fn check_errors(result: &RunResult) -> Result<()> {
+    let failed = result.errors as f64 / (result.requests.max(1) as f64);
+    ensure!(
+        result.requests > 0 && failed <= MAX_ERROR_SHARE,
+        "{} of {} requests failed; see target/bench/logs",
+        result.errors,
+        result.requests
+    );
+    Ok(())
 }
 
 /// Reads wrk's `--latency` report (CPU fields are left at 0).
 fn parse(report: &str) -> Result<RunResult> {
-    let mut result = RunResult {
-        rps: f64::NAN,
-        p50_ms: f64::NAN,
-        p99_ms: f64::NAN,
-        requests: 0,
-        errors: 0,
+    let (mut rps, mut p50_ms, mut p99_ms) = (None, None, None);
+    let (mut requests, mut errors) = (0, 0);
+    for line in report.lines().map(str::trim) {
+        if let Some(value) = line.strip_prefix("50%") {
+            p50_ms = Some(duration_ms(value.trim())?);
+        } else if let Some(value) = line.strip_prefix("99%") {
+            p99_ms = Some(duration_ms(value.trim())?);
+        } else if let Some(value) = line.strip_prefix("Requests/sec:") {
+            rps = Some(value.trim().parse()?);
+        } else if let Some((count, _)) = line.split_once(" requests in ") {
+            requests = count.trim().parse()?;
+        } else if let Some(value) = line.strip_prefix("Non-2xx or 3xx responses:") {
+            errors += value.trim().parse::<u64>()?;
+        } else if let Some(value) = line.strip_prefix("Socket errors:") {
+            // "connect 0, read 0, write 0, timeout 0"
+            for part in value.split(',') {
+                errors += part
+                    .split_whitespace()
+                    .last()
+                    .unwrap_or("0")
+                    .parse::<u64>()?;
+            }
+        }
+    }
+    let (Some(rps), Some(p50_ms), Some(p99_ms)) = (rps, p50_ms, p99_ms) else {
+        bail!("no Requests/sec or latency distribution");
+    };
+    let summary = Summary {
+        rps,
+        p50_ms,
+        p99_ms,
         server_cpu_pct: 0.0,
         server_user_cpu_pct: 0.0,
         loadgen_cpu_pct: 0.0,
     };
-    for line in report.lines().map(str::trim) {
-        if let Some(value) = line.strip_prefix("50%") {
-            result.p50_ms = duration_ms(value.trim())?;
-        } else if let Some(value) = line.strip_prefix("99%") {
-            result.p99_ms = duration_ms(value.trim())?;
-        } else if let Some(value) = line.strip_prefix("Requests/sec:") {
-            result.rps = value.trim().parse()?;
-        } else if let Some((count, _)) = line.split_once(" requests in ") {
-            result.requests = count.trim().parse()?;
-        } else if let Some(value) = line.strip_prefix("Non-2xx or 3xx responses:") {
-            result.errors += value.trim().parse::<u64>()?;
-        } else if let Some(value) = line.strip_prefix("Socket errors:") {
-            // "connect 0, read 0, write 0, timeout 0"
-            for part in value.split(',') {
-                let count = part.split_whitespace().last().unwrap_or("0");
-                result.errors += count.parse::<u64>()?;
-            }
-        }
-    }
-    if result.rps.is_nan() || result.p50_ms.is_nan() || result.p99_ms.is_nan() {
-        bail!("no Requests/sec or latency distribution");
-    }
-    Ok(result)
+    Ok(RunResult {
+        summary,
+        requests,
+        errors,
+    })
 }
 
 /// `512.34us`, `1.20ms`, `2.00s` → ms.
 fn duration_ms(text: &str) -> Result<f64> {
-    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
-        (n, 1e-3)
-    } else if let Some(n) = text.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1e3)
-    } else {
+    let units = [("us", 1e-3), ("ms", 1.0), ("s", 1e3)];
+    let Some((number, scale)) = units
+        .into_iter()
+        .find_map(|(unit, scale)| Some((text.strip_suffix(unit)?, scale)))
+    else {
         bail!("not a wrk duration: {text}")
     };
     Ok(number.parse::<f64>()? * scale)
@@ -195,17 +186,23 @@ Transfer/sec:     12.00MB
     #[test]
     fn a_latency_report_is_read() {
         let result = parse(REPORT).unwrap();
-        assert_eq!(result.rps, 60000.0);
-        assert_eq!(result.p50_ms, 0.5);
-        assert_eq!(result.p99_ms, 1.5);
-        assert_eq!(result.requests, 300000);
-        assert_eq!(result.errors, 8);
+        assert_eq!(result.summary.rps, 60000.0);
+        assert_eq!(result.summary.p50_ms, 0.5);
+        assert_eq!(result.summary.p99_ms, 1.5);
+        assert_eq!((result.requests, result.errors), (300000, 8));
+        check_errors(&result).unwrap();
     }
 
     #[test]
-    fn a_report_without_numbers_is_an_error() {
+    fn a_report_without_numbers_or_with_too_many_failures_is_an_error() {
         assert!(parse("unable to connect to 127.0.0.1:1 Connection refused").is_err());
         assert_eq!(duration_ms("2.00s").unwrap(), 2000.0);
         assert!(duration_ms("3m").is_err());
+        let failing = parse(&REPORT.replace("responses: 5", "responses: 5000")).unwrap();
+        let error = check_errors(&failing).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "5003 of 300000 requests failed; see target/bench/logs"
+        );
     }
 }

@@ -1,13 +1,10 @@
 //! `cargo xtask bench`: measures both targets on this machine, in one run, beside their ceilings and
-//! their Node.js peers, and writes `docs/benchmarks.md`, `docs/benchmarks.json` and
-//! `docs/benchmarks.svg`.
+//! their Node.js peers, and writes `docs/benchmarks.{md,json,svg}`.
 //!
-//! 1. Build every artifact once: `k8s-server` (server profile), the ceilings (`bench/ceiling`), the Lambda
-//!    `bootstrap` and its zip (`cargo lambda build --release`), the criterion benchmark; install wrk
-//!    and the Node.js peers' AWS SDK if missing.
+//! 1. Build every artifact once ([`build`]); install wrk and the Node.js peers' AWS SDK if missing.
 //! 2. Embedded store: `k8s-server` (also with `AUTH=jwt`, one token reused), bare hyper and bare axum
-//!    servers, and a Node.js `http` server under wrk at fixed connection counts, server on one core, wrk
-//!    on the other, runs interleaved.
+//!    servers, and a Node.js `http` server under wrk at fixed connection counts, server on one core,
+//!    wrk on the other, runs interleaved.
 //! 3. `k8s-server` start-to-ready, memory, and thousands of open keep-alive connections.
 //! 4. DynamoDB on moto (the AWS emulator): `k8s-server` and the Node.js server on the DynamoDB store
 //!    beside a raw `GetItem` loop on the same table.
@@ -17,9 +14,8 @@
 //!
 //! Each phase is a function that returns its part of [`Results`]; `benchmarks.json` is that value, and
 //! the tables of `benchmarks.md` and the chart are rendered from it alone ([`render`]), so that
-//! `--render-only` reproduces them without measuring.
-//!
-//! Everything listens on and is loaded through 127.0.0.1 only; every load is bounded in time.
+//! `--render-only` reproduces them without measuring. Everything listens on and is loaded through
+//! 127.0.0.1 only; every load is bounded in time.
 
 mod build;
 mod harness;
@@ -39,18 +35,16 @@ use clap::{Args, ValueEnum};
 use testkit::idp::{self, JwksServer, SigningKey};
 use testkit::lambda::EventSource;
 use testkit::moto::{Moto, REGION};
-use testkit::runtime_api;
+use testkit::runtime_api::{self, ProcessRun};
 use tokio::runtime::Runtime;
 
 use self::build::Artifacts;
-use self::harness::{
-    Cores, Proc, bench_dir, children_cpu_time, free_port, log_file, median, percentile,
-};
-use self::load::{Load, RunResult};
+use self::harness::{Cores, Proc, bench_dir, free_port, log_file, median, percentile};
+use self::load::Load;
 use self::peers::Node;
 use self::results::{
-    Function, LambdaSection, LoadSample, LoadSection, Machine, Point, Results, Scale, ServerFacts,
-    Sizes, Target,
+    Function, LambdaSection, LoadSample, LoadSection, Machine, Point, Results, RunResult, Scale,
+    ServerFacts, Sizes, Summary, Target,
 };
 use crate::steps::workspace_root;
 
@@ -62,12 +56,12 @@ const EMULATOR: &str = "moto server";
 const PATH: &str = "/users/u-1";
 /// The memory size the Lambda processes are told.
 const LAMBDA_MEMORY_MB: u32 = 128;
+/// No environment beyond what a process of the bench always gets.
+const NO_ENV: [(&str, &str); 0] = [];
 /// The unmeasured first run of each server.
 const WARM_UP: Duration = Duration::from_secs(2);
 /// The same on the DynamoDB emulator (moto), which warms its caches for a while.
 const DYNAMODB_WARM_UP: Duration = Duration::from_secs(10);
-/// The largest share of failed requests a load run may have.
-const MAX_ERROR_SHARE: f64 = 0.01;
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug, Args)]
@@ -114,7 +108,7 @@ pub struct BenchArgs {
 }
 
 /// The phases `--phase` runs alone.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Phase {
     Embedded,
     Server,
@@ -126,17 +120,9 @@ enum Phase {
 
 /// Runs `cargo xtask bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| workspace_root().join("docs"));
+    let out = (args.out.clone()).unwrap_or_else(|| workspace_root().join("docs"));
     if args.render_only {
-        let json = out.join("benchmarks.json");
-        let text = std::fs::read_to_string(&json)
-            .with_context(|| format!("cannot read {}", json.display()))?;
-        let results: Results = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a bench result", json.display()))?;
-        render::write_docs(&out, &results)?;
+        render::write_docs(&out, &Results::read(&out.join("benchmarks.json"))?)?;
         println!("bench: rendered {}/benchmarks.{{md,svg}}", out.display());
         return Ok(());
     }
@@ -157,45 +143,21 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     load::ensure_wrk()?;
     let node = Node::install()?;
-    let artifacts = if args.no_build {
-        let artifacts = Artifacts::locate();
-        if args.phase.is_none() {
-            artifacts.check()?;
-        }
-        artifacts
-    } else {
-        Artifacts::build()?
+    let artifacts = match args.no_build {
+        true => Artifacts::locate(),
+        false => Artifacts::build()?,
     };
-    if !args.no_micro && (args.phase.is_none() || matches!(args.phase, Some(Phase::Micro))) {
+    if args.phase.is_none() {
+        artifacts.check()?;
+    }
+    let micro = !args.no_micro && matches!(args.phase, None | Some(Phase::Micro));
+    if micro {
         micro::build()?;
     }
     raise_open_files_limit(args.scale_connections)?;
-
     settle(Duration::from_secs(args.settle));
-    let cores = Cores::detect();
-    let core_count = std::thread::available_parallelism().map_or(1, usize::from);
-    cores.pin_self_to_load()?;
-    // One worker: it serves the key set (JWKS) to the processes under test between `block_on`s.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
-    let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
-    let key = SigningKey::rsa("bench-rs256");
-    let jwks = runtime.block_on(JwksServer::start(&[&key]));
-    // Valid for the whole run; every request of a phase sends it, as a real client reuses its token.
-    let token = key.sign(&idp::claims_with(
-        serde_json::json!({"exp": idp::now() + 4 * 3600}),
-    ));
-    let b = Bench {
-        args,
-        cores,
-        runtime,
-        artifacts,
-        node,
-        jwks,
-        bearer: format!("Bearer {token}"),
-    };
+    let date = harness::first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let b = Bench::new(args, artifacts, node)?;
     if let Some(phase) = args.phase {
         return one_phase(&b, phase);
     }
@@ -206,39 +168,30 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let server = server_facts(&b, rss_after_all_runs)?;
     loads.push(sample_load("scale with connections"));
     let scale = scale(&b)?;
-
     loads.push(sample_load("DynamoDB (moto server) load"));
     let (emulator, aws) = start_emulator(&b.runtime)?;
     let dynamodb = dynamodb_load(&b, &aws)?;
     loads.push(sample_load("Lambda cold starts"));
     let lambda = lambda(&b, &aws)?;
     drop(emulator);
-    let Bench {
-        cores,
-        artifacts,
-        node,
-        jwks,
-        ..
-    } = b;
-
-    let micro = if args.no_micro {
-        Vec::new()
-    } else {
+    let micro = if micro {
         loads.push(sample_load("criterion"));
-        micro::run(&cores)?
+        micro::run(&b.cores)?
+    } else {
+        Vec::new()
     };
-    drop(jwks);
     loads.push(sample_load("end"));
 
+    let a = &b.artifacts;
     let results = Results {
         machine: Machine {
             date,
-            cpu: cpu_model(),
-            cores: core_count,
-            pinning: cores,
-            kernel: command_line("uname", &["-sr"]),
-            rustc: command_line("rustc", &["-V"]),
-            node: node.version.clone(),
+            cpu: harness::cpu_model(),
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            pinning: b.cores,
+            kernel: harness::first_line("uname", &["-sr"]),
+            rustc: harness::first_line("rustc", &["-V"]),
+            node: b.node.version.clone(),
             wrk: load::wrk_version().unwrap_or_default(),
             dynamodb_emulator: EMULATOR.into(),
             load_average: loads,
@@ -246,14 +199,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         embedded,
         dynamodb,
         server,
-        scale: Some(scale),
+        scale,
         lambda,
         sizes: Sizes {
-            k8s_server: harness::file_size(&artifacts.k8s_server)?,
-            bootstrap: harness::file_size(&artifacts.bootstrap)?,
-            bootstrap_zip: harness::file_size(&artifacts.bootstrap_zip)?,
-            bootstrap_unwind_tables: harness::unwind_table_bytes(&artifacts.bootstrap)?,
-            node_modules: node.modules_bytes(),
+            k8s_server: harness::file_size(&a.k8s_server)?,
+            bootstrap: harness::file_size(&a.bootstrap)?,
+            bootstrap_zip: harness::file_size(&a.bootstrap_zip)?,
+            bootstrap_unwind_tables: harness::unwind_table_bytes(&a.bootstrap)?,
+            node_modules: b.node.modules_bytes(),
         },
         micro,
     };
@@ -284,34 +237,23 @@ fn one_phase(b: &Bench, phase: Phase) -> Result<()> {
     Ok(())
 }
 
-/// Raises this process's soft limit of open files (inherited by what it starts) to the hard limit when
-/// it is below what `connections` sockets on each side need, with `prlimit` (util-linux).
+/// Raises this process's soft limit of open files (inherited by what it starts) to the hard limit
+/// when it is below what `connections` sockets on each side need.
 fn raise_open_files_limit(connections: u32) -> Result<()> {
-    let limits = std::fs::read_to_string("/proc/self/limits")?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"));
-    let numbers: Vec<&str> =
-        line.map_or(vec![], |l| l.split_whitespace().skip(3).take(2).collect());
-    let [soft, hard] = numbers[..] else {
-        bail!("no open-files limit in /proc/self/limits");
-    };
+    use rustix::process::{Resource, getrlimit, setrlimit};
     let needed = u64::from(connections) + 1024;
-    if soft.parse::<u64>().is_ok_and(|soft| soft >= needed) {
+    let mut limit = getrlimit(Resource::Nofile);
+    // `None` is unlimited.
+    if limit.current.is_none_or(|soft| soft >= needed) {
         return Ok(());
     }
     ensure!(
-        hard == "unlimited" || hard.parse::<u64>().is_ok_and(|hard| hard >= needed),
-        "{connections} connections need {needed} open files; the hard limit is {hard} (ulimit -Hn)"
+        limit.maximum.is_none_or(|hard| hard >= needed),
+        "{connections} connections need {needed} open files; the hard limit is {:?} (ulimit -Hn)",
+        limit.maximum
     );
-    let status = Command::new("prlimit")
-        .arg(format!("--pid={}", std::process::id()))
-        .arg(format!("--nofile={hard}:{hard}"))
-        .status()
-        .context("prlimit (util-linux) raises the open-files limit")?;
-    ensure!(
-        status.success(),
-        "prlimit could not raise the open-files limit"
-    );
-    Ok(())
+    limit.current = limit.maximum;
+    setrlimit(Resource::Nofile, limit).context("cannot raise the open-files limit")
 }
 
 /// Writes `DIR/benchmarks.json` and renders the page and chart from it; a `DIR` without the page
@@ -322,65 +264,82 @@ fn write(dir: &Path, results: &Results) -> Result<()> {
     if !page.exists() {
         std::fs::copy(workspace_root().join("docs/benchmarks.md"), &page)?;
     }
-    let json = dir.join("benchmarks.json");
-    std::fs::write(&json, serde_json::to_string_pretty(results)? + "\n")
-        .with_context(|| format!("cannot write {}", json.display()))?;
+    results.write(&dir.join("benchmarks.json"))?;
     render::write_docs(dir, results)
-}
-
-/// How one load run is driven.
-enum Driver {
-    /// wrk against `url` of server number `server`, with extra request headers.
-    Wrk {
-        server: usize,
-        url: String,
-        headers: Vec<String>,
-    },
-    /// The raw `GetItem` loop, a fresh process per run, with this environment.
-    GetItem { env: Vec<(String, String)> },
-}
-
-/// One line of a load section.
-struct Plan {
-    name: &'static str,
-    variant: bool,
-    driver: Driver,
-}
-
-impl Plan {
-    fn new(name: &'static str, variant: bool, driver: Driver) -> Plan {
-        Plan {
-            name,
-            variant,
-            driver,
-        }
-    }
 }
 
 /// What every phase measures with.
 struct Bench<'a> {
     args: &'a BenchArgs,
     cores: Cores,
+    /// One worker: it serves the key set (JWKS) to the processes under test between `block_on`s.
     runtime: Runtime,
     artifacts: Artifacts,
     node: Node,
     /// The key set the `AUTH=jwt` processes fetch.
     jwks: JwksServer,
-    /// `Bearer TOKEN`, a token it verifies.
-    bearer: String,
+    /// `authorization: Bearer TOKEN`, a token valid for the whole run that every request of an
+    /// `AUTH=jwt` phase sends, as a real client reuses its token.
+    bearer: (&'static str, String),
+}
+
+/// A server under load: its process, its port on 127.0.0.1 and how long it took to answer.
+struct Server {
+    process: Proc,
+    port: u16,
+    ready_after: Duration,
+}
+
+impl Server {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}{PATH}", self.port)
+    }
 }
 
 impl Bench<'_> {
+    /// Pins this process to the load core and starts the identity provider.
+    fn new(args: &BenchArgs, artifacts: Artifacts, node: Node) -> Result<Bench<'_>> {
+        let cores = Cores::detect();
+        cores.pin_self_to_load()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let key = SigningKey::rsa("bench-rs256");
+        let jwks = runtime.block_on(JwksServer::start(&[&key]));
+        let claims = idp::claims_with(serde_json::json!({"exp": idp::now() + 4 * 3600}));
+        let bearer = ("authorization", format!("Bearer {}", key.sign(&claims)));
+        Ok(Bench {
+            args,
+            cores,
+            runtime,
+            artifacts,
+            node,
+            jwks,
+            bearer,
+        })
+    }
+
     /// What makes a process check bearer tokens against [`Bench::jwks`].
-    fn auth_env(&self) -> Vec<(String, String)> {
+    fn auth_env(&self) -> [(&'static str, String); 4] {
         [
             ("AUTH", "jwt".to_owned()),
             ("JWT_ISSUER", idp::ISSUER.to_owned()),
             ("JWT_AUDIENCE", idp::AUDIENCE.to_owned()),
             ("JWKS_URL", self.jwks.url()),
         ]
-        .map(|(k, v)| (k.to_owned(), v))
-        .to_vec()
+    }
+
+    /// `authorization: Bearer TOKEN` as wrk takes it.
+    fn bearer_header(&self) -> String {
+        format!("{}: {}", self.bearer.0, self.bearer.1)
+    }
+
+    /// `program` with `args` on the server core.
+    fn program(&self, program: &Path, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Command {
+        let mut command = self.cores.command(self.cores.server, program);
+        command.args(args.iter().map(|arg| arg.as_ref()));
+        command
     }
 
     /// Starts `command` (given its port) as `name` on a free port and waits until `GET ready_path`
@@ -390,23 +349,37 @@ impl Bench<'_> {
         name: &str,
         ready_path: &str,
         command: impl FnOnce(u16) -> Command,
-    ) -> Result<(Proc, u16)> {
+    ) -> Result<Server> {
         let port = free_port();
-        let mut server = harness::spawn(name, &mut command(port))?;
-        server.wait_ready(&self.runtime, local(port), ready_path)?;
-        Ok((server, port))
+        let mut process = harness::spawn(name, &mut command(port))?;
+        let ready_after = process.wait_ready(&self.runtime, local(port), ready_path)?;
+        Ok(Server {
+            process,
+            port,
+            ready_after,
+        })
     }
 
-    /// `k8s-server` on `port` with `env` (the embedded store unless `env` says otherwise).
-    fn k8s_server(&self, port: u16, env: &[(String, String)]) -> Command {
-        let mut command = self
-            .cores
-            .command(self.cores.server, &self.artifacts.k8s_server);
-        command
-            .env("PORT", port.to_string())
-            .env("METRICS_PORT", "0")
-            .envs(env.iter().cloned());
-        command
+    /// A fresh `k8s-server` named `name` with `env` (the embedded store unless `env` says otherwise).
+    fn k8s_server<K, V>(&self, name: &str, env: impl IntoIterator<Item = (K, V)>) -> Result<Server>
+    where
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
+        self.start(name, "/readyz", |port| {
+            let mut command = self.program(&self.artifacts.k8s_server, &[]);
+            command
+                .env("PORT", port.to_string())
+                .env("METRICS_PORT", "0")
+                .envs(env);
+            command
+        })
+    }
+
+    /// GET [`PATH`] on `port` with `headers`.
+    fn get(&self, port: u16, headers: &[(&str, &str)]) -> String {
+        let reply = testkit::http::send(local(port), "GET", PATH, headers);
+        self.runtime.block_on(reply).body
     }
 }
 
@@ -414,134 +387,104 @@ fn local(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
-fn url(port: u16) -> String {
-    format!("http://127.0.0.1:{port}{PATH}")
+/// How one line of a load section is driven.
+enum Driver {
+    /// wrk against server number `server` of the section, with extra request headers.
+    Wrk { server: usize, headers: Vec<String> },
+    /// The raw `GetItem` loop, a fresh process per run, with this environment.
+    GetItem(Vec<(String, String)>),
+}
+
+/// One line of a load section: its name, whether it is a variant (a diagnostic), how it is driven.
+type Plan = (&'static str, bool, Driver);
+
+/// wrk on server number `server` with `headers`.
+fn wrk(server: usize, headers: &[String]) -> Driver {
+    let headers = headers.to_vec();
+    Driver::Wrk { server, headers }
 }
 
 /// Phase 2: the embedded store. Returns the section and `k8s-server`'s peak RSS.
 fn embedded(b: &Bench) -> Result<(LoadSection, f64)> {
-    let Bench {
-        args,
-        cores,
-        runtime,
-        node,
-        ..
-    } = b;
-    let (k8s, k8s_port) = b.start("k8s-server", "/readyz", |port| b.k8s_server(port, &[]))?;
+    let a = &b.artifacts;
+    let k8s = b.k8s_server("k8s-server", NO_ENV)?;
     // The ceiling serves exactly what k8s-server answers.
-    let body = runtime
-        .block_on(testkit::http::send(local(k8s_port), "GET", PATH, &[]))
-        .body;
+    let body = b.get(k8s.port, &[]);
     let body_file = bench_dir().join("u-1.json");
     std::fs::write(&body_file, &body)?;
-    let (ceiling, ceiling_port) = b.start("ceiling-http", PATH, |port| {
-        let mut ceiling = cores.command(cores.server, &b.artifacts.ceiling_http);
-        ceiling.arg(port.to_string()).arg(&body_file);
-        ceiling
+    let ceiling = b.start("ceiling-http", PATH, |port| {
+        b.program(&a.ceiling_http, &[&port.to_string(), &body_file])
     })?;
-    let (node_server, node_port) = b.start("node-server-memory", PATH, |port| {
-        let mut node_server = node.server(cores, port);
-        let users = workspace_root().join("app-core/data/users.json");
-        node_server.env("USERS_FILE", users);
-        node_server
+    let node = b.start("node-server-memory", PATH, |port| {
+        let mut node = b.node.server(&b.cores, port);
+        node.env(
+            "USERS_FILE",
+            workspace_root().join("app-core/data/users.json"),
+        );
+        node
     })?;
-    let quiet_env = [("RUST_LOG".to_owned(), "warn".to_owned())];
-    let (quiet, quiet_port) = b.start("k8s-server-warn", "/readyz", |port| {
-        b.k8s_server(port, &quiet_env)
+    let quiet = b.k8s_server("k8s-server-warn", [("RUST_LOG", "warn")])?;
+    let axum = b.start("ceiling-axum", PATH, |port| {
+        b.program(&a.ceiling_axum, &[&port.to_string()])
     })?;
-    let (axum, axum_port) = b.start("ceiling-axum", PATH, |port| {
-        let mut axum = cores.command(cores.server, &b.artifacts.ceiling_axum);
-        axum.arg(port.to_string());
-        axum
-    })?;
-    let (jwt, jwt_port) = b.start("k8s-server-jwt", "/readyz", |port| {
-        b.k8s_server(port, &b.auth_env())
-    })?;
-    let bearer = [("authorization", b.bearer.as_str())];
-    for (name, port, headers) in [
-        ("ceiling-http", ceiling_port, &[][..]),
-        ("node-server", node_port, &[]),
-        ("ceiling-axum", axum_port, &[]),
-        ("k8s-server with AUTH=jwt", jwt_port, &bearer),
+    let jwt = b.k8s_server("k8s-server-jwt", b.auth_env())?;
+    let bearer = [(b.bearer.0, b.bearer.1.as_str())];
+    for (name, server, headers) in [
+        ("ceiling-http", &ceiling, &[][..]),
+        ("node-server", &node, &[]),
+        ("ceiling-axum", &axum, &[]),
+        ("k8s-server with AUTH=jwt", &jwt, &bearer),
     ] {
-        let reply = runtime.block_on(testkit::http::send(local(port), "GET", PATH, headers));
+        let answer = b.get(server.port, headers);
         ensure!(
-            reply.body == body,
-            "{name} answers {} instead of k8s-server's {body}",
-            reply.body
+            answer == body,
+            "{name} answers {answer} instead of k8s-server's {body}"
         );
     }
-    let ports = [
-        k8s_port,
-        ceiling_port,
-        node_port,
-        quiet_port,
-        axum_port,
-        jwt_port,
-    ];
-    let mut servers = vec![k8s, ceiling, node_server, quiet, axum, jwt];
-    let wrk = |server: usize, headers: Vec<String>| Driver::Wrk {
-        server,
-        url: url(ports[server]),
-        headers,
-    };
-    let plans = vec![
-        Plan::new("k8s-server", false, wrk(0, vec![])),
-        Plan::new("ceiling", false, wrk(1, vec![])),
-        Plan::new("node-http", false, wrk(2, vec![])),
-        Plan::new("axum-bare", false, wrk(4, vec![])),
-        Plan::new(
-            "k8s-server, AUTH=jwt",
-            true,
-            wrk(5, vec![format!("authorization: {}", b.bearer)]),
-        ),
-        Plan::new(
+    let mut servers = vec![k8s, ceiling, node, quiet, axum, jwt];
+    let request_id = "x-request-id: bench-0000000000000001".to_owned();
+    let plans = [
+        ("k8s-server", false, wrk(0, &[])),
+        ("ceiling", false, wrk(1, &[])),
+        ("node-http", false, wrk(2, &[])),
+        ("axum-bare", false, wrk(4, &[])),
+        ("k8s-server, AUTH=jwt", true, wrk(5, &[b.bearer_header()])),
+        (
             "k8s-server, caller sends x-request-id",
             true,
-            wrk(0, vec!["x-request-id: bench-0000000000000001".into()]),
+            wrk(0, &[request_id]),
         ),
-        Plan::new("k8s-server, RUST_LOG=warn", true, wrk(3, vec![])),
+        ("k8s-server, RUST_LOG=warn", true, wrk(3, &[])),
     ];
-    let section = measure(b, WARM_UP, &args.connections, &mut servers, &plans)?;
-    let rss = servers[0].peak_rss_mib()?;
-    Ok((section, rss))
+    let connections = &b.args.connections;
+    let section = measure(b, WARM_UP, connections, &mut servers, &plans)?;
+    Ok((section, servers[0].process.peak_rss_mib()?))
 }
 
-/// Phase 3: spawn to the first 200 on `/readyz`, fresh `k8s-server` processes, in ms.
-fn start_to_ready(b: &Bench) -> Result<Vec<f64>> {
-    let mut times = Vec::new();
+/// Phase 3: start-to-ready of fresh `k8s-server` processes; then a fresh one, one load run at the
+/// largest connection count and its peak RSS, then a second identical run, to see whether memory
+/// keeps growing with requests. `peak_rss_after_all_runs_mib` is the embedded-store phase's.
+fn server_facts(b: &Bench, peak_rss_after_all_runs_mib: f64) -> Result<ServerFacts> {
+    let mut start_to_ready_ms = Vec::new();
     // One unmeasured start first, so that every measured one finds the binary in the page cache.
     for i in 0..=b.args.cold_starts {
-        let port = free_port();
-        let mut server = harness::spawn("k8s-server-start", &mut b.k8s_server(port, &[]))?;
-        let ready = server.wait_ready(&b.runtime, local(port), "/readyz")?;
+        let server = b.k8s_server("k8s-server-start", NO_ENV)?;
         if i > 0 {
-            times.push(ready.as_secs_f64() * 1e3);
+            start_to_ready_ms.push(server.ready_after.as_secs_f64() * 1e3);
         }
     }
-    Ok(times)
-}
-
-/// Phase 3b: [`start_to_ready`], then a fresh `k8s-server`, one load run at the largest connection
-/// count, its peak RSS; then a second identical run, to see whether memory keeps growing with requests.
-/// `peak_rss_after_all_runs_mib` is the embedded-store phase's.
-fn server_facts(b: &Bench, peak_rss_after_all_runs_mib: f64) -> Result<ServerFacts> {
-    let Bench { args, cores, .. } = b;
-    let start_to_ready_ms = start_to_ready(b)?;
-    let (mut server, port) = b.start("k8s-server-memory", "/readyz", |port| {
-        b.k8s_server(port, &[])
-    })?;
-    let url = url(port);
+    let mut server = b.k8s_server("k8s-server-memory", NO_ENV)?;
+    let url = server.url();
     let load = Load {
         url: &url,
-        connections: args.connections.iter().copied().max().unwrap_or(64),
-        duration: Duration::from_secs(args.duration),
+        connections: largest(&b.args.connections),
+        duration: Duration::from_secs(b.args.duration),
         headers: &[],
     };
-    let first = load::run(cores, &mut server, &load)?;
-    let first_mib = server.peak_rss_mib()?;
-    let second = load::run(cores, &mut server, &load)?;
-    let second_mib = server.peak_rss_mib()?;
+    let first = load::run(&b.cores, &mut server.process, &load)?;
+    let first_mib = server.process.peak_rss_mib()?;
+    let second = load::run(&b.cores, &mut server.process, &load)?;
+    let second_mib = server.process.peak_rss_mib()?;
     Ok(ServerFacts {
         start_to_ready_ms_p50: median(&start_to_ready_ms),
         start_to_ready_ms,
@@ -554,47 +497,42 @@ fn server_facts(b: &Bench, peak_rss_after_all_runs_mib: f64) -> Result<ServerFac
     })
 }
 
-/// Phase 3c: a fresh `k8s-server` under the largest connection count, then under
-/// `args.scale_connections` open keep-alive connections, `args.runs` runs each; peak RSS after each.
+/// Phase 3b: a fresh `k8s-server` under the largest connection count, then under
+/// `--scale-connections` open keep-alive connections, `--runs` runs each; peak RSS after each.
 fn scale(b: &Bench) -> Result<Scale> {
-    let Bench { args, cores, .. } = b;
-    let (mut server, port) = b.start("k8s-server-scale", "/readyz", |port| {
-        b.k8s_server(port, &[])
-    })?;
-    let url = url(port);
-    let mut at = |connections: u32| -> Result<(results::Summary, f64)> {
+    let args = b.args;
+    let mut server = b.k8s_server("k8s-server-scale", NO_ENV)?;
+    let url = server.url();
+    let mut at = |connections: u32| -> Result<(Summary, f64)> {
         let load = Load {
             url: &url,
             connections,
             duration: Duration::from_secs(args.duration),
             headers: &[],
         };
-        load::run(
-            cores,
-            &mut server,
-            &Load {
-                duration: WARM_UP,
-                ..load
-            },
-        )?;
+        let warm_up = Load {
+            duration: WARM_UP,
+            ..load
+        };
+        load::run(&b.cores, &mut server.process, &warm_up)?;
         let runs = (0..args.runs)
-            .map(|_| load::run(cores, &mut server, &load))
-            .map(|run| check_errors("k8s-server-scale", connections, run?))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|_| load::run(&b.cores, &mut server.process, &load))
+            .collect::<Result<Vec<_>>>()
+            .with_context(|| format!("k8s-server-scale at c={connections}"))?;
+        let median = Point::new(connections, runs).median;
         println!(
             "bench: scale {connections} connections: {:.0} req/s",
-            runs[0].rps
+            median.rps
         );
-        Ok((Point::new(connections, runs).median, server.peak_rss_mib()?))
+        Ok((median, server.process.peak_rss_mib()?))
     };
-    let baseline_connections = args.connections.iter().copied().max().unwrap_or(64);
+    let baseline_connections = largest(&args.connections);
     let (baseline, baseline_peak_rss_mib) = at(baseline_connections)?;
     let (wide, peak_rss_mib) = at(args.scale_connections)?;
-    let added = f64::from(
-        args.scale_connections
-            .saturating_sub(baseline_connections)
-            .max(1),
-    );
+    let added = args
+        .scale_connections
+        .saturating_sub(baseline_connections)
+        .max(1);
     Ok(Scale {
         baseline_connections,
         baseline,
@@ -602,8 +540,12 @@ fn scale(b: &Bench) -> Result<Scale> {
         connections: args.scale_connections,
         wide,
         peak_rss_mib,
-        rss_per_connection_kib: (peak_rss_mib - baseline_peak_rss_mib) * 1024.0 / added,
+        rss_per_connection_kib: (peak_rss_mib - baseline_peak_rss_mib) * 1024.0 / f64::from(added),
     })
+}
+
+fn largest(connections: &[u32]) -> u32 {
+    connections.iter().copied().max().unwrap_or(64)
 }
 
 /// Phase 4 set-up: moto (on this process's core, the load core) with the table and the sample
@@ -611,79 +553,73 @@ fn scale(b: &Bench) -> Result<Scale> {
 fn start_emulator(runtime: &Runtime) -> Result<(Moto, Vec<(String, String)>)> {
     let moto = Moto::launch(free_port())?;
     runtime.block_on(moto.seed_sample(TABLE))?;
-    let env = moto
-        .service_env(TABLE)
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    let env = moto.service_env(TABLE).into_iter();
+    let env = env.map(|(k, v)| (k.to_owned(), v)).collect();
     Ok((moto, env))
 }
 
 /// Phase 4: the DynamoDB store.
 fn dynamodb_load(b: &Bench, aws: &[(String, String)]) -> Result<LoadSection> {
-    let Bench {
-        args, cores, node, ..
-    } = b;
-    let (k8s, k8s_port) = b.start("k8s-server-dynamodb", PATH, |port| b.k8s_server(port, aws))?;
-    let (node_server, node_port) = b.start("node-server-dynamodb", PATH, |port| {
-        let mut node_server = node.server(cores, port);
-        node_server.envs(aws.iter().cloned());
-        node_server
+    let k8s = b.k8s_server("k8s-server-dynamodb", aws.iter().cloned())?;
+    let node = b.start("node-server-dynamodb", PATH, |port| {
+        let mut node = b.node.server(&b.cores, port);
+        node.envs(aws.iter().cloned());
+        node
     })?;
-    let ports = [k8s_port, node_port];
-    let mut servers = vec![k8s, node_server];
-    let wrk = |server: usize| Driver::Wrk {
-        server,
-        url: url(ports[server]),
-        headers: vec![],
-    };
-    let plans = vec![
-        Plan::new("k8s-server", false, wrk(0)),
-        Plan::new(
-            "raw GetItem loop",
-            false,
-            Driver::GetItem { env: aws.to_vec() },
-        ),
-        Plan::new("node-http", false, wrk(1)),
+    let plans = [
+        ("k8s-server", false, wrk(0, &[])),
+        ("raw GetItem loop", false, Driver::GetItem(aws.to_vec())),
+        ("node-http", false, wrk(1, &[])),
     ];
-    measure(
-        b,
-        DYNAMODB_WARM_UP,
-        &args.dynamodb_connections,
-        &mut servers,
-        &plans,
-    )
+    let connections = &b.args.dynamodb_connections;
+    measure(b, DYNAMODB_WARM_UP, connections, &mut [k8s, node], &plans)
 }
 
-/// Runs every plan at every connection count, `args.runs` times, interleaved (run 1 of everything,
+/// Runs every plan at every connection count, `--runs` times, interleaved (run 1 of everything,
 /// then run 2, ...), after one `warm_up` run of each.
 fn measure(
     b: &Bench,
     warm_up: Duration,
     connections: &[u32],
-    servers: &mut [Proc],
+    servers: &mut [Server],
     plans: &[Plan],
 ) -> Result<LoadSection> {
     let args = b.args;
-    let duration = Duration::from_secs(args.duration);
-    let most = connections.iter().copied().max().unwrap_or(1);
+    let mut drive = |(name, _, driver): &Plan, connections: u32, duration: Duration| {
+        let result = match driver {
+            Driver::Wrk { server, headers } => {
+                let server = &mut servers[*server];
+                let url = server.url();
+                let load = Load {
+                    url: &url,
+                    connections,
+                    duration,
+                    headers,
+                };
+                load::run(&b.cores, &mut server.process, &load)
+            }
+            Driver::GetItem(env) => getitem_loop(&b.cores, env, connections, duration),
+        };
+        result.with_context(|| format!("{name} at c={connections}"))
+    };
     for plan in plans {
-        drive(&b.cores, servers, plan, most, warm_up)?;
+        drive(plan, largest(connections), warm_up)?;
     }
     let mut runs: Vec<Vec<Vec<RunResult>>> = vec![vec![Vec::new(); connections.len()]; plans.len()];
     for round in 1..=args.runs {
         for (c, &conns) in connections.iter().enumerate() {
             for (p, plan) in plans.iter().enumerate() {
-                let result = drive(&b.cores, servers, plan, conns, duration)?;
+                let result = drive(plan, conns, Duration::from_secs(args.duration))?;
+                let s = &result.summary;
                 println!(
                     "bench: run {round}/{} {:<40} c={conns:<3} {:>9.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  cpu {:>3.0}%  loadgen {:>3.0}%",
                     args.runs,
-                    plan.name,
-                    result.rps,
-                    result.p50_ms,
-                    result.p99_ms,
-                    result.server_cpu_pct,
-                    result.loadgen_cpu_pct
+                    plan.0,
+                    s.rps,
+                    s.p50_ms,
+                    s.p99_ms,
+                    s.server_cpu_pct,
+                    s.loadgen_cpu_pct
                 );
                 runs[p][c].push(result);
             }
@@ -692,70 +628,29 @@ fn measure(
     let targets = plans
         .iter()
         .zip(runs)
-        .map(|(plan, by_conns)| {
-            let peak_rss_mib = match plan.driver {
-                Driver::Wrk { server, .. } if !plan.variant => servers[server].peak_rss_mib().ok(),
+        .map(|((name, variant, driver), by_conns)| {
+            let peak_rss_mib = match driver {
+                Driver::Wrk { server, .. } if !variant => {
+                    servers[*server].process.peak_rss_mib().ok()
+                }
                 _ => None,
             };
+            let points = connections.iter().zip(by_conns);
             Target {
-                name: plan.name.to_owned(),
-                variant: plan.variant,
-                points: connections
-                    .iter()
-                    .zip(by_conns)
+                name: (*name).to_owned(),
+                variant: *variant,
+                points: points
                     .map(|(&conns, runs)| Point::new(conns, runs))
                     .collect(),
                 peak_rss_mib,
             }
-        })
-        .collect();
+        });
     Ok(LoadSection {
         duration_s: args.duration,
         runs: args.runs,
         connections: connections.to_vec(),
-        targets,
+        targets: targets.collect(),
     })
-}
-
-/// One run of `plan` at `connections` for `duration`.
-fn drive(
-    cores: &Cores,
-    servers: &mut [Proc],
-    plan: &Plan,
-    connections: u32,
-    duration: Duration,
-) -> Result<RunResult> {
-    let result = match &plan.driver {
-        Driver::Wrk {
-            server,
-            url,
-            headers,
-        } => load::run(
-            cores,
-            &mut servers[*server],
-            &Load {
-                url,
-                connections,
-                duration,
-                headers,
-            },
-        )?,
-        Driver::GetItem { env } => getitem_loop(cores, env, connections, duration)?,
-    };
-    check_errors(plan.name, connections, result)
-}
-
-/// `result`, unless none of its requests was answered or more than [`MAX_ERROR_SHARE`] failed
-/// (refused connections too).
-fn check_errors(name: &str, connections: u32, result: RunResult) -> Result<RunResult> {
-    let failed = result.errors as f64 / (result.requests.max(1) as f64);
-    ensure!(
-        result.requests > 0 && failed <= MAX_ERROR_SHARE,
-        "{name} at c={connections}: {} of {} requests failed; see target/bench/logs",
-        result.errors,
-        result.requests
-    );
-    Ok(result)
 }
 
 /// One run of the raw `GetItem` loop on the server core.
@@ -765,22 +660,6 @@ fn getitem_loop(
     connections: u32,
     duration: Duration,
 ) -> Result<RunResult> {
-    let artifacts = Artifacts::locate();
-    let mut command = cores.command(cores.server, &artifacts.ceiling_getitem);
-    command
-        .args([TABLE, "u-1"])
-        .arg(connections.to_string())
-        .arg(duration.as_secs_f64().to_string())
-        .envs(env.iter().cloned());
-    let before = children_cpu_time()?;
-    let output = command.output().context("cannot run ceiling-getitem")?;
-    let cpu = children_cpu_time()?.saturating_sub(before);
-    if !output.status.success() {
-        bail!(
-            "ceiling-getitem failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
     /// What `bench/ceiling`'s loop prints.
     #[derive(serde::Deserialize)]
     struct Report {
@@ -790,154 +669,166 @@ fn getitem_loop(
         p99_us: f64,
         errors: f64,
     }
+    let mut command = cores.command(cores.server, Artifacts::locate().ceiling_getitem);
+    command
+        .args([TABLE, "u-1", &connections.to_string()])
+        .arg(duration.as_secs_f64().to_string())
+        .envs(env.iter().cloned());
+    let before = harness::children_cpu_time()?;
+    let output = command.output().context("cannot run ceiling-getitem")?;
+    let cpu = harness::children_cpu_time()?.saturating_sub(before);
+    if !output.status.success() {
+        bail!(
+            "ceiling-getitem failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     let report: Report =
         serde_json::from_slice(&output.stdout).context("ceiling-getitem printed no report")?;
-    Ok(RunResult {
-        rps: report.requests / report.seconds,
-        p50_ms: report.p50_us / 1e3,
-        p99_ms: report.p99_us / 1e3,
+    let result = RunResult {
+        summary: Summary {
+            rps: report.requests / report.seconds,
+            p50_ms: report.p50_us / 1e3,
+            p99_ms: report.p99_us / 1e3,
+            server_cpu_pct: 100.0 * cpu.as_secs_f64() / duration.as_secs_f64(),
+            server_user_cpu_pct: 0.0,
+            loadgen_cpu_pct: 0.0,
+        },
         requests: report.requests as u64,
         errors: report.errors as u64,
-        server_cpu_pct: 100.0 * cpu.as_secs_f64() / duration.as_secs_f64(),
-        // Not split for the loop: it runs as a child, whose times are only summed.
-        server_user_cpu_pct: 0.0,
-        loadgen_cpu_pct: 0.0,
-    })
+    };
+    load::check_errors(&result)?;
+    Ok(result)
 }
 
-/// Phase 5: both functions through the Runtime API, on DynamoDB (moto), fresh processes interleaved.
+/// Phase 5: the functions through the Runtime API, on DynamoDB (moto), fresh processes interleaved.
 fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
-    let Bench {
-        args,
-        cores,
-        artifacts,
-        node,
-        ..
-    } = b;
-    let event = serde_json::to_vec(&EventSource::HttpApiDefault.event("GET", PATH, &[]))?;
+    let (args, a) = (b.args, &b.artifacts);
+    let memory = LAMBDA_MEMORY_MB.to_string();
     let lambda_env = [
         ("AWS_LAMBDA_FUNCTION_NAME", "user-lookup"),
-        (
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-            &LAMBDA_MEMORY_MB.to_string(),
-        ),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &memory),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "bench"),
         ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/user-lookup"),
         ("AWS_DEFAULT_REGION", REGION),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    ];
     let with_env = |mut command: Command| {
-        command
-            .envs(aws.iter().cloned())
-            .envs(lambda_env.iter().cloned());
+        command.envs(aws.iter().cloned()).envs(lambda_env);
         command
     };
     // As the SAM template configures it: SSL_CERT_FILE names the system's one bundle file, so the
-    // SDK's HTTPS client parses that and skips the certificate directory.
-    let bundle = system_bundle();
-    let rust = || {
-        let mut command = with_env(cores.command(cores.server, &artifacts.bootstrap));
-        command.envs(bundle.map(|file| ("SSL_CERT_FILE", file)));
+    // SDK's HTTPS client parses that and skips the certificate directory. The diagnostic variant
+    // names a file of one certificate instead (the least TLS can trust).
+    let (bundle, one_root) = root_certificates()?;
+    let rust = |certificates: &Path| {
+        let mut command = with_env(b.program(&a.bootstrap, &[]));
+        command.env("SSL_CERT_FILE", certificates);
         command
     };
-    let node_fn = || with_env(node.lambda(cores));
-    let floor = || with_env(cores.command(cores.server, &artifacts.ceiling_lambda));
-    let rust_jwt = || {
-        let mut command = rust();
-        command.envs(b.auth_env());
-        command
+    let event = |headers: &[(&str, &str)]| {
+        serde_json::to_vec(&EventSource::HttpApiDefault.event("GET", PATH, headers))
     };
-    let bearer = [("authorization", b.bearer.as_str())];
-    let jwt_event = serde_json::to_vec(&EventSource::HttpApiDefault.event("GET", PATH, &bearer))?;
-    // A diagnostic variant: SSL_CERT_FILE naming a file of one certificate (the least TLS can trust).
-    let one_root = one_root_certificate(bundle)?;
-    let rust_one_root = || {
-        let mut command = rust();
-        if let Some(file) = &one_root {
-            command.env("SSL_CERT_FILE", file);
-        }
-        command
-    };
-    let mut runs: [Vec<runtime_api::ProcessRun>; 5] = Default::default();
+    let (plain, with_token) = (event(&[])?, event(&[(b.bearer.0, &b.bearer.1)])?);
+    // Each function: its name, a fresh process, its event and its warm invocations.
+    type Variant<'a> = (&'a str, Box<dyn Fn() -> Command + 'a>, &'a [u8], usize);
+    let variants: [Variant; 5] = [
+        (
+            "lambda-fn",
+            Box::new(|| rust(&bundle)),
+            &plain,
+            args.warm_invokes,
+        ),
+        (
+            "node-lambda",
+            Box::new(|| with_env(b.node.lambda(&b.cores))),
+            &plain,
+            args.warm_invokes,
+        ),
+        (
+            "lambda-fn-one-root",
+            Box::new(|| rust(&one_root)),
+            &plain,
+            0,
+        ),
+        (
+            "ceiling-lambda",
+            Box::new(|| with_env(b.program(&a.ceiling_lambda, &[]))),
+            &plain,
+            0,
+        ),
+        (
+            "lambda-fn-jwt",
+            Box::new(|| {
+                let mut command = rust(&bundle);
+                command.envs(b.auth_env());
+                command
+            }),
+            &with_token,
+            0,
+        ),
+    ];
+    let mut runs: [Vec<ProcessRun>; 5] = Default::default();
     // One unmeasured process of each first (page cache, the emulator's caches).
     for i in 0..=args.cold_starts {
-        let run = |name, command: &mut Command, event: &[u8], warm| {
-            runtime_api::run_function(command, &log_file(name)?, event, warm)
-        };
-        let r = run("lambda-fn", &mut rust(), &event, args.warm_invokes)?;
-        let n = run("node-lambda", &mut node_fn(), &event, args.warm_invokes)?;
-        let o = run("lambda-fn-one-root", &mut rust_one_root(), &event, 0)?;
-        let f = run("ceiling-lambda", &mut floor(), &event, 0)?;
-        let j = run("lambda-fn-jwt", &mut rust_jwt(), &jwt_event, 0)?;
-        for (name, run) in [
-            ("lambda-fn", &r),
-            ("Node.js handler", &n),
-            ("lambda-fn", &o),
-            ("the bare lambda_runtime floor", &f),
-            ("lambda-fn with AUTH=jwt", &j),
-        ] {
+        for ((name, command, event, warm), all) in variants.iter().zip(&mut runs) {
+            let run = runtime_api::run_function(&mut command(), &log_file(name)?, event, *warm)?;
             let answer: serde_json::Value = serde_json::from_str(&run.first_response)
                 .with_context(|| format!("{name} posted {}", run.first_response))?;
+            let found = answer["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("Ada Lovelace"));
             ensure!(
-                answer["statusCode"] == 200
-                    && answer["body"]
-                        .as_str()
-                        .is_some_and(|b| b.contains("Ada Lovelace")),
+                answer["statusCode"] == 200 && found,
                 "{name} did not answer 200 with u-1: {}",
                 run.first_response
             );
-        }
-        println!(
-            "bench: lambda process {i}/{}: lambda-fn cold {:.1} ms, Node.js cold {:.1} ms",
-            args.cold_starts,
-            r.cold_start.as_secs_f64() * 1e3,
-            n.cold_start.as_secs_f64() * 1e3
-        );
-        if i > 0 {
-            for (all, run) in runs.iter_mut().zip([r, n, o, f, j]) {
+            let cold_ms = run.cold_start.as_secs_f64() * 1e3;
+            println!(
+                "bench: lambda process {i}/{}: {name} cold start {cold_ms:.1} ms",
+                args.cold_starts
+            );
+            if i > 0 {
                 all.push(run);
             }
         }
     }
-    let rust = function(&runs[0]);
+    let [rust, node, rust_one_root_certificate, floor, rust_jwt] = runs.map(|runs| function(&runs));
     Ok(LambdaSection {
         warm_invoke_ms_p50: rust.warm_invoke_ms_p50,
         peak_rss_mib: rust.peak_rss_mib,
         memory_mb: LAMBDA_MEMORY_MB,
         rust,
-        node: function(&runs[1]),
-        rust_one_root_certificate: one_root.map(|_| function(&runs[2])),
-        floor: Some(function(&runs[3])),
-        rust_jwt: Some(function(&runs[4])),
+        node,
+        rust_one_root_certificate,
+        floor,
+        rust_jwt,
     })
 }
 
-/// The system's bundle of root certificates, where Debian or Amazon Linux keep it.
-fn system_bundle() -> Option<&'static str> {
-    [
+/// The system's bundle of root certificates (where Debian or Amazon Linux keep it), and a file of its
+/// first certificate alone, `target/bench/one-root.pem`.
+fn root_certificates() -> Result<(PathBuf, PathBuf)> {
+    const END: &str = "-----END CERTIFICATE-----";
+    let bundles = [
         "/etc/ssl/certs/ca-certificates.crt",
         "/etc/pki/tls/certs/ca-bundle.crt",
-    ]
-    .into_iter()
-    .find(|path| Path::new(path).is_file())
+    ];
+    let bundle = (bundles.into_iter().map(PathBuf::from))
+        .find(|path| path.is_file())
+        .context("no bundle of root certificates: apt-get install ca-certificates")?;
+    let text = std::fs::read_to_string(&bundle)?;
+    let end = text
+        .find(END)
+        .context("a certificate bundle without a certificate")?
+        + END.len();
+    let one = bench_dir().join("one-root.pem");
+    std::fs::write(&one, format!("{}\n", &text[..end]))?;
+    Ok((bundle, one))
 }
 
-/// Writes the first certificate of `bundle` to `target/bench/one-root.pem`; `None` without a bundle.
-fn one_root_certificate(bundle: Option<&str>) -> Result<Option<PathBuf>> {
-    const END: &str = "-----END CERTIFICATE-----";
-    let Some(bundle) = bundle.and_then(|path| std::fs::read_to_string(path).ok()) else {
-        return Ok(None);
-    };
-    let Some(end) = bundle.find(END) else {
-        return Ok(None);
-    };
-    let file = bench_dir().join("one-root.pem");
-    std::fs::write(&file, format!("{}\n", &bundle[..end + END.len()]))?;
-    Ok(Some(file))
-}
-
-fn function(runs: &[runtime_api::ProcessRun]) -> Function {
+/// Medians of the processes' runs.
+fn function(runs: &[ProcessRun]) -> Function {
     let ms = |d: &Duration| d.as_secs_f64() * 1e3;
     let init: Vec<f64> = runs.iter().map(|r| ms(&r.init)).collect();
     let cold: Vec<f64> = runs.iter().map(|r| ms(&r.cold_start)).collect();
@@ -970,32 +861,11 @@ fn settle(limit: Duration) {
 }
 
 fn sample_load(at: &str) -> LoadSample {
+    let load1 = harness::load_average();
     LoadSample {
         at: at.to_owned(),
-        load1: harness::load_average(),
+        load1,
     }
-}
-
-/// The first line a command prints, or `unknown`.
-fn command_line(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.lines().next().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 // Not `tests`: that name is the crate of the test plumbing here.
@@ -1007,16 +877,16 @@ mod writing {
     fn a_run_written_to_a_new_folder_gets_the_prose_and_the_tables_of_its_json() {
         // GIVEN the committed run and a folder without a page
         let docs = workspace_root().join("docs");
-        let read = |path: PathBuf| std::fs::read_to_string(path).unwrap();
-        let results: Results = serde_json::from_str(&read(docs.join("benchmarks.json"))).unwrap();
+        let results = Results::read(&docs.join("benchmarks.json")).unwrap();
         let dir = std::env::temp_dir().join(format!("bench-write-{}", std::process::id()));
 
         // WHEN the run is written there
         write(&dir, &results).unwrap();
 
         // THEN the page is the committed one (prose copied, the same tables), and the JSON reads back
+        let read = |path: PathBuf| std::fs::read_to_string(path).unwrap();
         let page = read(dir.join("benchmarks.md"));
-        let again: Results = serde_json::from_str(&read(dir.join("benchmarks.json"))).unwrap();
+        let again = Results::read(&dir.join("benchmarks.json")).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(page == read(docs.join("benchmarks.md")));
         assert_eq!(again.machine.date, results.machine.date);

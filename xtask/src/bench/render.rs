@@ -31,44 +31,34 @@ pub fn write_docs(dir: &Path, results: &Results) -> Result<()> {
     let page = dir.join("benchmarks.md");
     let doc = std::fs::read_to_string(&page)
         .with_context(|| format!("cannot read {} (its prose is kept)", page.display()))?;
-    let doc = doc_regions::rewrite(&doc, "bench", &regions(results))
+    let doc = doc_regions::rewrite(&doc, "bench", &regions(results)?)
         .with_context(|| format!("{} cannot take the tables", page.display()))?;
-    for (path, text) in [(page, doc), (dir.join("benchmarks.svg"), svg(results))] {
+    for (path, text) in [(page, doc), (dir.join("benchmarks.svg"), svg(results)?)] {
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }
 
-/// Every generated region of the page, by name.
-pub fn regions(r: &Results) -> Vec<(&'static str, String)> {
-    vec![
+/// Every generated region of the page, by name; fails when the run lacks a server a table needs.
+pub fn regions(r: &Results) -> Result<Vec<(&'static str, String)>> {
+    Ok(vec![
         ("machine", machine(r)),
-        ("targets", targets(r)),
-        ("diagnostics", diagnostics(r)),
+        ("targets", targets(r)?),
+        ("diagnostics", diagnostics(r)?),
         ("embedded", load_table(&r.embedded, CEILING)),
         ("dynamodb", load_table(&r.dynamodb, RAW)),
         ("lambda", lambda_table(r)),
         ("footprint", footprint(r)),
         ("micro", micro(r)),
         ("breakdown", breakdown(r)),
-    ]
+    ])
 }
 
-fn at<'a>(section: &'a LoadSection, name: &str, c: u32) -> Option<&'a Summary> {
-    section.target(name).and_then(|t| t.at(c))
-}
-
-/// k8s-server, the ceiling and Node.js at each embedded-store connection count.
-fn embedded_trios(r: &Results) -> impl Iterator<Item = (u32, &Summary, &Summary, &Summary)> {
-    let e = &r.embedded;
-    e.connections
-        .iter()
-        .filter_map(move |&c| Some((c, at(e, SERVER, c)?, at(e, CEILING, c)?, at(e, NODE, c)?)))
-}
-
-/// k8s-server and the raw `GetItem` loop at `c` connections on DynamoDB.
-fn dynamodb_pair(r: &Results, c: u32) -> Option<(&Summary, &Summary)> {
-    Some((at(&r.dynamodb, SERVER, c)?, at(&r.dynamodb, RAW, c)?))
+/// The medians of `name` at `c` connections in `section`.
+fn at<'a>(section: &'a LoadSection, name: &str, c: u32) -> Result<&'a Summary> {
+    section
+        .at(name, c)
+        .with_context(|| format!("the run has no {name} at {c} connections"))
 }
 
 /// Server CPU time per answer, µs.
@@ -102,6 +92,13 @@ fn cost(ns: f64) -> String {
     } else {
         nanos(ns)
     }
+}
+
+/// `ours` against `other` in req/s, and the ratio.
+fn ratio(ours: &Summary, other: &Summary) -> (String, f64) {
+    let ratio = ours.rps / other.rps;
+    let (a, b) = (count(ours.rps), count(other.rps));
+    (format!("{a} / {b} req/s = {ratio:.2}×"), ratio)
 }
 
 /// Where and how the run was taken.
@@ -141,216 +138,188 @@ fn machine(r: &Results) -> String {
     lines.join("\n")
 }
 
-/// What a row shows for a figure the run lacks (a run written before the bench measured it).
-const NOT_MEASURED: &str = "not measured yet";
+/// The rows of the targets table: what, measured, goal, verdict.
+#[derive(Default)]
+struct Goals(Vec<Vec<String>>);
+
+impl Goals {
+    /// A figure held to `goal`, met or missed.
+    fn check(&mut self, what: impl Into<String>, measured: String, goal: &str, met: bool) {
+        let verdict = if met { "met" } else { "**missed**" };
+        self.0
+            .push(vec![what.into(), measured, goal.into(), verdict.into()]);
+    }
+
+    /// A figure reported, held to no goal.
+    fn report(&mut self, what: impl Into<String>, measured: String) {
+        let cells = [what.into(), measured, "reported".into(), "reported".into()];
+        self.0.push(cells.into());
+    }
+}
 
 /// Every target with its measured value, its goal and whether it was met.
-fn targets(r: &Results) -> String {
-    let mut rows = Vec::new();
-    // A figure and whether it met its goal (`None`: reported, held to no goal); `None`: not measured.
-    let mut check = |what: String, goal: &str, figure: Option<(String, Option<bool>)>| {
-        let (measured, verdict) = match figure {
-            Some((m, Some(true))) => (m, "met"),
-            Some((m, Some(false))) => (m, "**missed**"),
-            Some((m, None)) => (m, "reported"),
-            None => (NOT_MEASURED.to_owned(), NOT_MEASURED),
-        };
-        rows.push(vec![what, measured, goal.into(), verdict.into()]);
-    };
-    let ratio = |pair: Option<(&Summary, &Summary)>, goal: f64| {
-        pair.map(|(ours, other)| {
-            let ratio = ours.rps / other.rps;
-            let (a, b) = (count(ours.rps), count(other.rps));
-            (
-                format!("{a} / {b} req/s = {ratio:.2}×"),
-                Some(ratio >= goal),
-            )
-        })
-    };
+fn targets(r: &Results) -> Result<String> {
+    let mut goals = Goals::default();
     let e = &r.embedded;
     for &c in &e.connections {
-        let ours = at(e, SERVER, c);
+        let ours = at(e, SERVER, c)?;
         for (peer, label, goal) in [(CEILING, "bare hyper", 0.85), (NODE, "Node.js http", 2.0)] {
+            let (shown, ratio) = ratio(ours, at(e, peer, c)?);
             let what = format!("k8s-server throughput vs {label}, {c} connections");
-            check(
-                what,
-                &format!("≥ {goal}×"),
-                ratio(ours.zip(at(e, peer, c)), goal),
-            );
+            goals.check(what, shown, &format!("≥ {goal}×"), ratio >= goal);
         }
-        let p99 = ours.zip(at(e, CEILING, c)).map(|(ours, ceiling)| {
-            let p99 = ours.p99_ms / ceiling.p99_ms;
-            let shown = format!("{:.2} / {:.2} ms = {p99:.2}×", ours.p99_ms, ceiling.p99_ms);
-            (shown, Some(p99 <= 2.0))
-        });
-        check(
-            format!("k8s-server p99 vs bare hyper, {c} connections"),
-            "≤ 2×",
-            p99,
-        );
-        let layers = ratio(ours.zip(at(e, AXUM, c)), 0.0).map(|(shown, _)| (shown, None));
+        let ceiling = at(e, CEILING, c)?;
+        let p99 = ours.p99_ms / ceiling.p99_ms;
+        let shown = format!("{:.2} / {:.2} ms = {p99:.2}×", ours.p99_ms, ceiling.p99_ms);
+        let what = format!("k8s-server p99 vs bare hyper, {c} connections");
+        goals.check(what, shown, "≤ 2×", p99 <= 2.0);
         let what = format!("the layers' price: k8s-server vs bare axum, {c} connections");
-        check(what, "reported", layers);
+        goals.report(what, ratio(ours, at(e, AXUM, c)?).0);
+        let (shown, ratio) = ratio(at(e, AUTH, c)?, ours);
         let what =
             format!("k8s-server with AUTH=jwt, one token reused, vs without, {c} connections");
-        check(what, "≥ 0.9×", ratio(at(e, AUTH, c).zip(ours), 0.9));
+        goals.check(what, shown, "≥ 0.9×", ratio >= 0.9);
     }
     let s = &r.server;
     let most = e.connections.iter().copied().max().unwrap_or(0);
-    let rss = format!(
-        "{:.1} MiB after {}",
-        s.peak_rss_mib,
-        count(s.peak_rss_requests as f64)
-    );
-    let what =
-        format!("k8s-server peak RSS under {most} connections (VmHWM, fresh process, one run)");
-    check(
-        what,
+    let requests = count(s.peak_rss_requests as f64);
+    goals.check(
+        format!("k8s-server peak RSS under {most} connections (VmHWM, fresh process, one run)"),
+        format!("{:.1} MiB after {requests} requests", s.peak_rss_mib),
         "≤ 10 MiB",
-        Some((rss + " requests", Some(s.peak_rss_mib <= 10.0))),
+        s.peak_rss_mib <= 10.0,
     );
-    let growth = s.rss_growth_kib_per_100k_requests;
     let (first, second) = (s.peak_rss_mib, s.peak_rss_after_second_run_mib);
-    let shown = format!("{first:.1} → {second:.1} MiB: {growth:+.0} KiB per 100,000 requests");
+    let growth = s.rss_growth_kib_per_100k_requests;
     // Under 3 bytes a request: allocator and page noise (docs/benchmarks.md).
-    let what = "k8s-server memory stays bounded (a second identical run)";
-    check(
-        what.into(),
+    goals.check(
+        "k8s-server memory stays bounded (a second identical run)",
+        format!("{first:.1} → {second:.1} MiB: {growth:+.0} KiB per 100,000 requests"),
         "no growth",
-        Some((shown, Some(growth <= 256.0))),
+        growth <= 256.0,
     );
     let ready = s.start_to_ready_ms_p50;
-    let what = "k8s-server start-to-ready (spawn → first 200 on /readyz), median";
-    check(
-        what.into(),
+    goals.check(
+        "k8s-server start-to-ready (spawn → first 200 on /readyz), median",
+        format!("{ready:.1} ms"),
         "≤ 20 ms",
-        Some((format!("{ready:.1} ms"), Some(ready <= 20.0))),
+        ready <= 20.0,
     );
-    let scale = r.scale.as_ref();
-    let wide = scale.map(|s| {
-        let ratio = s.wide.rps / s.baseline.rps;
-        let (n, base) = (count(f64::from(s.connections)), s.baseline_connections);
-        let shown = format!(
-            "{n}: {} / {base}: {} req/s = {ratio:.2}×",
-            count(s.wide.rps),
-            count(s.baseline.rps)
-        );
-        (shown, Some(ratio >= 0.8))
-    });
-    check(
-        "k8s-server throughput with 5,000 open keep-alive connections vs 64".into(),
+    let scale = &r.scale;
+    let (n, base) = (
+        count(f64::from(scale.connections)),
+        scale.baseline_connections,
+    );
+    let (wide, baseline) = (count(scale.wide.rps), count(scale.baseline.rps));
+    let ratio = scale.wide.rps / scale.baseline.rps;
+    goals.check(
+        "k8s-server throughput with 5,000 open keep-alive connections vs 64",
+        format!("{n}: {wide} / {base}: {baseline} req/s = {ratio:.2}×"),
         "≥ 0.8×",
-        wide,
+        ratio >= 0.8,
     );
-    let held = scale.map(|s| {
-        let (rss, per) = (s.peak_rss_mib, s.rss_per_connection_kib);
-        (
-            format!("{rss:.1} MiB ({per:.1} KiB per connection)"),
-            Some(rss <= 64.0),
-        )
-    });
-    check(
-        "k8s-server peak RSS with 5,000 open keep-alive connections".into(),
+    let (rss, per) = (scale.peak_rss_mib, scale.rss_per_connection_kib);
+    goals.check(
+        "k8s-server peak RSS with 5,000 open keep-alive connections",
+        format!("{rss:.1} MiB ({per:.1} KiB per connection)"),
         "≤ 64 MiB",
-        held,
+        rss <= 64.0,
     );
-    let (rust, node) = (&r.lambda.rust, &r.lambda.node);
-    let over_floor = r.lambda.floor.as_ref().map(|floor| {
-        let over = rust.init_ms_p50 - floor.init_ms_p50;
-        let shown = format!(
-            "{:.1} vs {:.1} ms = {over:+.1} ms",
-            rust.init_ms_p50, floor.init_ms_p50
-        );
-        (shown, Some(over <= 2.0))
-    });
-    let what = "lambda-fn init (USER_STORE=dynamodb) over the bare `lambda_runtime` floor, medians";
-    check(what.into(), "≤ +2 ms", over_floor);
-    let speedup = node.cold_start_ms_p50 / rust.cold_start_ms_p50;
+    let (rust, node, floor) = (&r.lambda.rust, &r.lambda.node, &r.lambda.floor);
+    let (init, floor_init) = (rust.init_ms_p50, floor.init_ms_p50);
+    goals.check(
+        "lambda-fn init (USER_STORE=dynamodb) over the bare `lambda_runtime` floor, medians",
+        format!(
+            "{init:.1} vs {floor_init:.1} ms = {:+.1} ms",
+            init - floor_init
+        ),
+        "≤ +2 ms",
+        init - floor_init <= 2.0,
+    );
     let (ours, theirs) = (rust.cold_start_ms_p50, node.cold_start_ms_p50);
-    let shown = format!("{ours:.1} ms vs {theirs:.1} ms = {speedup:.1}× faster");
-    let what =
-        "lambda-fn cold start (init + first invoke, first GetItem) vs the Node.js handler, medians";
-    check(
-        what.into(),
+    goals.check(
+        "lambda-fn cold start (init + first invoke, first GetItem) vs the Node.js handler, medians",
+        format!(
+            "{ours:.1} ms vs {theirs:.1} ms = {:.1}× faster",
+            theirs / ours
+        ),
         "≥ 20× faster",
-        Some((shown, Some(speedup >= 20.0))),
+        theirs / ours >= 20.0,
     );
-    let jwt =
-        (r.lambda.rust_jwt.as_ref()).map(|j| (format!("{:.1} ms", j.cold_start_ms_p50), None));
-    let what =
-        "lambda-fn cold start with AUTH=jwt (first invoke fetches the JWKS, verifies), median";
-    check(what.into(), "reported", jwt);
-    for alg in ["rs256", "es256"] {
-        let us = micro_ns(r, &format!("bearer/verify_uncached_{alg}")).map(|ns| ns / 1e3);
-        let what = format!(
-            "one uncached token verification, {} (criterion)",
-            alg.to_uppercase()
+    goals.report(
+        "lambda-fn cold start with AUTH=jwt (first invoke fetches the JWKS, verifies), median",
+        format!("{:.1} ms", r.lambda.rust_jwt.cold_start_ms_p50),
+    );
+    for alg in ["RS256", "ES256"] {
+        let name = format!("bearer/verify_uncached_{}", alg.to_lowercase());
+        let us = micro_ns(r, &name).map_or("not measured (`--no-micro`)".into(), |ns| {
+            format!("{:.1} µs", ns / 1e3)
+        });
+        goals.report(
+            format!("one uncached token verification, {alg} (criterion)"),
+            us,
         );
-        check(what, "reported", us.map(|us| (format!("{us:.1} µs"), None)));
     }
     let (size, zip) = (mb(r.sizes.bootstrap), mb(r.sizes.bootstrap_zip));
-    let small = r.sizes.bootstrap <= 6_000_000;
-    check(
-        "Lambda `bootstrap` size (stripped)".into(),
+    goals.check(
+        "Lambda `bootstrap` size (stripped)",
+        format!("{size} ({zip} zipped)"),
         "≤ 6 MB",
-        Some((format!("{size} ({zip} zipped)"), Some(small))),
+        r.sizes.bootstrap <= 6_000_000,
     );
-    if let Some(&c) = r.dynamodb.connections.iter().min() {
-        let latency = dynamodb_pair(r, c).map(|(ours, raw)| {
-            let over = ours.p50_ms / raw.p50_ms - 1.0;
-            let shown = format!(
+    let d = &r.dynamodb;
+    if let Some(&c) = d.connections.iter().min() {
+        let (ours, raw) = (at(d, SERVER, c)?, at(d, RAW, c)?);
+        let over = ours.p50_ms / raw.p50_ms - 1.0;
+        goals.check(
+            format!("k8s-server latency over the raw GetItem round trip, {c} connection(s), p50"),
+            format!(
                 "{:.3} vs {:.3} ms = {:+.1}%",
                 ours.p50_ms,
                 raw.p50_ms,
                 over * 100.0
-            );
-            (shown, Some(over <= 0.10))
-        });
-        let what =
-            format!("k8s-server latency over the raw GetItem round trip, {c} connection(s), p50");
-        check(what, "≤ 10%", latency);
+            ),
+            "≤ 10%",
+            over <= 0.10,
+        );
     }
-    for &c in &r.dynamodb.connections {
-        let cost = dynamodb_pair(r, c).map(|(ours, raw)| {
-            let over = raw.rps / ours.rps - 1.0;
-            let shown = format!(
-                "{} vs {} req/s = {:+.1}%",
-                count(ours.rps),
-                count(raw.rps),
-                over * 100.0
-            );
-            (shown, Some(over <= 0.10))
-        });
-        let what =
-            format!("k8s-server throughput cost over the raw GetItem loop, {c} connection(s)");
-        check(what, "≤ 10%", cost);
+    for &c in &d.connections {
+        let (ours, raw) = (at(d, SERVER, c)?, at(d, RAW, c)?);
+        let over = raw.rps / ours.rps - 1.0;
+        let (a, b) = (count(ours.rps), count(raw.rps));
+        goals.check(
+            format!("k8s-server throughput cost over the raw GetItem loop, {c} connection(s)"),
+            format!("{a} vs {b} req/s = {:+.1}%", over * 100.0),
+            "≤ 10%",
+            over <= 0.10,
+        );
     }
-    table(&["target", "measured", "goal", ""], rows)
+    Ok(table(&["target", "measured", "goal", ""], goals.0))
 }
 
 /// Figures derived from the tables that explain the targets (read in docs/benchmarks.md).
-fn diagnostics(r: &Results) -> String {
+fn diagnostics(r: &Results) -> Result<String> {
     let mut rows = Vec::new();
     let mut row = |figure: String, value: String| rows.push(vec![figure, value]);
-    for (c, ours, ceiling, node) in embedded_trios(r) {
+    let e = &r.embedded;
+    for &c in &e.connections {
+        let (ours, ceiling, node) = (at(e, SERVER, c)?, at(e, CEILING, c)?, at(e, NODE, c)?);
         let kernel_us = |s: &Summary| cpu_us(s) - user_us(s);
-        if ours.server_user_cpu_pct > 0.0 && node.server_user_cpu_pct > 0.0 {
-            row(
-                format!("user-space CPU per request, Node.js ÷ k8s-server, {c} connections"),
-                format!("{:.1}×", user_us(node) / user_us(ours)),
-            );
-            row(
-                format!(
-                    "kernel CPU per request (loopback TCP), k8s-server / ceiling / Node.js, {c} connections"
-                ),
-                format!(
-                    "{:.1} / {:.1} / {:.1} µs",
-                    kernel_us(ours),
-                    kernel_us(ceiling),
-                    kernel_us(node)
-                ),
-            );
-        }
+        row(
+            format!("user-space CPU per request, Node.js ÷ k8s-server, {c} connections"),
+            format!("{:.1}×", user_us(node) / user_us(ours)),
+        );
+        row(
+            format!(
+                "kernel CPU per request (loopback TCP), k8s-server / ceiling / Node.js, {c} connections"
+            ),
+            format!(
+                "{:.1} / {:.1} / {:.1} µs",
+                kernel_us(ours),
+                kernel_us(ceiling),
+                kernel_us(node)
+            ),
+        );
         // With every connection busy, the mean latency is connections / throughput (Little's law).
         let mean_ms = |s: &Summary| f64::from(c) / s.rps * 1e3;
         row(
@@ -370,38 +339,38 @@ fn diagnostics(r: &Results) -> String {
                 ceiling.p99_ms / mean_ms(ceiling)
             ),
         );
-        for variant in r.embedded.targets.iter().filter(|t| t.variant) {
-            if let Some(v) = variant.at(c) {
-                row(
-                    format!("*{}* vs k8s-server, {c} connections", variant.name),
-                    format!(
-                        "{} req/s ({:+.1}%)",
-                        count(v.rps),
-                        (v.rps / ours.rps - 1.0) * 100.0
-                    ),
-                );
-            }
+        for variant in e.targets.iter().filter(|t| t.variant) {
+            let v = at(e, &variant.name, c)?;
+            row(
+                format!("*{}* vs k8s-server, {c} connections", variant.name),
+                format!(
+                    "{} req/s ({:+.1}%)",
+                    count(v.rps),
+                    (v.rps / ours.rps - 1.0) * 100.0
+                ),
+            );
         }
     }
-    let (rust, node) = (&r.lambda.rust, &r.lambda.node);
-    if let Some(one) = &r.lambda.rust_one_root_certificate {
-        row(
-            "lambda-fn init spent loading the system's root certificates".into(),
-            format!("{:.1} ms", rust.init_ms_p50 - one.init_ms_p50),
-        );
-        row(
-            "lambda-fn cold start with one root certificate vs the Node.js handler".into(),
-            format!(
-                "{:.1} ms vs {:.1} ms = {:.1}× faster",
-                one.cold_start_ms_p50,
-                node.cold_start_ms_p50,
-                node.cold_start_ms_p50 / one.cold_start_ms_p50
-            ),
-        );
-    }
-    if let Some(&c) = r.dynamodb.connections.iter().min()
-        && let Some((ours, raw)) = dynamodb_pair(r, c)
-    {
+    let (rust, node, one) = (
+        &r.lambda.rust,
+        &r.lambda.node,
+        &r.lambda.rust_one_root_certificate,
+    );
+    row(
+        "lambda-fn init spent loading the system's root certificates".into(),
+        format!("{:.1} ms", rust.init_ms_p50 - one.init_ms_p50),
+    );
+    let (ours, theirs) = (one.cold_start_ms_p50, node.cold_start_ms_p50);
+    row(
+        "lambda-fn cold start with one root certificate vs the Node.js handler".into(),
+        format!(
+            "{ours:.1} ms vs {theirs:.1} ms = {:.1}× faster",
+            theirs / ours
+        ),
+    );
+    let d = &r.dynamodb;
+    if let Some(&c) = d.connections.iter().min() {
+        let (ours, raw) = (at(d, SERVER, c)?, at(d, RAW, c)?);
         let added_us = (ours.p50_ms - raw.p50_ms) * 1e3;
         row(
             format!("k8s-server's p50 over the raw GetItem round trip, {c} connection(s)"),
@@ -416,7 +385,7 @@ fn diagnostics(r: &Results) -> String {
             format!("{:+.1}%", added_us / (IN_REGION_GETITEM_MS * 10.0)),
         );
     }
-    table(&["figure", "value"], rows)
+    Ok(table(&["figure", "value"], rows))
 }
 
 /// One column of a table: its header and the cell it shows for one row.
@@ -460,7 +429,8 @@ fn load_table(section: &LoadSection, reference: &str) -> String {
             }
         }),
         (&vs, &|(_, c, s)| {
-            at(section, reference, *c)
+            section
+                .at(reference, *c)
                 .map_or(String::new(), |base| format!("{:.2}×", s.rps / base.rps))
         }),
     ];
@@ -469,29 +439,26 @@ fn load_table(section: &LoadSection, reference: &str) -> String {
 
 fn lambda_table(r: &Results) -> String {
     let l = &r.lambda;
+    // Only lambda-fn and the Node.js handler have warm invocations (and a spread worth showing).
     let rows = [
-        ("lambda-fn (Rust)", Some(&l.rust), true),
-        ("Node.js 20 handler, SDK v3", Some(&l.node), true),
+        ("lambda-fn (Rust)", &l.rust, true),
+        ("Node.js 20 handler, SDK v3", &l.node, true),
         (
             "*lambda-fn, `SSL_CERT_FILE` = one root certificate (diagnostic)*",
-            l.rust_one_root_certificate.as_ref(),
+            &l.rust_one_root_certificate,
             false,
         ),
         (
             "*lambda-fn, AUTH=jwt (first invoke fetches the JWKS)*",
-            l.rust_jwt.as_ref(),
+            &l.rust_jwt,
             false,
         ),
         (
             "*floor: bare `lambda_runtime`, static answer*",
-            l.floor.as_ref(),
+            &l.floor,
             false,
         ),
     ];
-    let rows = rows
-        .into_iter()
-        .filter_map(|(name, f, full)| Some((name, f?, full)));
-    // The diagnostic has no warm invocations: only init, cold start and memory are figures.
     let warm = |full: bool, cell: String| if full { cell } else { String::new() };
     let columns: [Column<(&str, &Function, bool)>; 7] = [
         ("function", &|(name, _, _)| (*name).into()),
@@ -500,12 +467,9 @@ fn lambda_table(r: &Results) -> String {
             format!("{:.1} ms", f.cold_start_ms_p50)
         }),
         ("cold start min–max", &|(_, f, full)| {
-            let min = f
-                .cold_start_ms
-                .iter()
-                .copied()
-                .fold(f64::INFINITY, f64::min);
-            let max = f.cold_start_ms.iter().copied().fold(0.0, f64::max);
+            let cold = f.cold_start_ms.iter().copied();
+            let min = cold.clone().fold(f64::INFINITY, f64::min);
+            let max = cold.fold(0.0, f64::max);
             warm(*full, format!("{min:.1}–{max:.1} ms"))
         }),
         ("warm p50", &|(_, f, full)| {
@@ -617,51 +581,42 @@ fn breakdown(r: &Results) -> String {
 }
 
 /// `docs/benchmarks.svg`: throughput per section, cold start, sizes.
-pub fn svg(r: &Results) -> String {
-    let bars = |section: &LoadSection, c: u32| -> Vec<Bar> {
+pub fn svg(r: &Results) -> Result<String> {
+    let bars = |section: &LoadSection, c: u32| -> Result<Vec<Bar>> {
         let shown = section.targets.iter().filter(|t| !t.variant);
-        shown
-            .filter_map(|t| {
-                let s = t.at(c)?;
-                let text = format!("{} req/s, p99 {:.2} ms", count(s.rps), s.p99_ms);
-                Some(bar(&t.name, s.rps, text, t.name == SERVER))
-            })
-            .collect()
+        let bar = |t: &Target| {
+            let s = at(section, &t.name, c)?;
+            let text = format!("{} req/s, p99 {:.2} ms", count(s.rps), s.p99_ms);
+            Ok(bar(&t.name, s.rps, text, t.name == SERVER))
+        };
+        shown.map(bar).collect()
     };
-    let mut panels: Vec<Panel> = (r.embedded.connections.iter())
-        .map(|&c| Panel {
-            title: format!("Embedded store, {c} connections, one core: requests/s"),
-            bars: bars(&r.embedded, c),
-        })
-        .collect();
-    if let Some(&c) = r.dynamodb.connections.iter().max() {
+    let mut panels = Vec::new();
+    for &c in &r.embedded.connections {
+        let title = format!("Embedded store, {c} connections, one core: requests/s");
         panels.push(Panel {
-            title: format!(
-                "DynamoDB store on {}, {c} connections: requests/s",
-                r.machine.dynamodb_emulator
-            ),
-            bars: bars(&r.dynamodb, c),
+            title,
+            bars: bars(&r.embedded, c)?,
         });
     }
-    let cold = |f: &Function| {
-        (
-            f.cold_start_ms_p50,
-            format!("{:.1} ms", f.cold_start_ms_p50),
-        )
+    if let Some(&c) = r.dynamodb.connections.iter().max() {
+        let emulator = &r.machine.dynamodb_emulator;
+        panels.push(Panel {
+            title: format!("DynamoDB store on {emulator}, {c} connections: requests/s"),
+            bars: bars(&r.dynamodb, c)?,
+        });
+    }
+    let cold = |label, f: &Function, ours| {
+        let ms = f.cold_start_ms_p50;
+        bar(label, ms, format!("{ms:.1} ms"), ours)
     };
-    let ((rust, rust_text), (node, node_text)) = (cold(&r.lambda.rust), cold(&r.lambda.node));
     panels.push(Panel {
         title: "Lambda cold start (spawn → first response), median ms".into(),
-        bars: [
-            bar("lambda-fn", rust, rust_text, true),
-            bar("Node.js handler", node, node_text, false),
-        ]
-        .into_iter()
-        .chain(r.lambda.floor.as_ref().map(|f| {
-            let (floor, text) = cold(f);
-            bar("bare lambda_runtime floor", floor, text, false)
-        }))
-        .collect(),
+        bars: vec![
+            cold("lambda-fn", &r.lambda.rust, true),
+            cold("Node.js handler", &r.lambda.node, false),
+            cold("bare lambda_runtime floor", &r.lambda.floor, false),
+        ],
     });
     let size = |label, bytes: u64, ours| bar(label, bytes as f64, mb(bytes), ours);
     panels.push(Panel {
@@ -672,10 +627,8 @@ pub fn svg(r: &Results) -> String {
             size("Node.js node_modules", r.sizes.node_modules, false),
         ],
     });
-    chart::bars(
-        &format!("user-lookup benchmarks, {}", r.machine.date),
-        &panels,
-    )
+    let title = format!("user-lookup benchmarks, {}", r.machine.date);
+    Ok(chart::bars(&title, &panels))
 }
 
 fn bar(label: &str, value: f64, text: String, ours: bool) -> Bar {
@@ -693,8 +646,7 @@ mod tests {
     use crate::steps::workspace_root;
 
     fn committed() -> Results {
-        let json = std::fs::read_to_string(workspace_root().join("docs/benchmarks.json")).unwrap();
-        serde_json::from_str(&json).unwrap()
+        Results::read(&workspace_root().join("docs/benchmarks.json")).unwrap()
     }
 
     #[test]
@@ -710,7 +662,7 @@ mod tests {
         results.sizes.bootstrap = 7_000_000;
 
         // WHEN the targets are rendered
-        let targets = targets(&results);
+        let targets = targets(&results).unwrap();
 
         // THEN those targets are met and missed with their figures, and every target has its row
         let row = format!(
@@ -728,37 +680,20 @@ mod tests {
     }
 
     #[test]
-    fn a_run_without_the_newer_figures_says_so_instead_of_showing_a_number() {
-        // GIVEN a run written before the bench measured the scale, the floor and the bearer tokens
+    fn a_run_without_a_server_a_table_needs_is_refused_by_name() {
+        // GIVEN a run that lacks the bare axum router
         let mut results = committed();
-        results.scale = None;
-        results.lambda.floor = None;
-        results.lambda.rust_jwt = None;
-        results.micro.retain(|m| !m.name.starts_with("bearer/"));
-        results
-            .embedded
-            .targets
-            .retain(|t| t.name != AUTH && t.name != AXUM);
+        results.embedded.targets.retain(|t| t.name != AXUM);
 
-        // WHEN the targets are rendered
-        let targets = targets(&results);
+        // WHEN its page is rendered
+        let error = regions(&results).unwrap_err();
 
-        // THEN each of those rows says so, in its figure and its verdict
-        for row in [
-            "AUTH=jwt",
-            "5,000 open",
-            "floor",
-            "uncached token",
-            "bare axum",
-        ] {
-            let lines: Vec<&str> = targets.lines().filter(|l| l.contains(row)).collect();
-            assert!(!lines.is_empty(), "no row for {row}");
-            for line in lines {
-                let cells: Vec<&str> = line.split(" | ").collect();
-                assert_eq!(cells[1], NOT_MEASURED, "{line}");
-                assert!(line.ends_with("| not measured yet |"), "{line}");
-            }
-        }
+        // THEN the error names what is missing
+        let c = results.embedded.connections[0];
+        assert_eq!(
+            error.to_string(),
+            format!("the run has no {AXUM} at {c} connections")
+        );
     }
 
     #[test]
@@ -769,7 +704,7 @@ mod tests {
         let page = std::fs::read_to_string(docs.join("benchmarks.md")).unwrap();
 
         // WHEN they are rendered again
-        let rendered = doc_regions::rewrite(&page, "bench", &regions(&results)).unwrap();
+        let rendered = doc_regions::rewrite(&page, "bench", &regions(&results).unwrap()).unwrap();
 
         // THEN nothing changes: the committed figures are the JSON's (`cargo xtask bench --render-only`)
         assert!(
@@ -777,6 +712,9 @@ mod tests {
             "docs/benchmarks.md is stale: run `cargo xtask bench --render-only`"
         );
         let chart = std::fs::read_to_string(docs.join("benchmarks.svg")).unwrap();
-        assert!(svg(&results) == chart, "docs/benchmarks.svg is stale");
+        assert!(
+            svg(&results).unwrap() == chart,
+            "docs/benchmarks.svg is stale"
+        );
     }
 }

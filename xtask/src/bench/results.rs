@@ -1,133 +1,131 @@
-//! Everything one bench run measured: what `docs/benchmarks.json` holds and the report is made from.
+//! Everything one bench run measured: what `docs/benchmarks.json` holds and the page is rendered from.
+//! Durations are in ms, memory in MiB, CPU in % of one core, sizes in bytes.
 
+use std::path::Path;
+
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::harness::{Cores, median};
-use super::load::RunResult;
 
 /// The whole run.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Results {
-    /// Where and when.
     pub machine: Machine,
-    /// The servers on the embedded store (and the bare-hyper ceiling).
+    /// The servers on the embedded store, beside the bare-hyper ceiling.
     pub embedded: LoadSection,
-    /// The servers on DynamoDB in moto, the emulator (and the raw `GetItem` loop).
+    /// The servers on DynamoDB in moto (the emulator), beside the raw `GetItem` loop.
     pub dynamodb: LoadSection,
-    /// `k8s-server` facts besides throughput.
+    /// `k8s-server`'s start-up and memory.
     pub server: ServerFacts,
-    /// `k8s-server` holding thousands of open keep-alive connections (absent from older runs).
-    #[serde(default)]
-    pub scale: Option<Scale>,
-    /// `lambda-fn` and the Node.js handler through the Runtime API. `warm_invoke_ms_p50`,
-    /// `peak_rss_mib` and `memory_mb` at this level are `lambda-fn`'s (`cargo xtask cost --measured`
-    /// reads them).
+    /// `k8s-server` holding thousands of open keep-alive connections.
+    pub scale: Scale,
     pub lambda: LambdaSection,
-    /// Artifact sizes.
     pub sizes: Sizes,
-    /// The criterion micro-benchmarks of the in-process path.
+    /// The criterion benchmarks, fastest first.
     pub micro: Vec<Micro>,
 }
 
-/// The machine and the conditions of the run.
+impl Results {
+    /// Reads a run written by [`Results::write`].
+    pub fn read(path: &Path) -> Result<Results> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a bench result", path.display()))
+    }
+
+    /// Writes the run as pretty JSON.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// The machine and the conditions of the run: `/proc/cpuinfo`'s model, `uname -sr`, `rustc -V`,
+/// `node --version`, `wrk -v`, the emulator's name, and the one-minute load average sampled before
+/// the builds and before each phase.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Machine {
     /// When the measurements started (UTC).
     pub date: String,
-    /// `/proc/cpuinfo`'s model name.
     pub cpu: String,
     /// Logical cores.
     pub cores: usize,
-    /// Core assignment.
     pub pinning: Cores,
-    /// `uname -sr`.
     pub kernel: String,
-    /// `rustc -V`.
     pub rustc: String,
-    /// `node --version`.
     pub node: String,
-    /// `wrk -v`.
     pub wrk: String,
-    /// What served DynamoDB in the DynamoDB and Lambda phases, as the page names it.
     pub dynamodb_emulator: String,
-    /// One-minute load average sampled at each phase (before the builds, then before each phase).
     pub load_average: Vec<LoadSample>,
 }
 
-/// The load average at one moment.
+/// The one-minute load average `load1` at the moment `at`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct LoadSample {
-    /// Which moment.
     pub at: String,
-    /// The one-minute load average then.
     pub load1: f64,
 }
 
-/// Servers measured with the same load plan.
+/// Servers measured with the same plan: `runs` interleaved runs of `duration_s` at each connection
+/// count.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct LoadSection {
-    /// Seconds per run.
     pub duration_s: u64,
-    /// Runs per server and connection count (interleaved).
     pub runs: usize,
-    /// The connection counts.
     pub connections: Vec<u32>,
-    /// Each server.
     pub targets: Vec<Target>,
 }
 
 impl LoadSection {
-    /// The target named `name`.
-    pub fn target(&self, name: &str) -> Option<&Target> {
-        self.targets.iter().find(|t| t.name == name)
+    /// The medians of the target `name` at `connections`.
+    pub fn at(&self, name: &str, connections: u32) -> Option<&Summary> {
+        let target = self.targets.iter().find(|t| t.name == name)?;
+        target.at(connections)
     }
 }
 
-/// One server under the load plan.
+/// One server under the plan; a `variant` (a diagnostic) is left out of the chart.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Target {
-    /// Its name in the report.
     pub name: String,
-    /// Whether it belongs in the summary (diagnostic variants do not).
     pub variant: bool,
-    /// One entry per connection count.
+    /// One per connection count.
     pub points: Vec<Point>,
-    /// Peak RSS after all its runs, in MiB (none for the raw loop, a new process each run).
+    /// After all its runs (none for the raw loop, a new process each run, or a variant).
     pub peak_rss_mib: Option<f64>,
 }
 
 impl Target {
     /// The medians at `connections`.
     pub fn at(&self, connections: u32) -> Option<&Summary> {
-        self.points
-            .iter()
-            .find(|p| p.connections == connections)
-            .map(|p| &p.median)
+        let point = self.points.iter().find(|p| p.connections == connections)?;
+        Some(&point.median)
     }
 }
 
-/// All runs at one connection count.
+/// Every run at one connection count (or count of loop tasks), and their medians field by field.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Point {
-    /// Open connections (or concurrent loop tasks).
     pub connections: u32,
-    /// Every run.
     pub runs: Vec<RunResult>,
-    /// Their medians.
     pub median: Summary,
 }
 
 impl Point {
     /// A point with `runs`, medians computed.
     pub fn new(connections: u32, runs: Vec<RunResult>) -> Point {
-        let of = |field: fn(&RunResult) -> f64| median(&runs.iter().map(field).collect::<Vec<_>>());
+        let of = |field: fn(&Summary) -> f64| {
+            median(&runs.iter().map(|r| field(&r.summary)).collect::<Vec<_>>())
+        };
         let median = Summary {
-            rps: of(|r| r.rps),
-            p50_ms: of(|r| r.p50_ms),
-            p99_ms: of(|r| r.p99_ms),
-            server_cpu_pct: of(|r| r.server_cpu_pct),
-            server_user_cpu_pct: of(|r| r.server_user_cpu_pct),
-            loadgen_cpu_pct: of(|r| r.loadgen_cpu_pct),
+            rps: of(|s| s.rps),
+            p50_ms: of(|s| s.p50_ms),
+            p99_ms: of(|s| s.p99_ms),
+            server_cpu_pct: of(|s| s.server_cpu_pct),
+            server_user_cpu_pct: of(|s| s.server_user_cpu_pct),
+            loadgen_cpu_pct: of(|s| s.loadgen_cpu_pct),
         };
         Point {
             connections,
@@ -137,129 +135,111 @@ impl Point {
     }
 }
 
-/// Medians over runs.
+/// One load run against one server: its figures, the answers received and the failures (non-2xx
+/// answers plus socket errors).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResult {
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub requests: u64,
+    pub errors: u64,
+}
+
+/// The figures of a run, or their medians over runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
-    /// Answers per second.
+    /// Successful answers per second.
     pub rps: f64,
-    /// Median latency, ms.
     pub p50_ms: f64,
-    /// 99th-percentile latency, ms.
     pub p99_ms: f64,
-    /// Server CPU, % of one core.
+    /// The server's CPU (100 = its core was busy the whole run).
     pub server_cpu_pct: f64,
-    /// Of which in user space, % of one core (0 in results written before it was measured).
-    #[serde(default)]
+    /// Of which in the server's own code (user space); the rest is the kernel's, mostly TCP
+    /// (0 where not split: the raw loop runs as a child, whose times are only summed).
     pub server_user_cpu_pct: f64,
-    /// Load generator CPU, % of one core.
+    /// The load generator's (near 100 = it, not the server, was the limit; 0 for the raw loop).
     pub loadgen_cpu_pct: f64,
 }
 
-/// `k8s-server` facts besides throughput.
+/// `k8s-server`'s start-to-ready (spawn → first 200 on `/readyz`, each fresh process) and the peak
+/// RSS of a fresh process after one run at the largest connection count (`peak_rss_requests`
+/// answers), after a second identical run (growth per 100,000 requests of it), and of the process
+/// that served every embedded-store run.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ServerFacts {
-    /// Spawn to the first 200 on `/readyz`, each fresh process, ms.
     pub start_to_ready_ms: Vec<f64>,
-    /// Their median.
     pub start_to_ready_ms_p50: f64,
-    /// Peak RSS of a fresh process after one run at the largest connection count, MiB.
     pub peak_rss_mib: f64,
-    /// Requests that run answered.
     pub peak_rss_requests: u64,
-    /// Peak RSS after a second, identical run, MiB (more than the first = memory grows with requests).
     pub peak_rss_after_second_run_mib: f64,
-    /// Growth between the two runs per 100,000 requests of the second run, KiB.
     pub rss_growth_kib_per_100k_requests: f64,
-    /// Peak RSS of the process that served every embedded-store run, MiB.
     pub peak_rss_after_all_runs_mib: f64,
 }
 
-/// One fresh `k8s-server` under a load at the usual connection count, then at thousands.
+/// One fresh `k8s-server` at the usual largest connection count (`baseline_*`), then at thousands
+/// of open keep-alive connections; the medians and the peak RSS after each, and what each
+/// connection beyond the baseline added to it.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Scale {
-    /// The usual connection count, and the medians there.
     pub baseline_connections: u32,
-    /// Medians at `baseline_connections`.
     pub baseline: Summary,
-    /// Peak RSS after the baseline runs, MiB.
     pub baseline_peak_rss_mib: f64,
-    /// Open keep-alive connections of the wide runs.
     pub connections: u32,
-    /// Medians at `connections`.
     pub wide: Summary,
-    /// Peak RSS after the wide runs, MiB.
     pub peak_rss_mib: f64,
-    /// What each connection beyond the baseline added to the peak RSS, KiB.
     pub rss_per_connection_kib: f64,
 }
 
-/// The Lambda functions.
+/// The Lambda functions through the Runtime API. The first three fields are `lambda-fn`'s (what
+/// `cargo xtask cost --measured` reads), `memory_mb` the size the processes were told.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct LambdaSection {
-    /// `lambda-fn`'s median warm invocation, ms.
     pub warm_invoke_ms_p50: f64,
-    /// `lambda-fn`'s peak RSS after its invocations (largest over the processes), MiB.
     pub peak_rss_mib: f64,
-    /// The memory size the processes were told (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
     pub memory_mb: u32,
-    /// `lambda-fn` (the release `bootstrap`).
+    /// `lambda-fn`, the release `bootstrap`.
     pub rust: Function,
     /// The seed's Node.js handler.
     pub node: Function,
-    /// Diagnostic: `lambda-fn` with `SSL_CERT_FILE` naming one root certificate instead of the system
-    /// store, to show what loading the trust store costs at init (no warm invocations).
-    pub rust_one_root_certificate: Option<Function>,
-    /// The floor: a bare `lambda_runtime` function with a static answer (no warm invocations).
-    #[serde(default)]
-    pub floor: Option<Function>,
-    /// `lambda-fn` with `AUTH=jwt`: its first invocation fetches the key set and verifies the token.
-    #[serde(default)]
-    pub rust_jwt: Option<Function>,
+    /// Diagnostic: `lambda-fn` with `SSL_CERT_FILE` naming one root certificate, to show what
+    /// loading the trust store costs at init.
+    pub rust_one_root_certificate: Function,
+    /// The floor: a bare `lambda_runtime` function with a static answer.
+    pub floor: Function,
+    /// `lambda-fn` with `AUTH=jwt`: its first invocation fetches the key set and verifies a token.
+    pub rust_jwt: Function,
 }
 
-/// One function measured through the Runtime API.
+/// One function, fresh processes: init (spawn → the first `next`), cold start (spawn → the first
+/// response), every warm invocation, and the largest peak RSS. Only `lambda-fn` and the Node.js
+/// handler get warm invocations.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Function {
-    /// Spawn to the first `next` request (the init phase), each fresh process, ms.
     pub init_ms: Vec<f64>,
-    /// Their median.
     pub init_ms_p50: f64,
-    /// Spawn to the first response, each fresh process, ms.
     pub cold_start_ms: Vec<f64>,
-    /// Their median.
     pub cold_start_ms_p50: f64,
-    /// Every warm invocation of every process, ms.
     pub warm_invoke_ms: Vec<f64>,
-    /// Their median.
     pub warm_invoke_ms_p50: f64,
-    /// Their 99th percentile.
     pub warm_invoke_ms_p99: f64,
-    /// Largest peak RSS over the processes, MiB.
     pub peak_rss_mib: f64,
 }
 
-/// Artifact sizes in bytes.
+/// Artifact sizes: `target/server/k8s-server`, the Lambda `bootstrap` and its zip, the part of
+/// `bootstrap` that is unwind tables (what `panic = "unwind"` keeps in a stripped binary), and the
+/// Node.js handler's `node_modules`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Sizes {
-    /// `target/server/k8s-server`.
     pub k8s_server: u64,
-    /// `target/lambda/lambda-fn/bootstrap`.
     pub bootstrap: u64,
-    /// `bootstrap.zip`, the Lambda deployment package.
     pub bootstrap_zip: u64,
-    /// The part of `bootstrap` that is unwind tables (`.eh_frame`, `.eh_frame_hdr`,
-    /// `.gcc_except_table`): what `panic = "unwind"` keeps in a stripped binary.
-    #[serde(default)]
     pub bootstrap_unwind_tables: u64,
-    /// The Node.js handler's `node_modules` (uncompressed).
     pub node_modules: u64,
 }
 
-/// One criterion benchmark.
+/// One criterion benchmark, `group/name`, and its median time per iteration.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Micro {
-    /// `group/name`.
     pub name: String,
-    /// Median time per iteration, ns.
     pub median_ns: f64,
 }
