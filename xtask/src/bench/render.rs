@@ -388,53 +388,49 @@ fn diagnostics(r: &Results) -> Result<String> {
     Ok(table(&["figure", "value"], rows))
 }
 
-/// One column of a table: its header and the cell it shows for one row.
-type Column<'a, T> = (&'a str, &'a dyn Fn(&T) -> String);
-
-/// A table given by its columns, a line per row.
-fn by_columns<T>(columns: &[Column<T>], rows: impl IntoIterator<Item = T>) -> String {
-    let header: Vec<&str> = columns.iter().map(|(header, _)| *header).collect();
-    let cells = |row: T| columns.iter().map(|(_, cell)| cell(&row)).collect();
-    table(&header, rows.into_iter().map(cells))
-}
-
 /// One section's servers: medians per connection count, then what each server is.
 fn load_table(section: &LoadSection, reference: &str) -> String {
     let ordered = (section.targets.iter().filter(|t| !t.variant))
         .chain(section.targets.iter().filter(|t| t.variant));
-    let rows = ordered.flat_map(|t| t.points.iter().map(move |p| (t, p.connections, &p.median)));
     let ms = |v: f64| format!("{v:.3} ms");
-    let vs = format!("req/s vs {reference}");
-    let columns: [Column<(&Target, u32, &Summary)>; 9] = [
-        ("server", &|(t, _, _)| match t.variant {
-            true => format!("*{}*", t.name),
-            false => format!("**{}**", t.name),
-        }),
-        ("connections", &|(_, c, _)| c.to_string()),
-        ("req/s", &|(_, _, s)| count(s.rps)),
-        ("p50", &|(_, _, s)| ms(s.p50_ms)),
-        ("p99", &|(_, _, s)| ms(s.p99_ms)),
-        ("server CPU", &|(_, _, s)| {
-            format!("{:.0}%", s.server_cpu_pct)
-        }),
-        ("CPU per request (of which user space)", &|(_, _, s)| {
-            cpu_per_request(s)
-        }),
-        ("wrk CPU", &|(_, _, s)| {
-            let cpu = s.loadgen_cpu_pct;
-            if cpu > 0.0 {
-                format!("{cpu:.0}%")
+    let row = |t: &Target, c: u32, s: &Summary| {
+        let name = if t.variant { "*" } else { "**" };
+        let wrk = s.loadgen_cpu_pct;
+        let base = section.at(reference, c);
+        vec![
+            format!("{name}{}{name}", t.name),
+            c.to_string(),
+            count(s.rps),
+            ms(s.p50_ms),
+            ms(s.p99_ms),
+            format!("{:.0}%", s.server_cpu_pct),
+            cpu_per_request(s),
+            if wrk > 0.0 {
+                format!("{wrk:.0}%")
             } else {
                 "-".into()
-            }
-        }),
-        (&vs, &|(_, c, s)| {
-            section
-                .at(reference, *c)
-                .map_or(String::new(), |base| format!("{:.2}×", s.rps / base.rps))
-        }),
+            },
+            base.map_or(String::new(), |base| format!("{:.2}×", s.rps / base.rps)),
+        ]
+    };
+    let rows = ordered.flat_map(|t| {
+        t.points
+            .iter()
+            .map(move |p| row(t, p.connections, &p.median))
+    });
+    let vs = format!("req/s vs {reference}");
+    let header = [
+        "server",
+        "connections",
+        "req/s",
+        "p50",
+        "p99",
+        "server CPU",
+        "CPU per request (of which user space)",
+        "wrk CPU",
+        &vs,
     ];
-    by_columns(&columns, rows)
+    table(&header, rows)
 }
 
 fn lambda_table(r: &Results) -> String {
@@ -459,30 +455,33 @@ fn lambda_table(r: &Results) -> String {
             false,
         ),
     ];
-    let warm = |full: bool, cell: String| if full { cell } else { String::new() };
-    let columns: [Column<(&str, &Function, bool)>; 7] = [
-        ("function", &|(name, _, _)| (*name).into()),
-        ("init p50", &|(_, f, _)| format!("{:.1} ms", f.init_ms_p50)),
-        ("cold start p50", &|(_, f, _)| {
-            format!("{:.1} ms", f.cold_start_ms_p50)
-        }),
-        ("cold start min–max", &|(_, f, full)| {
-            let cold = f.cold_start_ms.iter().copied();
-            let min = cold.clone().fold(f64::INFINITY, f64::min);
-            let max = cold.fold(0.0, f64::max);
-            warm(*full, format!("{min:.1}–{max:.1} ms"))
-        }),
-        ("warm p50", &|(_, f, full)| {
-            warm(*full, format!("{:.2} ms", f.warm_invoke_ms_p50))
-        }),
-        ("warm p99", &|(_, f, full)| {
-            warm(*full, format!("{:.2} ms", f.warm_invoke_ms_p99))
-        }),
-        ("peak RSS", &|(_, f, _)| {
-            format!("{:.1} MiB", f.peak_rss_mib)
-        }),
+    let rows = rows.into_iter().map(|(name, f, warm)| {
+        let cold = f.cold_start_ms.iter().copied();
+        let (min, max) = (
+            cold.clone().fold(f64::INFINITY, f64::min),
+            cold.fold(0.0, f64::max),
+        );
+        let warm = |cell: String| if warm { cell } else { String::new() };
+        vec![
+            name.into(),
+            format!("{:.1} ms", f.init_ms_p50),
+            format!("{:.1} ms", f.cold_start_ms_p50),
+            warm(format!("{min:.1}–{max:.1} ms")),
+            warm(format!("{:.2} ms", f.warm_invoke_ms_p50)),
+            warm(format!("{:.2} ms", f.warm_invoke_ms_p99)),
+            format!("{:.1} MiB", f.peak_rss_mib),
+        ]
+    });
+    let header = [
+        "function",
+        "init p50",
+        "cold start p50",
+        "cold start min–max",
+        "warm p50",
+        "warm p99",
+        "peak RSS",
     ];
-    by_columns(&columns, rows)
+    table(&header, rows)
 }
 
 /// Start-up, memory and sizes.
