@@ -1,6 +1,6 @@
 //! The cost chart: monthly cost against requests/month, both axes log scale.
 
-use super::scenario::Scenario;
+use super::model::Scenario;
 use crate::chart::{Svg, escape};
 use crate::numbers::{count_short, usd, usd_short};
 
@@ -170,8 +170,8 @@ fn legend(svg: &mut Svg, series: &[Series]) {
 #[cfg(test)]
 mod tests {
     use super::super::CostArgs;
+    use super::super::model::Scenario;
     use super::super::prices::Prices;
-    use super::super::scenario::Scenario;
     use super::*;
 
     #[test]

@@ -5,16 +5,14 @@ mod measured;
 mod model;
 mod prices;
 mod render;
-mod scenario;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
 
-use self::model::Arch;
+use self::model::{Arch, Scenario};
 use self::prices::Prices;
-use self::scenario::Scenario;
 use crate::doc_regions;
 use crate::steps::workspace_root;
 
@@ -88,21 +86,22 @@ pub fn run(args: &CostArgs) -> Result<()> {
         println!("Tables written to {}", display(&path));
         return Ok(());
     }
-    let measured_path = args.measured.as_ref().map(|path| {
-        path.clone()
-            .unwrap_or_else(|| root.join(measured::DEFAULT_PATH))
-    });
-    let measured = measured_path.as_deref().map(measured::load).transpose()?;
-
-    let scenario = Scenario::new(&prices, args, measured.as_ref());
-    let measured_display = measured_path.as_deref().map(display);
-    let source = measured_display.as_deref().zip(measured.as_ref());
+    let measured = (args.measured.as_ref())
+        .map(|path| {
+            measured::load(
+                &path
+                    .clone()
+                    .unwrap_or_else(|| root.join(measured::DEFAULT_PATH)),
+            )
+        })
+        .transpose()?;
+    let scenario = Scenario::new(&prices, args, measured);
     let meta = &prices.meta;
     println!(
         "# Kubernetes vs Lambda, monthly cost ({} list prices in {}, read {})",
         meta.region, meta.currency, meta.read
     );
-    for (name, heading, table) in render::regions(&prices, &scenario, source) {
+    for (name, heading, table) in render::regions(&prices, &scenario) {
         if name != "prices" || args.sources {
             println!("\n## {heading}\n\n{}", table.trim_end());
         }
@@ -121,22 +120,14 @@ pub fn run(args: &CostArgs) -> Result<()> {
 /// `page` with its `cost:` regions rendered from the page's scenario.
 fn render_page(page: &str, prices: &Prices) -> Result<String> {
     let scenario = Scenario::new(prices, &page_inputs(), None);
-    let regions: Vec<(&str, String)> = render::regions(prices, &scenario, None)
-        .into_iter()
-        .map(|(name, _, table)| (name, table))
-        .collect();
+    let regions = render::regions(prices, &scenario).map(|(name, _, table)| (name, table));
     doc_regions::rewrite(page, "cost", &regions).context("docs/cost.md cannot take the tables")
 }
 
 /// `path` relative to the current directory when it is inside it.
 fn display(path: &Path) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
-    relative
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(cwd).unwrap_or(path).display().to_string()
 }
 
 fn write(path: &Path, contents: &str) -> Result<()> {
@@ -146,19 +137,21 @@ fn write(path: &Path, contents: &str) -> Result<()> {
     std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// `number` as an `f64`, or an error saying that `text` is not `what`.
+fn number(text: &str, number: &str, what: &str) -> Result<f64, String> {
+    number
+        .parse()
+        .map_err(|_| format!("`{text}` is not {what}"))
+}
+
 /// Parses a request volume: `1000000`, `1_000_000`, `1e6`, `2.5M`, `10B`, `100k`.
 fn parse_count(text: &str) -> Result<f64, String> {
     let cleaned = text.trim().replace('_', "");
-    let (number, scale) = match cleaned.chars().last() {
-        Some('k' | 'K') => (&cleaned[..cleaned.len() - 1], 1e3),
-        Some('m' | 'M') => (&cleaned[..cleaned.len() - 1], 1e6),
-        Some('b' | 'B') => (&cleaned[..cleaned.len() - 1], 1e9),
-        _ => (cleaned.as_str(), 1.0),
-    };
-    let value = number
-        .parse::<f64>()
-        .map_err(|_| format!("`{text}` is not a request count (e.g. 5000000, 5M, 2.5e9)"))?;
-    let value = value * scale;
+    let scales = [(['k', 'K'], 1e3), (['m', 'M'], 1e6), (['b', 'B'], 1e9)];
+    let (digits, scale) = (scales.into_iter())
+        .find_map(|(suffix, scale)| Some((cleaned.strip_suffix(suffix)?, scale)))
+        .unwrap_or((&cleaned, 1.0));
+    let value = number(text, digits, "a request count (e.g. 5000000, 5M, 2.5e9)")? * scale;
     if value.is_finite() && value >= 0.0 {
         Ok(value)
     } else {
@@ -168,9 +161,7 @@ fn parse_count(text: &str) -> Result<f64, String> {
 
 /// Parses a Lambda duration: more than 0 and at most the 900,000 ms timeout.
 fn parse_duration_ms(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number"))?;
+    let value = number(text, text, "a number")?;
     if value > 0.0 && value <= measured::MAX_DURATION_MS {
         Ok(value)
     } else {
@@ -183,10 +174,7 @@ fn parse_duration_ms(text: &str) -> Result<f64, String> {
 
 /// Parses a non-negative USD amount.
 fn parse_usd(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .trim_start_matches('$')
-        .parse()
-        .map_err(|_| format!("`{text}` is not an amount"))?;
+    let value = number(text, text.trim_start_matches('$'), "an amount")?;
     if value.is_finite() && value >= 0.0 {
         Ok(value)
     } else {
