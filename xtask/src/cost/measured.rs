@@ -6,9 +6,10 @@ use anyhow::{Context, Result, anyhow, ensure};
 use serde::Deserialize;
 
 use super::display;
+use crate::steps::workspace_root;
 
 /// Default benchmark results file, relative to the workspace root.
-pub const DEFAULT_PATH: &str = "docs/benchmarks.json";
+const DEFAULT_PATH: &str = "docs/benchmarks.json";
 /// Smallest memory size Lambda accepts, in MB.
 pub const MIN_MEMORY_MB: u32 = 128;
 /// Largest memory size Lambda accepts, in MB.
@@ -41,8 +42,10 @@ pub struct Measured {
     pub peak_rss_mib: f64,
 }
 
-/// Loads `path`; fails with a one-line message naming the path if it is missing or invalid.
-pub fn load(path: &Path) -> Result<Measured> {
+/// Loads `path` (by default [`DEFAULT_PATH`]); fails with a one-line message naming the path if it
+/// is missing or invalid.
+pub fn load(path: Option<&Path>) -> Result<Measured> {
+    let path = &path.map_or_else(|| workspace_root().join(DEFAULT_PATH), Path::to_path_buf);
     let text = std::fs::read_to_string(path).map_err(|err| match err.kind() {
         std::io::ErrorKind::NotFound => anyhow!(
             "benchmark results not found: {} (pass --measured PATH; schema in docs/cost.md)",
@@ -106,7 +109,7 @@ mod tests {
         // GIVEN a path that does not exist
         let path = Path::new("does/not/exist/benchmarks.json");
         // WHEN it is loaded
-        let message = format!("{:#}", load(path).unwrap_err());
+        let message = format!("{:#}", load(Some(path)).unwrap_err());
         // THEN the message is a single line naming the path
         assert!(
             message.contains("does/not/exist/benchmarks.json"),

@@ -21,15 +21,6 @@ const DEFAULT_SVG: &str = "target/cost/cost.svg";
 /// The page whose `cost:` regions `--docs` rewrites, relative to the workspace root.
 const PAGE: &str = "docs/cost.md";
 
-/// The scenario `docs/cost.md` shows: `cargo xtask cost --duration-ms 5 --memory-mb 128`.
-fn page_inputs() -> CostArgs {
-    CostArgs {
-        duration_ms: Some(5.0),
-        memory_mb: Some(128),
-        ..CostArgs::default()
-    }
-}
-
 /// Options of `cargo xtask cost`; without any (`None`: as in the seed), it reproduces the seed's example.
 #[derive(Debug, Default, Args)]
 pub struct CostArgs {
@@ -87,13 +78,7 @@ pub fn run(args: &CostArgs) -> Result<()> {
         return Ok(());
     }
     let measured = (args.measured.as_ref())
-        .map(|path| {
-            measured::load(
-                &path
-                    .clone()
-                    .unwrap_or_else(|| root.join(measured::DEFAULT_PATH)),
-            )
-        })
+        .map(|path| measured::load(path.as_deref()))
         .transpose()?;
     let scenario = Scenario::new(&prices, args, measured);
     let meta = &prices.meta;
@@ -119,7 +104,13 @@ pub fn run(args: &CostArgs) -> Result<()> {
 
 /// `page` with its `cost:` regions rendered from the page's scenario.
 fn render_page(page: &str, prices: &Prices) -> Result<String> {
-    let scenario = Scenario::new(prices, &page_inputs(), None);
+    // `cargo xtask cost --duration-ms 5 --memory-mb 128`, as the page says.
+    let inputs = CostArgs {
+        duration_ms: Some(5.0),
+        memory_mb: Some(128),
+        ..CostArgs::default()
+    };
+    let scenario = Scenario::new(prices, &inputs, None);
     let regions = render::regions(prices, &scenario).map(|(name, _, table)| (name, table));
     doc_regions::rewrite(page, "cost", &regions).context("docs/cost.md cannot take the tables")
 }

@@ -1,5 +1,7 @@
 //! The cost model: pure functions over the price list and typed inputs, no I/O and no price literals.
 
+use std::fmt;
+
 use super::CostArgs;
 use super::measured::Measured;
 use super::prices::{Price, Prices};
@@ -119,6 +121,18 @@ impl Workload {
     /// GB-seconds billed per invocation (Lambda counts 1024 MB to the GB).
     pub fn gb_seconds_per_request(&self) -> f64 {
         self.billed_ms() / 1000.0 * f64::from(self.memory_mb) / 1024.0
+    }
+}
+
+/// `5 ms × 128 MB x86_64`, with the billed duration when it differs: `4.2 ms (billed 5 ms) × ...`.
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let billed = self.billed_ms();
+        write!(f, "{} ms", self.duration_ms)?;
+        if billed != self.duration_ms {
+            write!(f, " (billed {billed} ms)")?;
+        }
+        write!(f, " × {} MB {}", self.memory_mb, self.arch.name())
     }
 }
 
@@ -287,23 +301,21 @@ impl Scenario {
             memory_mb: seed.memory_mb,
             arch: Arch::X86_64,
         };
+        let (duration_ms, memory_mb) = match &measured {
+            Some(m) => (m.duration_ms, m.memory_mb),
+            None => (
+                inputs.duration_ms.unwrap_or(seed.duration_ms),
+                inputs.memory_mb.unwrap_or(seed.memory_mb),
+            ),
+        };
         let chosen = Workload {
-            duration_ms: (measured
-                .as_ref()
-                .map(|m| m.duration_ms)
-                .or(inputs.duration_ms))
-            .unwrap_or(seed.duration_ms),
-            memory_mb: (measured.as_ref().map(|m| m.memory_mb).or(inputs.memory_mb))
-                .unwrap_or(seed.memory_mb),
+            duration_ms,
+            memory_mb,
             arch: inputs.arch,
         };
         let mut profiles = vec![profile("seed", seed_workload)];
         if chosen != seed_workload {
-            let label = if measured.is_some() {
-                "measured"
-            } else {
-                "this run"
-            };
+            let label = measured.as_ref().map_or("this run", |_| "measured");
             profiles.push(profile(label, chosen));
         }
         Scenario {

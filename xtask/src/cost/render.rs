@@ -1,7 +1,7 @@
 //! The tables of `cargo xtask cost`, each a pure function of the price list and one [`Scenario`]:
 //! printed by the command, and written into the `<!-- cost:NAME -->` regions of `docs/cost.md`.
 
-use super::model::{KubernetesSetup, LambdaBill, Scenario, Workload};
+use super::model::{KubernetesSetup, LambdaBill, Scenario};
 use super::prices::{Price, Prices};
 use crate::doc_regions::table;
 use crate::numbers::{count, count_short, usd};
@@ -59,11 +59,8 @@ fn tiers(p: &Price, unit: &str) -> String {
 
 /// Every price the model uses, with the page it was read from.
 fn price_list(prices: &Prices) -> String {
-    let (p, free, hours) = (
-        &prices.price,
-        &prices.free_tier,
-        prices.meta.hours_per_month,
-    );
+    let (p, free) = (&prices.price, &prices.free_tier);
+    let hours = prices.meta.hours_per_month;
     let row = |what: &str, list: String, source: &str, read: &str| {
         vec![what.to_owned(), list, format!("{source}, read {read}")]
     };
@@ -119,20 +116,6 @@ fn nodes_label(prices: &Prices, setup: &KubernetesSetup) -> String {
     )
 }
 
-fn workload_label(workload: &Workload) -> String {
-    let billed = workload.billed_ms();
-    let duration = if billed == workload.duration_ms {
-        format!("{billed} ms")
-    } else {
-        format!("{} ms (billed {billed} ms)", workload.duration_ms)
-    };
-    format!(
-        "{duration} × {} MB {}",
-        workload.memory_mb,
-        workload.arch.name()
-    )
-}
-
 /// A table row: `first`, then `rest`.
 fn cells(first: impl Into<String>, rest: impl IntoIterator<Item = String>) -> Vec<String> {
     std::iter::once(first.into()).chain(rest).collect()
@@ -181,7 +164,7 @@ fn seed(prices: &Prices) -> String {
             &format!(
                 "{} GB-s ({}) × {}",
                 count(l.gb_seconds),
-                workload_label(&profile.workload),
+                profile.workload,
                 price(compute.usd() / compute.per)
             ),
             l.compute,
@@ -244,7 +227,7 @@ fn lambda(prices: &Prices, scenario: &Scenario) -> String {
     };
     let header = cells(
         format!("{} requests/month, {free}", count(scenario.requests)),
-        (scenario.profiles.iter()).map(|p| format!("{}: {}", p.label, workload_label(&p.workload))),
+        (scenario.profiles.iter()).map(|p| format!("{}: {}", p.label, p.workload)),
     );
     let source = scenario.measured.as_ref().map_or(String::new(), |m| {
         format!(
@@ -269,7 +252,7 @@ fn break_even(scenario: &Scenario) -> String {
         };
         vec![
             p.label.into(),
-            workload_label(&p.workload),
+            p.workload.to_string(),
             usd(p.model.usd_per_million()),
             requests(p.break_even),
             versus,
