@@ -143,34 +143,26 @@ fn parse_count(text: &str) -> Result<f64, String> {
         .find_map(|(suffix, scale)| Some((cleaned.strip_suffix(suffix)?, scale)))
         .unwrap_or((&cleaned, 1.0));
     let value = number(text, digits, "a request count (e.g. 5000000, 5M, 2.5e9)")? * scale;
-    if value.is_finite() && value >= 0.0 {
-        Ok(value)
-    } else {
-        Err(format!("`{text}` must be a finite count >= 0"))
-    }
+    (value.is_finite() && value >= 0.0)
+        .then_some(value)
+        .ok_or_else(|| format!("`{text}` must be a finite count >= 0"))
 }
 
 /// Parses a Lambda duration: more than 0 and at most the 900,000 ms timeout.
 fn parse_duration_ms(text: &str) -> Result<f64, String> {
     let value = number(text, text, "a number")?;
-    if value > 0.0 && value <= measured::MAX_DURATION_MS {
-        Ok(value)
-    } else {
-        Err(format!(
-            "must be > 0 and <= {} (the Lambda timeout)",
-            measured::MAX_DURATION_MS
-        ))
-    }
+    let max = measured::MAX_DURATION_MS;
+    (value > 0.0 && value <= max)
+        .then_some(value)
+        .ok_or_else(|| format!("must be > 0 and <= {max} (the Lambda timeout)"))
 }
 
 /// Parses a non-negative USD amount.
 fn parse_usd(text: &str) -> Result<f64, String> {
     let value = number(text, text.trim_start_matches('$'), "an amount")?;
-    if value.is_finite() && value >= 0.0 {
-        Ok(value)
-    } else {
-        Err("must be a finite amount >= 0".to_owned())
-    }
+    (value.is_finite() && value >= 0.0)
+        .then_some(value)
+        .ok_or_else(|| "must be a finite amount >= 0".to_owned())
 }
 
 #[cfg(test)]

@@ -53,13 +53,13 @@ pub struct PriceList {
 
 /// One price: each tier's `usd` buys `per` units (default 1) of the monthly usage below its
 /// cumulative `up_to`; the last tier has no bound, and a flat price has that one tier only.
+/// `source` names the AWS pricing page it was read from, `read` the month.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
     #[serde(default = "one")]
     pub per: f64,
     pub tiers: Vec<Tier>,
-    /// The AWS pricing page the price was read from, and when.
     pub source: String,
     pub read: String,
 }
