@@ -121,8 +121,9 @@ fn cells(first: impl Into<String>, rest: impl IntoIterator<Item = String>) -> Ve
     std::iter::once(first.into()).chain(rest).collect()
 }
 
+/// A `what | calculation | monthly` row, and the same in bold for a total.
 fn row(what: &str, calculation: &str, monthly: f64) -> Vec<String> {
-    cells(what, [calculation.to_owned(), usd(monthly)])
+    vec![what.to_owned(), calculation.to_owned(), usd(monthly)]
 }
 
 fn total(what: &str, calculation: &str, monthly: f64) -> Vec<String> {
