@@ -128,9 +128,9 @@ fn write(path: &Path, contents: &str) -> Result<()> {
     std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// `number` as an `f64`, or an error saying that `text` is not `what`.
-fn number(text: &str, number: &str, what: &str) -> Result<f64, String> {
-    number
+/// `digits` (read from `text`) as an `f64`, or an error saying that `text` is not `what`.
+fn number(text: &str, digits: &str, what: &str) -> Result<f64, String> {
+    digits
         .parse()
         .map_err(|_| format!("`{text}` is not {what}"))
 }
