@@ -1,13 +1,12 @@
 //! The cost chart: monthly cost against requests/month, both axes log scale.
 
-use super::scenario::Scenario;
+use super::model::Scenario;
 use crate::chart::{Svg, escape};
 use crate::numbers::{count_short, usd, usd_short};
 
-/// Leftmost request volume on the x axis.
-pub const X_MIN: f64 = 1e5;
-/// Rightmost request volume on the x axis.
-pub const X_MAX: f64 = 1e10;
+/// The x axis: requests per month.
+const X_MIN: f64 = 1e5;
+const X_MAX: f64 = 1e10;
 /// Lowest cost shown; smaller (e.g. free-tier) costs sit on the bottom axis.
 const Y_FLOOR: f64 = 0.01;
 const SAMPLES_PER_DECADE: usize = 48;
@@ -18,9 +17,6 @@ const RIGHT: f64 = 30.0;
 const TOP: f64 = 50.0;
 const BOTTOM: f64 = 60.0;
 const COLORS: [&str; 3] = ["#1f77b4", "#d62728", "#2ca02c"];
-
-/// One line on the chart: its legend, its colour, and its cost at each of [`samples`].
-type Series = (String, &'static str, Vec<f64>);
 
 /// Maps data to pixels.
 struct Axes {
@@ -51,9 +47,10 @@ fn samples() -> impl Iterator<Item = f64> {
 /// The chart for the extended model: Kubernetes, each Lambda profile, break-even points.
 pub fn render(ext: &Scenario, title: &str) -> String {
     let fixed = ext.kubernetes.total();
+    // Each line's legend and its cost at each of the samples, in the order of `COLORS`.
     let kubernetes = format!("Kubernetes ({}/month)", usd(fixed));
-    let mut series: Vec<Series> = vec![(kubernetes, COLORS[0], samples().map(|_| fixed).collect())];
-    for (profile, color) in ext.profiles.iter().zip(&COLORS[1..]) {
+    let mut series = vec![(kubernetes, samples().map(|_| fixed).collect::<Vec<_>>())];
+    for profile in &ext.profiles {
         let w = &profile.workload;
         let label = format!(
             "Lambda + API Gateway, {}: {} ms × {} MB {}",
@@ -63,10 +60,10 @@ pub fn render(ext: &Scenario, title: &str) -> String {
             w.arch.name()
         );
         let costs = samples().map(|r| profile.model.monthly(r).total());
-        series.push((label, color, costs.collect()));
+        series.push((label, costs.collect()));
     }
 
-    let costs = || series.iter().flat_map(|s| s.2.iter().copied());
+    let costs = || series.iter().flat_map(|(_, costs)| costs.iter().copied());
     let max = costs().fold(Y_FLOOR, f64::max);
     let min = (costs().filter(|&c| c > 0.0))
         .fold(f64::INFINITY, f64::min)
@@ -83,7 +80,7 @@ pub fn render(ext: &Scenario, title: &str) -> String {
         escape(title)
     ));
     grid(&mut svg, &axes);
-    for (_, color, costs) in &series {
+    for ((_, costs), color) in series.iter().zip(COLORS) {
         let points: Vec<String> = (samples().zip(costs))
             .map(|(r, &c)| format!("{:.1},{:.1}", axes.x(r), axes.y(c)))
             .collect();
@@ -111,7 +108,17 @@ pub fn render(ext: &Scenario, title: &str) -> String {
             count_short(requests)
         ));
     }
-    legend(&mut svg, &series);
+    for (i, ((label, _), color)) in series.iter().zip(COLORS).enumerate() {
+        let y = TOP + 18.0 + 18.0 * i as f64;
+        svg.add(format_args!(
+            r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{color}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
+            LEFT + 12.0,
+            LEFT + 36.0,
+            LEFT + 42.0,
+            y + 4.0,
+            escape(label)
+        ));
+    }
     svg.finish()
 }
 
@@ -153,32 +160,15 @@ fn grid(svg: &mut Svg, axes: &Axes) {
     ));
 }
 
-fn legend(svg: &mut Svg, series: &[Series]) {
-    for (i, (label, color, _)) in series.iter().enumerate() {
-        let y = TOP + 18.0 + 18.0 * i as f64;
-        svg.add(format_args!(
-            r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{color}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
-            LEFT + 12.0,
-            LEFT + 36.0,
-            LEFT + 42.0,
-            y + 4.0,
-            escape(label)
-        ));
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::CostArgs;
     use super::super::prices::Prices;
-    use super::super::scenario::Scenario;
     use super::*;
 
     #[test]
     fn chart_has_both_models_and_the_break_even() {
-        // GIVEN the default scenario
-        let prices = Prices::embedded().unwrap();
-        let scenario = Scenario::new(&prices, &CostArgs::default(), None);
+        // GIVEN the seed's scenario
+        let scenario = Scenario::seed(&Prices::embedded().unwrap());
         // WHEN the chart is rendered
         let svg = render(&scenario, "a & b");
         // THEN it is one SVG document with a line per model, the break-even and both axis ends

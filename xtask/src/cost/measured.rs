@@ -6,9 +6,10 @@ use anyhow::{Context, Result, anyhow, ensure};
 use serde::Deserialize;
 
 use super::display;
+use crate::steps::workspace_root;
 
 /// Default benchmark results file, relative to the workspace root.
-pub const DEFAULT_PATH: &str = "docs/benchmarks.json";
+const DEFAULT_PATH: &str = "docs/benchmarks.json";
 /// Smallest memory size Lambda accepts, in MB.
 pub const MIN_MEMORY_MB: u32 = 128;
 /// Largest memory size Lambda accepts, in MB.
@@ -16,34 +17,35 @@ pub const MAX_MEMORY_MB: u32 = 10_240;
 /// Longest Lambda invocation (the 15-minute timeout), in ms.
 pub const MAX_DURATION_MS: f64 = 900_000.0;
 
-/// The part of the benchmark results this command reads; other fields are ignored.
-#[derive(Debug, Deserialize)]
+/// The part of the benchmark results this command reads (schema in docs/cost.md); other fields are
+/// ignored.
+#[derive(Deserialize)]
 struct BenchmarkFile {
     lambda: LambdaResults,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct LambdaResults {
     warm_invoke_ms_p50: f64,
     peak_rss_mib: f64,
-    /// Memory the function was configured with, if the benchmark recorded it.
-    #[serde(default)]
     memory_mb: Option<u32>,
 }
 
-/// Duration and memory to price, taken from a benchmark run.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// What a benchmark run measured, as read from `path`: the median warm invocation time, the peak
+/// resident memory, and the memory to price (the recorded setting, else the smallest size that fits
+/// the peak RSS).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Measured {
-    /// Median warm invocation time, in ms.
+    pub path: String,
     pub duration_ms: f64,
-    /// Memory to configure: the recorded setting, else the smallest size that fits the peak RSS.
     pub memory_mb: u32,
-    /// Peak resident memory seen, in MiB.
     pub peak_rss_mib: f64,
 }
 
-/// Loads `path`; fails with a one-line message naming the path if it is missing or invalid.
-pub fn load(path: &Path) -> Result<Measured> {
+/// Loads `path` (by default [`DEFAULT_PATH`]); fails with a one-line message naming the path if it
+/// is missing or invalid.
+pub fn load(path: Option<&Path>) -> Result<Measured> {
+    let path = &path.map_or_else(|| workspace_root().join(DEFAULT_PATH), Path::to_path_buf);
     let text = std::fs::read_to_string(path).map_err(|err| match err.kind() {
         std::io::ErrorKind::NotFound => anyhow!(
             "benchmark results not found: {} (pass --measured PATH; schema in docs/cost.md)",
@@ -51,32 +53,30 @@ pub fn load(path: &Path) -> Result<Measured> {
         ),
         _ => anyhow!("cannot read benchmark results {}: {err}", display(path)),
     })?;
-    parse(&text).with_context(|| format!("invalid benchmark results {}", display(path)))
+    parse(&text, path).with_context(|| format!("invalid benchmark results {}", display(path)))
 }
 
-/// Parses benchmark results JSON.
-pub fn parse(text: &str) -> Result<Measured> {
-    let file: BenchmarkFile = serde_json::from_str(text)?;
-    let lambda = file.lambda;
-    ensure!(
-        lambda.warm_invoke_ms_p50.is_finite() && lambda.warm_invoke_ms_p50 > 0.0,
-        "lambda.warm_invoke_ms_p50 must be positive"
-    );
-    ensure!(
-        lambda.peak_rss_mib.is_finite() && lambda.peak_rss_mib > 0.0,
-        "lambda.peak_rss_mib must be positive"
-    );
-    let fitted = lambda.peak_rss_mib.ceil().max(f64::from(MIN_MEMORY_MB));
-    let memory_mb = match lambda.memory_mb {
-        Some(mb) => mb,
-        // `fitted` is a whole number in [128, f64::MAX]; the range check below catches the rest.
-        None => fitted.min(f64::from(u32::MAX)) as u32,
-    };
+/// Parses benchmark results JSON read from `path`.
+fn parse(text: &str, path: &Path) -> Result<Measured> {
+    let BenchmarkFile { lambda } = serde_json::from_str(text)?;
+    for (name, value) in [
+        ("warm_invoke_ms_p50", lambda.warm_invoke_ms_p50),
+        ("peak_rss_mib", lambda.peak_rss_mib),
+    ] {
+        ensure!(
+            value.is_finite() && value > 0.0,
+            "lambda.{name} must be positive"
+        );
+    }
+    // `as` saturates: an RSS beyond u32 fails the range check below like any other too large one.
+    let fitted = lambda.peak_rss_mib.ceil().max(f64::from(MIN_MEMORY_MB)) as u32;
+    let memory_mb = lambda.memory_mb.unwrap_or(fitted);
     ensure!(
         (MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&memory_mb),
         "Lambda memory {memory_mb} MB is outside {MIN_MEMORY_MB}..={MAX_MEMORY_MB} MB"
     );
     Ok(Measured {
+        path: display(path),
         duration_ms: lambda.warm_invoke_ms_p50,
         memory_mb,
         peak_rss_mib: lambda.peak_rss_mib,
@@ -90,8 +90,10 @@ mod tests {
     #[test]
     fn memory_is_the_recorded_setting_else_the_peak_rss_rounded_up_to_a_lambda_size() {
         // GIVEN benchmark results with and without the configured memory, plus unrelated fields
-        let parsed =
-            |lambda: &str| parse(&format!(r#"{{"k8s": {{"rps": 1}}, "lambda": {lambda}}}"#));
+        let parsed = |lambda: &str| {
+            let text = format!(r#"{{"k8s": {{"rps": 1}}, "lambda": {lambda}}}"#);
+            parse(&text, Path::new("benchmarks.json"))
+        };
         let small = parsed(r#"{"warm_invoke_ms_p50": 4.3, "peak_rss_mib": 23.5}"#).unwrap();
         let recorded = r#"{"warm_invoke_ms_p50": 3, "peak_rss_mib": 200.2, "memory_mb": 512}"#;
         let unrecorded = r#"{"warm_invoke_ms_p50": 3, "peak_rss_mib": 200.2}"#;
@@ -107,7 +109,7 @@ mod tests {
         // GIVEN a path that does not exist
         let path = Path::new("does/not/exist/benchmarks.json");
         // WHEN it is loaded
-        let message = format!("{:#}", load(path).unwrap_err());
+        let message = format!("{:#}", load(Some(path)).unwrap_err());
         // THEN the message is a single line naming the path
         assert!(
             message.contains("does/not/exist/benchmarks.json"),

@@ -5,16 +5,14 @@ mod measured;
 mod model;
 mod prices;
 mod render;
-mod scenario;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
 
-use self::model::Arch;
+use self::model::{Arch, Scenario};
 use self::prices::Prices;
-use self::scenario::Scenario;
 use crate::doc_regions;
 use crate::steps::workspace_root;
 
@@ -22,15 +20,6 @@ use crate::steps::workspace_root;
 const DEFAULT_SVG: &str = "target/cost/cost.svg";
 /// The page whose `cost:` regions `--docs` rewrites, relative to the workspace root.
 const PAGE: &str = "docs/cost.md";
-
-/// The scenario `docs/cost.md` shows: `cargo xtask cost --duration-ms 5 --memory-mb 128`.
-fn page_inputs() -> CostArgs {
-    CostArgs {
-        duration_ms: Some(5.0),
-        memory_mb: Some(128),
-        ..CostArgs::default()
-    }
-}
 
 /// Options of `cargo xtask cost`; without any (`None`: as in the seed), it reproduces the seed's example.
 #[derive(Debug, Default, Args)]
@@ -88,21 +77,16 @@ pub fn run(args: &CostArgs) -> Result<()> {
         println!("Tables written to {}", display(&path));
         return Ok(());
     }
-    let measured_path = args.measured.as_ref().map(|path| {
-        path.clone()
-            .unwrap_or_else(|| root.join(measured::DEFAULT_PATH))
-    });
-    let measured = measured_path.as_deref().map(measured::load).transpose()?;
-
-    let scenario = Scenario::new(&prices, args, measured.as_ref());
-    let measured_display = measured_path.as_deref().map(display);
-    let source = measured_display.as_deref().zip(measured.as_ref());
+    let measured = (args.measured.as_ref())
+        .map(|path| measured::load(path.as_deref()))
+        .transpose()?;
+    let scenario = Scenario::new(&prices, args, measured);
     let meta = &prices.meta;
     println!(
         "# Kubernetes vs Lambda, monthly cost ({} list prices in {}, read {})",
         meta.region, meta.currency, meta.read
     );
-    for (name, heading, table) in render::regions(&prices, &scenario, source) {
+    for (name, heading, table) in render::regions(&prices, &scenario) {
         if name != "prices" || args.sources {
             println!("\n## {heading}\n\n{}", table.trim_end());
         }
@@ -120,23 +104,21 @@ pub fn run(args: &CostArgs) -> Result<()> {
 
 /// `page` with its `cost:` regions rendered from the page's scenario.
 fn render_page(page: &str, prices: &Prices) -> Result<String> {
-    let scenario = Scenario::new(prices, &page_inputs(), None);
-    let regions: Vec<(&str, String)> = render::regions(prices, &scenario, None)
-        .into_iter()
-        .map(|(name, _, table)| (name, table))
-        .collect();
+    // `cargo xtask cost --duration-ms 5 --memory-mb 128`, as the page says.
+    let inputs = CostArgs {
+        duration_ms: Some(5.0),
+        memory_mb: Some(128),
+        ..CostArgs::default()
+    };
+    let scenario = Scenario::new(prices, &inputs, None);
+    let regions = render::regions(prices, &scenario).map(|(name, _, table)| (name, table));
     doc_regions::rewrite(page, "cost", &regions).context("docs/cost.md cannot take the tables")
 }
 
 /// `path` relative to the current directory when it is inside it.
 fn display(path: &Path) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
-    relative
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(cwd).unwrap_or(path).display().to_string()
 }
 
 fn write(path: &Path, contents: &str) -> Result<()> {
@@ -146,52 +128,41 @@ fn write(path: &Path, contents: &str) -> Result<()> {
     std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// `digits` (read from `text`) as an `f64`, or an error saying that `text` is not `what`.
+fn number(text: &str, digits: &str, what: &str) -> Result<f64, String> {
+    digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not {what}"))
+}
+
 /// Parses a request volume: `1000000`, `1_000_000`, `1e6`, `2.5M`, `10B`, `100k`.
 fn parse_count(text: &str) -> Result<f64, String> {
     let cleaned = text.trim().replace('_', "");
-    let (number, scale) = match cleaned.chars().last() {
-        Some('k' | 'K') => (&cleaned[..cleaned.len() - 1], 1e3),
-        Some('m' | 'M') => (&cleaned[..cleaned.len() - 1], 1e6),
-        Some('b' | 'B') => (&cleaned[..cleaned.len() - 1], 1e9),
-        _ => (cleaned.as_str(), 1.0),
-    };
-    let value = number
-        .parse::<f64>()
-        .map_err(|_| format!("`{text}` is not a request count (e.g. 5000000, 5M, 2.5e9)"))?;
-    let value = value * scale;
-    if value.is_finite() && value >= 0.0 {
-        Ok(value)
-    } else {
-        Err(format!("`{text}` must be a finite count >= 0"))
-    }
+    let scales = [(['k', 'K'], 1e3), (['m', 'M'], 1e6), (['b', 'B'], 1e9)];
+    let (digits, scale) = (scales.into_iter())
+        .find_map(|(suffix, scale)| Some((cleaned.strip_suffix(suffix)?, scale)))
+        .unwrap_or((&cleaned, 1.0));
+    let value = number(text, digits, "a request count (e.g. 5000000, 5M, 2.5e9)")? * scale;
+    (value.is_finite() && value >= 0.0)
+        .then_some(value)
+        .ok_or_else(|| format!("`{text}` must be a finite count >= 0"))
 }
 
 /// Parses a Lambda duration: more than 0 and at most the 900,000 ms timeout.
 fn parse_duration_ms(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number"))?;
-    if value > 0.0 && value <= measured::MAX_DURATION_MS {
-        Ok(value)
-    } else {
-        Err(format!(
-            "must be > 0 and <= {} (the Lambda timeout)",
-            measured::MAX_DURATION_MS
-        ))
-    }
+    let value = number(text, text, "a number")?;
+    let max = measured::MAX_DURATION_MS;
+    (value > 0.0 && value <= max)
+        .then_some(value)
+        .ok_or_else(|| format!("must be > 0 and <= {max} (the Lambda timeout)"))
 }
 
 /// Parses a non-negative USD amount.
 fn parse_usd(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .trim_start_matches('$')
-        .parse()
-        .map_err(|_| format!("`{text}` is not an amount"))?;
-    if value.is_finite() && value >= 0.0 {
-        Ok(value)
-    } else {
-        Err("must be a finite amount >= 0".to_owned())
-    }
+    let value = number(text, text.trim_start_matches('$'), "an amount")?;
+    (value.is_finite() && value >= 0.0)
+        .then_some(value)
+        .ok_or_else(|| "must be a finite amount >= 0".to_owned())
 }
 
 #[cfg(test)]

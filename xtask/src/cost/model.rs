@@ -1,25 +1,22 @@
 //! The cost model: pure functions over the price list and typed inputs, no I/O and no price literals.
 
+use std::fmt;
+
+use super::CostArgs;
+use super::measured::Measured;
 use super::prices::{Price, Prices};
 
-/// Lambda bills memory in MB with 1024 MB to the GB.
-const MB_PER_GB: f64 = 1024.0;
-/// Lambda bills duration in whole milliseconds.
-const MS_PER_SECOND: f64 = 1000.0;
-
-/// A billed line item whose usage grows linearly with the number of requests.
+/// A billed line item whose usage grows linearly with the number of requests: `units_per_request`
+/// (1 for requests, GB-s per request for compute) are used per request, and the first `free_units`
+/// a month (the free tier) are deducted before pricing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Meter {
-    /// How the usage is priced.
     pub price: Price,
-    /// Units used per request (1 for requests, GB-s per request for compute).
     pub units_per_request: f64,
-    /// Units per month that are free (free tier), deducted before pricing.
     pub free_units: f64,
 }
 
 impl Meter {
-    /// Billable units for `requests` requests in a month.
     fn billable_units(&self, requests: f64) -> f64 {
         (requests * self.units_per_request - self.free_units).max(0.0)
     }
@@ -106,72 +103,71 @@ impl Arch {
     }
 }
 
-/// What one Lambda invocation uses.
+/// What one Lambda invocation uses: its duration in ms, the configured memory in MB, and the
+/// function's architecture.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Workload {
-    /// Measured or assumed duration per invocation, in ms.
     pub duration_ms: f64,
-    /// Configured memory, in MB.
     pub memory_mb: u32,
-    /// Function architecture.
     pub arch: Arch,
 }
 
 impl Workload {
-    /// The seed's workload: it prices compute at the x86_64 rate.
-    pub fn seed(prices: &Prices) -> Self {
-        Workload {
-            duration_ms: prices.seed.duration_ms,
-            memory_mb: prices.seed.memory_mb,
-            arch: Arch::X86_64,
-        }
-    }
-
     /// Billed duration: Lambda rounds each invocation up to the next 1 ms.
     pub fn billed_ms(&self) -> f64 {
         self.duration_ms.ceil()
     }
 
-    /// GB-seconds billed per invocation.
+    /// GB-seconds billed per invocation (Lambda counts 1024 MB to the GB).
     pub fn gb_seconds_per_request(&self) -> f64 {
-        self.billed_ms() / MS_PER_SECOND * f64::from(self.memory_mb) / MB_PER_GB
+        self.billed_ms() / 1000.0 * f64::from(self.memory_mb) / 1024.0
     }
 }
 
-/// The Lambda side of the comparison for one workload.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LambdaModel {
-    /// Lambda request charge.
-    pub requests: Meter,
-    /// Lambda compute (GB-s) charge.
-    pub compute: Meter,
-    /// API Gateway request charge, if included.
-    pub api_gateway: Option<Meter>,
+/// `5 ms × 128 MB x86_64`, with the billed duration when it differs: `4.2 ms (billed 5 ms) × ...`.
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let billed = self.billed_ms();
+        write!(f, "{} ms", self.duration_ms)?;
+        if billed != self.duration_ms {
+            write!(f, " (billed {billed} ms)")?;
+        }
+        write!(f, " × {} MB {}", self.memory_mb, self.arch.name())
+    }
 }
 
-/// Monthly Lambda bill, in USD.
+/// The meters of Lambda for one workload, and of the API Gateway HTTP API in front of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LambdaModel {
+    pub requests: Meter,
+    pub compute: Meter,
+    pub api_gateway: Meter,
+}
+
+/// One month's bill of a [`LambdaModel`] in USD, and the GB-seconds used before the free tier.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LambdaBill {
-    /// Lambda request charge.
     pub requests: f64,
-    /// Lambda compute charge.
     pub compute: f64,
-    /// API Gateway charge (0 when not included).
     pub api_gateway: f64,
-    /// GB-seconds used (before the free tier).
     pub gb_seconds: f64,
 }
 
 impl LambdaBill {
-    /// Total monthly cost.
+    /// Lambda's own charges, without the API Gateway.
+    pub fn lambda(&self) -> f64 {
+        self.requests + self.compute
+    }
+
+    /// The whole bill.
     pub fn total(&self) -> f64 {
-        self.requests + self.compute + self.api_gateway
+        self.lambda() + self.api_gateway
     }
 }
 
 impl LambdaModel {
-    /// The meters for `workload`, with the API Gateway charge and the free tier if asked for.
-    pub fn new(prices: &Prices, workload: &Workload, api_gateway: bool, free_tier: bool) -> Self {
+    /// The meters for `workload`, with Lambda's free tier deducted if asked for.
+    pub fn new(prices: &Prices, workload: &Workload, free_tier: bool) -> Self {
         let (p, free) = (&prices.price, &prices.free_tier);
         let meter = |price: &Price, units_per_request, free_units| Meter {
             price: price.clone(),
@@ -185,7 +181,7 @@ impl LambdaModel {
         LambdaModel {
             requests: meter(&p.lambda_requests, 1.0, free.requests),
             compute: meter(compute, workload.gb_seconds_per_request(), free.gb_seconds),
-            api_gateway: api_gateway.then(|| meter(&p.api_gateway_requests, 1.0, 0.0)),
+            api_gateway: meter(&p.api_gateway_requests, 1.0, 0.0),
         }
     }
 
@@ -194,78 +190,177 @@ impl LambdaModel {
         LambdaBill {
             requests: self.requests.cost(requests),
             compute: self.compute.cost(requests),
-            api_gateway: self.api_gateway.as_ref().map_or(0.0, |m| m.cost(requests)),
+            api_gateway: self.api_gateway.cost(requests),
             gb_seconds: requests * self.compute.units_per_request,
         }
     }
 
-    fn meters(&self) -> Vec<&Meter> {
+    fn meters(&self, api_gateway: bool) -> Vec<&Meter> {
         let mut meters = vec![&self.requests, &self.compute];
-        meters.extend(self.api_gateway.as_ref());
+        meters.extend(api_gateway.then_some(&self.api_gateway));
         meters
     }
 
-    /// List price of a million requests: first tiers, before the free tier.
+    /// List price of a million requests, API Gateway included: first tiers, before the free tier.
     pub fn usd_per_million(&self) -> f64 {
-        let per_request: f64 = (self.meters().into_iter())
+        let per_request: f64 = (self.meters(true).into_iter())
             .map(|meter| meter.units_per_request * meter.price.marginal(0.0))
             .sum();
         per_request * 1e6
     }
 
-    /// Requests per month at which this Lambda bill equals `fixed_monthly`.
-    pub fn break_even(&self, fixed_monthly: f64) -> Option<f64> {
-        break_even(fixed_monthly, &self.meters())
+    /// Requests per month at which this bill, with or without the API Gateway, is `fixed_monthly`.
+    pub fn break_even(&self, fixed_monthly: f64, api_gateway: bool) -> Option<f64> {
+        break_even(fixed_monthly, &self.meters(api_gateway))
     }
 }
 
-/// The Kubernetes deployment: a fixed monthly cost whatever the traffic.
+/// The Kubernetes deployment: `nodes` worker nodes (one replica each) at `node_hourly` USD, a load
+/// balancer at `lb_monthly` USD and, if included, the EKS control plane at `control_plane_hourly`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct KubernetesSetup {
-    /// Worker nodes (one replica each).
     pub nodes: u32,
-    /// On-demand price of one node, USD per hour.
-    pub node_usd_per_hour: f64,
-    /// Load balancer, USD per month.
-    pub load_balancer_usd_per_month: f64,
-    /// EKS control plane, USD per hour, if included.
-    pub control_plane_usd_per_hour: Option<f64>,
-    /// Hours in a billing month.
+    pub node_hourly: f64,
+    pub lb_monthly: f64,
+    pub control_plane_hourly: Option<f64>,
     pub hours_per_month: f64,
 }
 
 impl KubernetesSetup {
-    /// The seed's setup: its nodes and the load balancer, no control plane.
-    pub fn seed(prices: &Prices) -> Self {
-        KubernetesSetup {
-            nodes: prices.seed.nodes,
-            node_usd_per_hour: prices.price.node.usd(),
-            load_balancer_usd_per_month: prices.price.load_balancer.usd(),
-            control_plane_usd_per_hour: None,
-            hours_per_month: prices.meta.hours_per_month,
-        }
-    }
-
     /// The nodes' monthly cost.
     pub fn nodes_monthly(&self) -> f64 {
-        f64::from(self.nodes) * self.node_usd_per_hour * self.hours_per_month
+        f64::from(self.nodes) * self.node_hourly * self.hours_per_month
     }
 
     /// The EKS control plane's monthly cost (0 when not included).
     pub fn control_plane_monthly(&self) -> f64 {
-        self.control_plane_usd_per_hour.unwrap_or(0.0) * self.hours_per_month
+        self.control_plane_hourly.unwrap_or(0.0) * self.hours_per_month
     }
 
     /// Total monthly cost; it does not depend on traffic.
     pub fn total(&self) -> f64 {
-        self.nodes_monthly() + self.load_balancer_usd_per_month + self.control_plane_monthly()
+        self.nodes_monthly() + self.lb_monthly + self.control_plane_monthly()
     }
 }
 
+/// One Lambda workload priced against the Kubernetes setup: `label` names it in tables and the
+/// chart, `model` includes the API Gateway, and each break-even is the request volume per month
+/// where Lambda, with or without the API Gateway (e.g. behind a function URL), costs as much as
+/// Kubernetes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Profile {
+    pub label: &'static str,
+    pub workload: Workload,
+    pub model: LambdaModel,
+    pub break_even: Option<f64>,
+    pub break_even_without_api_gateway: Option<f64>,
+}
+
+/// What the report shows: the seed's example with the user's choices applied, the itemised bill's
+/// `requests` per month, and the profiles: the seed's workload first, then the chosen one (or the
+/// `measured` one) if it differs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub kubernetes: KubernetesSetup,
+    pub free_tier: bool,
+    pub requests: f64,
+    pub profiles: Vec<Profile>,
+    pub measured: Option<Measured>,
+}
+
+impl Scenario {
+    /// The seed's example as published: nothing chosen, nothing measured.
+    pub fn seed(prices: &Prices) -> Self {
+        Scenario::new(prices, &CostArgs::default(), None)
+    }
+
+    /// Prices the user's choices beside the seed's workload.
+    pub fn new(prices: &Prices, inputs: &CostArgs, measured: Option<Measured>) -> Self {
+        let (seed, p) = (&prices.seed, &prices.price);
+        let kubernetes = KubernetesSetup {
+            nodes: inputs.nodes.unwrap_or(seed.nodes),
+            node_hourly: inputs.node_hourly.unwrap_or(p.node.usd()),
+            lb_monthly: inputs.lb_monthly.unwrap_or(p.load_balancer.usd()),
+            control_plane_hourly: (inputs.eks_control_plane).then(|| p.eks_control_plane.usd()),
+            hours_per_month: prices.meta.hours_per_month,
+        };
+        let fixed = kubernetes.total();
+        let profile = |label, workload: Workload| {
+            let model = LambdaModel::new(prices, &workload, inputs.free_tier);
+            Profile {
+                label,
+                workload,
+                break_even: model.break_even(fixed, true),
+                break_even_without_api_gateway: model.break_even(fixed, false),
+                model,
+            }
+        };
+
+        let seed_workload = Workload {
+            duration_ms: seed.duration_ms,
+            memory_mb: seed.memory_mb,
+            arch: Arch::X86_64,
+        };
+        let (duration_ms, memory_mb) = match &measured {
+            Some(m) => (m.duration_ms, m.memory_mb),
+            None => (
+                inputs.duration_ms.unwrap_or(seed.duration_ms),
+                inputs.memory_mb.unwrap_or(seed.memory_mb),
+            ),
+        };
+        let chosen = Workload {
+            duration_ms,
+            memory_mb,
+            arch: inputs.arch,
+        };
+        let mut profiles = vec![profile("seed", seed_workload)];
+        if chosen != seed_workload {
+            let label = measured.as_ref().map_or("this run", |_| "measured");
+            profiles.push(profile(label, chosen));
+        }
+        Scenario {
+            kubernetes,
+            free_tier: inputs.free_tier,
+            requests: inputs.requests.unwrap_or(seed.requests_per_month),
+            profiles,
+            measured,
+        }
+    }
+}
+
+// The figures of docs/cost.md's scenario (seed, API Gateway, EKS, break-even, volumes) are pinned
+// by the staleness test in `cost/mod.rs`; these pin the seed's own figures and what the page
+// does not show.
 #[cfg(test)]
 mod tests {
     use super::super::prices::Tier;
     use super::*;
+
+    fn cents(amount: f64) -> f64 {
+        (amount * 100.0).round() / 100.0
+    }
+
+    fn scenario(inputs: CostArgs, measured: Option<Measured>) -> Scenario {
+        Scenario::new(&Prices::embedded().unwrap(), &inputs, measured)
+    }
+
+    #[test]
+    fn the_seeds_figures_are_reproduced() {
+        // GIVEN the seed's 3 x t3.medium + load balancer, and 1 M requests x 200 ms x 1 GB
+        let seed = Scenario::seed(&Prices::embedded().unwrap());
+        let (k, seed) = (seed.kubernetes, &seed.profiles[0]);
+        let l = seed.model.monthly(1e6);
+        // THEN Kubernetes costs $91.10 + $16 = $107.10 (~$107) and Lambda $0.20 + $3.33 = $3.53
+        assert_eq!(cents(k.nodes_monthly()), 91.10);
+        assert_eq!(k.lb_monthly, 16.00);
+        assert_eq!(k.total().round(), 107.0);
+        assert!((l.gb_seconds - 200_000.0).abs() < 1e-6);
+        assert_eq!((cents(l.requests), cents(l.compute)), (0.20, 3.33));
+        assert_eq!(cents(l.lambda()), 3.53);
+        // AND with API Gateway ($1.00) the break-even is 23.6M requests/month
+        assert_eq!(cents(l.total()), 4.53);
+        assert_eq!((seed.break_even.unwrap() / 1e5).round() / 10.0, 23.6);
+    }
 
     #[test]
     fn duration_is_billed_in_whole_milliseconds() {
@@ -278,6 +373,53 @@ mod tests {
         // WHEN / THEN 5 ms x 0.125 GB are charged
         assert_eq!(workload.billed_ms(), 5.0);
         assert!((workload.gb_seconds_per_request() - 0.000_625).abs() < 1e-15);
+    }
+
+    #[test]
+    fn arm64_compute_is_priced_per_gb_second_at_the_arm_rate() {
+        // GIVEN the seed's workload on arm64
+        let inputs = CostArgs {
+            arch: Arch::Arm64,
+            ..CostArgs::default()
+        };
+        let extended = scenario(inputs, None);
+        // WHEN 1 M requests are priced
+        let bill = extended.profiles[1].model.monthly(1e6);
+        // THEN 200,000 GB-s cost 200,000 x $0.0000133334 = $2.67, beside the x86_64 seed profile
+        assert_eq!(cents(bill.compute), 2.67);
+        assert_eq!(extended.profiles[0].workload.arch, Arch::X86_64);
+    }
+
+    #[test]
+    fn free_tier_covers_the_first_million_requests() {
+        // GIVEN the free tier and 1 M requests at 200 ms x 1 GB
+        let inputs = CostArgs {
+            free_tier: true,
+            ..CostArgs::default()
+        };
+        // WHEN Lambda is priced
+        let bill = scenario(inputs, None).profiles[0].model.monthly(1e6);
+        // THEN the 1 M requests and 200,000 GB-s fit in the free 1 M and 400,000: only API Gateway bills
+        assert_eq!((bill.requests, bill.compute), (0.0, 0.0));
+        assert_eq!(cents(bill.api_gateway), 1.00);
+    }
+
+    #[test]
+    fn a_measured_handler_is_priced_beside_the_seed() {
+        // GIVEN a measured 4.6 ms handler at 128 MB
+        let measured = Measured {
+            path: "benchmarks.json".into(),
+            duration_ms: 4.6,
+            memory_mb: 128,
+            peak_rss_mib: 20.0,
+        };
+        // WHEN both profiles are priced
+        let extended = scenario(CostArgs::default(), Some(measured));
+        // THEN 5 ms x 0.125 GB per request: break-even 107.104 / (1.2e-6 + 0.000625 x 0.0000166667)
+        let profile = &extended.profiles[1];
+        assert_eq!(profile.label, "measured");
+        let expected = 107.104 / (1.2e-6 + 0.000_625 * 0.000_016_666_7);
+        assert!((profile.break_even.unwrap() - expected).abs() < 1.0);
     }
 
     #[test]

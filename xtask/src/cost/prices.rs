@@ -1,53 +1,40 @@
-//! The price list, embedded from `xtask/data/prices.toml`: every price is one [`Price`], a tiered
-//! schedule with its source.
+//! The price list, embedded from `xtask/data/prices.toml` (whose comments say what each field is):
+//! every price is one [`Price`], a tiered schedule with its source.
 
 use anyhow::{Context, Result, ensure};
 use serde::Deserialize;
 
-/// The embedded price file.
 const PRICES_TOML: &str = include_str!("../../data/prices.toml");
 
-/// Every price, the free allowance and the seed's example workload.
+/// Every price, Lambda's free allowance and the seed's example workload.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prices {
-    /// Region, currency and date the prices were read.
     pub meta: Meta,
-    /// The seed article's example workload.
     pub seed: Seed,
-    /// The priced items.
     pub price: PriceList,
-    /// Lambda's always-free monthly allowance.
     pub free_tier: FreeTier,
 }
 
-/// Where and when the prices apply.
+/// Where and when the prices apply, and the hours in a billing month.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Meta {
-    /// AWS region, e.g. us-east-1.
     pub region: String,
-    /// Currency, e.g. USD.
     pub currency: String,
-    /// Month the prices were read, e.g. 2026-11.
     pub read: String,
-    /// Hours in a billing month (730).
     pub hours_per_month: f64,
 }
 
-/// The seed article's example workload.
+/// The seed article's example: its nodes (of the `instance` type that `price.node` prices) and its
+/// Lambda workload.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
-    /// Kubernetes worker nodes.
     pub nodes: u32,
-    /// Their instance type, which `price.node` prices.
     pub instance: String,
-    /// Lambda requests per month.
     pub requests_per_month: f64,
-    /// Lambda duration per request, in ms.
     pub duration_ms: f64,
-    /// Lambda memory, in MB.
     pub memory_mb: u32,
 }
 
@@ -55,34 +42,25 @@ pub struct Seed {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PriceList {
-    /// One Kubernetes worker node, per hour.
     pub node: Price,
-    /// The load balancer, per month.
     pub load_balancer: Price,
-    /// The EKS control plane, per hour.
     pub eks_control_plane: Price,
-    /// Lambda requests.
     pub lambda_requests: Price,
-    /// Lambda compute per GB-s, x86_64.
     pub lambda_x86_64: Price,
-    /// Lambda compute per GB-s, arm64.
     pub lambda_arm64: Price,
-    /// API Gateway HTTP API requests.
     pub api_gateway_requests: Price,
 }
 
-/// One price: each tier's `usd` buys `per` units; a flat price has one tier.
+/// One price: each tier's `usd` buys `per` units (default 1) of the monthly usage below its
+/// cumulative `up_to`; the last tier has no bound, and a flat price has that one tier only.
+/// `source` names the AWS pricing page it was read from, `read` the month.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
-    /// Units each tier's `usd` buys (1 for GB-s or hours, 1,000,000 for requests).
     #[serde(default = "one")]
     pub per: f64,
-    /// Tiers in increasing order of `up_to`; the last one is unbounded.
     pub tiers: Vec<Tier>,
-    /// AWS pricing page the price was read from.
     pub source: String,
-    /// Month the price was read.
     pub read: String,
 }
 
@@ -90,9 +68,7 @@ pub struct Price {
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
-    /// Price in USD per `Price::per` units.
     pub usd: f64,
-    /// Cumulative monthly usage where this tier ends; `None` for the last tier.
     pub up_to: Option<f64>,
 }
 
@@ -100,17 +76,13 @@ fn one() -> f64 {
     1.0
 }
 
-/// Lambda's monthly free allowance.
+/// Lambda's monthly free allowance, with its source like a [`Price`].
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FreeTier {
-    /// Free requests per month.
     pub requests: f64,
-    /// Free GB-s per month.
     pub gb_seconds: f64,
-    /// AWS pricing page the allowance was read from.
     pub source: String,
-    /// Month it was read.
     pub read: String,
 }
 
@@ -136,10 +108,7 @@ impl Price {
 
     /// Price in USD of one more unit once `quantity` units are used.
     pub fn marginal(&self, quantity: f64) -> f64 {
-        let tier = self
-            .tiers
-            .iter()
-            .find(|tier| tier.up_to.is_none_or(|upper| quantity < upper));
+        let tier = (self.tiers.iter()).find(|tier| tier.up_to.is_none_or(|upper| quantity < upper));
         tier.map_or(0.0, |tier| tier.usd) / self.per
     }
 

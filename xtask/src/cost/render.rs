@@ -1,25 +1,17 @@
 //! The tables of `cargo xtask cost`, each a pure function of the price list and one [`Scenario`]:
 //! printed by the command, and written into the `<!-- cost:NAME -->` regions of `docs/cost.md`.
 
-use super::measured::Measured;
-use super::model::{KubernetesSetup, LambdaModel, Workload};
+use super::model::{KubernetesSetup, LambdaBill, Scenario};
 use super::prices::{Price, Prices};
-use super::scenario::Scenario;
 use crate::doc_regions::table;
 use crate::numbers::{count, count_short, usd};
 
 /// Request volumes in the volume table (one per decade of the chart).
 const VOLUMES: [f64; 6] = [1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
 
-/// Every table, by region name, with the heading the terminal report gives it; `measured` is the
-/// benchmark results' path (as given or defaulted) and what was read from it.
-pub fn regions(
-    prices: &Prices,
-    scenario: &Scenario,
-    measured: Option<(&str, &Measured)>,
-) -> Vec<(&'static str, &'static str, String)> {
-    let ext = scenario;
-    vec![
+/// Every table, by region name, with the heading the terminal report gives it.
+pub fn regions(prices: &Prices, scenario: &Scenario) -> [(&'static str, &'static str, String); 6] {
+    [
         ("prices", "Prices", price_list(prices)),
         (
             "seed",
@@ -29,15 +21,15 @@ pub fn regions(
         (
             "kubernetes",
             "Extended model: Kubernetes",
-            kubernetes(prices, ext),
+            kubernetes(prices, scenario),
         ),
         (
             "lambda",
             "Extended model: Lambda behind an API Gateway HTTP API",
-            lambda(prices, ext, measured),
+            lambda(prices, scenario),
         ),
-        ("break-even", "Break-even", break_even(ext)),
-        ("volumes", "Monthly cost by volume", volumes(ext)),
+        ("break-even", "Break-even", break_even(scenario)),
+        ("volumes", "Monthly cost by volume", volumes(scenario)),
     ]
 }
 
@@ -51,7 +43,7 @@ fn price(usd: f64) -> String {
     }
 }
 
-/// A tiered price: `$1.00 per million up to 300M, then $0.90`.
+/// A tiered price, `unit` after the first tier's: `$1.00 per million up to 300M, then $0.90`.
 fn tiers(p: &Price, unit: &str) -> String {
     let parts: Vec<String> = (p.tiers.iter().enumerate())
         .map(|(i, tier)| {
@@ -67,36 +59,30 @@ fn tiers(p: &Price, unit: &str) -> String {
 
 /// Every price the model uses, with the page it was read from.
 fn price_list(prices: &Prices) -> String {
-    let (p, free, hours) = (
-        &prices.price,
-        &prices.free_tier,
-        prices.meta.hours_per_month,
-    );
+    let (p, free) = (&prices.price, &prices.free_tier);
+    let hours = prices.meta.hours_per_month;
     let row = |what: &str, list: String, source: &str, read: &str| {
         vec![what.to_owned(), list, format!("{source}, read {read}")]
     };
-    let item = |what: &str, price: &Price, list| row(what, list, &price.source, &price.read);
-    let tiered = |what: &str, price: &Price, unit| item(what, price, tiers(price, unit));
-    let eks = p.eks_control_plane.usd();
+    let item = |what: &str, price: &Price, unit: &str| {
+        row(what, tiers(price, unit), &price.source, &price.read)
+    };
+    let eks_monthly = usd(p.eks_control_plane.usd() * hours);
     let rows = [
         item(
             &format!("Kubernetes node ({})", prices.seed.instance),
             &p.node,
-            format!("{}/h", price(p.node.usd())),
+            "/h",
         ),
-        item(
-            "load balancer",
-            &p.load_balancer,
-            format!("{}/month", usd(p.load_balancer.usd())),
-        ),
+        item("load balancer", &p.load_balancer, "/month"),
         item(
             "EKS control plane",
             &p.eks_control_plane,
-            format!("{}/h × {hours} h = {}/month", price(eks), usd(eks * hours)),
+            &format!("/h × {hours} h = {eks_monthly}/month"),
         ),
-        tiered("Lambda requests", &p.lambda_requests, " per million"),
-        tiered("Lambda compute, x86_64", &p.lambda_x86_64, " per GB-s"),
-        tiered("Lambda compute, arm64", &p.lambda_arm64, " per GB-s"),
+        item("Lambda requests", &p.lambda_requests, " per million"),
+        item("Lambda compute, x86_64", &p.lambda_x86_64, " per GB-s"),
+        item("Lambda compute, arm64", &p.lambda_arm64, " per GB-s"),
         row(
             "Lambda free tier, per account (`--free-tier`)",
             format!(
@@ -107,7 +93,7 @@ fn price_list(prices: &Prices) -> String {
             &free.source,
             &free.read,
         ),
-        tiered(
+        item(
             "API Gateway HTTP API requests",
             &p.api_gateway_requests,
             " per million",
@@ -117,7 +103,7 @@ fn price_list(prices: &Prices) -> String {
 }
 
 fn nodes_label(prices: &Prices, setup: &KubernetesSetup) -> String {
-    let instance = if setup.node_usd_per_hour == prices.price.node.usd() {
+    let instance = if setup.node_hourly == prices.price.node.usd() {
         prices.seed.instance.as_str()
     } else {
         "node"
@@ -125,174 +111,149 @@ fn nodes_label(prices: &Prices, setup: &KubernetesSetup) -> String {
     format!(
         "{} × {instance} × {}/h × {} h",
         setup.nodes,
-        price(setup.node_usd_per_hour),
+        price(setup.node_hourly),
         setup.hours_per_month
     )
 }
 
-fn workload_label(workload: &Workload) -> String {
-    let billed = workload.billed_ms();
-    let duration = if billed == workload.duration_ms {
-        format!("{billed} ms")
-    } else {
-        format!("{} ms (billed {billed} ms)", workload.duration_ms)
-    };
-    format!(
-        "{duration} × {} MB {}",
-        workload.memory_mb,
-        workload.arch.name()
-    )
+/// A table row: `first`, then `rest`.
+fn cells(first: impl Into<String>, rest: impl IntoIterator<Item = String>) -> Vec<String> {
+    std::iter::once(first.into()).chain(rest).collect()
 }
 
-fn row(what: &str, calculation: String, monthly: f64) -> Vec<String> {
-    vec![what.into(), calculation, usd(monthly)]
+/// A `what | calculation | monthly` row, and the same in bold for a total.
+fn row(what: &str, calculation: &str, monthly: f64) -> Vec<String> {
+    vec![what.to_owned(), calculation.to_owned(), usd(monthly)]
 }
 
-fn total(what: &str, calculation: String, monthly: f64) -> Vec<String> {
-    vec![
-        format!("**{what}**"),
-        calculation,
-        format!("**{}**", usd(monthly)),
-    ]
+fn total(what: &str, calculation: &str, monthly: f64) -> Vec<String> {
+    vec![bold(what), calculation.to_owned(), bold(&usd(monthly))]
+}
+
+fn bold(text: &str) -> String {
+    format!("**{text}**")
+}
+
+/// [`table`] under a header made at run time.
+fn owned_table(header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    table(&header.iter().map(String::as_str).collect::<Vec<_>>(), rows)
 }
 
 /// The seed's figures: its Kubernetes setup, and Lambda without API Gateway or free tier.
 fn seed(prices: &Prices) -> String {
-    let (k, workload) = (&KubernetesSetup::seed(prices), Workload::seed(prices));
-    let requests_per_month = prices.seed.requests_per_month;
-    let l = LambdaModel::new(prices, &workload, false, false).monthly(requests_per_month);
+    let seed = Scenario::seed(prices);
+    let (k, profile) = (&seed.kubernetes, &seed.profiles[0]);
+    let l = profile.model.monthly(seed.requests);
     let (requests, compute) = (&prices.price.lambda_requests, &prices.price.lambda_x86_64);
+    let per_million = price(requests.usd() * 1e6 / requests.per);
+    let volume = count(seed.requests);
     let rows = [
         row(
             "Kubernetes nodes",
-            nodes_label(prices, k),
+            &nodes_label(prices, k),
             k.nodes_monthly(),
         ),
-        row(
-            "Load balancer",
-            "as given by the seed".into(),
-            k.load_balancer_usd_per_month,
-        ),
-        total("Kubernetes total", "whatever the traffic".into(), k.total()),
+        row("Load balancer", "as given by the seed", k.lb_monthly),
+        total("Kubernetes total", "whatever the traffic", k.total()),
         row(
             "Lambda requests",
-            format!(
-                "{} × {} per million",
-                count(requests_per_month),
-                price(requests.usd() * 1e6 / requests.per)
-            ),
+            &format!("{volume} × {per_million} per million"),
             l.requests,
         ),
         row(
             "Lambda compute",
-            format!(
+            &format!(
                 "{} GB-s ({}) × {}",
                 count(l.gb_seconds),
-                workload_label(&workload),
+                profile.workload,
                 price(compute.usd() / compute.per)
             ),
             l.compute,
         ),
         total(
             "Lambda total",
-            format!("at {} requests/month", count(requests_per_month)),
-            l.total(),
+            &format!("at {volume} requests/month"),
+            l.lambda(),
         ),
     ];
     table(&["", "calculation", "monthly"], rows)
 }
 
-fn kubernetes(prices: &Prices, ext: &Scenario) -> String {
-    let setup = &ext.kubernetes;
-    let plane = match setup.control_plane_usd_per_hour {
+fn kubernetes(prices: &Prices, scenario: &Scenario) -> String {
+    let setup = &scenario.kubernetes;
+    let plane = match setup.control_plane_hourly {
         Some(hourly) => row(
             "EKS control plane",
-            format!("{}/h × {} h", price(hourly), setup.hours_per_month),
+            &format!("{}/h × {} h", price(hourly), setup.hours_per_month),
             setup.control_plane_monthly(),
         ),
-        None => vec![
-            "EKS control plane".into(),
-            format!(
+        None => {
+            let adds = prices.price.eks_control_plane.usd() * setup.hours_per_month;
+            let hint = format!(
                 "left out (`--eks-control-plane` adds {}, for {} in all)",
-                usd(ext.control_plane_monthly),
-                usd(setup.total() + ext.control_plane_monthly)
-            ),
-            "-".into(),
-        ],
+                usd(adds),
+                usd(setup.total() + adds)
+            );
+            cells("EKS control plane", [hint, "-".into()])
+        }
     };
     let rows = [
-        row("nodes", nodes_label(prices, setup), setup.nodes_monthly()),
-        row(
-            "load balancer",
-            String::new(),
-            setup.load_balancer_usd_per_month,
-        ),
+        row("nodes", &nodes_label(prices, setup), setup.nodes_monthly()),
+        row("load balancer", "", setup.lb_monthly),
         plane,
-        total("total", "whatever the traffic".into(), setup.total()),
+        total("total", "whatever the traffic", setup.total()),
     ];
     table(&["", "calculation", "monthly"], rows)
 }
 
-fn lambda(prices: &Prices, ext: &Scenario, measured: Option<(&str, &Measured)>) -> String {
-    let bills: Vec<_> = (ext.profiles.iter())
-        .map(|p| p.model.monthly(ext.requests))
+fn lambda(prices: &Prices, scenario: &Scenario) -> String {
+    let bills: Vec<_> = (scenario.profiles.iter())
+        .map(|p| p.model.monthly(scenario.requests))
         .collect();
-    let line = |what: &str, cell: &dyn Fn(usize) -> String| {
-        let mut cells = vec![what.to_owned()];
-        cells.extend((0..bills.len()).map(cell));
-        cells
-    };
     let api = format!(
         "API Gateway HTTP API requests ({})",
         tiers(&prices.price.api_gateway_requests, " per million")
     );
+    let compute = |b: &LambdaBill| format!("{} ({} GB-s)", usd(b.compute), count(b.gb_seconds));
     let rows = [
-        line("Lambda requests", &|i| usd(bills[i].requests)),
-        line("Lambda compute", &|i| {
-            format!(
-                "{} ({} GB-s)",
-                usd(bills[i].compute),
-                count(bills[i].gb_seconds)
-            )
-        }),
-        line(&api, &|i| usd(bills[i].api_gateway)),
-        line("**total**", &|i| format!("**{}**", usd(bills[i].total()))),
+        cells("Lambda requests", bills.iter().map(|b| usd(b.requests))),
+        cells("Lambda compute", bills.iter().map(compute)),
+        cells(api, bills.iter().map(|b| usd(b.api_gateway))),
+        cells("**total**", bills.iter().map(|b| bold(&usd(b.total())))),
     ];
-    let free = if ext.free_tier {
+    let free = if scenario.free_tier {
         "free tier deducted"
     } else {
         "no free tier"
     };
-    let first = format!("{} requests/month, {free}", count(ext.requests));
-    let mut header = vec![first];
-    header.extend(
-        (ext.profiles.iter()).map(|p| format!("{}: {}", p.label, workload_label(&p.workload))),
+    let header = cells(
+        format!("{} requests/month, {free}", count(scenario.requests)),
+        (scenario.profiles.iter()).map(|p| format!("{}: {}", p.label, p.workload)),
     );
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let source = measured.map_or(String::new(), |(path, m)| {
+    let source = scenario.measured.as_ref().map_or(String::new(), |m| {
         format!(
-            "Duration and memory measured in {path}: p50 {} ms, peak RSS {} MiB → {} MB.\n\n",
-            m.duration_ms, m.peak_rss_mib, m.memory_mb
+            "Duration and memory measured in {}: p50 {} ms, peak RSS {} MiB → {} MB.\n\n",
+            m.path, m.duration_ms, m.peak_rss_mib, m.memory_mb
         )
     });
-    source + &table(&header, rows)
+    source + &owned_table(&header, rows)
 }
 
-fn break_even(ext: &Scenario) -> String {
-    let seed = ext.profiles[0].break_even;
+fn break_even(scenario: &Scenario) -> String {
+    let seed = scenario.profiles[0].break_even;
     let requests = |n: Option<f64>| {
         n.map_or("never".into(), |n| {
             format!("{} ({})", count_short(n), count(n))
         })
     };
-    let rows = ext.profiles.iter().enumerate().map(|(i, p)| {
+    let rows = scenario.profiles.iter().enumerate().map(|(i, p)| {
         let versus = match (p.break_even, seed) {
             (Some(this), Some(seed)) if i > 0 => format!("{:.1}×", this / seed),
             _ => "-".into(),
         };
         vec![
             p.label.into(),
-            workload_label(&p.workload),
+            p.workload.to_string(),
             usd(p.model.usd_per_million()),
             requests(p.break_even),
             versus,
@@ -301,7 +262,7 @@ fn break_even(ext: &Scenario) -> String {
     });
     let at = format!(
         "requests/month at Kubernetes' {}",
-        usd(ext.kubernetes.total())
+        usd(scenario.kubernetes.total())
     );
     let header = [
         "Lambda",
@@ -314,24 +275,27 @@ fn break_even(ext: &Scenario) -> String {
     table(&header, rows)
 }
 
-fn volumes(ext: &Scenario) -> String {
+fn volumes(scenario: &Scenario) -> String {
     let mut header = vec!["requests/month".to_owned(), "Kubernetes".to_owned()];
-    header.extend(ext.profiles.iter().map(|p| format!("Lambda {}", p.label)));
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    let kubernetes = ext.kubernetes.total();
+    header.extend(
+        scenario
+            .profiles
+            .iter()
+            .map(|p| format!("Lambda {}", p.label)),
+    );
+    let kubernetes = scenario.kubernetes.total();
     let rows = VOLUMES.into_iter().map(|requests| {
         let mut amounts = vec![kubernetes];
-        amounts.extend((ext.profiles.iter()).map(|p| p.model.monthly(requests).total()));
+        amounts.extend((scenario.profiles.iter()).map(|p| p.model.monthly(requests).total()));
         let cheapest = amounts.iter().copied().fold(f64::INFINITY, f64::min);
-        let mut cells = vec![count_short(requests)];
-        cells.extend(amounts.into_iter().map(|amount| {
+        let cell = |amount| {
             if amount == cheapest {
-                format!("**{}**", usd(amount))
+                bold(&usd(amount))
             } else {
                 usd(amount)
             }
-        }));
-        cells
+        };
+        cells(count_short(requests), amounts.into_iter().map(cell))
     });
-    table(&header, rows) + "\nLambda columns include API Gateway; the cheapest in bold.\n"
+    owned_table(&header, rows) + "\nLambda columns include API Gateway; the cheapest in bold.\n"
 }
