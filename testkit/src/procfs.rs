@@ -1,5 +1,5 @@
 //! What `/proc` says about a process (Linux): its parent and group, its descendants, whether it still
-//! runs, its peak memory and its CPU time.
+//! runs, its peak memory and its CPU time; and about the machine: its load and its CPU.
 
 use std::time::Duration;
 
@@ -113,6 +113,22 @@ pub fn children_cpu_time() -> Option<Duration> {
     stat_cpu_time(&std::fs::read_to_string("/proc/self/stat").ok()?, 16)
 }
 
+/// The one-minute load average (`NaN` if `/proc/loadavg` cannot be read).
+pub fn load_average() -> f64 {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let first = text.split_whitespace().next();
+    first.and_then(|load| load.parse().ok()).unwrap_or(f64::NAN)
+}
+
+/// `/proc/cpuinfo`'s model name, if it has one.
+pub fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let model = info
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))?;
+    Some(model.trim_start_matches([' ', '\t', ':']).to_owned())
+}
+
 /// Adds the two clock-tick fields numbered `field` and `field + 1` (1-based, as in `proc(5)`) of a
 /// `/proc/PID/stat` line.
 fn stat_cpu_time(stat: &str, field: usize) -> Option<Duration> {
@@ -154,5 +170,6 @@ mod tests {
         assert!(is_running(me));
         assert!(peak_rss_kib(me).is_some_and(|kib| kib > 0));
         assert!(cpu_time(me).is_some());
+        assert!(load_average() >= 0.0 && cpu_model().is_some());
     }
 }

@@ -145,23 +145,6 @@ pub fn unwind_table_bytes(path: &Path) -> Result<u64> {
         .sum())
 }
 
-/// The one-minute load average.
-pub fn load_average() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next()?.parse().ok())
-        .unwrap_or(f64::NAN)
-}
-
-/// `/proc/cpuinfo`'s model name, or `unknown`.
-pub fn cpu_model() -> String {
-    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = info.lines().find_map(|l| l.strip_prefix("model name"));
-    model.map_or("unknown".into(), |rest| {
-        rest.trim_start_matches([' ', '\t', ':']).to_owned()
-    })
-}
-
 /// The first line a command prints, or `unknown`.
 pub fn first_line(program: &str, args: &[&str]) -> String {
     let output = Command::new(program).args(args).output();

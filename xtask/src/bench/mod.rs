@@ -35,6 +35,7 @@ use clap::{Args, ValueEnum};
 use testkit::idp::{self, JwksServer, SigningKey};
 use testkit::lambda::EventSource;
 use testkit::moto::{Moto, REGION};
+use testkit::procfs;
 use testkit::runtime_api::{self, ProcessRun};
 use tokio::runtime::Runtime;
 
@@ -186,7 +187,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let results = Results {
         machine: Machine {
             date,
-            cpu: harness::cpu_model(),
+            cpu: procfs::cpu_model().unwrap_or_else(|| "unknown".into()),
             cores: std::thread::available_parallelism().map_or(1, usize::from),
             pinning: b.cores,
             kernel: harness::first_line("uname", &["-sr"]),
@@ -848,7 +849,7 @@ fn function(runs: &[ProcessRun]) -> Function {
 /// Waits until the one-minute load average is below 0.5 (the builds just ended), at most `limit`.
 fn settle(limit: Duration) {
     let started = std::time::Instant::now();
-    let mut load = harness::load_average();
+    let mut load = procfs::load_average();
     if load >= 0.5 && !limit.is_zero() {
         println!(
             "bench: waiting up to {limit:?} for the load average ({load:.2}) to fall below 0.5"
@@ -856,12 +857,12 @@ fn settle(limit: Duration) {
     }
     while load >= 0.5 && started.elapsed() < limit {
         std::thread::sleep(Duration::from_secs(5));
-        load = harness::load_average();
+        load = procfs::load_average();
     }
 }
 
 fn sample_load(at: &str) -> LoadSample {
-    let load1 = harness::load_average();
+    let load1 = procfs::load_average();
     LoadSample {
         at: at.to_owned(),
         load1,
