@@ -125,13 +125,13 @@ async fn demo(args: &DemoArgs) -> Result<()> {
     compare(&envs, requests, "", table::print_startup).await?;
 
     let idp = JwksServer::start(&published_keys()).await;
+    let url = idp.url();
     println!(
-        "==> AUTH=jwt: both targets again, against a JWKS served by this command at {} \
+        "==> AUTH=jwt: both targets again, against a JWKS served by this command at {url} \
          (keys generated for this run); `same` compares status, body and the contract headers, \
-         WWW-Authenticate included",
-        idp.url()
+         WWW-Authenticate included"
     );
-    let settings = auth::settings(&idp.url());
+    let settings = auth::settings(&url);
     let cases = auth::cases();
     let requests = (cases.iter())
         .filter(|c| args.all || SHOWN_AUTH.contains(&c.case.name))

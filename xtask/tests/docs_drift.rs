@@ -1,13 +1,13 @@
 //! Docs that cannot drift from the repository: every repository path that a doc (README.md,
-//! ARCHITECTURE.md, docs/**/*.md) links to or names exists, every `#anchor` it links to is a heading
-//! there, and every `cargo xtask` subcommand and `--flag` it names is one the built `xtask` lists in
-//! its `--help` (so the check needs no copy of the CLI definition).
+//! ARCHITECTURE.md, docs/**/*.md) links to or names exists, every `#anchor` it links to is a
+//! heading there, and every `cargo xtask` subcommand and `--flag` it names is one that the built
+//! `xtask` lists in its help (so the check needs no copy of the CLI definition).
 //!
 //! Run by `cargo test --workspace` (and so by `cargo xtask test`). It reads whatever docs exist.
-//! What counts as a named path: a run of path characters whose first segment is a top-level entry of
-//! the repository followed by `/` (`deploy/k8s/base`, `app-core/src/http.rs`), so ordinary words
-//! never match. Runs with placeholders (`<name>`, `{md,json}`, `*`, `$VAR`) and build output under
-//! `target/` are not checked.
+//! What counts as a named path: a run of path characters whose first segment is a top-level entry
+//! of the repository followed by `/` (`deploy/k8s/base`, `app-core/src/http.rs`), so ordinary
+//! words never match. Runs with placeholders (`<name>`, `{md,json}`, `*`, `$VAR`) and build output
+//! under `target/` are not checked.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -47,7 +47,7 @@ fn help(args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("help is UTF-8")
 }
 
-/// The long flags that a help text lists: `--name` in the option column of lines that start with `-`.
+/// The long flags a help text lists: each `--name` in the option column of a line starting with `-`.
 fn long_flags(help: &str) -> HashSet<String> {
     help.lines()
         .map(str::trim_start)

@@ -1,7 +1,7 @@
 //! `cargo xtask demo --hybrid`: the import's two front doors and both lookup targets on one moto
-//! server (S3 and DynamoDB): `import-fn`'s handler and the `import-job` binary each import a file of
-//! `xtask/data/imports/` and print their answer and report; then `k8s-server` and `lambda-fn` must
-//! answer alike for the imported users (200) and for those whose lines were rejected (404).
+//! server (S3 and DynamoDB): `import-fn`'s handler and the `import-job` binary each import a file
+//! of `xtask/data/imports/` and print their answer and report; then `k8s-server` and `lambda-fn`
+//! must answer alike for the imported users (200) and for those whose lines were rejected (404).
 
 use std::time::{Duration, SystemTime};
 
@@ -53,17 +53,16 @@ pub async fn demo() -> Result<()> {
     Ok(())
 }
 
-/// Step 1: `import-fn`'s handler on the S3 event of an upload of [`FOR_LAMBDA`] (the key URL-encoded
-/// as S3 sends it, the SAM template's deadline; not under `cargo lambda watch`, whose deadline is
-/// always past).
+/// Step 1: `import-fn`'s handler on the S3 event of an upload of [`FOR_LAMBDA`] (the key
+/// URL-encoded as S3 sends it, the SAM template's deadline; not under `cargo lambda watch`, whose
+/// deadline is always past).
 async fn import_fn(moto: &Moto, bucket: &str) -> Result<()> {
     let (key, file) = FOR_LAMBDA;
     upload(moto, bucket, key, file).await;
+    let (encoded, seconds) = (event_key(key), LAMBDA_TIMEOUT.as_secs());
     println!(
-        "==> import-fn's handler invoked with the S3 event (object key as S3 sends it: {:?}), \
-         {}s to its deadline",
-        event_key(key),
-        LAMBDA_TIMEOUT.as_secs()
+        "==> import-fn's handler invoked with the S3 event \
+         (object key as S3 sends it: {encoded:?}), {seconds}s to its deadline"
     );
     let config = ImportConfig::read(&Env::from_fn(|_: &str| None))?;
     let sdk_config = moto.sdk_config(config.store_timeout).await;
@@ -84,23 +83,19 @@ async fn import_job(moto: &Moto, bucket: &str, env: &[(&'static str, String)]) -
     println!("==> target/debug/import-job {source:?}");
     let binary = target_dir().join("debug/import-job");
     let run = tokio::task::block_in_place(|| run_job(&binary, &[&source], env));
+    let (code, kib) = (run.code(), run.peak_rss_kib);
     ensure!(
-        run.code() == Some(0),
-        "import-job failed (exit {:?}): {}",
-        run.code(),
+        code == Some(0),
+        "import-job failed (exit {code:?}): {}",
         run.stderr.trim()
     );
     let report: Value = serde_json::from_str(&run.stdout)
         .with_context(|| format!("import-job printed no report: {}", run.stdout))?;
-    println!(
-        "import-job exited {:?}, peak RSS {} KiB; it printed:\n{report:#}",
-        run.code(),
-        run.peak_rss_kib,
-    );
+    println!("import-job exited {code:?}, peak RSS {kib} KiB; it printed:\n{report:#}");
     print_report(moto, bucket, key).await
 }
 
-/// Step 3: both lookup targets with `env` must answer alike, and as [`IMPORTED`] and [`REJECTED`] say.
+/// Step 3: both lookup targets with `env` answer alike, as [`IMPORTED`] and [`REJECTED`] say.
 async fn lookups(env: &[(&str, &str)]) -> Result<()> {
     println!("==> cargo lambda watch (lambda-fn) with {env:?}");
     let watch = LambdaWatch::start(env).await;

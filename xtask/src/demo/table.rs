@@ -81,12 +81,11 @@ pub fn print_startup(server: &K8sServer, watch: &LambdaWatch) {
     let cold = watch
         .cold_start()
         .map_or_else(na, |cold| format!("{} ms", ms(cold)));
+    let (ready, first) = (ms(server.ready_after), ms(watch.first_reply()));
     println!(
-        "\nstart-up     k8s-server: spawn to first 200 on /readyz: {} ms\n             \
+        "\nstart-up     k8s-server: spawn to first 200 on /readyz: {ready} ms\n             \
          lambda-fn: cold start, process start to first reply (init + first invoke): {cold}\n             \
-         lambda-fn: whole first request (cargo run's build or up-to-date check included): {} ms",
-        ms(server.ready_after),
-        ms(watch.first_reply()),
+         lambda-fn: whole first request (cargo run's build or up-to-date check included): {first} ms"
     );
     let mib = |pid: Option<u32>| {
         let kib = pid.and_then(peak_rss_kib);
