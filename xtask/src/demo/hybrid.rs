@@ -102,15 +102,15 @@ async fn lookups(env: &[(&str, &str)]) -> Result<()> {
     println!("==> k8s-server (target/debug/k8s-server) on the same table");
     let server = k8s_server(env).await?;
     println!("\nuser              k8s     lambda  body (both)");
-    let expected = (IMPORTED.iter().map(|id| (id, 200))).chain(REJECTED.iter().map(|id| (id, 404)));
+    let users = (IMPORTED.iter().map(|id| (id, 200))).chain(REJECTED.iter().map(|id| (id, 404)));
     let mut problems = Vec::new();
-    for (id, expected) in expected {
+    for (id, expected) in users {
         let path = format!("/users/{id}");
-        let server = testkit::http::send(server.addr, "GET", &path, &[]).await;
-        let lambda = watch.send("GET", &path, &[]).await;
-        let (status, body) = (server.status, &server.body);
-        println!("{id:<10} {status:>10} {:>10}  {body}", lambda.status);
-        if server.without_request_id() != lambda.without_request_id() {
+        let on_server = testkit::http::send(server.addr, "GET", &path, &[]).await;
+        let on_lambda = watch.send("GET", &path, &[]).await;
+        let (status, body) = (on_server.status, &on_server.body);
+        println!("{id:<10} {status:>10} {:>10}  {body}", on_lambda.status);
+        if on_server.without_request_id() != on_lambda.without_request_id() {
             problems.push(format!("{path}: the targets differ"));
         }
         if status != expected {
