@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, ensure};
 use serde_json::json;
 use testkit::contract::auth;
 use testkit::http::try_send_blocking;
@@ -29,30 +29,25 @@ pub fn run() -> Result<()> {
     let token = shared_rsa().sign(&claims_with(json!({"exp": now() + 3600})));
     let log = target_dir().join("schemathesis-k8s-server.log");
     let server = runtime.block_on(K8sServer::start(&auth::settings(&idp.url()), &log))?;
-    let addr = server.addr;
     let authorization = format!("Bearer {token}");
     // Every generated request would be a 401 (documented, so passing) if the token were refused.
-    let probe = try_send_blocking(
-        addr,
-        "GET",
-        "/users/u-1",
-        &[("authorization", &authorization)],
+    let headers = [("authorization", authorization.as_str())];
+    let probe = try_send_blocking(server.addr, "GET", "/users/u-1", &headers);
+    let accepted = probe.as_ref().is_ok_and(|reply| reply.status == 200);
+    ensure!(
+        accepted,
+        "k8s-server does not accept the token schemathesis would send: {probe:?}"
     );
-    match probe {
-        Ok(reply) if reply.status == 200 => {}
-        other => bail!("k8s-server does not accept the token schemathesis would send: {other:?}"),
-    }
-    let result = steps::run(
+    // The server stops when this returns.
+    steps::run(
         "schemathesis run docs/openapi.json against k8s-server (AUTH=jwt, with a token)",
         Command::new(schemathesis)
             .arg("run")
             .arg(workspace_root().join("docs/openapi.json"))
-            .args(["--url", &format!("http://{addr}")])
+            .args(["--url", &format!("http://{}", server.addr)])
             .args(["--header", &format!("Authorization: {authorization}")])
             .args(["--max-examples", "50", "--seed", "1"])
             // schemathesis keeps its state in the working folder: keep it out of the repository.
             .current_dir(target_dir()),
-    );
-    drop(server);
-    result
+    )
 }
