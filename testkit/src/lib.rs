@@ -1,8 +1,9 @@
 //! The test plumbing of the workspace, written once: used by the cross-target tests (`tests/`),
 //! `k8s-server`'s process tests and `cargo xtask`.
 //!
-//! - Ports ([`ports`]), child processes that never outlive this one ([`process`]), what `/proc` says
-//!   about them ([`procfs`]), a server process under measurement ([`served`]), where the workspace is ([`paths`]), running cargo from cargo
+//! - Ports ([`ports`]), child processes that never outlive this one ([`process`]), what `/proc`
+//!   says about them ([`procfs`]), a server process under measurement, such as the built
+//!   `k8s-server` ([`served`]), where the workspace is ([`paths`]), running cargo from cargo
 //!   ([`cargo_env`]) and Python tools in `target/` ([`python`]).
 //! - An HTTP/1.1 client ([`http`]) and the reply all front doors are reduced to ([`reply`]); the
 //!   contract as a table of cases ([`contract`]); a bounded load ([`load`]).

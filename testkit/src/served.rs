@@ -1,7 +1,8 @@
 //! A server process under measurement: logged to a file, waited for until it answers, read from
-//! `/proc`, and ended (with its group) when dropped.
+//! `/proc`, and ended (with its group) when dropped. [`K8sServer`]: the built `k8s-server` run so.
 
-use std::net::SocketAddr;
+use std::ffi::OsStr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -9,6 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tokio::runtime::Runtime;
 
+use crate::paths::target_dir;
+use crate::ports::free_port;
 use crate::process::Supervised;
 use crate::procfs;
 
@@ -104,5 +107,49 @@ impl Served {
 impl Drop for Served {
     fn drop(&mut self) {
         self.child.kill();
+    }
+}
+
+/// The built `k8s-server` binary (`target/debug/k8s-server`) as a [`Served`] process, ready.
+pub struct K8sServer {
+    /// The process (ended when dropped).
+    pub process: Served,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// From spawn to the first 200 on `GET /readyz`.
+    pub ready_after: Duration,
+}
+
+impl K8sServer {
+    /// Starts `target/debug/k8s-server` on a free port of 127.0.0.1 with only `envs` in its
+    /// environment (plus `PORT`, and `METRICS_PORT=0` for an ephemeral metrics port), its output in
+    /// `log`, and waits until `GET /readyz` answers 200.
+    pub async fn start<K, V>(envs: &[(K, V)], log: &Path) -> Result<K8sServer>
+    where
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        let binary = target_dir().join("debug/k8s-server");
+        if !binary.is_file() {
+            bail!(
+                "{} is missing: `cargo build -p k8s-server` builds it",
+                binary.display()
+            );
+        }
+        let port = free_port();
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .envs(envs.iter().map(|(name, value)| (name, value)))
+            .env("METRICS_PORT", "0")
+            .env("PORT", port.to_string());
+        let mut process = Served::spawn("k8s-server", &mut command, log)?;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let ready_after = process.ready(addr, "/readyz").await?;
+        Ok(K8sServer {
+            process,
+            addr,
+            ready_after,
+        })
     }
 }

@@ -1,29 +1,22 @@
-//! `cargo xtask demo`: both targets side by side on this machine, answering the same requests.
-//!
-//! Builds both binaries, runs `k8s-server` and `lambda-fn` (under `cargo lambda watch`) on the
-//! embedded store or on one moto server, sends each the same cases of the contract table and prints
-//! both answers per request, then start-up times and peak memory; then a second pair with `AUTH=jwt`
-//! (against an identity provider served here, keys made for this run) gets the authentication cases.
-//! Fails if a pair of answers differs or breaks the contract. `--hybrid`: the import (see `hybrid`).
-//! Everything it starts is stopped on exit, on an error and on Ctrl-C.
+//! `cargo xtask demo`: both targets side by side on this machine, on the embedded store or on one
+//! moto server, sent the same cases of the contract table, then (`AUTH=jwt`, against an identity
+//! provider served here) the authentication cases; fails if a pair of answers differs or breaks the
+//! contract. `--hybrid`: the import (see `hybrid`). Everything it starts stops on exit, on an error
+//! and on Ctrl-C.
 
 mod hybrid;
 mod table;
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Result, bail, ensure};
 use clap::{Args, ValueEnum};
 use testkit::contract::auth::{self, published_keys};
 use testkit::contract::{self, CASES, Case};
 use testkit::idp::JwksServer;
 use testkit::lambda_watch::LambdaWatch;
 use testkit::moto::Moto;
-use testkit::ports::free_port;
-use testkit::procfs;
-use testkit::served::Served;
+use testkit::served::K8sServer;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::steps::{self, target_dir};
@@ -55,7 +48,7 @@ enum Store {
 }
 
 /// The requests sent by default: one of each kind (names of cases in `testkit::contract::CASES`).
-const SHOWN: &[&str] = &[
+const SHOWN: [&str; 6] = [
     "found",
     "not found",
     "id with a dot",
@@ -107,77 +100,94 @@ pub fn run(args: &DemoArgs) -> Result<()> {
 }
 
 async fn demo(args: &DemoArgs) -> Result<()> {
-    let moto = match args.store {
-        Store::Memory => None,
+    let (moto, store) = match args.store {
+        Store::Memory => (None, "embedded"),
         Store::Dynamodb => {
             println!(
                 "==> moto server (installed on first use), table {TABLE} with the sample users"
             );
-            Some(seeded_moto().await?)
+            (Some(seeded_moto().await?), "moto DynamoDB")
         }
     };
     let envs = match &moto {
         None => vec![("USER_STORE", "memory".into())],
         Some(moto) => moto.service_env(TABLE),
     };
-    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let envs = env_refs(&envs);
     println!("==> k8s-server (target/debug/k8s-server) with {envs:?}");
-    let server = K8sServer::start(&envs).await?;
     println!("==> lambda-fn under cargo lambda watch, same settings (builds it if needed)");
-    let watch = LambdaWatch::start(&envs).await;
     let cases: Vec<&Case> = match args.all {
         true => CASES.iter().collect(),
-        false => SHOWN
-            .iter()
-            .map(|name| contract::case_named(name))
-            .collect(),
+        false => SHOWN.map(contract::case_named).to_vec(),
     };
-    let mut rows = Vec::new();
-    for case in cases {
-        let label = format!("{} {}", case.method, table::shorten(case.target, 36));
-        rows.push(compare(&server, &watch, label, case, case.headers).await);
-    }
-    table::print(&rows);
-    table::print_startup(&server, &watch);
-    check(&rows, &watch, "")?;
-    drop((watch, server));
-    demo_auth(&envs, args.all).await?;
-    let store = match args.store {
-        Store::Memory => "embedded",
-        Store::Dynamodb => "moto DynamoDB",
-    };
+    let requests =
+        (cases.into_iter()).map(|case| (table::label(case), case, case.headers.to_vec()));
+    compare(&envs, requests, "", table::print_startup).await?;
+
+    let idp = JwksServer::start(&published_keys()).await;
+    let url = idp.url();
+    println!(
+        "==> AUTH=jwt: both targets again, against a JWKS served by this command at {url} \
+         (keys generated for this run); `same` compares status, body and the contract headers, \
+         WWW-Authenticate included"
+    );
+    let settings = auth::settings(&url);
+    let cases = auth::cases();
+    let requests = (cases.iter())
+        .filter(|c| args.all || SHOWN_AUTH.contains(&c.case.name))
+        .map(|c| (c.case.name.to_owned(), &c.case, c.headers()));
+    let envs = [envs, env_refs(&settings)].concat();
+    compare(&envs, requests, " with AUTH=jwt", |_, _| println!()).await?;
+    println!("demo: both targets make the same authentication decisions");
     println!("demo: every answer is identical on both targets ({store} store)");
     Ok(())
 }
 
-/// A second pair of targets with `envs` and `AUTH=jwt`, sent the authentication cases.
-async fn demo_auth(envs: &[(&str, &str)], all: bool) -> Result<()> {
-    let idp = JwksServer::start(&published_keys()).await;
-    let settings = auth::settings(&idp.url());
-    let mut envs = envs.to_vec();
-    envs.extend(settings.iter().map(|(k, v)| (*k, v.as_str())));
-    println!(
-        "==> AUTH=jwt: both targets again, against a JWKS served by this command at {} \
-         (keys generated for this run); `same` compares status, body and the contract headers, \
-         WWW-Authenticate included",
-        idp.url()
-    );
-    let server = K8sServer::start(&envs).await?;
-    let watch = LambdaWatch::start(&envs).await;
-    let cases = auth::cases();
+/// Starts both targets with `envs`, sends each request (label, case, headers) to both, timing each,
+/// prints the table and then `report`, and fails, listing them, if a pair of answers differs or
+/// breaks the contract.
+async fn compare<'a>(
+    envs: &[(&str, &str)],
+    requests: impl Iterator<Item = (String, &'a Case, Vec<(&'a str, &'a str)>)>,
+    context: &str,
+    report: impl FnOnce(&K8sServer, &LambdaWatch),
+) -> Result<()> {
+    let server = k8s_server(envs).await?;
+    let watch = LambdaWatch::start(envs).await;
     let mut rows = Vec::new();
-    for auth_case in cases
-        .iter()
-        .filter(|c| all || SHOWN_AUTH.contains(&c.case.name))
-    {
-        let (case, headers) = (&auth_case.case, auth_case.headers());
-        rows.push(compare(&server, &watch, case.name.into(), case, &headers).await);
+    for (label, case, headers) in requests {
+        let (method, target) = (case.method, case.target);
+        let on_server = timed(testkit::http::send(server.addr, method, target, &headers)).await;
+        let on_lambda = timed(watch.send(method, target, &headers)).await;
+        rows.push(Row {
+            case,
+            label,
+            answers: [on_server, on_lambda],
+        });
     }
     table::print(&rows);
-    println!();
-    check(&rows, &watch, " with AUTH=jwt")?;
-    println!("demo: both targets make the same authentication decisions");
+    report(&server, &watch);
+    let problems: Vec<String> = rows.iter().flat_map(Row::problems).collect();
+    ensure!(
+        problems.is_empty(),
+        "{} problems{context} (lambda log: {}):\n{}",
+        problems.len(),
+        watch.log_path().display(),
+        problems.join("\n")
+    );
     Ok(())
+}
+
+/// The output of `future`, and how long it took.
+async fn timed<T>(future: impl Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let output = future.await;
+    (output, started.elapsed())
+}
+
+/// The built `k8s-server` with only `envs`, ready.
+async fn k8s_server(envs: &[(&str, &str)]) -> Result<K8sServer> {
+    K8sServer::start(envs, &target_dir().join("demo-k8s-server.log")).await
 }
 
 /// moto on a free port, table [`TABLE`] holding the sample users.
@@ -188,72 +198,9 @@ async fn seeded_moto() -> Result<Moto> {
     Ok(moto)
 }
 
-/// Sends `case` with `headers` to both targets, timing each.
-async fn compare<'a>(
-    server: &K8sServer,
-    watch: &LambdaWatch,
-    label: String,
-    case: &'a Case,
-    headers: &[(&str, &str)],
-) -> Row<'a> {
-    let started = Instant::now();
-    let on_server = testkit::http::send(server.addr, case.method, case.target, headers).await;
-    let server_took = started.elapsed();
-    let started = Instant::now();
-    let on_lambda = watch.send(case.method, case.target, headers).await;
-    Row {
-        case,
-        label,
-        replies: [on_server, on_lambda],
-        took: [server_took, started.elapsed()],
-    }
-}
-
-/// Fails, listing them, if any row has problems.
-fn check(rows: &[Row], watch: &LambdaWatch, context: &str) -> Result<()> {
-    let problems: Vec<String> = rows.iter().flat_map(Row::problems).collect();
-    if !problems.is_empty() {
-        bail!(
-            "{} problems{context} (lambda log: {}):\n{}",
-            problems.len(),
-            watch.log_path().display(),
-            problems.join("\n")
-        );
-    }
-    Ok(())
-}
-
-/// The built `k8s-server` as a child process (killed on drop), ready.
-struct K8sServer {
-    process: Served,
-    addr: SocketAddr,
-    ready_after: Duration,
-}
-
-impl K8sServer {
-    /// Starts `target/debug/k8s-server` on a free port with only `envs` (and `PORT`) in its
-    /// environment, and waits for `GET /readyz` to answer 200.
-    async fn start(envs: &[(&str, &str)]) -> Result<K8sServer> {
-        let port = free_port();
-        let mut command = Command::new(target_dir().join("debug/k8s-server"));
-        command
-            .env_clear()
-            .envs(envs.iter().copied())
-            .env("METRICS_PORT", "0")
-            .env("PORT", port.to_string());
-        let log = target_dir().join("demo-k8s-server.log");
-        let mut process = Served::spawn("k8s-server", &mut command, &log)?;
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let ready_after = process.ready(addr, "/readyz").await?;
-        Ok(K8sServer {
-            process,
-            addr,
-            ready_after,
-        })
-    }
-
-    /// Peak resident memory (`VmHWM`), in KiB.
-    fn peak_kib(&self) -> Option<u64> {
-        procfs::peak_rss_kib(self.process.pid())
-    }
+/// Settings as the `(name, value)` pairs that the targets are started with.
+fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect()
 }

@@ -8,8 +8,6 @@ mod chart;
 mod cost;
 mod demo;
 mod doc_regions;
-#[cfg(test)]
-mod docs_drift;
 mod numbers;
 mod openapi;
 mod schemathesis;

@@ -3,17 +3,15 @@
 //! The server runs with `AUTH=jwt` against a JWKS this command serves on loopback (`testkit::idp`),
 //! and schemathesis sends a valid token (and checks, among others, that requests without it fail).
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, ensure};
 use serde_json::json;
 use testkit::contract::auth;
 use testkit::http::try_send_blocking;
 use testkit::idp::{JwksServer, claims_with, now, shared_rsa};
-use testkit::ports::free_port;
 use testkit::python::ensure_tool;
-use testkit::served::Served;
+use testkit::served::K8sServer;
 
 use crate::steps::{self, target_dir, workspace_root};
 
@@ -29,47 +27,27 @@ pub fn run() -> Result<()> {
         .build()?;
     let idp = runtime.block_on(JwksServer::start(&[shared_rsa()]));
     let token = shared_rsa().sign(&claims_with(json!({"exp": now() + 3600})));
-    let binary = target_dir().join("debug/k8s-server");
-    if !binary.is_file() {
-        bail!(
-            "{} is missing: `cargo test --workspace` builds it",
-            binary.display()
-        );
-    }
-    let port = free_port();
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut command = Command::new(binary);
-    command
-        .envs(auth::settings(&idp.url()))
-        .env("PORT", port.to_string())
-        // An ephemeral metrics port: 9090 may be taken by another server on this machine.
-        .env("METRICS_PORT", "0");
     let log = target_dir().join("schemathesis-k8s-server.log");
-    let mut server = Served::spawn("k8s-server", &mut command, &log)?;
-    server.wait_ready(&runtime, addr, "/readyz")?;
+    let server = runtime.block_on(K8sServer::start(&auth::settings(&idp.url()), &log))?;
     let authorization = format!("Bearer {token}");
     // Every generated request would be a 401 (documented, so passing) if the token were refused.
-    let probe = try_send_blocking(
-        addr,
-        "GET",
-        "/users/u-1",
-        &[("authorization", &authorization)],
+    let headers = [("authorization", authorization.as_str())];
+    let probe = try_send_blocking(server.addr, "GET", "/users/u-1", &headers);
+    let accepted = probe.as_ref().is_ok_and(|reply| reply.status == 200);
+    ensure!(
+        accepted,
+        "k8s-server does not accept the token schemathesis would send: {probe:?}"
     );
-    match probe {
-        Ok(reply) if reply.status == 200 => {}
-        other => bail!("k8s-server does not accept the token schemathesis would send: {other:?}"),
-    }
-    let result = steps::run(
+    // The server stops when this returns.
+    steps::run(
         "schemathesis run docs/openapi.json against k8s-server (AUTH=jwt, with a token)",
         Command::new(schemathesis)
             .arg("run")
             .arg(workspace_root().join("docs/openapi.json"))
-            .args(["--url", &format!("http://127.0.0.1:{port}")])
+            .args(["--url", &format!("http://{}", server.addr)])
             .args(["--header", &format!("Authorization: {authorization}")])
             .args(["--max-examples", "50", "--seed", "1"])
             // schemathesis keeps its state in the working folder: keep it out of the repository.
             .current_dir(target_dir()),
-    );
-    drop(server);
-    result
+    )
 }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, ensure};
 use app_core::store::dynamodb::{self, IfMissing, sdk_config_loader};
 use app_core::store::memory::MemoryStore;
 use aws_sdk_dynamodb::Client;
@@ -40,11 +40,10 @@ pub fn run(args: &SeedArgs) -> Result<()> {
             let config = sdk_config_loader(Duration::from_secs(10), testkit::https::http_client())
                 .load()
                 .await;
-            if config.region().is_none() {
-                bail!(
-                    "AWS_REGION is not set: name the table's region (for a local emulator, the one it was seeded in)"
-                );
-            }
+            ensure!(
+                config.region().is_some(),
+                "AWS_REGION is not set: name the table's region (for a local emulator, the one it was seeded in)"
+            );
             let client = Client::new(&config);
             let if_missing = match args.create {
                 true => IfMissing::Create,

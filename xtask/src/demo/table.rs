@@ -4,76 +4,71 @@ use std::time::Duration;
 
 use testkit::contract::{Case, contract_violations, parity_violation};
 use testkit::lambda_watch::LambdaWatch;
+use testkit::procfs::peak_rss_kib;
 use testkit::reply::Reply;
-
-use super::K8sServer;
+use testkit::served::K8sServer;
 
 /// The targets, in column order.
 const TARGETS: [&str; 2] = ["k8s-server", "lambda-fn (cargo lambda watch)"];
-/// The columns.
-const HEADER: [&str; 8] = [
-    "request",
-    "k8s",
-    "lambda",
-    "body k8s",
-    "body lambda",
-    "same",
-    "k8s ms",
-    "lambda ms",
+
+/// How a row fills a column.
+type Cell = fn(&Row) -> String;
+
+/// The columns: each one's header and cell.
+const COLUMNS: [(&str, Cell); 8] = [
+    ("request", |row| row.label.clone()),
+    ("k8s", |row| row.answers[0].0.status.to_string()),
+    ("lambda", |row| row.answers[1].0.status.to_string()),
+    ("body k8s", |row| digest(&row.answers[0].0.body)),
+    ("body lambda", |row| digest(&row.answers[1].0.body)),
+    ("same", |row| row.same().into()),
+    ("k8s ms", |row| ms(row.answers[0].1)),
+    ("lambda ms", |row| ms(row.answers[1].1)),
 ];
 
-/// One request, what each target answered ([`TARGETS`] order) and how long it took.
+/// One request, and what each target answered ([`TARGETS`] order) and how long it took.
 pub struct Row<'a> {
     /// The request sent.
     pub case: &'a Case,
     /// What the first column shows.
     pub label: String,
-    /// Both answers.
-    pub replies: [Reply; 2],
-    /// Both latencies.
-    pub took: [Duration; 2],
+    /// Both answers, each with its latency.
+    pub answers: [(Reply, Duration); 2],
 }
 
 impl Row<'_> {
     /// What is wrong with this row: the answers differ, or one breaks the contract.
     pub fn problems(&self) -> Vec<String> {
-        let [server, lambda] = &self.replies;
-        let parity = parity_violation(self.case, server, lambda, TARGETS[1]);
-        let broken = (self.replies.iter().zip(TARGETS))
-            .flat_map(|(reply, target)| contract_violations(self.case, reply, target));
-        parity.into_iter().chain(broken).collect()
+        let broken = (self.answers.iter().zip(TARGETS))
+            .flat_map(|((reply, _), target)| contract_violations(self.case, reply, target));
+        self.difference().into_iter().chain(broken).collect()
+    }
+
+    /// How the answers differ (in anything but the request id), if they do.
+    fn difference(&self) -> Option<String> {
+        let [(server, _), (lambda, _)] = &self.answers;
+        parity_violation(self.case, server, lambda, TARGETS[1])
+    }
+
+    /// `yes` if the answers are the same but for the request id, else `NO`.
+    fn same(&self) -> &'static str {
+        let same = self.difference().is_none();
+        if same { "yes" } else { "NO" }
     }
 }
 
 /// Prints one line per row, under a header, in aligned columns.
 pub fn print(rows: &[Row]) {
-    let mut lines = vec![HEADER.map(String::from)];
-    for Row {
-        label,
-        replies: [server, lambda],
-        took,
-        ..
-    } in rows
-    {
-        let same = server.without_request_id() == lambda.without_request_id();
-        lines.push([
-            label.clone(),
-            server.status.to_string(),
-            lambda.status.to_string(),
-            digest(&server.body),
-            digest(&lambda.body),
-            if same { "yes" } else { "NO" }.into(),
-            format!("{:.1}", millis(took[0])),
-            format!("{:.1}", millis(took[1])),
-        ]);
-    }
-    let width = |col: usize| lines.iter().map(|l| l[col].chars().count()).max();
-    let widths: Vec<usize> = (0..HEADER.len())
-        .map(|col| width(col).unwrap_or(0))
-        .collect();
+    let header = COLUMNS.map(|(name, _)| name.to_owned());
+    let cells = rows.iter().map(|row| COLUMNS.map(|(_, cell)| cell(row)));
+    let lines: Vec<[String; 8]> = std::iter::once(header).chain(cells).collect();
+    let widths: [usize; 8] = std::array::from_fn(|col| {
+        let width = lines.iter().map(|line| line[col].chars().count());
+        width.max().unwrap_or(0)
+    });
     println!();
     for line in &lines {
-        let cells: Vec<String> = (line.iter().zip(&widths))
+        let cells: Vec<String> = (line.iter().zip(widths))
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
         println!("{}", cells.join(" | ").trim_end());
@@ -82,25 +77,24 @@ pub fn print(rows: &[Row]) {
 
 /// Prints each target's start-up time and peak memory.
 pub fn print_startup(server: &K8sServer, watch: &LambdaWatch) {
-    let cold =
-        (watch.cold_start()).map_or_else(|| "n/a".into(), |d| format!("{:.1} ms", millis(d)));
+    let na = || "n/a".to_owned();
+    let cold = watch
+        .cold_start()
+        .map_or_else(na, |cold| format!("{} ms", ms(cold)));
+    let (ready, first) = (ms(server.ready_after), ms(watch.first_reply()));
     println!(
-        "\nstart-up     k8s-server: spawn to first 200 on /readyz: {:.1} ms\n             \
+        "\nstart-up     k8s-server: spawn to first 200 on /readyz: {ready} ms\n             \
          lambda-fn: cold start, process start to first reply (init + first invoke): {cold}\n             \
-         lambda-fn: whole first request (cargo run's build or up-to-date check included): {:.1} ms",
-        millis(server.ready_after),
-        millis(watch.first_reply()),
+         lambda-fn: whole first request (cargo run's build or up-to-date check included): {first} ms"
     );
-    let mib = |kib: Option<u64>| {
-        kib.map_or_else(
-            || "n/a".into(),
-            |kib| format!("{:.1} MiB", kib as f64 / 1024.0),
-        )
+    let mib = |pid: Option<u32>| {
+        let kib = pid.and_then(peak_rss_kib);
+        kib.map_or_else(na, |kib| format!("{:.1} MiB", kib as f64 / 1024.0))
     };
     println!(
         "peak memory  k8s-server: {}   lambda-fn: {}   (VmHWM, debug builds)\n",
-        mib(server.peak_kib()),
-        mib(watch.function_pid().and_then(testkit::procfs::peak_rss_kib)),
+        mib(Some(server.process.pid())),
+        mib(watch.function_pid()),
     );
 }
 
@@ -115,14 +109,15 @@ fn digest(body: &str) -> String {
     format!("{:08x}", hash >> 32)
 }
 
-/// `text` cut to `max` characters, with `…` when cut.
-pub fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
+/// `METHOD target`, the target cut to 36 characters (with `…` when cut).
+pub fn label(case: &Case) -> String {
+    match case.target.char_indices().nth(36) {
+        Some((end, _)) => format!("{} {}…", case.method, &case.target[..end]),
+        None => format!("{} {}", case.method, case.target),
     }
 }
 
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
+/// `duration` in milliseconds, to a tenth.
+fn ms(duration: Duration) -> String {
+    format!("{:.1}", duration.as_secs_f64() * 1000.0)
 }

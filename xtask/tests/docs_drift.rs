@@ -1,21 +1,68 @@
 //! Docs that cannot drift from the repository: every repository path that a doc (README.md,
-//! ARCHITECTURE.md, docs/**/*.md) links to or names exists, every `#anchor` it links to is a heading
-//! there, and every `cargo xtask` subcommand and `--flag` it names is one the CLI defines.
+//! ARCHITECTURE.md, docs/**/*.md) links to or names exists, every `#anchor` it links to is a
+//! heading there, and every `cargo xtask` subcommand and `--flag` it names is one that the built
+//! `xtask` lists in its help (so the check needs no copy of the CLI definition).
 //!
-//! A test, run by `cargo test --workspace` (and so by `cargo xtask test`). It reads whatever docs
-//! exist. What counts as a named path: a run of path characters whose first segment is a top-level
-//! entry of the repository followed by `/` (`deploy/k8s/base`, `app-core/src/http.rs`), so ordinary
+//! Run by `cargo test --workspace` (and so by `cargo xtask test`). It reads whatever docs exist.
+//! What counts as a named path: a run of path characters whose first segment is a top-level entry
+//! of the repository followed by `/` (`deploy/k8s/base`, `app-core/src/http.rs`), so ordinary
 //! words never match. Runs with placeholders (`<name>`, `{md,json}`, `*`, `$VAR`) and build output
 //! under `target/` are not checked.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::LazyLock;
 
-use clap::CommandFactory;
+use testkit::paths::workspace_root;
 
-use crate::Cli;
-use crate::steps::workspace_root;
+/// The CLI as the built binary describes it: each subcommand with its long flags.
+struct Cli(HashMap<String, HashSet<String>>);
+
+/// The CLI of the `xtask` binary that cargo built for this test.
+static CLI: LazyLock<Cli> = LazyLock::new(|| {
+    let subcommands = help(&["--help"])
+        .lines()
+        .skip_while(|line| *line != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| {
+            line.strip_prefix("  ")
+                .filter(|rest| !rest.starts_with(' '))
+        })
+        .filter_map(|line| line.split_whitespace().next())
+        .map(|sub| (sub.to_owned(), long_flags(&help(&["help", sub]))))
+        .collect();
+    Cli(subcommands)
+});
+
+/// What `xtask ARGS` prints (`--help`, `help SUB`), which must succeed.
+fn help(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .output()
+        .expect("the xtask binary runs");
+    assert!(output.status.success(), "xtask {args:?} failed: {output:?}");
+    String::from_utf8(output.stdout).expect("help is UTF-8")
+}
+
+/// The long flags a help text lists: each `--name` in the option column of a line starting with `-`.
+fn long_flags(help: &str) -> HashSet<String> {
+    help.lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with('-'))
+        .filter_map(|line| line.split("  ").next())
+        .flat_map(|spec| spec.split([',', ' ']))
+        .filter_map(|word| word.strip_prefix("--"))
+        .map(|name| {
+            name.split(['=', '[', '<'])
+                .next()
+                .unwrap_or(name)
+                .to_owned()
+        })
+        .collect()
+}
 
 /// Characters a repository path is made of.
 fn is_path_char(c: char) -> bool {
@@ -135,7 +182,7 @@ fn anchors(text: &str) -> HashSet<String> {
 }
 
 /// Problems with the `cargo xtask` invocations named in `line`, checked against `cli`.
-fn xtask_problems(line: &str, cli: &clap::Command) -> Vec<String> {
+fn xtask_problems(line: &str, cli: &Cli) -> Vec<String> {
     let mut problems = Vec::new();
     for (at, _) in line.match_indices("cargo xtask") {
         let rest = &line[at + "cargo xtask".len()..];
@@ -151,7 +198,7 @@ fn xtask_problems(line: &str, cli: &clap::Command) -> Vec<String> {
         if first.starts_with(['<', '[']) || first.starts_with("--") || first.is_empty() {
             continue;
         }
-        let Some(sub) = cli.find_subcommand(first) else {
+        let Some(flags) = cli.0.get(first) else {
             problems.push(format!("`cargo xtask {first}`: no such subcommand"));
             continue;
         };
@@ -163,8 +210,7 @@ fn xtask_problems(line: &str, cli: &clap::Command) -> Vec<String> {
                 continue;
             };
             let name = flag.split('=').next().unwrap_or(flag);
-            let known = name == "help" || sub.get_arguments().any(|a| a.get_long() == Some(name));
-            if !known {
+            if !flags.contains(name) {
                 problems.push(format!("`cargo xtask {first} --{name}`: no such flag"));
             }
         }
@@ -173,7 +219,7 @@ fn xtask_problems(line: &str, cli: &clap::Command) -> Vec<String> {
 }
 
 /// Every problem in the docs under `root`, as `doc:line: problem`.
-fn problems(root: &Path, cli: &clap::Command) -> Vec<String> {
+fn problems(root: &Path, cli: &Cli) -> Vec<String> {
     let top = top_level(root);
     let mut found = Vec::new();
     for doc in docs(root) {
@@ -226,7 +272,7 @@ fn the_docs_name_only_paths_headings_and_xtask_commands_that_exist() {
         root.display()
     );
 
-    let found = problems(&root, &Cli::command());
+    let found = problems(&root, &CLI);
 
     assert!(
         found.is_empty(),
@@ -259,17 +305,25 @@ fn a_misspelt_path_is_named_and_ordinary_words_are_not() {
 
 #[test]
 fn unknown_xtask_subcommands_and_flags_are_named() {
-    let cli = Cli::command();
-
     assert_eq!(
-        xtask_problems("`cargo xtask demo --all` then `cargo xtask bnch`", &cli),
+        xtask_problems("`cargo xtask demo --all` then `cargo xtask bnch`", &CLI),
         ["`cargo xtask bnch`: no such subcommand"]
     );
     assert_eq!(
-        xtask_problems("cargo xtask cost --measured x --free-tier --nodez 2", &cli),
+        xtask_problems("cargo xtask cost --measured x --free-tier --nodez 2", &CLI),
         ["`cargo xtask cost --nodez`: no such flag"]
     );
-    assert!(xtask_problems("cargo xtask test -- --nocapture; `cargo xtask`", &cli).is_empty());
+    assert!(xtask_problems("cargo xtask test -- --nocapture; `cargo xtask`", &CLI).is_empty());
+}
+
+#[test]
+fn the_cli_is_read_from_the_binarys_help() {
+    let demo = &CLI.0["demo"];
+    for flag in ["store", "all", "hybrid", "help"] {
+        assert!(demo.contains(flag), "demo --{flag} missing from {demo:?}");
+    }
+    assert!(CLI.0["cost"].contains("measured"));
+    assert!(!demo.contains("measured"));
 }
 
 #[test]
