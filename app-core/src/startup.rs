@@ -21,7 +21,7 @@ use crate::store::UserRepository;
 use crate::store::dynamodb::DynamoDbStore;
 use crate::store::memory::MemoryStore;
 use crate::telemetry;
-use crate::transport::Transport;
+use crate::transport::{self, Transport};
 
 /// The budget of one S3 call of the import (`GetObject` up to the first byte of the body, `PutObject`
 /// of a report), retries included. Longer than the DynamoDB default (`STORE_TIMEOUT_MS`, 1 s): S3's
@@ -125,9 +125,15 @@ pub fn importer_from_sdk_config(sdk_config: &SdkConfig, table: &str) -> Importer
 /// Returns the settings too (`import-fn` needs the deadline margin).
 pub async fn init_import(transport: Transport) -> Result<(Importer, ImportConfig), StartupError> {
     let config = ImportConfig::from_env()?;
+    check_ca_bundle_of_process()?;
     telemetry::init_on_stderr(&config.log);
     let importer = build_importer(&config, &transport).await?;
     Ok((importer, config))
+}
+
+/// [`transport::check_ca_bundle`] on this process's `SSL_CERT_FILE`.
+fn check_ca_bundle_of_process() -> Result<(), ConfigError> {
+    transport::check_ca_bundle(std::env::var_os(transport::SSL_CERT_FILE).as_deref())
 }
 
 /// Why a binary could not start or stopped with an error.
@@ -153,6 +159,7 @@ impl StartupError {
 /// binaries do.
 pub async fn init(transport: Transport) -> Result<UserService, StartupError> {
     let config = Config::from_env()?;
+    check_ca_bundle_of_process()?;
     telemetry::init(&config.log);
     let service = build_service(&config.store, &transport).await?;
     Ok(service.with_access(access(&config.auth, &transport)))

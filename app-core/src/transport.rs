@@ -2,9 +2,35 @@
 //!
 //! Which TLS library and which root certificates a process trusts is a platform concern, so each
 //! front door supplies its transport (`k8s_server::transport`, `lambda_fn::transport`); app-core knows
-//! only the SDK's client traits (`aws-smithy-runtime-api`), not the HTTP client behind them.
+//! only the SDK's client traits (`aws-smithy-runtime-api`), not the HTTP client behind them. The one
+//! rule about root certificates both front doors share is here: a bundle named by [`SSL_CERT_FILE`]
+//! must be readable ([`check_ca_bundle`], at start-up).
+
+use std::ffi::OsStr;
 
 use aws_smithy_runtime_api::client::http::{SharedHttpClient, SharedHttpConnector};
+
+use crate::config::ConfigError;
+
+/// The variable naming a PEM bundle of the root certificates to trust: the front doors' TLS
+/// (`rustls-native-certs`) reads that file instead of the system's bundle and certificate
+/// directories. The SAM template sets the Lambda runtime's one bundle (a faster init).
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+
+/// `Ok` unless `bundle` (the value of [`SSL_CERT_FILE`]) names a file that cannot be opened: the
+/// HTTPS client would then trust no certificate and fail every call to AWS and the identity provider,
+/// so the binary stops at start-up instead, naming the variable.
+pub fn check_ca_bundle(bundle: Option<&OsStr>) -> Result<(), ConfigError> {
+    let Some(path) = bundle else { return Ok(()) };
+    std::fs::File::open(path).map(drop).map_err(|err| {
+        let value = path.to_string_lossy();
+        ConfigError::invalid(
+            SSL_CERT_FILE,
+            &value,
+            format!("the CA bundle cannot be read ({err})"),
+        )
+    })
+}
 
 /// The HTTP client of the AWS SDK clients, and the connector of the JWKS fetch.
 #[derive(Debug, Clone)]
@@ -41,5 +67,25 @@ impl Transport {
     /// SDK's.)
     pub(crate) fn for_tests() -> Self {
         Self::new(testkit::https::http_client(), testkit::https::connector)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bundle_that_cannot_be_read_is_a_configuration_error_naming_the_variable() {
+        let missing = check_ca_bundle(Some(OsStr::new("/nonexistent/ca-bundle.crt"))).unwrap_err();
+        assert_eq!(missing.var(), SSL_CERT_FILE);
+        assert!(
+            missing.to_string().contains("/nonexistent/ca-bundle.crt"),
+            "{missing}"
+        );
+
+        // Only whether the file opens is checked: any readable file passes.
+        let readable = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+        assert_eq!(check_ca_bundle(Some(readable.as_os_str())), Ok(()));
+        assert_eq!(check_ca_bundle(None), Ok(()));
     }
 }

@@ -26,7 +26,7 @@ pub const IMPORT_FAILED: &str = "ImportFailed";
 /// Starts `import-fn` from the environment (during Lambda's init phase) and handles S3 events until
 /// the runtime stops it.
 pub async fn run() -> Result<(), StartupError> {
-    let (importer, config) = startup::init_import(crate::transport::transport()?).await?;
+    let (importer, config) = startup::init_import(crate::transport::transport()).await?;
     let handler = ImportHandler::new(importer, config.deadline_margin);
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event| handler.handle(event)))

@@ -38,7 +38,7 @@ pub type EventHandler = MapRequest<
 /// Starts the function from the environment (during Lambda's init phase) and serves invocations until
 /// the runtime stops it.
 pub async fn run() -> Result<(), StartupError> {
-    let service = startup::init(transport::transport()?).await?;
+    let service = startup::init(transport::transport()).await?;
     serve(service).await.map_err(StartupError::runtime)
 }
 
