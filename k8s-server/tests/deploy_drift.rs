@@ -28,7 +28,8 @@ const AWS_SDK_VARS: &[&str] = &[
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_ENDPOINT_URL_S3",
-    // The root-certificate bundle the HTTPS transport trusts (read by rustls-native-certs).
+    // The root-certificate bundle the HTTPS transport trusts (read by rustls-native-certs; checked
+    // readable at start-up by `app_core::transport::check_ca_bundle`).
     SSL_CERT_FILE,
 ];
 

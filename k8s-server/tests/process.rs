@@ -44,7 +44,10 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
         (&[("PORT", "http")], "PORT"),
         (&[("METRICS_PORT", "8080")], "METRICS_PORT"),
         (&[("LOG_FORMAT", "yaml")], "LOG_FORMAT"),
-        (&[("SSL_CERT_FILE", "/no/such/ca-bundle.crt")], "SSL_CERT_FILE"),
+        (
+            &[("SSL_CERT_FILE", "/no/such/ca-bundle.crt")],
+            "SSL_CERT_FILE",
+        ),
         (
             &[
                 ("USER_STORE", "dynamodb"),
