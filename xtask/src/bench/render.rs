@@ -213,14 +213,14 @@ fn targets(r: &Results) -> Result<String> {
     let (wide, baseline) = (count(scale.wide.rps), count(scale.baseline.rps));
     let ratio = scale.wide.rps / scale.baseline.rps;
     goals.check(
-        "k8s-server throughput with 5,000 open keep-alive connections vs 64",
+        format!("k8s-server throughput with {n} open keep-alive connections vs {base}"),
         format!("{n}: {wide} / {base}: {baseline} req/s = {ratio:.2}×"),
         "≥ 0.8×",
         ratio >= 0.8,
     );
     let (rss, per) = (scale.peak_rss_mib, scale.rss_per_connection_kib);
     goals.check(
-        "k8s-server peak RSS with 5,000 open keep-alive connections",
+        format!("k8s-server peak RSS with {n} open keep-alive connections"),
         format!("{rss:.1} MiB ({per:.1} KiB per connection)"),
         "≤ 64 MiB",
         rss <= 64.0,
