@@ -321,6 +321,11 @@ impl Bench<'_> {
         })
     }
 
+    /// `--duration`: how long each measured load run takes.
+    fn duration(&self) -> Duration {
+        Duration::from_secs(self.args.duration)
+    }
+
     /// What makes a process check bearer tokens against [`Bench::jwks`].
     fn auth_env(&self) -> [(&'static str, String); 4] {
         [
@@ -375,6 +380,24 @@ impl Bench<'_> {
                 .envs(env);
             command
         })
+    }
+
+    /// One wrk run: `connections` against `server` for `duration`, with extra `headers`.
+    fn load(
+        &self,
+        server: &mut Server,
+        connections: u32,
+        duration: Duration,
+        headers: &[String],
+    ) -> Result<RunResult> {
+        let url = server.url();
+        let load = Load {
+            url: &url,
+            connections,
+            duration,
+            headers,
+        };
+        load::run(&self.cores, &mut server.process, &load)
     }
 
     /// GET [`PATH`] on `port` with `headers`.
@@ -475,16 +498,10 @@ fn server_facts(b: &Bench, peak_rss_after_all_runs_mib: f64) -> Result<ServerFac
         }
     }
     let mut server = b.k8s_server("k8s-server-memory", NO_ENV)?;
-    let url = server.url();
-    let load = Load {
-        url: &url,
-        connections: largest(&b.args.connections),
-        duration: Duration::from_secs(b.args.duration),
-        headers: &[],
-    };
-    let first = load::run(&b.cores, &mut server.process, &load)?;
+    let (most, duration) = (largest(&b.args.connections), b.duration());
+    let first = b.load(&mut server, most, duration, &[])?;
     let first_mib = server.process.peak_rss_mib()?;
-    let second = load::run(&b.cores, &mut server.process, &load)?;
+    let second = b.load(&mut server, most, duration, &[])?;
     let second_mib = server.process.peak_rss_mib()?;
     Ok(ServerFacts {
         start_to_ready_ms_p50: median(&start_to_ready_ms),
@@ -503,21 +520,10 @@ fn server_facts(b: &Bench, peak_rss_after_all_runs_mib: f64) -> Result<ServerFac
 fn scale(b: &Bench) -> Result<Scale> {
     let args = b.args;
     let mut server = b.k8s_server("k8s-server-scale", NO_ENV)?;
-    let url = server.url();
     let mut at = |connections: u32| -> Result<(Summary, f64)> {
-        let load = Load {
-            url: &url,
-            connections,
-            duration: Duration::from_secs(args.duration),
-            headers: &[],
-        };
-        let warm_up = Load {
-            duration: WARM_UP,
-            ..load
-        };
-        load::run(&b.cores, &mut server.process, &warm_up)?;
+        b.load(&mut server, connections, WARM_UP, &[])?;
         let runs = (0..args.runs)
-            .map(|_| load::run(&b.cores, &mut server.process, &load))
+            .map(|_| b.load(&mut server, connections, b.duration(), &[]))
             .collect::<Result<Vec<_>>>()
             .with_context(|| format!("k8s-server-scale at c={connections}"))?;
         let median = Point::new(connections, runs).median;
@@ -589,15 +595,7 @@ fn measure(
     let mut drive = |(name, _, driver): &Plan, connections: u32, duration: Duration| {
         let result = match driver {
             Driver::Wrk { server, headers } => {
-                let server = &mut servers[*server];
-                let url = server.url();
-                let load = Load {
-                    url: &url,
-                    connections,
-                    duration,
-                    headers,
-                };
-                load::run(&b.cores, &mut server.process, &load)
+                b.load(&mut servers[*server], connections, duration, headers)
             }
             Driver::GetItem(env) => getitem_loop(&b.cores, env, connections, duration),
         };
@@ -610,7 +608,7 @@ fn measure(
     for round in 1..=args.runs {
         for (c, &conns) in connections.iter().enumerate() {
             for (p, plan) in plans.iter().enumerate() {
-                let result = drive(plan, conns, Duration::from_secs(args.duration))?;
+                let result = drive(plan, conns, b.duration())?;
                 let s = &result.summary;
                 println!(
                     "bench: run {round}/{} {:<40} c={conns:<3} {:>9.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  cpu {:>3.0}%  loadgen {:>3.0}%",
