@@ -158,6 +158,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     raise_open_files_limit(args.scale_connections)?;
     settle(Duration::from_secs(args.settle));
     let date = harness::first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    // Before the pinning, which leaves this process one core.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let b = Bench::new(args, artifacts, node)?;
     if let Some(phase) = args.phase {
         return one_phase(&b, phase);
@@ -188,7 +190,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         machine: Machine {
             date,
             cpu: procfs::cpu_model().unwrap_or_else(|| "unknown".into()),
-            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            cores,
             pinning: b.cores,
             kernel: harness::first_line("uname", &["-sr"]),
             rustc: harness::first_line("rustc", &["-V"]),
