@@ -170,6 +170,9 @@ mod tests {
         assert!(is_running(me));
         assert!(peak_rss_kib(me).is_some_and(|kib| kib > 0));
         assert!(cpu_time(me).is_some());
-        assert!(load_average() >= 0.0 && cpu_model().is_some());
+        assert!(load_average() >= 0.0);
+        // Arm kernels write no "model name" line.
+        #[cfg(target_arch = "x86_64")]
+        assert!(cpu_model().is_some());
     }
 }

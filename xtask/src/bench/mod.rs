@@ -109,7 +109,7 @@ pub struct BenchArgs {
 }
 
 /// The phases `--phase` runs alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum Phase {
     Embedded,
     Server,
@@ -501,9 +501,13 @@ fn server_facts(b: &Bench, peak_rss_after_all_runs_mib: f64) -> Result<ServerFac
     }
     let mut server = b.k8s_server("k8s-server-memory", NO_ENV)?;
     let (most, duration) = (largest(&b.args.connections), b.duration());
-    let first = b.load(&mut server, most, duration, &[])?;
+    let run = |server: &mut Server| {
+        let run = b.load(server, most, duration, &[]);
+        run.context("k8s-server-memory")
+    };
+    let first = run(&mut server)?;
     let first_mib = server.process.peak_rss_mib()?;
-    let second = b.load(&mut server, most, duration, &[])?;
+    let second = run(&mut server)?;
     let second_mib = server.process.peak_rss_mib()?;
     Ok(ServerFacts {
         start_to_ready_ms_p50: median(&start_to_ready_ms),

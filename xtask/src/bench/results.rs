@@ -82,7 +82,11 @@ impl LoadSection {
     /// The medians of the target `name` at `connections`.
     pub fn at(&self, name: &str, connections: u32) -> Option<&Summary> {
         let target = self.targets.iter().find(|t| t.name == name)?;
-        target.at(connections)
+        let point = target
+            .points
+            .iter()
+            .find(|p| p.connections == connections)?;
+        Some(&point.median)
     }
 }
 
@@ -95,14 +99,6 @@ pub struct Target {
     pub points: Vec<Point>,
     /// After all its runs (none for the raw loop, a new process each run, or a variant).
     pub peak_rss_mib: Option<f64>,
-}
-
-impl Target {
-    /// The medians at `connections`.
-    pub fn at(&self, connections: u32) -> Option<&Summary> {
-        let point = self.points.iter().find(|p| p.connections == connections)?;
-        Some(&point.median)
-    }
 }
 
 /// Every run at one connection count (or count of loop tasks), and their medians field by field.
