@@ -877,3 +877,239 @@ fn the_memory_limit_leaves_headroom_over_the_measured_peak() {
         assert_eq!(request, limit, "overlay {overlay}: request = limit");
     }
 }
+
+/// The section of `guide` (a file under `docs/`) that starts at the heading `heading`, up to the
+/// next heading of the same or a higher level.
+fn guide_section(guide: &str, heading: &str) -> String {
+    let text = std::fs::read_to_string(repo().join("docs").join(guide)).expect("the guide");
+    let start = text
+        .find(heading)
+        .unwrap_or_else(|| panic!("{guide}: no heading {heading:?}"));
+    let level = heading.chars().take_while(|c| *c == '#').count();
+    let body = &text[start + heading.len()..];
+    let end = body
+        .lines()
+        .filter(|line| {
+            let hashes = line.chars().take_while(|c| *c == '#').count();
+            hashes > 0 && hashes <= level && line[hashes..].starts_with(' ')
+        })
+        .find_map(|line| body.find(&format!("\n{line}\n")))
+        .unwrap_or(body.len());
+    body[..end].to_owned()
+}
+
+/// The first code span of each table row of `section` (the table's first column).
+fn first_column(section: &str) -> Vec<String> {
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`').map(|(cell, _)| cell.to_owned()))
+        .collect()
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Every file under `dir`.
+fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            found.extend(files(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// Every file's text under `dir`, one after the other.
+fn all_text(dir: &std::path::Path) -> String {
+    files(dir)
+        .iter()
+        .map(|path| std::fs::read_to_string(path).expect("a text file"))
+        .collect()
+}
+
+#[test]
+fn the_kubernetes_guides_values_to_set_replace_every_placeholder_the_aws_overlays_render() {
+    // GIVEN the guide's list of values to set and its block that replaces them
+    let section = guide_section("deploy-kubernetes.md", "### 4. Values to set");
+    let placeholders: Vec<String> = first_column(&section)
+        .into_iter()
+        .filter(|cell| cell != "placeholder")
+        // `sha256:0000…` stands for the 64 zeros: match its written part
+        .map(|cell| cell.trim_end_matches('…').to_owned())
+        .collect();
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a sh block replacing the placeholders");
+    // AND every placeholder-shaped value of the manifests is in the list, and every listed one is
+    // in the manifests
+    let sources = all_text(&repo().join("deploy/k8s"));
+    for shape in [
+        "123456789012",
+        "eu-west-1",
+        "eu-west-1_EXAMPLE",
+        "1example23456789",
+        "sha256:0000",
+        "certificate/00000000-0000",
+        "my-import-bucket",
+    ] {
+        assert!(
+            placeholders.iter().any(|p| p.contains(shape)),
+            "the guide's values to set do not list {shape}: {placeholders:?}"
+        );
+    }
+    for placeholder in &placeholders {
+        assert!(
+            sources.contains(placeholder.as_str()),
+            "the guide lists {placeholder}, which deploy/k8s does not hold"
+        );
+    }
+
+    // WHEN the block runs on a copy of deploy/k8s, with a reader's values
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("values-to-set");
+    let _ = std::fs::remove_dir_all(&root);
+    copy_dir(&repo().join("deploy/k8s"), &root.join("deploy/k8s"));
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let cert =
+        "arn:aws:acm:ap-southeast-2:210987654321:certificate/11111111-2222-3333-4444-555555555555";
+    let import_url = "s3://sample-bucket/imports/sample.jsonl";
+    let kubectl = support::manifests::kubectl();
+    let path = format!(
+        "{}:{}",
+        kubectl.parent().expect("kubectl's directory").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", block])
+        .current_dir(&root)
+        .env("PATH", path)
+        .envs([
+            ("ACCOUNT_ID", "210987654321"),
+            ("AWS_REGION", "ap-southeast-2"),
+            ("DIGEST", digest.as_str()),
+            ("CERT_ARN", cert),
+            ("POOL", "ap-southeast-2_Sample123"),
+            ("CLIENT_ID", "7sampleclient0id"),
+            ("IMPORT_URL", import_url),
+        ])
+        .output()
+        .expect("bash runs");
+    assert!(
+        run.status.success(),
+        "the guide's block failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    // THEN nothing of a placeholder is left in what the overlays render, and nothing else changed
+    let render_copy = |overlay: &str| {
+        support::manifests::render_dir(&root.join("deploy/k8s/overlays").join(overlay))
+    };
+    let (app, import) = (render_copy("aws"), render_copy("aws-import"));
+    let rendered = format!("{app:?}{import:?}");
+    for placeholder in &placeholders {
+        assert!(
+            !rendered.contains(placeholder.as_str()),
+            "{placeholder} is still in the rendered overlays"
+        );
+    }
+    let leftovers: Vec<_> = files(&root)
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|x| x == "bak"))
+        .collect();
+    assert!(leftovers.is_empty(), "the block leaves {leftovers:?}");
+    // AND each value landed where the service reads it
+    let image = format!("210987654321.dkr.ecr.ap-southeast-2.amazonaws.com/k8s-server@{digest}");
+    let env = container_env(&app);
+    assert_eq!(
+        pod_spec(&app)["containers"][0]["image"].as_str(),
+        Some(image.as_str())
+    );
+    assert_eq!(env["AWS_REGION"], "ap-southeast-2");
+    assert_eq!(
+        env[vars::JWT_ISSUER],
+        "https://cognito-idp.ap-southeast-2.amazonaws.com/ap-southeast-2_Sample123"
+    );
+    assert_eq!(env[vars::JWT_AUDIENCE], "7sampleclient0id");
+    let annotation = |objects: &[Value], kind: &str, key: &str| {
+        text(&one(objects, kind)["metadata"]["annotations"][key])
+    };
+    assert_eq!(
+        annotation(&app, "ServiceAccount", "eks.amazonaws.com/role-arn"),
+        "arn:aws:iam::210987654321:role/user-lookup-dynamodb-read"
+    );
+    assert_eq!(
+        annotation(
+            &app,
+            "Service",
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
+        ),
+        cert
+    );
+    assert_eq!(
+        annotation(&import, "ServiceAccount", "eks.amazonaws.com/role-arn"),
+        "arn:aws:iam::210987654321:role/user-import"
+    );
+    let job = &one(&import, "Job")["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(job["image"].as_str(), Some(image.as_str()));
+    assert_eq!(job["args"][0].as_str(), Some(import_url));
+    let job_region = job["env"]
+        .as_sequence()
+        .expect("the Job's env")
+        .iter()
+        .find(|e| e["name"].as_str() == Some("AWS_REGION"))
+        .map(|e| text(&e["value"]));
+    assert_eq!(job_region.as_deref(), Some("ap-southeast-2"));
+}
+
+#[test]
+fn the_lambda_guide_answers_every_parameter_sam_deploy_guided_asks_for() {
+    // sam deploy --guided asks for each template parameter, in the template's order.
+    let template = sam_template();
+    let parameters: Vec<String> = template["Parameters"]
+        .as_mapping()
+        .expect("Parameters")
+        .keys()
+        .map(text)
+        .collect();
+    let prompts: Vec<String> = first_column(&guide_section("deploy-lambda.md", "## With SAM"))
+        .into_iter()
+        .filter_map(|cell| cell.strip_prefix("Parameter ").map(str::to_owned))
+        .collect();
+    let asked: Vec<String> = prompts
+        .iter()
+        .map(|p| p.split(' ').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        asked, parameters,
+        "the guide's prompt table vs the template"
+    );
+    // AND each prompt shows the template's default
+    for (prompt, name) in prompts.iter().zip(&parameters) {
+        let default = &template["Parameters"][name.as_str()]["Default"];
+        let shown = format!(
+            "[{}]",
+            if default.is_null() {
+                String::new()
+            } else {
+                text(default)
+            }
+        );
+        assert!(prompt.ends_with(&shown), "{prompt}: the default is {shown}");
+    }
+}
