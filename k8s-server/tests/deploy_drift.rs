@@ -3,7 +3,11 @@
 //!
 //! The Kustomize overlays are rendered with `kubectl kustomize` (kubectl from `$KUBECTL`, which
 //! `cargo xtask test` installs under `target/ci-venv`), then the server is started with each overlay's
-//! environment and its probe paths are requested.
+//! environment and its probe paths are requested. The deploy guides are checked against the
+//! manifests too: the Kubernetes guide's "Values to set" block runs on a copy of `deploy/k8s` and
+//! must leave no placeholder, and the Lambda guide's `sam deploy --guided` answers must name every
+//! template parameter with its default. What the selectors and the SAM template mean is checked in
+//! `deploy_manifests.rs`.
 
 mod support;
 
