@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses part of this
 
+pub mod manifests;
+
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Command, Output, Stdio};
