@@ -1,8 +1,8 @@
 //! Who may read a user: OAuth 2.0 bearer tokens (JWT access tokens from any OIDC provider), checked
 //! here so that every front door makes the same decision for the same request.
 //!
-//! - [`settings`]: `AUTH`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWKS_URL`, `JWT_REQUIRED_SCOPE`,
-//!   `JWKS_REFETCH_INTERVAL_SECS`.
+//! - [`settings`]: `AUTH`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWKS_URL`, `JWKS_ALLOW_INSECURE_HTTP`,
+//!   `JWT_REQUIRED_SCOPE`, `JWKS_REFETCH_INTERVAL_SECS`.
 //! - `jwks`: the provider's keys, fetched on first need and on an unknown key id (rate-limited).
 //! - `token`: one token against one key (RS256 or ES256 as the key says; issuer, audience, time).
 //! - `crypto`: the signature checks, on ring.
@@ -83,9 +83,16 @@ pub struct BearerAuth {
 }
 
 impl BearerAuth {
-    /// Checks for tokens as `settings` describe, with keys fetched through `transport`.
+    /// Checks for tokens as `settings` describe, with keys fetched through `transport`. Warns (once,
+    /// at start-up) when the keys would travel over plain http beyond this host.
     pub fn new(settings: &JwtSettings, transport: &Transport) -> Self {
         crypto::install();
+        if settings::insecure_http(&settings.jwks_url) {
+            tracing::warn!(
+                jwks_url = %settings.jwks_url,
+                "JWKS_URL is plain http to a host that is not loopback (JWKS_ALLOW_INSECURE_HTTP=true): whoever can intercept the key set can mint tokens for anyone; use https"
+            );
+        }
         Self {
             rules: Rules::new(settings),
             keys: Keys::new(
