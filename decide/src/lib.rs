@@ -1,0 +1,11 @@
+//! The decision lab: which target, Kubernetes or Lambda, serves a given traffic best, priced and
+//! modelled from data only (the benchmark's measurements, the price and platform parameter files, a
+//! traffic trace). It never starts a target.
+//!
+//! `cost` is the monthly cost model (docs/cost.md); the rest of the lab extends it over time.
+
+pub mod cost;
+pub mod doc_regions;
+pub mod numbers;
+pub mod paths;
+pub mod svg;
