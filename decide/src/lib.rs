@@ -5,7 +5,15 @@
 //! `cost` is the monthly cost model (docs/cost.md); the rest of the lab extends it over time.
 
 pub mod cost;
+pub mod deploy;
 pub mod doc_regions;
+pub mod input;
+pub mod lab;
+pub mod measurements;
 pub mod numbers;
+pub mod params;
 pub mod paths;
+pub mod platform;
+pub mod sim;
 pub mod svg;
+pub mod traffic;
