@@ -4,6 +4,8 @@
 //!
 //! `cost` is the monthly cost model (docs/cost.md); the rest of the lab extends it over time.
 
+pub mod chart;
+pub mod cli;
 pub mod cost;
 pub mod deploy;
 pub mod doc_regions;
@@ -14,6 +16,7 @@ pub mod numbers;
 pub mod params;
 pub mod paths;
 pub mod platform;
+pub mod report;
 pub mod sim;
 pub mod svg;
 pub mod traffic;

@@ -14,12 +14,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run every platform on every traffic shape (and your CSV): verdict, report.html, summary.json.
+    Run(decide::cli::LabArgs),
     /// Compare the monthly cost of the Kubernetes and Lambda deployments (docs/cost.md).
     Cost(decide::cost::CostArgs),
 }
 
 fn main() -> ExitCode {
     let result = match &Cli::parse().command {
+        Command::Run(args) => decide::cli::run(args),
         Command::Cost(args) => decide::cost::run(args),
     };
     match result {

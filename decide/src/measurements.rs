@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::input::{InputError, read};
-use crate::paths::display;
+use crate::paths::in_workspace;
 
 /// The default measurements: the committed benchmark results.
 pub const DEFAULT_PATH: &str = "docs/benchmarks.json";
@@ -71,7 +71,7 @@ struct Rust {
 impl Measurements {
     /// Reads `path` (the benchmark results JSON).
     pub fn load(path: &Path) -> Result<Self, InputError> {
-        let file = display(path);
+        let file = in_workspace(path);
         Self::parse(&read(path)?, &file)
     }
 

@@ -15,3 +15,13 @@ pub fn display(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     path.strip_prefix(cwd).unwrap_or(path).display().to_string()
 }
+
+/// `path` relative to the workspace root when it is inside it (the same from any directory),
+/// else as [`display`] shows it.
+pub fn in_workspace(path: &Path) -> String {
+    let absolute = std::env::current_dir().unwrap_or_default().join(path);
+    match absolute.strip_prefix(workspace_root()) {
+        Ok(relative) => relative.display().to_string(),
+        Err(_) => display(path),
+    }
+}
