@@ -101,12 +101,11 @@ pub fn run(args: &LabArgs) -> Result<()> {
     } else {
         let mut traces = matrix(&inputs, seconds, args.seed, objective);
         if let Some(trace) = csv {
-            let trace = match args.volume {
-                Some(volume) => trace.scaled(volume),
-                None => trace,
+            let (trace, volume) = match args.volume {
+                Some(volume) => (trace.scaled(volume), volume.label()),
+                None => (trace, "as recorded".to_owned()),
             };
             let runs = inputs.run_all(&trace);
-            let volume = format!("{} requests", crate::numbers::count_short(trace.requests()));
             traces.push((verdict(&trace.name, &volume, &runs, objective), runs));
         }
         Report::new(&inputs, objective, seconds, traces)
@@ -134,7 +133,7 @@ pub fn run(args: &LabArgs) -> Result<()> {
         .unwrap_or_default();
     println!("# Verdict{}", verdict.trim_end());
     println!(
-        "\n{} traces × 4 platforms, {:.0} simulated days each, in {:.1} s",
+        "\n{} traces × 4 platforms, {:.1} simulated days each, in {:.1} s",
         report.traces.len(),
         args.days,
         elapsed.as_secs_f64()
