@@ -187,33 +187,42 @@ pub struct Verdict {
     /// `None` when no platform meets the objective.
     pub cheapest: Option<String>,
     pub cost_month: Option<f64>,
-    /// Each platform: meets the objective?, monthly cost, p99, error %.
-    pub platforms: Vec<(String, bool, f64, f64, f64)>,
+    /// Each platform against the objective.
+    pub platforms: Vec<Outcome>,
+}
+
+/// One platform's result on one trace, against the objective.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    pub platform: String,
+    pub meets: bool,
+    pub cost_month: f64,
+    pub p99_ms: f64,
+    pub error_pct: f64,
 }
 
 /// The verdict for one trace's runs.
 pub fn verdict(shape: &str, volume: &str, runs: &[Run], objective: Objective) -> Verdict {
-    let platforms: Vec<_> = (runs.iter())
+    let platforms: Vec<Outcome> = (runs.iter())
         .map(|r| {
             let s = &r.summary;
-            let meets = s.p99_ms <= objective.p99_ms && s.error_pct <= objective.error_budget_pct;
-            (
-                s.platform.clone(),
-                meets,
-                s.cost_month,
-                s.p99_ms,
-                s.error_pct,
-            )
+            Outcome {
+                platform: s.platform.clone(),
+                meets: s.p99_ms <= objective.p99_ms && s.error_pct <= objective.error_budget_pct,
+                cost_month: s.cost_month,
+                p99_ms: s.p99_ms,
+                error_pct: s.error_pct,
+            }
         })
         .collect();
     let best = (platforms.iter())
-        .filter(|p| p.1)
-        .min_by(|a, b| a.2.total_cmp(&b.2));
+        .filter(|p| p.meets)
+        .min_by(|a, b| a.cost_month.total_cmp(&b.cost_month));
     Verdict {
         shape: shape.to_owned(),
         volume: volume.to_owned(),
-        cheapest: best.map(|p| p.0.clone()),
-        cost_month: best.map(|p| p.2),
+        cheapest: best.map(|p| p.platform.clone()),
+        cost_month: best.map(|p| p.cost_month),
         platforms,
     }
 }

@@ -95,11 +95,11 @@ impl Report {
 
     fn rows(&self, runs: &[Run], verdict: &Verdict) -> Vec<Row> {
         (runs.iter().zip(&verdict.platforms))
-            .map(|(run, (_, meets, ..))| {
+            .map(|(run, outcome)| {
                 let s = &run.summary;
                 Row {
                     platform: s.platform.clone(),
-                    class: if *meets { "meets" } else { "fails" },
+                    class: if outcome.meets { "meets" } else { "fails" },
                     served: count(s.served),
                     failed: count(s.failed),
                     error_pct: format!("{:.3}", s.error_pct),
