@@ -8,7 +8,8 @@
 //!   request) that metrics-server reported `metrics_lag_s` earlier.
 //! - A new pod is ready after scheduling + image pull + the measured start-to-ready; a pod that
 //!   does not fit waits for a node, which a node autoscaler adds after its provisioning delay and
-//!   removes after it has been unneeded for `node_scale_down_unneeded_s`.
+//!   removes after it has been unneeded for `node_scale_down_unneeded_s`. It reacts to pods that do
+//!   not fit, not to busy CPU: pods whose limit exceeds their request can saturate their nodes.
 //! - Cost: the nodes (at the seed's instance price) and the load balancer, by the second.
 
 use std::collections::VecDeque;
@@ -188,5 +189,91 @@ impl Model for Kubernetes {
             cost: f64::from(s.nodes) * self.node_usd_per_s + self.fixed_usd_per_s,
         };
         (s, second)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::hpa::Rules;
+
+    /// The declared HPA's shape (3 to 10, 70 %) on pods that serve 100 requests a second each.
+    fn model() -> Kubernetes {
+        Kubernetes {
+            hpa: HpaSpec {
+                min_replicas: 3,
+                max_replicas: 10,
+                target_utilization: 0.7,
+                scale_up: Rules::default_up(),
+                scale_down: Rules::default_down(),
+            },
+            tolerance: 0.1,
+            sync_period_s: 15,
+            metrics_lag_s: 15,
+            pod_start_s: 4.0,
+            node_provisioning_s: 90.0,
+            node_scale_down_unneeded_s: 600,
+            cpu_request: 0.25,
+            cpu_limit: 1.0,
+            node_cpu: 2.0,
+            min_nodes: 3,
+            cpu_per_request: 0.01,
+            latency_ms: 1.0,
+            queue_timeout_s: 1.0,
+            node_usd_per_s: 1.0,
+            fixed_usd_per_s: 0.0,
+        }
+    }
+
+    #[test]
+    fn past_capacity_requests_queue_until_the_hpa_has_started_more_pods() {
+        // GIVEN 3 ready pods (300 requests a second) and 400 offered from t=0
+        let model = model();
+        let mut state = model.start();
+        let mut seconds = Vec::new();
+        for t in 0..120 {
+            let (next, second) = model.step(state, t, 400.0);
+            state = next;
+            seconds.push(second);
+        }
+        // THEN the first seconds queue and then fail past the 1 s bound
+        assert_eq!(seconds[0].served, 300.0);
+        assert!(seconds[0].latency_ms > 300.0, "{:?}", seconds[0]);
+        assert!(seconds[3].timed_out > 0.0);
+        // AND the HPA sees the load only after the metrics lag: its sync at t=30 takes 3 pods to 7
+        // (+4 allows more than doubling), which fit on the three nodes (8 pods of 250m a 2-CPU
+        // node), are scheduled the next second and ready 4 s after that
+        assert_eq!(seconds[34].capacity, 3.0);
+        assert_eq!(seconds[35].capacity, 7.0);
+        // AND with enough pods nothing fails any more and the queue drains
+        let last = seconds.last().unwrap();
+        assert_eq!((last.timed_out, last.served), (0.0, 400.0));
+        assert_eq!(last.cost, 3.0, "three nodes");
+    }
+
+    #[test]
+    fn pods_that_do_not_fit_wait_for_a_new_node() {
+        // GIVEN nodes that hold one pod each and a load needing ten pods
+        let model = Kubernetes {
+            node_cpu: 0.3,
+            ..model()
+        };
+        let mut state = model.start();
+        let mut last = Second::default();
+        let mut ready_at = Vec::new();
+        for t in 0..300 {
+            let (next, second) = model.step(state, t, 900.0);
+            if second.capacity > last.capacity {
+                ready_at.push((t, second.capacity));
+            }
+            state = next;
+            last = second;
+        }
+        // THEN the first new pods are ready only after a node's 90 s provisioning, plus their own start
+        // (the three nodes' CPU caps the pods at 120 % of their request: the sync at t=30 asks for
+        // 6; three nodes are asked for then, ready at 120, and the pods at 124)
+        assert_eq!(ready_at[0], (0, 3.0));
+        assert_eq!(ready_at[1], (30 + 90 + 4, 6.0), "{ready_at:?}");
+        assert!(last.cost > 3.0, "more than three nodes");
     }
 }
