@@ -83,8 +83,8 @@ impl Model for Managed {
             self.latency_ms,
         );
         s.backlog = backlog;
-        // Demand, not what was served: a saturated fleet must look saturated.
-        s.peak_cpu = s.peak_cpu.max((allowed + backlog) * self.cpu_per_request);
+        // The CPU the instances used (at most all of it): utilisation is what the scaler sees.
+        s.peak_cpu = s.peak_cpu.max(served * self.cpu_per_request);
         if t.is_multiple_of(EVALUATE_S) {
             let needed = (s.peak_cpu / (self.instance_vcpus * self.target_utilization))
                 .ceil()
@@ -114,5 +114,65 @@ impl Model for Managed {
             cost: s.instances * self.instance_usd_per_s + served * self.request_usd + api,
         };
         (s, second)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::prices::Tier;
+
+    fn model() -> Managed {
+        Managed {
+            api_throttle: None,
+            api_price: Price {
+                per: 1.0,
+                tiers: vec![Tier {
+                    usd: 0.0,
+                    up_to: None,
+                }],
+                source: String::new(),
+                read: String::new(),
+            },
+            instance_vcpus: 2.0,
+            cpu_per_request: 0.01,
+            latency_ms: 1.0,
+            queue_timeout_s: 1.0,
+            min_instances: 3.0,
+            target_utilization: 0.5,
+            scale_delay_s: 120.0,
+            instance_usd_per_s: 1.0,
+            request_usd: 0.0,
+        }
+    }
+
+    #[test]
+    fn new_instances_serve_minutes_after_the_load_rises_and_never_fewer_than_the_floor() {
+        // GIVEN three instances (600 requests a second) and 900 offered from t=0
+        let model = model();
+        let mut state = model.start();
+        let mut capacity = Vec::new();
+        for t in 0..400 {
+            let (next, second) = model.step(state, t, 900.0);
+            state = next;
+            capacity.push(second.capacity);
+        }
+        // THEN the evaluation at t=0 sees the CPU at 100 % and asks for twice as many at the 50 %
+        // target; they serve 120 s later; draining the queue keeps it growing, then the surplus goes
+        assert_eq!(capacity[119], 3.0);
+        assert_eq!(capacity[120], 6.0);
+        assert!(
+            capacity[399] >= 9.0,
+            "900 a second at most 100 %: {}",
+            capacity[399]
+        );
+        // AND an idle fleet shrinks one instance a minute, down to the floor of three
+        let mut last = 0.0;
+        for t in 400..1200 {
+            let (next, second) = model.step(state, t, 0.0);
+            state = next;
+            last = second.capacity;
+        }
+        assert_eq!(last, 3.0);
     }
 }
