@@ -26,7 +26,9 @@ use tower::Service;
 pub use error::ApiError;
 pub use openapi::openapi_json;
 pub use probes::Readiness;
-pub use request_id::{X_REQUEST_ID, generate as generate_request_id, is_sane_request_id};
+pub use request_id::{
+    X_REQUEST_ID, callers_request_id, generate as generate_request_id, is_sane_request_id,
+};
 
 use crate::service::UserService;
 

@@ -163,6 +163,16 @@ pub const CASES: &[Case] = &[
             None,
         )
     },
+    Case {
+        headers: &[("x-request-id", "first-id"), ("x-request-id", "second-id")],
+        ..case(
+            "two request ids are replaced (neither is the one)",
+            "GET",
+            "/users/u-1",
+            200,
+            None,
+        )
+    },
 ];
 
 /// The case named `name` (panics if there is none: the callers name cases of [`CASES`]).
