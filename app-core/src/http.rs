@@ -25,6 +25,7 @@ use tower::Service;
 
 pub use error::ApiError;
 pub use openapi::openapi_json;
+pub use path::escape_encoded_dot_segments;
 pub use probes::Readiness;
 pub use request_id::{
     X_REQUEST_ID, callers_request_id, generate as generate_request_id, is_sane_request_id,

@@ -13,6 +13,7 @@
 //! would reach the contract as one. Where an event carries `multiValueHeaders`, those are the
 //! request's headers, as on a socket.
 
+use app_core::http::escape_encoded_dot_segments;
 use axum::http::header::HOST;
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderMap, HeaderName};
@@ -81,11 +82,17 @@ fn clean_domain(domain: &mut Option<String>) {
     }
 }
 
+/// Gives a path without a leading `/` one, and keeps an encoded dot segment a segment, as the
+/// contract does on the server (`lambda_http`'s URL parser would resolve it before the contract
+/// sees the path).
 fn clean_path(path: &mut Option<String>) {
-    if let Some(p) = path
-        && !p.starts_with('/')
-    {
-        p.insert(0, '/');
+    if let Some(p) = path {
+        if !p.starts_with('/') {
+            p.insert(0, '/');
+        }
+        if let Some(escaped) = escape_encoded_dot_segments(p) {
+            *p = escaped;
+        }
     }
 }
 

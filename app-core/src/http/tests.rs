@@ -111,12 +111,40 @@ async fn an_unknown_path_is_a_json_404_not_found() {
         "/users/u-1/extra",
         "/healthz",
         "/users/..",
-        "/users/%2e%2E",
+        "/users/%2e%2e/healthz",
     ] {
         let (status, body) = get_json(uri).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
             (StatusCode::NOT_FOUND, Some("NOT_FOUND")),
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_encoded_dot_dot_is_an_id_of_two_dots_not_a_way_up() {
+    let (status, body) = get_json("/users/%2e%2E").await;
+
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_USER_ID"))
+    );
+}
+
+#[tokio::test]
+async fn no_answer_may_be_cached_or_sniffed_as_another_type() {
+    for uri in ["/users/u-1", "/users/nope", "/nope"] {
+        let response = super::router(service())
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+
+        let header = |name| response.headers().get(name).map(|v| v.to_str().unwrap());
+        assert_eq!(header(header::CACHE_CONTROL), Some("no-store"), "{uri}");
+        assert_eq!(
+            header(header::X_CONTENT_TYPE_OPTIONS),
+            Some("nosniff"),
             "{uri}"
         );
     }
