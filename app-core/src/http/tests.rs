@@ -369,3 +369,22 @@ async fn paths_are_normalised_before_routing_as_lambda_http_does() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_served_openapi_document_describes_the_api_as_configured() {
+    // GIVEN a server with AUTH=none (the default)
+    let app = server_router(service(), Readiness::new());
+
+    // WHEN a client reads /openapi.json
+    let response = app
+        .oneshot(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+
+    // THEN the lookup asks for no bearer token (the committed document, AUTH=jwt, does)
+    let get = &doc["paths"]["/users/{id}"]["get"];
+    assert!(get["security"].is_null(), "{get}");
+    assert!(get["responses"]["200"].is_object());
+}
