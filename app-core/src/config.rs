@@ -56,6 +56,9 @@ pub mod vars {
     /// `k8s-server` only: how long to keep serving, with `/readyz` at 503, before the listener closes
     /// (default 0: on Kubernetes the pod's preStop sleep does this job).
     pub const SHUTDOWN_DELAY_MS: &str = "SHUTDOWN_DELAY_MS";
+    /// `k8s-server` only: the most API connections open at once (default 1024, from the
+    /// deployment's 64 MiB memory limit); more wait in the kernel's queue.
+    pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
     /// Import on Lambda only: stop at a batch boundary when less than this many milliseconds of the
     /// invocation remain (default 2000).
     pub const IMPORT_DEADLINE_MARGIN_MS: &str = "IMPORT_DEADLINE_MARGIN_MS";
@@ -92,6 +95,7 @@ pub mod vars {
         METRICS_PORT,
         SHUTDOWN_TIMEOUT_SECS,
         SHUTDOWN_DELAY_MS,
+        MAX_CONNECTIONS,
         IMPORT_DEADLINE_MARGIN_MS,
     ];
 }

@@ -24,9 +24,12 @@ use axum::response::Response;
 use tower::Service;
 
 pub use error::ApiError;
-pub use openapi::openapi_json;
+pub use openapi::{openapi_json, openapi_json_for};
+pub use path::escape_encoded_dot_segments;
 pub use probes::Readiness;
-pub use request_id::{X_REQUEST_ID, generate as generate_request_id, is_sane_request_id};
+pub use request_id::{
+    X_REQUEST_ID, callers_request_id, generate as generate_request_id, is_sane_request_id,
+};
 
 use crate::service::UserService;
 
@@ -35,10 +38,11 @@ pub fn router(service: UserService) -> Contract {
     with_contract(users::routes(service))
 }
 
-/// The public API plus `GET /healthz`, `GET /readyz` and `GET /openapi.json`, for the long-running
-/// server's public port.
+/// The public API plus `GET /healthz`, `GET /readyz` and `GET /openapi.json` (the document of the
+/// API as `service` is configured), for the long-running server's public port.
 pub fn server_router(service: UserService, readiness: Readiness) -> Contract {
-    with_contract(users::routes(service).merge(probes::routes(readiness)))
+    let openapi = openapi_json_for(service.access());
+    with_contract(users::routes(service).merge(probes::routes(readiness, openapi)))
 }
 
 /// `routes` behind the contract, for a front door's own routes that the API does not serve

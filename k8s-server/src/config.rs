@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use app_core::config::{ConfigError, Env, vars};
 
-/// The listening ports and the drain after SIGTERM.
+/// The listening ports, the connection cap and the drain after SIGTERM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// `PORT` (default 8080): the API, the probes and `/openapi.json`; 0 picks a free port.
@@ -16,7 +16,18 @@ pub struct ServerConfig {
     pub shutdown_timeout: Duration,
     /// `SHUTDOWN_DELAY_MS` (default 0): how long to keep accepting, with `/readyz` at 503, after SIGTERM.
     pub shutdown_delay: Duration,
+    /// `MAX_CONNECTIONS` (default [`DEFAULT_MAX_CONNECTIONS`]): the most API connections open at
+    /// once; while that many are open, new ones wait in the kernel's queue.
+    pub max_connections: usize,
 }
+
+/// The default of `MAX_CONNECTIONS`, for the deployment's 64 MiB memory limit: the process and its
+/// requests in flight take up to ~16 MiB, and a connection holding an almost complete request head
+/// (15 KiB of the 16 KiB allowed) costs ~24 KiB (measured: 2,000 such connections added 46 MiB of
+/// RSS). (64 − 16) MiB / 24 KiB is ~2,000 connections; half of that, because at shutdown the
+/// connections the kernel has queued (up to 1,024, the listen backlog) are served too. Connections
+/// that send nothing cost ~11 KiB each. `deploy/k8s/base/deployment.yaml` carries the same sum.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 impl ServerConfig {
     /// Reads the server settings from the process environment.
@@ -50,6 +61,12 @@ impl ServerConfig {
                 |ms| *ms <= 60_000,
                 "expected a whole number of milliseconds from 0 to 60000",
             )?),
+            max_connections: env.number(
+                vars::MAX_CONNECTIONS,
+                DEFAULT_MAX_CONNECTIONS,
+                |n| (1..=1_000_000).contains(n),
+                "expected a whole number of connections from 1 to 1000000",
+            )?,
         })
     }
 }
@@ -70,13 +87,15 @@ mod tests {
     }
 
     #[test]
-    fn nothing_set_means_port_8080_metrics_on_9090_and_a_20_s_drain_without_delay() {
+    fn nothing_set_means_port_8080_metrics_on_9090_a_20_s_drain_without_delay_and_1024_connections()
+    {
         let server = read(&[]).unwrap();
 
         assert_eq!(server.port, 8080);
         assert_eq!(server.metrics_port, 9090);
         assert_eq!(server.shutdown_timeout, Duration::from_secs(20));
         assert_eq!(server.shutdown_delay, Duration::ZERO);
+        assert_eq!(server.max_connections, 1024);
     }
 
     #[test]
@@ -90,6 +109,8 @@ mod tests {
             (&[("METRICS_PORT", "8080")], "METRICS_PORT"),
             (&[("SHUTDOWN_TIMEOUT_SECS", "-1")], "SHUTDOWN_TIMEOUT_SECS"),
             (&[("SHUTDOWN_DELAY_MS", "1.5")], "SHUTDOWN_DELAY_MS"),
+            (&[("MAX_CONNECTIONS", "0")], "MAX_CONNECTIONS"),
+            (&[("MAX_CONNECTIONS", "lots")], "MAX_CONNECTIONS"),
         ] {
             let err = read(vars).unwrap_err();
             assert_eq!(err.var(), var);

@@ -20,7 +20,7 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use app_core::http::{Contract, Readiness, server_router, with_contract};
 use app_core::service::UserService;
@@ -32,10 +32,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::Service;
 
-pub use config::ServerConfig;
+pub use config::{DEFAULT_MAX_CONNECTIONS, ServerConfig};
 
 /// Starts the server from the environment and runs it until `shutdown` completes and the drain ends.
 /// `/metrics` is served on its own port until the process exits.
@@ -54,7 +54,7 @@ pub async fn run(shutdown: impl Future<Output = ()> + Send + 'static) -> Result<
         delay: config.shutdown_delay,
         timeout: config.shutdown_timeout,
     };
-    serve(listener, service, shutdown, drain)
+    serve(listener, service, shutdown, drain, config.max_connections)
         .await
         .map_err(StartupError::runtime)
 }
@@ -105,10 +105,23 @@ mod limits {
     /// How long a client may take to send its request head before the connection is closed (slow
     /// clients otherwise hold connections forever).
     pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+    /// While a listener is at its cap, a connection that has not sent a whole request head this long
+    /// after it was accepted is closed, to make room (the header read timeout shortened under
+    /// pressure, as Envoy's overload manager does): a client that sends its request at once is
+    /// served, one that trickles it or sends nothing gives its slot up.
+    pub const HEAD_TIMEOUT_AT_CAP: Duration = Duration::from_secs(1);
+    /// Most connections open at once on the metrics port (Prometheus scrapes on one).
+    pub const METRICS_MAX_CONNECTIONS: usize = 16;
+    /// At most one log line about a full listener in this time.
+    pub const CAP_WARNING_EVERY: Duration = Duration::from_secs(10);
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then drains:
+/// Serves the API on `listener` until `shutdown` completes, then drains. At most `max_connections`
+/// are open at once: while that many are, no connection is accepted, so new ones wait in the
+/// kernel's queue (and, once it is full, their handshakes wait) instead of costing memory; each
+/// wait is counted in `http_connection_cap_waits_total` and logged at most every 10 s.
 ///
+/// The drain:
 /// 1. At once `/readyz` answers 503 and every response carries `Connection: close` (the connection
 ///    closes after it), on kept-alive connections as on new ones.
 /// 2. Connections are still accepted for `drain.delay`.
@@ -122,10 +135,15 @@ pub async fn serve(
     service: UserService,
     shutdown: impl Future<Output = ()> + Send + 'static,
     drain: Drain,
+    max_connections: usize,
 ) -> std::io::Result<()> {
     let readiness = Readiness::new();
     let app = router(service, readiness.clone());
-    let connections = Connections::new(&app, Some(readiness.clone()));
+    let connections = Connections::new(
+        &app,
+        Some(readiness.clone()),
+        Cap::new("api", max_connections),
+    );
     readiness.set_ready();
     accept_until(&listener, &connections, shutdown).await;
 
@@ -140,11 +158,16 @@ pub async fn serve(
     }
     let grace = tokio::time::sleep(accept_queue::HANDSHAKE_GRACE);
     accept_until(&listener, &connections, grace).await;
-    let queued =
-        accept_queue::close(listener, |stream| connections.serve(stream)).unwrap_or_else(|err| {
-            tracing::warn!(error = %err, "emptying the accept queue failed: the rest is reset");
-            0
-        });
+    // What the kernel queued is served even beyond the cap: refusing it would reset those
+    // connections (the default cap leaves room for a full queue).
+    let queued = accept_queue::close(listener, |stream| {
+        let slot = connections.cap.slots.clone().try_acquire_owned().ok();
+        connections.serve(stream, slot);
+    })
+    .unwrap_or_else(|err| {
+        tracing::warn!(error = %err, "emptying the accept queue failed: the rest is reset");
+        0
+    });
     tracing::info!(timeout = ?drain.timeout, queued, "listener closed: draining in-flight requests");
     tokio::select! {
         () = connections.shutdown() => tracing::info!("stopped"),
@@ -158,11 +181,13 @@ pub async fn serve(
 /// Serves `/metrics` ([`metrics_router`]) on `listener` for as long as the process runs: scrapes
 /// may still come while the API drains, and nothing there is worth waiting for at exit.
 async fn serve_metrics(listener: TcpListener) {
-    let connections = Connections::new(&metrics_router(), None);
+    let cap = Cap::new("metrics", limits::METRICS_MAX_CONNECTIONS);
+    let connections = Connections::new(&metrics_router(), None, cap);
     accept_until(&listener, &connections, std::future::pending()).await;
 }
 
-/// Accepts connections on `listener` until `stop` completes, and serves each with `connections`.
+/// Accepts connections on `listener` until `stop` completes, and serves each with `connections`;
+/// while the cap's connections are all open, accepts none (see [`Cap`]).
 async fn accept_until(
     listener: &TcpListener,
     connections: &Connections,
@@ -170,9 +195,21 @@ async fn accept_until(
 ) {
     let mut stop = std::pin::pin!(stop);
     loop {
+        let slot = match connections.cap.slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                connections.cap.reached();
+                tokio::select! {
+                    slot = connections.cap.slots.clone().acquire_owned() => {
+                        slot.expect("the cap's semaphore is never closed")
+                    }
+                    () = &mut stop => return,
+                }
+            }
+        };
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => connections.serve(stream),
+                Ok((stream, _)) => connections.serve(stream, Some(slot)),
                 Err(err) => {
                     // Out of file descriptors, usually: back off instead of spinning.
                     tracing::warn!(error = %err, "accept failed");
@@ -184,12 +221,94 @@ async fn accept_until(
     }
 }
 
+/// The most connections of one listener open at once. At the cap the accept loop stops accepting
+/// (nginx's `worker_connections`, Envoy's listener connection limit) rather than accepting and
+/// closing: the connections wait in the kernel's queue, which costs the process nothing, and are
+/// served as slots free up: while the cap is reached, a connection without a whole request head
+/// after [`limits::HEAD_TIMEOUT_AT_CAP`] is closed (`http_connections_crowded_out_total{listener}`),
+/// so that a flood of connections that send nothing or trickle their head cannot keep a client that
+/// sends its request out. Each time the loop finds the cap reached it counts one wait in
+/// `http_connection_cap_waits_total{listener}`, and logs it at most every
+/// [`limits::CAP_WARNING_EVERY`]; `http_connections_open{listener}` is the number open.
+struct Cap {
+    slots: Arc<Semaphore>,
+    max: usize,
+    listener: &'static str,
+    waits: ::metrics::Counter,
+    crowded_out: ::metrics::Counter,
+    open: ::metrics::Gauge,
+    warning: std::sync::Mutex<Warning>,
+}
+
+/// The rate-limited log line of a [`Cap`].
+#[derive(Default)]
+struct Warning {
+    last: Option<Instant>,
+    waits_since: u64,
+}
+
+impl Cap {
+    fn new(listener: &'static str, max: usize) -> Self {
+        let (waits, crowded_out) = (metrics::cap_waits(listener), metrics::crowded_out(listener));
+        // Present (at 0) on the first scrape, not only after the first wait.
+        waits.increment(0);
+        crowded_out.increment(0);
+        Self {
+            slots: Arc::new(Semaphore::new(max)),
+            max,
+            listener,
+            waits,
+            crowded_out,
+            open: metrics::connections_open(listener),
+            warning: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Counts one wait for a free slot, and logs it unless that was done less than
+    /// [`limits::CAP_WARNING_EVERY`] ago.
+    fn reached(&self) {
+        self.waits.increment(1);
+        let mut warning = self.warning.lock().unwrap_or_else(|err| err.into_inner());
+        warning.waits_since += 1;
+        let now = Instant::now();
+        if warning
+            .last
+            .is_none_or(|last| now.duration_since(last) >= limits::CAP_WARNING_EVERY)
+        {
+            tracing::warn!(
+                listener = self.listener,
+                max_connections = self.max,
+                waits = warning.waits_since,
+                "connection cap reached: new connections wait in the kernel's queue"
+            );
+            warning.last = Some(now);
+            warning.waits_since = 0;
+        }
+    }
+
+    /// Completes when the connection should give its slot up: every [`limits::HEAD_TIMEOUT_AT_CAP`]
+    /// until its first request head has arrived (`asked`), it does if the cap is reached.
+    async fn crowded_out(slots: Arc<Semaphore>, asked: Arc<AtomicBool>) {
+        loop {
+            tokio::time::sleep(limits::HEAD_TIMEOUT_AT_CAP).await;
+            if asked.load(Ordering::Relaxed) {
+                return std::future::pending().await;
+            }
+            if slots.available_permits() == 0 {
+                return;
+            }
+        }
+    }
+}
+
 /// Connections served alike: HTTP/1.1 with the [`limits`], `app` on each, each on a task of its
-/// own, tracked so that [`Connections::shutdown`] can drain them. (HTTP/2 is not served: no client
-/// of this API needs it, and detecting the protocol of each connection costs every request.)
+/// own, tracked so that [`Connections::shutdown`] can drain them, at most [`Cap`] at once. (HTTP/2 is
+/// not served: no client of this API needs it, and detecting the protocol of each connection costs
+/// every request.)
 struct Connections {
     builder: http1::Builder,
     app: Contract,
+    cap: Cap,
     /// While this is not ready, each response carries `Connection: close`.
     draining: Option<Readiness>,
     /// Set by [`Connections::shutdown`]; each connection holds a receiver until it ends.
@@ -197,7 +316,7 @@ struct Connections {
 }
 
 impl Connections {
-    fn new(app: &Contract, draining: Option<Readiness>) -> Self {
+    fn new(app: &Contract, draining: Option<Readiness>, cap: Cap) -> Self {
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -207,13 +326,14 @@ impl Connections {
         Self {
             builder,
             app: app.clone(),
+            cap,
             draining,
             stop: watch::Sender::new(false),
         }
     }
 
-    /// Serves `stream` on a task of its own.
-    fn serve(&self, stream: TcpStream) {
+    /// Serves `stream` on a task of its own, which holds `slot` (of the [`Cap`]) until it ends.
+    fn serve(&self, stream: TcpStream, slot: Option<OwnedSemaphorePermit>) {
         let _ = stream.set_nodelay(true);
         let (app, draining) = (self.app.clone(), self.draining.clone());
         let asked = Arc::new(AtomicBool::new(false));
@@ -236,6 +356,10 @@ impl Connections {
         });
         let connection = self.builder.serve_connection(TokioIo::new(stream), service);
         let mut stop = self.stop.subscribe();
+        let open = self.cap.open.clone();
+        open.increment(1.0);
+        let crowded_out = Cap::crowded_out(self.cap.slots.clone(), asked.clone());
+        let crowded_out_count = self.cap.crowded_out.clone();
         tokio::spawn(async move {
             let mut connection = std::pin::pin!(connection);
             let result = tokio::select! {
@@ -250,11 +374,17 @@ impl Connections {
                     }
                     connection.await
                 }
+                () = crowded_out => {
+                    crowded_out_count.increment(1);
+                    tracing::debug!("closed: no request head while the connection cap is reached");
+                    Ok(())
+                }
             };
             if let Err(err) = result {
                 tracing::debug!(error = %err, "connection ended with an error");
             }
-            drop(stop);
+            open.decrement(1.0);
+            drop((slot, stop));
         });
     }
 

@@ -67,3 +67,27 @@ async fn render() -> impl IntoResponse {
         handle().render(),
     )
 }
+
+/// Times the accept loop found every connection slot of `listener` (`api` or `metrics`) taken and
+/// left new connections in the kernel's queue.
+const CAP_WAITS: &str = "http_connection_cap_waits_total";
+/// Connections of `listener` open now.
+const CONNECTIONS_OPEN: &str = "http_connections_open";
+
+/// The counter of waits for a free connection slot on `listener`.
+pub(crate) fn cap_waits(listener: &'static str) -> metrics::Counter {
+    metrics::counter!(CAP_WAITS, "listener" => listener)
+}
+
+/// The gauge of connections open on `listener`.
+pub(crate) fn connections_open(listener: &'static str) -> metrics::Gauge {
+    metrics::gauge!(CONNECTIONS_OPEN, "listener" => listener)
+}
+
+/// Connections of `listener` closed, while at the cap, for not having sent a request head in time.
+const CROWDED_OUT: &str = "http_connections_crowded_out_total";
+
+/// The counter of connections of `listener` closed to make room at the cap.
+pub(crate) fn crowded_out(listener: &'static str) -> metrics::Counter {
+    metrics::counter!(CROWDED_OUT, "listener" => listener)
+}

@@ -5,10 +5,13 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Stdio;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use support::{Server, run_to_exit};
+use testkit::cgroup::MemoryGroup;
 use testkit::contract::auth;
+use testkit::flood::Flood;
 use testkit::http::{Connection, try_send_blocking};
 use testkit::idp::{JwksServer, SigningKey, claims, shared_rsa, unreachable_url};
 use testkit::load::{Load, Sample};
@@ -425,6 +428,101 @@ fn an_oversized_request_head_is_refused_with_431_and_the_server_keeps_serving() 
 
     println!("oversized heads: a 20 KiB header -> {huge_status}, 100 headers -> {many_status}");
     assert_eq!((huge_status, many_status, after), (431, 431, 200));
+}
+
+/// The deployment's memory limit (`deploy/k8s/base/deployment.yaml`: `limits.memory: 64Mi`).
+const DEPLOYMENT_MEMORY_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The value of the Prometheus sample `series` (name and labels, as rendered) in `metrics`.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+}
+
+#[test]
+fn a_connection_flood_beyond_the_cap_neither_kills_the_server_nor_keeps_a_caller_out() {
+    // GIVEN the server with its default connection cap (1,024), inside a memory cgroup with the
+    // deployment's 64 MiB limit
+    let group = MemoryGroup::create("k8s-server-flood-sec-edge", DEPLOYMENT_MEMORY_LIMIT)
+        .unwrap_or_else(|err| panic!("{err}"));
+    let server = Server::start_in(&group, &[]);
+
+    // WHEN 2,000 clients each open a connection and send 15.6 KiB of a request head without ever
+    // finishing it, connecting again whenever closed (at most 30 s); without a cap that much
+    // buffered head is more memory than the limit
+    let head = format!(
+        "GET /users/u-1 HTTP/1.1\r\nHost: flood\r\nX-Padding: {}",
+        "p".repeat(16_000)
+    );
+    let flood = Flood::start(
+        server.addr(),
+        2_000,
+        head.into_bytes(),
+        Duration::from_secs(30),
+    );
+    let started = Instant::now();
+    let metrics = loop {
+        assert!(
+            server.is_running(),
+            "k8s-server died under the flood (OOM kills in its cgroup: {})",
+            group.oom_kills()
+        );
+        let metrics = try_send_blocking(server.metrics_addr(), "GET", "/metrics", &[])
+            .map(|reply| reply.body)
+            .unwrap_or_default();
+        let waits = sample(
+            &metrics,
+            r#"http_connection_cap_waits_total{listener="api"}"#,
+        );
+        if waits.is_some_and(|waits| waits > 0.0) {
+            break metrics;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the cap was not reached within 15 s of the flood: {metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // AND, the cap reached, a caller asks for a user
+    let asked = Instant::now();
+    let reply = try_send_blocking(server.addr(), "GET", "/users/u-1", &[]);
+    let waited = asked.elapsed();
+    let after = try_send_blocking(server.metrics_addr(), "GET", "/metrics", &[])
+        .map(|reply| reply.body)
+        .unwrap_or_default();
+    let connected = flood.counts().connected.load(Ordering::Relaxed);
+    flood.stop();
+
+    // THEN the caller is answered well before any flood connection's own 10 s header timeout
+    // would free a slot: the connections that sent no whole head gave their slots up
+    println!(
+        "flood: {connected} connections made, the caller answered in {waited:?}, peak memory {} MiB",
+        group.peak_bytes() / (1024 * 1024)
+    );
+    let reply = reply.unwrap_or_else(|err| panic!("the caller got no answer: {err}"));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(
+        waited < Duration::from_secs(8),
+        "the caller waited {waited:?}"
+    );
+    // AND the process was never OOM-killed, its open connections stayed within the cap, and the
+    // refusals are on /metrics
+    assert!(server.is_running());
+    assert_eq!(group.oom_kills(), 0);
+    let open = sample(&metrics, r#"http_connections_open{listener="api"}"#);
+    assert!(
+        open.is_some_and(|open| (1.0..=1024.0).contains(&open)),
+        "{metrics}"
+    );
+    assert!(
+        sample(
+            &after,
+            r#"http_connections_crowded_out_total{listener="api"}"#
+        )
+        .is_some_and(|closed| closed > 0.0),
+        "{after}"
+    );
 }
 
 /// The server with `AUTH=jwt` against the provider whose JWKS is at `jwks_url`, and `extra`.

@@ -14,7 +14,7 @@
 //! The crate's second binary, `import-fn`, is the user import for S3 event notifications: its front
 //! door is [`import`].
 
-use app_core::http::{Contract, X_REQUEST_ID, is_sane_request_id, router};
+use app_core::http::{Contract, X_REQUEST_ID, callers_request_id, is_sane_request_id, router};
 use app_core::service::UserService;
 use app_core::startup::{self, StartupError};
 use axum::http::uri::PathAndQuery;
@@ -132,12 +132,10 @@ fn strip_stage(req: &mut Request) {
     }
 }
 
+/// The contract's rule for the caller's id (sane, and sent once), with the invocation's id in place
+/// of a fresh one.
 fn use_invocation_request_id(req: &mut Request) {
-    if req
-        .headers()
-        .get(X_REQUEST_ID)
-        .is_some_and(is_sane_request_id)
-    {
+    if callers_request_id(req.headers()).is_some() {
         return;
     }
     let invocation_id = req

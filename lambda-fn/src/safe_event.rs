@@ -7,7 +7,13 @@
 //! `Host` header is whatever the client sent), so an odd one made the conversion panic and the
 //! invocation fail (a 502 at the load balancer) instead of getting an answer. Values it could not
 //! parse are dropped here, before it sees them: the contract uses none of them.
+//!
+//! `lambda_http` also lets an event's `headers` replace its `multiValueHeaders`, which for a repeated
+//! header holds only the last value (API Gateway REST APIs send both): two `Authorization` headers
+//! would reach the contract as one. Where an event carries `multiValueHeaders`, those are the
+//! request's headers, as on a socket.
 
+use app_core::http::escape_encoded_dot_segments;
 use axum::http::header::HOST;
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderMap, HeaderName};
@@ -19,6 +25,7 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 pub(crate) fn make_safe(mut event: LambdaRequest) -> LambdaRequest {
     match &mut event {
         LambdaRequest::ApiGatewayV1(req) => {
+            prefer_multi_value(&mut req.headers, &req.multi_value_headers);
             clean_headers(&mut req.headers);
             clean_headers(&mut req.multi_value_headers);
             clean_domain(&mut req.request_context.domain_name);
@@ -34,6 +41,7 @@ pub(crate) fn make_safe(mut event: LambdaRequest) -> LambdaRequest {
             }
         }
         LambdaRequest::Alb(req) => {
+            prefer_multi_value(&mut req.headers, &req.multi_value_headers);
             clean_headers(&mut req.headers);
             clean_headers(&mut req.multi_value_headers);
             clean_path(&mut req.path);
@@ -41,6 +49,14 @@ pub(crate) fn make_safe(mut event: LambdaRequest) -> LambdaRequest {
         _ => {}
     }
     event
+}
+
+/// Removes from `headers` every header `multi_value` carries (all its values), so that `lambda_http`'s
+/// merge of the two keeps `multi_value`'s.
+fn prefer_multi_value(headers: &mut HeaderMap, multi_value: &HeaderMap) {
+    for name in multi_value.keys() {
+        headers.remove(name);
+    }
 }
 
 fn clean_headers(headers: &mut HeaderMap) {
@@ -66,11 +82,17 @@ fn clean_domain(domain: &mut Option<String>) {
     }
 }
 
+/// Gives a path without a leading `/` one, and keeps an encoded dot segment a segment, as the
+/// contract does on the server (`lambda_http`'s URL parser would resolve it before the contract
+/// sees the path).
 fn clean_path(path: &mut Option<String>) {
-    if let Some(p) = path
-        && !p.starts_with('/')
-    {
-        p.insert(0, '/');
+    if let Some(p) = path {
+        if !p.starts_with('/') {
+            p.insert(0, '/');
+        }
+        if let Some(escaped) = escape_encoded_dot_segments(p) {
+            *p = escaped;
+        }
     }
 }
 

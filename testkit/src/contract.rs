@@ -123,6 +123,20 @@ pub const CASES: &[Case] = &[
         Some("NOT_FOUND"),
     ),
     case(
+        "an encoded dot-dot segment is not a way out of /users/",
+        "GET",
+        "/users/%2e%2e/healthz",
+        404,
+        Some("NOT_FOUND"),
+    ),
+    case(
+        "an encoded dot-dot segment does not reach another user",
+        "GET",
+        "/users/u-1/%2E%2E/u-2",
+        404,
+        Some("NOT_FOUND"),
+    ),
+    case(
         "POST",
         "POST",
         "/users/u-1",
@@ -157,6 +171,16 @@ pub const CASES: &[Case] = &[
         headers: &[("x-request-id", "not a sane id")],
         ..case(
             "an insane request id is replaced",
+            "GET",
+            "/users/u-1",
+            200,
+            None,
+        )
+    },
+    Case {
+        headers: &[("x-request-id", "first-id"), ("x-request-id", "second-id")],
+        ..case(
+            "two request ids are replaced (neither is the one)",
             "GET",
             "/users/u-1",
             200,
@@ -212,6 +236,14 @@ pub fn contract_violations(case: &Case, reply: &Reply, door: &str) -> Vec<String
     expect(
         reply.header("access-control-allow-origin") == Some("*"),
         "Access-Control-Allow-Origin should be *".into(),
+    );
+    expect(
+        reply.header("cache-control") == Some("no-store"),
+        "Cache-Control should be no-store".into(),
+    );
+    expect(
+        reply.header("x-content-type-options") == Some("nosniff"),
+        "X-Content-Type-Options should be nosniff".into(),
     );
     match reply.status {
         204 => {

@@ -62,17 +62,42 @@ impl EventSource {
     }
 
     /// The event this source sends for `method target` with `headers` (`target` = path and query, as the
-    /// client sent them).
+    /// client sent them). A header sent more than once is carried as each source carries it: REST
+    /// APIs put every value in `multiValueHeaders` and the last in `headers`, HTTP APIs and Function
+    /// URLs join the values with commas, and the ALB is taken with multi-value headers on (with them
+    /// off it passes only the last value, and the function cannot tell).
     pub fn event(self, method: &str, target: &str, headers: &[(&str, &str)]) -> Value {
         let mut event: Value = serde_json::from_str(self.template()).expect("fixture is JSON");
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         let params = query_params(query);
         let e = &mut event;
+        let mut grouped: Vec<(String, Vec<&str>)> = Vec::new();
         for (name, value) in headers {
             let name = name.to_ascii_lowercase();
-            e["headers"][&name] = json!(value);
-            if let Some(multi) = e.get_mut("multiValueHeaders") {
-                multi[&name] = json!([value]);
+            match grouped.iter_mut().find(|(seen, _)| *seen == name) {
+                Some((_, values)) => values.push(value),
+                None => grouped.push((name, vec![value])),
+            }
+        }
+        let alb_multi_value =
+            self == Self::Alb && grouped.iter().any(|(_, values)| values.len() > 1);
+        if alb_multi_value {
+            let single = e.as_object_mut().expect("an event").remove("headers");
+            e["multiValueHeaders"] = multi_values(&header_pairs(single));
+        }
+        for (name, values) in &grouped {
+            let last = values.last().expect("a header has a value");
+            match self {
+                Self::HttpApiDefault | Self::HttpApiStage | Self::FunctionUrl => {
+                    e["headers"][name] = json!(values.join(","));
+                }
+                Self::Alb if alb_multi_value => e["multiValueHeaders"][name] = json!(values),
+                Self::RestApiStage | Self::Alb => {
+                    e["headers"][name] = json!(last);
+                    if let Some(multi) = e.get_mut("multiValueHeaders") {
+                        multi[name] = json!(values);
+                    }
+                }
             }
         }
         match self {
@@ -109,7 +134,11 @@ impl EventSource {
             Self::Alb => {
                 e["httpMethod"] = json!(method);
                 e["path"] = json!(path);
-                e["queryStringParameters"] = single_values(&params);
+                if alb_multi_value {
+                    e["multiValueQueryStringParameters"] = multi_values(&params);
+                } else {
+                    e["queryStringParameters"] = single_values(&params);
+                }
             }
         }
         event
@@ -124,6 +153,17 @@ fn query_params(query: &str) -> Vec<(String, String)> {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             (k.to_owned(), v.to_owned())
         })
+        .collect()
+}
+
+/// The name–value pairs of a `headers` object.
+fn header_pairs(headers: Option<Value>) -> Vec<(String, String)> {
+    let Some(Value::Object(headers)) = headers else {
+        return Vec::new();
+    };
+    headers
+        .into_iter()
+        .map(|(name, value)| (name, value.as_str().unwrap_or_default().to_owned()))
         .collect()
 }
 

@@ -6,7 +6,8 @@
 //!   `k8s-server` ([`served`]), where the workspace is ([`paths`]), running cargo from cargo
 //!   ([`cargo_env`]) and Python tools in `target/` ([`python`]).
 //! - An HTTP/1.1 client ([`http`]) and the reply all front doors are reduced to ([`reply`]); the
-//!   contract as a table of cases ([`contract`]); a bounded load ([`load`]).
+//!   contract as a table of cases ([`contract`]); a bounded load ([`load`]) and a bounded connection
+//!   flood ([`flood`]); a memory-limited cgroup for a process under it ([`cgroup`]).
 //! - The front doors: `k8s-server` in this process ([`server`]), `lambda-fn`'s handler fed real-shaped
 //!   events ([`lambda`]), `lambda-fn` under `cargo lambda watch` ([`lambda_watch`]), and a local
 //!   Lambda Runtime API that runs and times any function process ([`runtime_api`]).
@@ -16,7 +17,9 @@
 //! - moto server, the AWS emulator the DynamoDB store and the import are tested on ([`moto`]).
 
 pub mod cargo_env;
+pub mod cgroup;
 pub mod contract;
+pub mod flood;
 pub mod http;
 pub mod https;
 pub mod idp;

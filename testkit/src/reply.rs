@@ -12,6 +12,8 @@ pub const CONTRACT_HEADERS: &[&str] = &[
     "access-control-allow-headers",
     "access-control-max-age",
     "access-control-expose-headers",
+    "cache-control",
+    "x-content-type-options",
     "allow",
     "retry-after",
     "www-authenticate",

@@ -34,6 +34,7 @@ impl TestServer {
                 delay: Duration::ZERO,
                 timeout: Duration::from_secs(5),
             },
+            k8s_server::DEFAULT_MAX_CONNECTIONS,
         ));
         Self {
             addr,

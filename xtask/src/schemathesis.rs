@@ -1,11 +1,13 @@
-//! The OpenAPI contract tested from outside: schemathesis generates requests from `docs/openapi.json`
-//! and checks `k8s-server`'s answers against it (status codes, content types, headers, schemas).
-//! The server runs with `AUTH=jwt` against a JWKS this command serves on loopback (`testkit::idp`),
-//! and schemathesis sends a valid token (and checks, among others, that requests without it fail).
+//! The OpenAPI contract tested from outside: schemathesis generates requests from the document and
+//! checks `k8s-server`'s answers against it (status codes, content types, headers, schemas), in both
+//! configurations: with `AUTH=jwt` against a JWKS this command serves on loopback (`testkit::idp`),
+//! from `docs/openapi.json`, with a valid token (and checks, among others, that requests without it
+//! fail); and with `AUTH=none`, from the document the server serves at `/openapi.json`.
 
 use std::process::Command;
 
 use anyhow::{Result, ensure};
+use app_core::config::vars;
 use serde_json::json;
 use testkit::contract::auth;
 use testkit::http::try_send_blocking;
@@ -15,11 +17,38 @@ use testkit::served::K8sServer;
 
 use crate::steps::{self, target_dir, workspace_root};
 
+/// Runs schemathesis against `k8s-server` with `AUTH=jwt`, then with `AUTH=none`.
+pub fn run() -> Result<()> {
+    let schemathesis = ensure_tool("schemathesis", "schemathesis")?;
+    with_jwt(&schemathesis)?;
+    open(&schemathesis)
+}
+
+/// Starts the `k8s-server` binary that `cargo test --workspace` built (for its process tests) on a
+/// free port with `AUTH=none`, and runs schemathesis with a fixed seed against the document it
+/// serves (no token asked for).
+fn open(schemathesis: &std::path::Path) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let log = target_dir().join("schemathesis-k8s-server-open.log");
+    let server = runtime.block_on(K8sServer::start(&[(vars::AUTH, "none")], &log))?;
+    // The server stops when this returns.
+    steps::run(
+        "schemathesis run /openapi.json against k8s-server (AUTH=none)",
+        Command::new(schemathesis)
+            .arg("run")
+            .arg(format!("http://{}/openapi.json", server.addr))
+            .args(["--url", &format!("http://{}", server.addr)])
+            .args(["--max-examples", "50", "--seed", "1"])
+            .current_dir(target_dir()),
+    )
+}
+
 /// Starts the `k8s-server` binary that `cargo test --workspace` built (for its process tests) on a
 /// free port with `AUTH=jwt`, runs schemathesis against it with a fixed seed and a valid token, and
 /// stops the server.
-pub fn run() -> Result<()> {
-    let schemathesis = ensure_tool("schemathesis", "schemathesis")?;
+fn with_jwt(schemathesis: &std::path::Path) -> Result<()> {
     // The JWKS endpoint is served by this runtime's worker while this thread waits on schemathesis.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -7,7 +7,8 @@
 //!    process tests, the deploy drift test (which uses the kubectl from step 1) and `lambda-fn` under
 //!    `cargo lambda watch` (cargo-lambda is installed into `target/ci-venv` first).
 //!    It includes this crate's tests, among them the docs drift check (`xtask/tests/docs_drift.rs`).
-//! 3. schemathesis: requests generated from `docs/openapi.json` against a running `k8s-server`.
+//! 3. schemathesis: requests generated from the OpenAPI document against a running `k8s-server`,
+//!    with `AUTH=jwt` (`docs/openapi.json`) and with `AUTH=none` (the document it serves).
 
 use std::process::Command;
 

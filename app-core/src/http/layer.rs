@@ -1,6 +1,7 @@
 //! [`ContractLayer`]: everything the contract does around each route, in one tower layer with one
 //! future: the request id (kept if sane, else generated, echoed on the response), the request span,
-//! the request metrics, the CORS headers and the panic guard (a panicking handler is a JSON 500).
+//! the request metrics, the CORS headers, `Cache-Control: no-store` and
+//! `X-Content-Type-Options: nosniff`, and the panic guard (a panicking handler is a JSON 500).
 //!
 //! It replaces a stack of tower-http layers (set and propagate request id, trace, catch panic) and
 //! two `map_*` steps, each of which wrapped the future of the next, entered the span again or moved
@@ -17,7 +18,10 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{MatchedPath, Request};
-use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS};
+use axum::http::header::{
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, CACHE_CONTROL,
+    X_CONTENT_TYPE_OPTIONS,
+};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
@@ -144,6 +148,8 @@ where
         let headers = response.headers_mut();
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, ANY_ORIGIN);
         headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED_HEADERS);
+        headers.entry(CACHE_CONTROL).or_insert(NO_STORE);
+        headers.insert(X_CONTENT_TYPE_OPTIONS, NOSNIFF);
         if !headers.contains_key(X_REQUEST_ID_NAME) {
             headers.insert(X_REQUEST_ID_NAME, this.request_id.clone());
         }
@@ -162,6 +168,12 @@ const ANY_ORIGIN: HeaderValue = HeaderValue::from_static("*");
 /// CORS: the response headers a browser script may read besides the safelisted ones (built at
 /// compile time, like [`ANY_ORIGIN`]: a `from_static` at run time checks its bytes on every call).
 const EXPOSED_HEADERS: HeaderValue = HeaderValue::from_static("x-request-id, www-authenticate");
+
+/// No cache may keep an answer: user data, and answers that depend on the caller's token.
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+
+/// Browsers take the declared content type (JSON) and do not guess another.
+const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 
 /// What `TraceLayer::new_for_http()` logs when a response is ready: the response at `DEBUG`, and a
 /// server error (5xx) at `ERROR` as "response failed".

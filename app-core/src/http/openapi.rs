@@ -1,11 +1,13 @@
 //! The contract as an OpenAPI 3 document, generated from the handlers and types themselves (utoipa),
-//! served by `k8s-server` at `/openapi.json` and committed as `docs/openapi.json`.
+//! committed as `docs/openapi.json` (the `AUTH=jwt` API) and served by `k8s-server` at
+//! `/openapi.json` as the server is configured ([`openapi_json_for`]).
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{ApiError, ErrorBody, Failure};
 use super::users;
+use crate::auth::Access;
 use crate::domain::User;
 
 #[derive(OpenApi)]
@@ -53,9 +55,61 @@ pub fn openapi_json() -> String {
         + "\n"
 }
 
+/// The OpenAPI document of the API as `access` configures it: [`openapi_json`] with `AUTH=jwt`; with
+/// `AUTH=none`, the same without the bearer scheme, the operations' security requirement and the
+/// answers only a token check gives (401, 403), so that a client generated from it sends no token
+/// and expects no refusal.
+pub fn openapi_json_for(access: &Access) -> String {
+    match access {
+        Access::Bearer(_) => openapi_json(),
+        Access::Open => {
+            let mut doc: serde_json::Value =
+                serde_json::from_str(&openapi_json()).expect("the OpenAPI document is JSON");
+            if let Some(components) = doc["components"].as_object_mut() {
+                components.remove("securitySchemes");
+            }
+            let operations = doc["paths"]
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|paths| paths.values_mut())
+                .filter_map(serde_json::Value::as_object_mut)
+                .flat_map(|path| path.values_mut())
+                .filter_map(serde_json::Value::as_object_mut);
+            for operation in operations {
+                operation.remove("security");
+                if let Some(responses) = operation
+                    .get_mut("responses")
+                    .and_then(serde_json::Value::as_object_mut)
+                {
+                    responses.remove("401");
+                    responses.remove("403");
+                }
+            }
+            serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises") + "\n"
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_auth_none_the_document_asks_for_no_token_and_promises_no_refusal() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&openapi_json_for(&Access::Open)).unwrap();
+        let get = &doc["paths"]["/users/{id}"]["get"];
+
+        assert!(get["security"].is_null(), "{get}");
+        assert!(doc["components"]["securitySchemes"].is_null());
+        assert!(get["responses"]["401"].is_null() && get["responses"]["403"].is_null());
+        for status in ["200", "400", "404", "500", "503"] {
+            assert!(
+                get["responses"][status].is_object(),
+                "no {status} documented"
+            );
+        }
+    }
 
     #[test]
     fn the_committed_document_is_current() {

@@ -46,8 +46,9 @@ struct Status {
     status: &'static str,
 }
 
-pub(super) fn routes(readiness: Readiness) -> Router {
-    let openapi = axum::body::Bytes::from(super::openapi_json());
+/// The probes, and `GET /openapi.json` answering `openapi`.
+pub(super) fn routes(readiness: Readiness, openapi: String) -> Router {
+    let openapi = axum::body::Bytes::from(openapi);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

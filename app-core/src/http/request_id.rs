@@ -2,7 +2,7 @@
 //! response and recorded on the request's span so every log line of the request carries it.
 
 use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, Request};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
 use tracing::Span;
 use uuid::Uuid;
 
@@ -26,15 +26,21 @@ pub fn is_sane_request_id(value: &HeaderValue) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:=+/".contains(b))
 }
 
+/// The caller's request id, if it is sane and sent once (two ids are none: which would be the one?).
+pub fn callers_request_id(headers: &HeaderMap) -> Option<&HeaderValue> {
+    let mut sent = headers.get_all(&X_REQUEST_ID_NAME).iter();
+    match (sent.next(), sent.next()) {
+        (Some(id), None) if is_sane_request_id(id) => Some(id),
+        _ => None,
+    }
+}
+
 /// The request's id: a sane one from the caller, else a fresh UUID v4, which is then set on the
 /// request (for the span and the routes). A caller's id that is not sane, or sent more than once, is
 /// replaced. Returns the id for the response.
 pub(super) fn ensure(req: &mut Request<Body>) -> HeaderValue {
     let headers = req.headers_mut();
-    let mut sent = headers.get_all(&X_REQUEST_ID_NAME).iter();
-    if let (Some(id), None) = (sent.next(), sent.next())
-        && is_sane_request_id(id)
-    {
+    if let Some(id) = callers_request_id(headers) {
         return id.clone();
     }
     let id = generate();

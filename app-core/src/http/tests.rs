@@ -111,12 +111,40 @@ async fn an_unknown_path_is_a_json_404_not_found() {
         "/users/u-1/extra",
         "/healthz",
         "/users/..",
-        "/users/%2e%2E",
+        "/users/%2e%2e/healthz",
     ] {
         let (status, body) = get_json(uri).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
             (StatusCode::NOT_FOUND, Some("NOT_FOUND")),
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_encoded_dot_dot_is_an_id_of_two_dots_not_a_way_up() {
+    let (status, body) = get_json("/users/%2e%2E").await;
+
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_USER_ID"))
+    );
+}
+
+#[tokio::test]
+async fn no_answer_may_be_cached_or_sniffed_as_another_type() {
+    for uri in ["/users/u-1", "/users/nope", "/nope"] {
+        let response = super::router(service())
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+
+        let header = |name| response.headers().get(name).map(|v| v.to_str().unwrap());
+        assert_eq!(header(header::CACHE_CONTROL), Some("no-store"), "{uri}");
+        assert_eq!(
+            header(header::X_CONTENT_TYPE_OPTIONS),
+            Some("nosniff"),
             "{uri}"
         );
     }
@@ -340,4 +368,23 @@ async fn paths_are_normalised_before_routing_as_lambda_http_does() {
             "{uri}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_served_openapi_document_describes_the_api_as_configured() {
+    // GIVEN a server with AUTH=none (the default)
+    let app = server_router(service(), Readiness::new());
+
+    // WHEN a client reads /openapi.json
+    let response = app
+        .oneshot(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+
+    // THEN the lookup asks for no bearer token (the committed document, AUTH=jwt, does)
+    let get = &doc["paths"]["/users/{id}"]["get"];
+    assert!(get["security"].is_null(), "{get}");
+    assert!(get["responses"]["200"].is_object());
 }

@@ -7,9 +7,11 @@ pub mod manifests;
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use testkit::cgroup::MemoryGroup;
 use testkit::http::try_send_blocking;
 pub use testkit::ports::free_port;
 use testkit::process::{Signal, Supervised};
@@ -57,15 +59,20 @@ impl Server {
     /// Starts the binary on a free port, with `/metrics` on another, with `vars` (their `PORT` and
     /// `METRICS_PORT` replaced) and waits until `/healthz` answers.
     pub fn start(vars: &[(&str, &str)]) -> Server {
-        Self::start_with(vars, Stdio::null())
+        Self::start_with(vars, Stdio::null(), None)
+    }
+
+    /// Like [`Server::start`], inside memory cgroup `group` from its first instruction on.
+    pub fn start_in(group: &MemoryGroup, vars: &[(&str, &str)]) -> Server {
+        Self::start_with(vars, Stdio::null(), Some(group))
     }
 
     /// Like [`Server::start`], keeping the log (stdout) for [`Server::stop_and_read_log`].
     pub fn start_logging(vars: &[(&str, &str)]) -> Server {
-        Self::start_with(vars, Stdio::piped())
+        Self::start_with(vars, Stdio::piped(), None)
     }
 
-    fn start_with(vars: &[(&str, &str)], stdout: Stdio) -> Server {
+    fn start_with(vars: &[(&str, &str)], stdout: Stdio, group: Option<&MemoryGroup>) -> Server {
         let port = free_port();
         // Two picks in a row are almost always different; the server refuses the same port twice.
         let metrics_port = std::iter::repeat_with(free_port)
@@ -78,8 +85,16 @@ impl Server {
             .filter(|(k, _)| !["PORT", "METRICS_PORT"].contains(k))
             .collect();
         all.extend([("PORT", &*port_text), ("METRICS_PORT", &metrics_port_text)]);
+        let mut command = match group {
+            Some(group) => {
+                let mut command = group.command(Path::new(BIN));
+                command.env_clear().envs(all.iter().copied());
+                command
+            }
+            None => command(&all),
+        };
         let process = Supervised::spawn(
-            command(&all)
+            command
                 .stdin(Stdio::null())
                 .stdout(stdout)
                 .stderr(Stdio::inherit()),
@@ -102,6 +117,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         server
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&self) -> bool {
+        self.process.is_running()
     }
 
     /// Where it listens.

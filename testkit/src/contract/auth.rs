@@ -33,12 +33,12 @@ pub const FORBIDDEN_BODY: &str = r#"{"success":false,"error":{"code":"FORBIDDEN"
 pub struct AuthCase {
     /// The request and its expected answer (`headers` is empty: the credentials are below).
     pub case: Case,
-    /// The `Authorization` header, if one is sent.
-    pub authorization: Option<String>,
+    /// The `Authorization` header lines sent (usually none or one).
+    pub authorization: Vec<String>,
 }
 
 impl AuthCase {
-    /// The request headers: `Authorization`, if any.
+    /// The request headers: `Authorization`, as often as it is sent.
     pub fn headers(&self) -> Vec<(&str, &str)> {
         self.authorization
             .iter()
@@ -83,7 +83,7 @@ fn get(name: &'static str, authorization: Option<String>, status: u16) -> AuthCa
             challenge,
             ..case(name, "GET", "/users/u-1", status, None)
         },
-        authorization,
+        authorization: authorization.into_iter().collect(),
     }
 }
 
@@ -215,7 +215,7 @@ pub fn cases() -> Vec<AuthCase> {
                     Some("UNAUTHENTICATED"),
                 )
             },
-            authorization: None,
+            authorization: Vec::new(),
         },
         AuthCase {
             case: case(
@@ -225,14 +225,27 @@ pub fn cases() -> Vec<AuthCase> {
                 400,
                 Some("INVALID_USER_ID"),
             ),
-            authorization: bearer(&valid),
+            authorization: bearer(&valid).into_iter().collect(),
         },
         AuthCase {
             case: Case {
                 challenge: MISSING,
                 ..case("HEAD without a token", "HEAD", "/users/u-1", 401, None)
             },
-            authorization: None,
+            authorization: Vec::new(),
+        },
+        AuthCase {
+            case: Case {
+                challenge: INVALID,
+                ..case(
+                    "two Authorization headers, each valid",
+                    "GET",
+                    "/users/u-1",
+                    401,
+                    Some("UNAUTHENTICATED"),
+                )
+            },
+            authorization: vec![format!("Bearer {valid}"), format!("Bearer {valid}")],
         },
     ]
 }

@@ -525,7 +525,10 @@ fn server_facts(b: &Bench, peak_rss_after_all_runs_mib: f64) -> Result<ServerFac
 /// `--scale-connections` open keep-alive connections, `--runs` runs each; peak RSS after each.
 fn scale(b: &Bench) -> Result<Scale> {
     let args = b.args;
-    let mut server = b.k8s_server("k8s-server-scale", NO_ENV)?;
+    // Every connection of the phase open at once: above the default cap (MAX_CONNECTIONS, 1024)
+    // the rest would wait in the kernel's queue.
+    let cap = (args.scale_connections + 1024).to_string();
+    let mut server = b.k8s_server("k8s-server-scale", [("MAX_CONNECTIONS", cap.as_str())])?;
     let mut at = |connections: u32| -> Result<(Summary, f64)> {
         b.load(&mut server, connections, WARM_UP, &[])?;
         let runs = (0..args.runs)

@@ -62,9 +62,20 @@ async fn call(
     uri: &str,
     authorization: Option<&str>,
 ) -> Answer {
+    let lines: Vec<&str> = authorization.into_iter().collect();
+    call_with(service, method, uri, &lines).await
+}
+
+/// [`call`] with every `Authorization` line in `authorization`.
+async fn call_with(
+    service: &UserService,
+    method: Method,
+    uri: &str,
+    authorization: &[&str],
+) -> Answer {
     let mut request = Request::builder().method(method).uri(uri);
-    if let Some(value) = authorization {
-        request = request.header(header::AUTHORIZATION, value);
+    for value in authorization {
+        request = request.header(header::AUTHORIZATION, *value);
     }
     let (status, headers, body) = send_request(
         router(service.clone()),
@@ -101,7 +112,8 @@ async fn the_authentication_table() {
     } in auth_cases()
     {
         let method = Method::from_bytes(case.method.as_bytes()).unwrap();
-        let answer = call(&service, method, case.target, authorization.as_deref()).await;
+        let lines: Vec<&str> = authorization.iter().map(String::as_str).collect();
+        let answer = call_with(&service, method, case.target, &lines).await;
         let name = case.name;
         assert_eq!(answer.status, case.status, "{name}");
         assert_eq!(answer.challenge(), case.challenge, "{name}");
