@@ -111,8 +111,16 @@ impl Measurements {
                     format!("no `{SERVER}` target with a measured point"),
                 )
             })?;
-        let most = server.points.iter().max_by_key(|p| p.connections).map(|p| &p.median);
-        let fewest = server.points.iter().min_by_key(|p| p.connections).map(|p| &p.median);
+        let most = server
+            .points
+            .iter()
+            .max_by_key(|p| p.connections)
+            .map(|p| &p.median);
+        let fewest = server
+            .points
+            .iter()
+            .min_by_key(|p| p.connections)
+            .map(|p| &p.median);
         let (most, fewest) = (most.expect("a point"), fewest.expect("a point"));
         let m = Measurements {
             run: format!("{file} (bench of {})", parsed.machine.date),
@@ -125,7 +133,10 @@ impl Measurements {
             lambda_memory_mb: parsed.lambda.memory_mb,
         };
         for (field, value) in [
-            ("dynamodb.targets.points.median.rps", m.server_cpu_s_per_request),
+            (
+                "dynamodb.targets.points.median.rps",
+                m.server_cpu_s_per_request,
+            ),
             ("dynamodb.targets.points.median.p50_ms", m.server_latency_ms),
             ("server.start_to_ready_ms_p50", m.server_start_to_ready_ms),
             ("lambda.warm_invoke_ms_p50", m.lambda_duration_ms),

@@ -45,10 +45,16 @@ pub fn run_to_exit(vars: &[(&str, &str)]) -> Output {
         .spawn()
         .expect("k8s-server runs");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().expect("k8s-server can be waited for").is_none() {
+    while child
+        .try_wait()
+        .expect("k8s-server can be waited for")
+        .is_none()
+    {
         if Instant::now() > deadline {
             child.kill().ok();
-            panic!("k8s-server did not exit within 30 s with {vars:?}: it started instead of refusing");
+            panic!(
+                "k8s-server did not exit within 30 s with {vars:?}: it started instead of refusing"
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
