@@ -83,7 +83,9 @@ impl UserRepository for DynamoDbStore {
             .key(KEY_ATTRIBUTE, AttributeValue::S(id.as_str().to_owned()))
             .send()
             .await
-            .map_err(|err| classify(&format!("GetItem on table {}", self.table), err))?;
+            .map_err(|err| {
+                StoreError::from(classify(&format!("GetItem on table {}", self.table), err))
+            })?;
         let Some(item) = output.item else {
             return Ok(None);
         };
@@ -131,7 +133,7 @@ impl UserWriter for DynamoDbStore {
                 .map_err(|_| {
                     StoreError::Unavailable(format!("{}: no answer within {budget:?}", what()))
                 })?
-                .map_err(|err| classify(&what(), err))?;
+                .map_err(|err| StoreError::from(classify(&what(), err)))?;
             pending = output
                 .unprocessed_items
                 .and_then(|mut unprocessed| unprocessed.remove(&self.table))
