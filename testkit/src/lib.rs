@@ -32,5 +32,6 @@ pub mod procfs;
 pub mod python;
 pub mod reply;
 pub mod runtime_api;
+pub mod seed;
 pub mod served;
 pub mod server;
