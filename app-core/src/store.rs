@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod dynamodb;
 pub mod memory;
+mod settings;
 
 use std::sync::Arc;
 
@@ -16,6 +17,8 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 pub use self::batch::UserBatch;
+pub use self::settings::StoreSettings;
+pub(crate) use self::settings::{store_timeout, table_name};
 use crate::aws::AwsError;
 use crate::domain::{User, UserId};
 

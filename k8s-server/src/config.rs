@@ -1,4 +1,4 @@
-//! The settings only the server reads (the shared ones are `app_core::config::Config`).
+//! The settings only the server reads (the shared ones are `app_core::startup::Config`).
 
 use std::time::Duration;
 

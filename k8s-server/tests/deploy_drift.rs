@@ -13,8 +13,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use app_core::auth::AuthSettings;
-use app_core::config::{Config, Env, vars};
+use app_core::config::{Env, vars};
 use app_core::import::ImportConfig;
+use app_core::startup::Config;
 use clap::Parser;
 use k8s_server::ServerConfig;
 use serde_yaml_ng::Value;

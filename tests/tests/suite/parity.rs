@@ -3,8 +3,9 @@
 //! (`testkit::contract::auth`) alike.
 
 use app_core::auth::Access;
-use app_core::config::{Config, Env};
+use app_core::config::Env;
 use app_core::service::UserService;
+use app_core::startup::Config;
 use testkit::contract::auth::{self, published_keys};
 use testkit::contract::{
     CASES, Case, contract_violations, parity_violation, request_id_violations,
