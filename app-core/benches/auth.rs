@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use app_core::auth::{
     Access, AuthSettings, BearerAuth, DEFAULT_JWKS_REFETCH_INTERVAL, JwtSettings,
 };
-use app_core::http::router;
+use app_core::http::{AppState, router};
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
 use axum::body::Body;
@@ -89,10 +89,13 @@ fn bearer(c: &mut Criterion) {
 
     let store = Arc::new(MemoryStore::sample());
     let open = router(UserService::new(store.clone()));
-    let protected = router(UserService::new(store).with_access(Access::new(
-        &AuthSettings::Jwt(settings(&idp)),
-        &testkit::https::transport(),
-    )));
+    let protected = router(AppState::new(
+        UserService::new(store),
+        Access::new(
+            &AuthSettings::Jwt(settings(&idp)),
+            &testkit::https::transport(),
+        ),
+    ));
     let authorization = format!("Bearer {token}");
     let get = |app: &app_core::http::Contract, authorization: Option<&str>| {
         let mut request = Request::get("/users/u-1");

@@ -14,6 +14,7 @@ use crate::aws::{self, sdk_config_loader};
 
 use crate::auth::{Access, AuthSettings};
 use crate::config::{ConfigError, Env, vars};
+use crate::http::AppState;
 use crate::import::{ImportConfig, Importer};
 use crate::objects::s3::S3ObjectStore;
 use crate::service::UserService;
@@ -187,15 +188,15 @@ impl StartupError {
     }
 }
 
-/// Reads the shared configuration, installs logging and builds the service under its access rule, on
-/// the front door's `transport` (the store's SDK client, the JWKS fetch): the first thing both lookup
-/// binaries do.
-pub async fn init(transport: Transport) -> Result<UserService, StartupError> {
+/// Reads the shared configuration, installs logging and builds the service and its access rule (the
+/// routes' state), on the front door's `transport` (the store's SDK client, the JWKS fetch): the first
+/// thing both lookup binaries do.
+pub async fn init(transport: Transport) -> Result<AppState, StartupError> {
     let config = Config::from_env()?;
     check_ca_bundle_of_process()?;
     telemetry::init(&config.log);
     let service = build_service(&config.store, &transport).await?;
-    Ok(service.with_access(access(&config.auth, &transport)))
+    Ok(AppState::new(service, access(&config.auth, &transport)))
 }
 
 /// The access rule `settings` describe, said once in the log; keys come through `transport`. No key

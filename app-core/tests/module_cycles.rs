@@ -16,6 +16,14 @@ fn no_module_reaches_itself_through_crate_paths() {
         "read too few modules under {}: {graph:?}",
         src.display()
     );
+    // The lookup use case knows nothing of HTTP or of who may call it: the router's state carries the
+    // access rule (`http::AppState`).
+    for outside in ["http", "auth"] {
+        assert!(
+            !graph["service"].contains(outside),
+            "service uses {outside}: {graph:#?}"
+        );
+    }
     let circles = in_circles(&graph);
     assert!(
         circles.is_empty(),

@@ -22,8 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use app_core::http::{Contract, Readiness, server_router, with_contract};
-use app_core::service::UserService;
+use app_core::http::{AppState, Contract, Readiness, server_router, with_contract};
 use app_core::startup::{self, StartupError};
 use axum::http::HeaderValue;
 use axum::http::header::CONNECTION;
@@ -70,7 +69,7 @@ async fn listen(port: u16) -> Result<TcpListener, StartupError> {
 /// What the server answers on its public port: `app-core`'s server routes, behind the contract
 /// (`/metrics` is the contract's JSON 404 here: it lives on [`metrics_router`]'s port). Installs the
 /// process's Prometheus recorder (once), so that metrics count from the first request.
-pub fn router(service: UserService, readiness: Readiness) -> Contract {
+pub fn router(service: impl Into<AppState>, readiness: Readiness) -> Contract {
     metrics::install();
     server_router(service, readiness)
 }
@@ -119,7 +118,7 @@ mod limits {
 /// 4. In-flight requests get up to `drain.timeout` to finish.
 pub async fn serve(
     listener: TcpListener,
-    service: UserService,
+    service: impl Into<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     drain: Drain,
 ) -> std::io::Result<()> {

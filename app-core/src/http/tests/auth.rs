@@ -20,12 +20,11 @@ use testkit::idp::{
 };
 
 use crate::auth::{Access, AuthSettings, DEFAULT_JWKS_REFETCH_INTERVAL, JwtSettings};
-use crate::http::{Readiness, router, server_router};
-use crate::service::UserService;
+use crate::http::{AppState, Readiness, router, server_router};
 use crate::transport::Transport;
 
 /// The user service behind `AUTH=jwt` with the test provider's issuer, audience and scope.
-fn protected(jwks_url: &str) -> UserService {
+fn protected(jwks_url: &str) -> AppState {
     let settings = AuthSettings::Jwt(JwtSettings {
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
@@ -33,7 +32,7 @@ fn protected(jwks_url: &str) -> UserService {
         required_scope: SCOPE.to_owned(),
         jwks_refetch_interval: DEFAULT_JWKS_REFETCH_INTERVAL,
     });
-    service().with_access(Access::new(&settings, &Transport::for_tests()))
+    AppState::new(service(), Access::new(&settings, &Transport::for_tests()))
 }
 
 /// What a caller sees.
@@ -57,7 +56,7 @@ impl Answer {
 }
 
 async fn call(
-    service: &UserService,
+    service: &AppState,
     method: Method,
     uri: &str,
     authorization: Option<&str>,
@@ -78,7 +77,7 @@ async fn call(
     }
 }
 
-async fn get(service: &UserService, token: &str) -> Answer {
+async fn get(service: &AppState, token: &str) -> Answer {
     call(
         service,
         Method::GET,
