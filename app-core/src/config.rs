@@ -5,9 +5,10 @@
 
 use thiserror::Error;
 
-/// The names of every variable the binaries read (besides the AWS SDK's own standard settings such as
-/// `AWS_REGION` and `AWS_ENDPOINT_URL_DYNAMODB`, which the SDK reads). The deploy drift test checks the
-/// manifests against this list.
+/// The names of every variable app-core reads for the binaries (besides the AWS SDK's own standard
+/// settings such as `AWS_REGION` and `AWS_ENDPOINT_URL_DYNAMODB`, which the SDK reads). A front door
+/// that reads its own settings lists them itself (`k8s_server::vars`); the deploy drift test checks
+/// the manifests against the union.
 pub mod vars {
     /// `memory` (default) or `dynamodb`.
     pub const USER_STORE: &str = "USER_STORE";
@@ -38,15 +39,6 @@ pub mod vars {
     /// With `AUTH=jwt`: the shortest time between two fetches of the key set, in seconds (default
     /// 30, 1 to 3600).
     pub const JWKS_REFETCH_INTERVAL_SECS: &str = "JWKS_REFETCH_INTERVAL_SECS";
-    /// `k8s-server` only: the TCP port (default 8080).
-    pub const PORT: &str = "PORT";
-    /// `k8s-server` only: the TCP port of `/metrics` (default 9090), which the Service does not expose.
-    pub const METRICS_PORT: &str = "METRICS_PORT";
-    /// `k8s-server` only: the drain deadline after SIGTERM in seconds (default 20).
-    pub const SHUTDOWN_TIMEOUT_SECS: &str = "SHUTDOWN_TIMEOUT_SECS";
-    /// `k8s-server` only: how long to keep serving, with `/readyz` at 503, before the listener closes
-    /// (default 0: on Kubernetes the pod's preStop sleep does this job).
-    pub const SHUTDOWN_DELAY_MS: &str = "SHUTDOWN_DELAY_MS";
     /// Import on Lambda only: stop at a batch boundary when less than this many milliseconds of the
     /// invocation remain (default 2000).
     pub const IMPORT_DEADLINE_MARGIN_MS: &str = "IMPORT_DEADLINE_MARGIN_MS";
@@ -78,10 +70,6 @@ pub mod vars {
         JWKS_URL,
         JWT_REQUIRED_SCOPE,
         JWKS_REFETCH_INTERVAL_SECS,
-        PORT,
-        METRICS_PORT,
-        SHUTDOWN_TIMEOUT_SECS,
-        SHUTDOWN_DELAY_MS,
         IMPORT_DEADLINE_MARGIN_MS,
     ];
 }

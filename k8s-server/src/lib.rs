@@ -34,7 +34,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::Service;
 
-pub use config::ServerConfig;
+pub use config::{ServerConfig, vars};
 
 /// Starts the server from the environment and runs it until `shutdown` completes and the drain ends.
 /// `/metrics` is served on its own port until the process exits.
