@@ -155,3 +155,13 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 }
+
+/// The variables `vars` (name, value), for tests.
+#[cfg(test)]
+pub(crate) fn from_pairs(vars: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+    let map: std::collections::HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Env::from_fn(move |name| map.get(name).cloned())
+}

@@ -235,20 +235,12 @@ pub fn exit(program: &str, result: Result<(), StartupError>) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
     use super::*;
     use crate::auth::JwtSettings;
+    use crate::config::from_pairs as env;
     use crate::telemetry::LogFormat;
-
-    fn env(vars: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Env::from_fn(move |name| map.get(name).cloned())
-    }
 
     #[test]
     fn nothing_set_means_the_embedded_sample_and_text_logs_at_info() {

@@ -85,17 +85,8 @@ pub(crate) fn table_name<F: Fn(&str) -> Option<String>>(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
-
-    fn env(vars: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Env::from_fn(move |name| map.get(name).cloned())
-    }
+    use crate::config::from_pairs as env;
 
     #[test]
     fn dynamodb_reads_table_and_timeout_with_defaults() {

@@ -57,17 +57,8 @@ impl LogSettings {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
-
-    fn env(vars: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Env::from_fn(move |name| map.get(name).cloned())
-    }
+    use crate::config::from_pairs as env;
 
     #[test]
     fn the_lambda_runtime_log_settings_apply_when_ours_are_unset() {
