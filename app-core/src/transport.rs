@@ -70,11 +70,9 @@ impl Transport {
 
 #[cfg(test)]
 impl Transport {
-    /// The transport of the unit tests: `k8s-server`'s, through testkit. (testkit's `app-core` is
-    /// another crate than the one under test, so its `Transport` is another type: the parts are the
-    /// SDK's.)
+    /// The transport of the unit tests, on the SDK's parts (`contract::https`).
     pub(crate) fn for_tests() -> Self {
-        Self::new(testkit::https::http_client(), testkit::https::connector)
+        Self::new(contract::https::http_client(), contract::https::connector)
     }
 }
 

@@ -1,5 +1,5 @@
 //! Bearer-token authentication through the router, with real keys, real signatures and the JWKS
-//! served over HTTP on loopback (`testkit::idp`); the table is `testkit::contract::auth`, which the
+//! served over HTTP on loopback (`contract::idp`); the table is `contract::auth`, which the
 //! parity suite also sends to every front door.
 
 use std::time::Duration;
@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{send_request, service};
-use testkit::contract::auth::{
+use contract::auth::{
     AuthCase, FORBIDDEN_BODY, INVALID, MISSING, UNAUTHENTICATED_BODY, cases as auth_cases,
     published_keys,
 };
-use testkit::idp::{
+use contract::idp::{
     self, AUDIENCE, ISSUER, JwksServer, SCOPE, SigningKey, claims, claims_with, shared_ec,
     shared_rsa,
 };
@@ -344,4 +344,12 @@ async fn skip_time(by: Duration) {
     tokio::time::pause();
     tokio::time::advance(by).await;
     tokio::time::resume();
+}
+
+#[test]
+fn the_contract_crate_knows_the_longest_token_the_service_accepts() {
+    assert_eq!(
+        contract::auth::MAX_TOKEN_BYTES,
+        crate::auth::MAX_TOKEN_BYTES
+    );
 }
