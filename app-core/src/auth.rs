@@ -1,12 +1,12 @@
 //! Who may read a user: OAuth 2.0 bearer tokens (JWT access tokens from any OIDC provider), checked
 //! here so that every front door makes the same decision for the same request.
 //!
-//! - [`settings`]: `AUTH`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWKS_URL`, `JWT_REQUIRED_SCOPE`,
-//!   `JWKS_REFETCH_INTERVAL_SECS`.
+//! - [`settings`]: `AUTH`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWKS_URL`, `JWKS_ALLOW_INSECURE_HTTP`,
+//!   `JWT_REQUIRED_SCOPE`, `JWKS_REFETCH_INTERVAL_SECS`.
 //! - `jwks`: the provider's keys, fetched on first need and on an unknown key id (rate-limited).
 //! - `token`: one token against one key (RS256 or ES256 as the key says; issuer, audience, time).
 //! - `crypto`: the signature checks, on ring.
-//! - `cache`: tokens already verified, until they expire.
+//! - `cache`: tokens already verified, while their key is held, for five minutes at most.
 //!
 //! The HTTP side (the `Authorization` header, the 401/403/503 answers) is in `http::auth` and
 //! `http::error`.
@@ -26,7 +26,7 @@ pub use settings::{
 
 use crate::transport::Transport;
 use cache::VerifiedTokens;
-use jwks::{KeyError, Keys};
+use jwks::{Key, KeyError, Keys};
 use token::Rules;
 
 /// The longest token accepted, in bytes. Longer ones are refused unread (common proxies refuse
@@ -77,14 +77,22 @@ impl Access {
 pub struct BearerAuth {
     rules: Rules,
     keys: Keys,
-    verified: VerifiedTokens,
+    /// Each verdict with the key that reached it.
+    verified: VerifiedTokens<Arc<Key>>,
     required_scope: String,
 }
 
 impl BearerAuth {
-    /// Checks for tokens as `settings` describe, with keys fetched through `transport`.
+    /// Checks for tokens as `settings` describe, with keys fetched through `transport`. Warns (once,
+    /// at start-up) when the keys would travel over plain http beyond this host.
     pub fn new(settings: &JwtSettings, transport: &Transport) -> Self {
         crypto::install();
+        if settings::insecure_http(&settings.jwks_url) {
+            tracing::warn!(
+                jwks_url = %settings.jwks_url,
+                "JWKS_URL is plain http to a host that is not loopback (JWKS_ALLOW_INSECURE_HTTP=true): whoever can intercept the key set can mint tokens for anyone; use https"
+            );
+        }
         Self {
             rules: Rules::new(settings),
             keys: Keys::new(
@@ -108,12 +116,13 @@ impl BearerAuth {
             return Err(AuthError::InvalidToken);
         }
         let now = unix_now();
-        let hash = VerifiedTokens::hash(token);
-        let verified = match self.verified.get(&hash, now) {
+        let hash = cache::hash(token);
+        let cached = self.verified.get(&hash, now, |key| self.keys.holds(key));
+        let verified = match cached {
             Some(verified) => verified,
             None => {
-                let verified = self.verify(token).await?;
-                self.verified.insert(hash, verified, now);
+                let (verified, key) = self.verify(token).await?;
+                self.verified.insert(hash, verified, key, now);
                 verified
             }
         };
@@ -124,8 +133,9 @@ impl BearerAuth {
         }
     }
 
-    /// The full check, without the cache: key id, key, then the token against it.
-    async fn verify(&self, token: &str) -> Result<token::Verified, AuthError> {
+    /// The full check, without the cache: key id, key, then the token against it. Also returns the
+    /// key, which the verdict holds only as long as the provider publishes it.
+    async fn verify(&self, token: &str) -> Result<(token::Verified, Arc<Key>), AuthError> {
         let kid = jsonwebtoken::decode_header(token)
             .ok()
             .and_then(|header| header.kid)
@@ -134,9 +144,11 @@ impl BearerAuth {
             KeyError::UnknownKid => AuthError::InvalidToken,
             KeyError::Unavailable => AuthError::Unavailable,
         })?;
-        self.rules
+        let verified = self
+            .rules
             .verify(token, &key)
-            .ok_or(AuthError::InvalidToken)
+            .ok_or(AuthError::InvalidToken)?;
+        Ok((verified, key))
     }
 }
 

@@ -32,8 +32,11 @@ pub mod vars {
     pub const JWT_ISSUER: &str = "JWT_ISSUER";
     /// With `AUTH=jwt`: the audience accepted tokens name in `aud`.
     pub const JWT_AUDIENCE: &str = "JWT_AUDIENCE";
-    /// With `AUTH=jwt`: the http(s) URL of the provider's JSON Web Key Set.
+    /// With `AUTH=jwt`: the https URL of the provider's JSON Web Key Set (http to loopback only).
     pub const JWKS_URL: &str = "JWKS_URL";
+    /// With `AUTH=jwt`: `true` lets `JWKS_URL` be plain http to a host other than loopback (default
+    /// `false`; the start-up log warns).
+    pub const JWKS_ALLOW_INSECURE_HTTP: &str = "JWKS_ALLOW_INSECURE_HTTP";
     /// With `AUTH=jwt`: the scope a token must grant (default `users:read`).
     pub const JWT_REQUIRED_SCOPE: &str = "JWT_REQUIRED_SCOPE";
     /// With `AUTH=jwt`: the shortest time between two fetches of the key set, in seconds (default
@@ -68,6 +71,7 @@ pub mod vars {
         JWT_ISSUER,
         JWT_AUDIENCE,
         JWKS_URL,
+        JWKS_ALLOW_INSECURE_HTTP,
         JWT_REQUIRED_SCOPE,
         JWKS_REFETCH_INTERVAL_SECS,
         IMPORT_DEADLINE_MARGIN_MS,

@@ -96,6 +96,11 @@ impl SigningKey {
         }
     }
 
+    /// The key id (`kid`) it publishes and signs under.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
     /// The public key as a JWK (what the JWKS publishes).
     pub fn jwk(&self) -> Value {
         self.jwk.clone()

@@ -66,6 +66,25 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
             ],
             "JWKS_REFETCH_INTERVAL_SECS",
         ),
+        (
+            &[
+                ("AUTH", "jwt"),
+                ("JWT_ISSUER", "https://idp.test/"),
+                ("JWT_AUDIENCE", "users-api"),
+                ("JWKS_URL", "http://idp.test/jwks"),
+            ],
+            "JWKS_URL",
+        ),
+        (
+            &[
+                ("AUTH", "jwt"),
+                ("JWT_ISSUER", "https://idp.test/"),
+                ("JWT_AUDIENCE", "users-api"),
+                ("JWKS_URL", "http://idp.test/jwks"),
+                ("JWKS_ALLOW_INSECURE_HTTP", "yes"),
+            ],
+            "JWKS_ALLOW_INSECURE_HTTP",
+        ),
     ];
     for (vars, var) in cases {
         let output = run_to_exit(vars);
@@ -462,6 +481,30 @@ fn a_key_published_after_the_keys_were_fetched_is_taken_and_a_provider_gone_down
         auth::INVALID,
         "{unknown_key_after:?}"
     );
+}
+
+#[test]
+fn plain_http_to_the_provider_beyond_loopback_starts_only_when_allowed_and_then_warns() {
+    // GIVEN the server with AUTH=jwt, its JWKS on plain http to another host, allowed explicitly
+    let mut server = Server::start_logging(&[
+        ("AUTH", "jwt"),
+        ("JWT_ISSUER", "https://idp.test/"),
+        ("JWT_AUDIENCE", "users-api"),
+        ("JWKS_URL", "http://idp.test/jwks"),
+        ("JWKS_ALLOW_INSECURE_HTTP", "true"),
+    ]);
+
+    // WHEN it has started
+    let log = server.stop_and_read_log();
+
+    // THEN its log warns, once, naming the URL and the variable that allowed it
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("JWKS_ALLOW_INSECURE_HTTP"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(warnings[0].contains("WARN"), "{log}");
+    assert!(warnings[0].contains("http://idp.test/jwks"), "{log}");
 }
 
 #[test]

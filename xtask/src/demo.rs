@@ -96,7 +96,15 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             result = demo(args), if !args.hybrid => result,
             result = hybrid::demo(), if args.hybrid => result,
         }
-    })
+    })?;
+    println!(
+        "==> the decision lab: one simulated day of every traffic shape (`cargo xtask decide`: a month)"
+    );
+    let lab = decide::cli::LabArgs {
+        days: 1.0,
+        ..decide::cli::LabArgs::default()
+    };
+    decide::cli::run(&lab)
 }
 
 async fn demo(args: &DemoArgs) -> Result<()> {

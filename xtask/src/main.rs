@@ -5,7 +5,6 @@
 mod aws_local;
 mod bench;
 mod chart;
-mod cost;
 mod demo;
 mod doc_regions;
 mod numbers;
@@ -37,7 +36,10 @@ enum Command {
     /// Write the sample users to a DynamoDB table (endpoint and region from the SDK's standard settings).
     Seed(seed::SeedArgs),
     /// Compare the monthly cost of the Kubernetes and Lambda deployments (docs/cost.md).
-    Cost(cost::CostArgs),
+    Cost(decide::cost::CostArgs),
+    /// The decision lab: every platform on every traffic shape (and your CSV), the verdict and
+    /// target/decide/report.html (docs/decide.md).
+    Decide(decide::cli::LabArgs),
     /// Measure both targets beside their ceilings and Node.js peers; writes docs/benchmarks.{md,json,svg}.
     Bench(bench::BenchArgs),
     /// Run k8s-server and lambda-fn (under cargo lambda watch) side by side and compare their answers
@@ -53,7 +55,8 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::AwsLocal(args) => aws_local::run(args),
         Command::Seed(args) => seed::run(args),
-        Command::Cost(args) => cost::run(args),
+        Command::Cost(args) => decide::cost::run(args),
+        Command::Decide(args) => decide::cli::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Openapi => openapi::run(),

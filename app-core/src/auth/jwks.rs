@@ -2,7 +2,9 @@
 //! init stays fast), kept, and fetched again when a token names a key id the set does not have (key
 //! rotation), at most once per refetch interval (`JWKS_REFETCH_INTERVAL_SECS`, 30 s by default), so
 //! that tokens with made-up key ids cannot turn the service into a flood against the provider. A
-//! failed fetch keeps the keys already held.
+//! failed fetch keeps the keys already held, and so does a set the service refuses: one without a
+//! usable signing key, or one where two usable keys share a key id (which of them a token means
+//! would be a guess).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -28,6 +30,8 @@ const MAX_JWKS_BYTES: usize = 256 * 1024;
 pub(super) struct Key {
     pub(super) algorithm: Algorithm,
     pub(super) decoding: DecodingKey,
+    /// The key as published: what tells whether a later set still holds it.
+    jwk: Jwk,
 }
 
 /// Why no key could be had for a key id.
@@ -103,10 +107,21 @@ impl Keys {
                 keys.get(kid).cloned().ok_or(KeyError::UnknownKid)
             }
             Err(err) => {
-                tracing::warn!(url = %self.endpoint.url, error = %err, keys_held = held.len(), "JWKS fetch failed");
+                tracing::warn!(url = %self.endpoint.url, error = %err, keys_held = held.len(), "JWKS fetch failed or refused; the keys held are kept");
                 Err(missing)
             }
         }
+    }
+
+    /// Whether the keys held still include `key`: the same key id for the same published key.
+    pub(super) fn holds(&self, key: &Key) -> bool {
+        let held = self.held.read().unwrap_or_else(|p| p.into_inner());
+        key.jwk
+            .common
+            .key_id
+            .as_ref()
+            .and_then(|kid| held.get(kid))
+            .is_some_and(|current| std::ptr::eq(current.as_ref(), key) || current.jwk == key.jwk)
     }
 
     fn held(&self) -> Arc<KeySet> {
@@ -127,7 +142,15 @@ enum FetchError {
     Body(String),
     #[error("not a JSON Web Key Set: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("the set has no usable signing key (RS256 or ES256, with a key id)")]
+    NoUsableKey,
+    /// The key id, escaped and cut to [`MAX_LOGGED_KID_CHARS`] (it comes from outside).
+    #[error("two usable keys share the key id {0:?}")]
+    DuplicateKid(String),
 }
+
+/// How much of a key id a log line carries.
+const MAX_LOGGED_KID_CHARS: usize = 64;
 
 /// `JWKS_URL`, fetched through a connector of the front door's transport (`crate::transport`).
 #[derive(Debug)]
@@ -171,26 +194,36 @@ impl Endpoint {
 
 /// The usable keys of a JWKS document. Keys this service cannot use (encryption keys, other types or
 /// curves, no key id, an `alg` that contradicts the key) are skipped, not fatal: providers publish
-/// such keys beside their signing keys.
+/// such keys beside their signing keys. A document with no usable key, or with two usable keys under
+/// one key id, is refused.
 fn parse(body: &[u8]) -> Result<KeySet, FetchError> {
     #[derive(Deserialize)]
     struct Document {
         keys: Vec<serde_json::Value>,
     }
     let document: Document = serde_json::from_slice(body)?;
-    Ok(document
+    let mut keys = KeySet::new();
+    let usable_keys = document
         .keys
         .into_iter()
         .filter_map(|value| serde_json::from_value::<Jwk>(value).ok())
-        .filter_map(|jwk| {
-            let kid = jwk.common.key_id.clone()?;
-            usable(&jwk).map(|key| (kid, Arc::new(key)))
-        })
-        .collect())
+        .filter_map(|jwk| Some((jwk.common.key_id.clone()?, usable(jwk)?)));
+    for (kid, key) in usable_keys {
+        if keys.contains_key(&kid) {
+            return Err(FetchError::DuplicateKid(
+                kid.chars().take(MAX_LOGGED_KID_CHARS).collect(),
+            ));
+        }
+        keys.insert(kid, Arc::new(key));
+    }
+    if keys.is_empty() {
+        return Err(FetchError::NoUsableKey);
+    }
+    Ok(keys)
 }
 
 /// RS256 for an RSA key, ES256 for an EC key on P-256; nothing else.
-fn usable(jwk: &Jwk) -> Option<Key> {
+fn usable(jwk: Jwk) -> Option<Key> {
     if matches!(&jwk.common.public_key_use, Some(purpose) if *purpose != PublicKeyUse::Signature) {
         return None;
     }
@@ -206,10 +239,11 @@ fn usable(jwk: &Jwk) -> Option<Key> {
     {
         return None;
     }
-    let decoding = DecodingKey::from_jwk(jwk).ok()?;
+    let decoding = DecodingKey::from_jwk(&jwk).ok()?;
     Some(Key {
         algorithm,
         decoding,
+        jwk,
     })
 }
 
@@ -257,5 +291,34 @@ mod tests {
     fn a_document_without_keys_is_an_error() {
         assert!(parse(b"<html>login</html>").is_err());
         assert!(parse(br#"{"issuer":"x"}"#).is_err());
+    }
+
+    const EC: &str = r#""kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0""#;
+
+    #[test]
+    fn a_set_without_a_usable_key_is_refused() {
+        let only_unusable = r#"{"keys":[{"kid":"hmac","kty":"oct","k":"c2VjcmV0"}]}"#;
+        for body in [r#"{"keys":[]}"#, only_unusable] {
+            assert!(
+                matches!(parse(body.as_bytes()), Err(FetchError::NoUsableKey)),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_set_with_two_usable_keys_under_one_id_is_refused_naming_it_escaped() {
+        let body = format!(r#"{{"keys":[{{"kid":"a\nb",{EC}}},{{"kid":"a\nb",{EC}}}]}}"#);
+        let beside_an_unusable_one =
+            format!(r#"{{"keys":[{{"kid":"k",{EC}}},{{"kid":"k","kty":"oct","k":"c2VjcmV0"}}]}}"#);
+
+        let err = parse(body.as_bytes()).unwrap_err();
+
+        assert!(matches!(err, FetchError::DuplicateKid(_)), "{err}");
+        assert_eq!(
+            err.to_string(),
+            r#"two usable keys share the key id "a\nb""#
+        );
+        assert_eq!(parse(beside_an_unusable_one.as_bytes()).unwrap().len(), 1);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use url::Url;
+use url::{Host, Url};
 
 use crate::config::{ConfigError, Env, vars};
 
@@ -22,7 +22,8 @@ pub struct JwtSettings {
     pub issuer: String,
     /// `JWT_AUDIENCE`: a value the `aud` claim must contain.
     pub audience: String,
-    /// `JWKS_URL`: where the provider publishes its signing keys (http or https).
+    /// `JWKS_URL`: where the provider publishes its signing keys: https, or http to a loopback host,
+    /// or http to any host with `JWKS_ALLOW_INSECURE_HTTP=true`.
     pub jwks_url: Url,
     /// `JWT_REQUIRED_SCOPE` (default `users:read`): the scope the token must grant.
     pub required_scope: String,
@@ -50,11 +51,14 @@ impl AuthSettings {
             Some("jwt") => Ok(Self::Jwt(JwtSettings {
                 issuer: required(env, vars::JWT_ISSUER, "the exact `iss` of accepted tokens")?,
                 audience: required(env, vars::JWT_AUDIENCE, "the audience accepted tokens name")?,
-                jwks_url: jwks_url(&required(
-                    env,
-                    vars::JWKS_URL,
-                    "the URL of the provider's JSON Web Key Set",
-                )?)?,
+                jwks_url: jwks_url(
+                    &required(
+                        env,
+                        vars::JWKS_URL,
+                        "the URL of the provider's JSON Web Key Set",
+                    )?,
+                    allow_insecure_http(env)?,
+                )?,
                 required_scope: required_scope(env.get(vars::JWT_REQUIRED_SCOPE))?,
                 jwks_refetch_interval: Duration::from_secs(env.number(
                     vars::JWKS_REFETCH_INTERVAL_SECS,
@@ -83,15 +87,50 @@ fn required<F: Fn(&str) -> Option<String>>(
     })
 }
 
-fn jwks_url(raw: &str) -> Result<Url, ConfigError> {
+fn jwks_url(raw: &str, allow_insecure_http: bool) -> Result<Url, ConfigError> {
     let expected = "expected an http or https URL with a host";
     let url = Url::parse(raw)
         .map_err(|err| ConfigError::invalid(vars::JWKS_URL, raw, format!("{expected} ({err})")))?;
-    if matches!(url.scheme(), "http" | "https") && url.host().is_some() {
-        Ok(url)
-    } else {
-        Err(ConfigError::invalid(vars::JWKS_URL, raw, expected))
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::invalid(vars::JWKS_URL, raw, expected));
     }
+    if insecure_http(&url) && !allow_insecure_http {
+        return Err(ConfigError::invalid(
+            vars::JWKS_URL,
+            raw,
+            format!(
+                "plain http is accepted only to a loopback host (127.0.0.0/8, ::1, localhost): \
+                 whoever can intercept it can mint tokens; use https, or set {}=true to accept that",
+                vars::JWKS_ALLOW_INSECURE_HTTP
+            ),
+        ));
+    }
+    Ok(url)
+}
+
+/// `JWKS_ALLOW_INSECURE_HTTP`: `true` lets `JWKS_URL` be plain http to any host (default `false`).
+fn allow_insecure_http<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<bool, ConfigError> {
+    match env.get(vars::JWKS_ALLOW_INSECURE_HTTP).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ConfigError::invalid(
+            vars::JWKS_ALLOW_INSECURE_HTTP,
+            other,
+            "expected true or false",
+        )),
+    }
+}
+
+/// Whether the key set at `url` travels unprotected over the network: plain http to a host other
+/// than loopback (127.0.0.0/8, `::1`, `localhost`).
+pub(super) fn insecure_http(url: &Url) -> bool {
+    let loopback = match url.host() {
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    url.scheme() == "http" && !loopback
 }
 
 /// A scope as RFC 6750 allows it in a `WWW-Authenticate` challenge: printable ASCII except space,
@@ -167,6 +206,20 @@ mod tests {
             (with("JWKS_URL", "issuer.example/jwks"), "JWKS_URL"),
             (with("JWKS_URL", "ftp://issuer.example/jwks"), "JWKS_URL"),
             (with("JWKS_URL", "file:///etc/jwks.json"), "JWKS_URL"),
+            (with("JWKS_URL", "http://issuer.example/jwks"), "JWKS_URL"),
+            (with("JWKS_URL", "http://10.0.0.7:5556/keys"), "JWKS_URL"),
+            (
+                with("JWKS_URL", "http://[::ffff:127.0.0.1]/keys"),
+                "JWKS_URL",
+            ),
+            (
+                with("JWKS_URL", "http://localhost.example/keys"),
+                "JWKS_URL",
+            ),
+            (
+                with("JWKS_ALLOW_INSECURE_HTTP", "yes"),
+                "JWKS_ALLOW_INSECURE_HTTP",
+            ),
             (
                 with("JWT_REQUIRED_SCOPE", "users:read users:write"),
                 "JWT_REQUIRED_SCOPE",
@@ -194,6 +247,52 @@ mod tests {
             assert!(err.to_string().starts_with(var), "{err}");
             assert!(!err.to_string().contains('\n'), "{err}");
         }
+    }
+
+    #[test]
+    fn plain_http_is_refused_to_another_host_naming_jwks_url_and_the_way_out() {
+        let mut vars = JWT.to_vec();
+        vars.push(("JWKS_URL", "http://issuer.example/jwks"));
+        vars.push(("JWKS_ALLOW_INSECURE_HTTP", "false"));
+
+        let err = read(&vars).unwrap_err().to_string();
+
+        assert!(err.starts_with("JWKS_URL="), "{err}");
+        assert!(err.contains("loopback"), "{err}");
+        assert!(err.contains("JWKS_ALLOW_INSECURE_HTTP=true"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_is_accepted_to_loopback_or_with_the_opt_in_and_https_always() {
+        let jwks_url = |url: &'static str, opt_in: Option<&'static str>| {
+            let mut vars = JWT.to_vec();
+            vars.push(("JWKS_URL", url));
+            vars.extend(opt_in.map(|value| ("JWKS_ALLOW_INSECURE_HTTP", value)));
+            match read(&vars) {
+                Ok(AuthSettings::Jwt(jwt)) => Ok(insecure_http(&jwt.jwks_url)),
+                other => Err(format!("{url} {opt_in:?}: {other:?}")),
+            }
+        };
+
+        for loopback in [
+            "http://127.0.0.1:5556/dex/keys",
+            "http://127.8.9.10/keys",
+            "http://[::1]:8080/keys",
+            "http://localhost/keys",
+            "http://LocalHost:80/keys",
+        ] {
+            assert_eq!(jwks_url(loopback, None), Ok(false));
+        }
+        assert_eq!(jwks_url("https://issuer.example/jwks", None), Ok(false));
+        assert_eq!(
+            jwks_url("https://issuer.example/jwks", Some("true")),
+            Ok(false)
+        );
+        assert_eq!(
+            jwks_url("http://dex.auth.svc:5556/keys", Some("true")),
+            Ok(true),
+            "accepted, and known to be insecure (the start-up log warns)"
+        );
     }
 
     #[test]

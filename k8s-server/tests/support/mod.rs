@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses part of this
 
+pub mod manifests;
+
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Command, Output, Stdio};
@@ -31,9 +33,30 @@ pub fn command(vars: &[(&str, &str)]) -> Command {
     command
 }
 
-/// Runs the binary to completion (for start-up failures).
+/// Runs the binary to completion (for start-up failures). A binary still running after 30 s
+/// accepted what it should have refused: it is killed and the test fails, instead of hanging.
 pub fn run_to_exit(vars: &[(&str, &str)]) -> Output {
-    command(vars).output().expect("k8s-server runs")
+    let mut child = command(vars)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("k8s-server runs");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child
+        .try_wait()
+        .expect("k8s-server can be waited for")
+        .is_none()
+    {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!(
+                "k8s-server did not exit within 30 s with {vars:?}: it started instead of refusing"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("k8s-server's output")
 }
 
 impl Server {

@@ -256,29 +256,130 @@ async fn a_key_added_after_the_first_fetch_is_fetched_on_its_first_token_at_most
 }
 
 #[tokio::test]
-async fn a_verified_token_is_kept_until_it_expires_even_when_its_key_leaves_the_set() {
+async fn a_verified_token_is_refused_once_its_key_has_left_the_set() {
     let leaving = SigningKey::ec("leaving");
-    let idp = JwksServer::start(&[&leaving]).await;
+    let idp = JwksServer::start(&[&leaving, shared_rsa()]).await;
     let service = protected(&idp.url());
-    let kept = leaving.sign(&claims());
+    let kept = leaving.sign(&claims_with(json!({"exp": idp::now() + 10 * 365 * 86_400})));
+    let other_key = shared_rsa().sign(&claims());
     assert_eq!(get(&service, &kept).await.status, StatusCode::OK);
+    assert_eq!(get(&service, &other_key).await.status, StatusCode::OK);
 
     // The provider rotates `leaving` out; a token of the new key makes the service fetch again.
     idp.retire("leaving");
     idp.publish(shared_ec());
     skip_time(Duration::from_secs(31)).await;
     let new_key = get(&service, &shared_ec().sign(&claims())).await;
-    let fresh_from_old_key = get(&service, &leaving.sign(&claims())).await;
     let verified_before = get(&service, &kept).await;
+    let fresh_from_old_key = get(&service, &leaving.sign(&claims())).await;
+    let key_still_held = get(&service, &other_key).await;
 
     assert_eq!(new_key.status, StatusCode::OK);
-    assert_eq!(fresh_from_old_key.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        verified_before.status,
-        StatusCode::OK,
-        "answered from the cache"
+        (verified_before.status, verified_before.challenge()),
+        (StatusCode::UNAUTHORIZED, INVALID),
+        "a ten-year token verified with the retired key is not answered from the cache"
     );
+    assert_eq!(fresh_from_old_key.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(key_still_held.status, StatusCode::OK);
     assert_eq!(idp.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_verified_token_is_refused_once_its_key_id_names_another_key() {
+    let replaced = SigningKey::ec("k");
+    let idp = JwksServer::start(&[&replaced]).await;
+    let service = protected(&idp.url());
+    let kept = replaced.sign(&claims());
+    assert_eq!(get(&service, &kept).await.status, StatusCode::OK);
+
+    // The provider publishes another key under the same id; a token of a new key id makes the
+    // service fetch again.
+    idp.retire("k");
+    idp.publish(&SigningKey::ec("k"));
+    idp.publish(shared_ec());
+    skip_time(Duration::from_secs(31)).await;
+    assert_eq!(
+        get(&service, &shared_ec().sign(&claims())).await.status,
+        StatusCode::OK
+    );
+    let verified_before = get(&service, &kept).await;
+
+    assert_eq!(verified_before.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(idp.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_key_set_fetched_empty_keeps_the_keys_held() {
+    let idp = JwksServer::start(&[shared_ec()]).await;
+    let service = protected(&idp.url());
+    assert_eq!(
+        get(&service, &shared_ec().sign(&claims())).await.status,
+        StatusCode::OK
+    );
+
+    // The provider publishes an empty set; a token of an unknown key id makes the service fetch it.
+    idp.retire(shared_ec().kid());
+    skip_time(Duration::from_secs(31)).await;
+    let unknown = get(&service, &SigningKey::ec("new").sign(&claims())).await;
+    let held_key = get(&service, &shared_ec().sign(&claims())).await;
+
+    assert_eq!(idp.fetches(), 2, "the empty set was fetched");
+    assert_eq!(
+        (unknown.status, unknown.challenge()),
+        (StatusCode::UNAUTHORIZED, INVALID)
+    );
+    assert_eq!(
+        held_key.status,
+        StatusCode::OK,
+        "the held key still verifies: {:?}",
+        held_key.code()
+    );
+}
+
+#[tokio::test]
+async fn a_key_set_with_a_duplicate_key_id_is_refused_and_the_keys_held_are_kept() {
+    let held = shared_ec();
+    let impostor = SigningKey::ec(held.kid());
+    let added = SigningKey::ec("added");
+    let idp = JwksServer::start(&[held]).await;
+    let service = protected(&idp.url());
+    assert_eq!(
+        get(&service, &held.sign(&claims())).await.status,
+        StatusCode::OK
+    );
+
+    // The provider publishes a second key under the held key's id, and a new key; a token of the
+    // new key makes the service fetch the set.
+    idp.publish(&impostor);
+    idp.publish(&added);
+    skip_time(Duration::from_secs(31)).await;
+    let from_added = get(&service, &added.sign(&claims())).await;
+    let from_impostor = get(&service, &impostor.sign(&claims())).await;
+    let from_held = get(&service, &held.sign(&claims())).await;
+
+    assert_eq!(idp.fetches(), 2, "the set was fetched");
+    assert_eq!(
+        from_added.status,
+        StatusCode::UNAUTHORIZED,
+        "the set was refused as a whole"
+    );
+    assert_eq!(from_impostor.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(from_held.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_first_key_set_with_a_duplicate_key_id_leaves_no_key_held_503() {
+    let idp = JwksServer::start(&[shared_ec()]).await;
+    idp.publish(&SigningKey::ec(shared_ec().kid()));
+    let service = protected(&idp.url());
+
+    let answer = get(&service, &shared_ec().sign(&claims())).await;
+
+    assert_eq!(
+        (answer.status, answer.code().as_deref()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("AUTH_UNAVAILABLE"))
+    );
 }
 
 #[tokio::test]

@@ -1,10 +1,10 @@
-//! `cargo xtask cost`: the Kubernetes-vs-Lambda monthly cost model (see docs/cost.md).
+//! `cargo xtask cost` (`decide cost`): the Kubernetes-vs-Lambda monthly cost model (see docs/cost.md).
 
-mod chart;
-mod measured;
-mod model;
-mod prices;
-mod render;
+pub mod chart;
+pub mod measured;
+pub mod model;
+pub mod prices;
+pub mod render;
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +14,7 @@ use clap::Args;
 use self::model::{Arch, Scenario};
 use self::prices::Prices;
 use crate::doc_regions;
-use crate::steps::workspace_root;
+use crate::paths::{display, workspace_root};
 
 /// Default chart path, relative to the workspace root.
 const DEFAULT_SVG: &str = "target/cost/cost.svg";
@@ -115,13 +115,8 @@ fn render_page(page: &str, prices: &Prices) -> Result<String> {
     doc_regions::rewrite(page, "cost", &regions).context("docs/cost.md cannot take the tables")
 }
 
-/// `path` relative to the current directory when it is inside it.
-fn display(path: &Path) -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    path.strip_prefix(cwd).unwrap_or(path).display().to_string()
-}
-
-fn write(path: &Path, contents: &str) -> Result<()> {
+/// Writes `contents` to `path`, creating its folder.
+pub fn write(path: &Path, contents: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -136,7 +131,7 @@ fn number(text: &str, digits: &str, what: &str) -> Result<f64, String> {
 }
 
 /// Parses a request volume: `1000000`, `1_000_000`, `1e6`, `2.5M`, `10B`, `100k`.
-fn parse_count(text: &str) -> Result<f64, String> {
+pub fn parse_count(text: &str) -> Result<f64, String> {
     let cleaned = text.trim().replace('_', "");
     let scales = [(['k', 'K'], 1e3), (['m', 'M'], 1e6), (['b', 'B'], 1e9)];
     let (digits, scale) = (scales.into_iter())

@@ -5,8 +5,8 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, ensure};
 use serde::Deserialize;
 
-use super::display;
-use crate::steps::workspace_root;
+use crate::paths::display;
+use crate::paths::workspace_root;
 
 /// Default benchmark results file, relative to the workspace root.
 const DEFAULT_PATH: &str = "docs/benchmarks.json";

@@ -1,8 +1,8 @@
 //! The cost chart: monthly cost against requests/month, both axes log scale.
 
 use super::model::Scenario;
-use crate::chart::{Svg, escape};
 use crate::numbers::{count_short, usd, usd_short};
+use crate::svg::{Svg, escape};
 
 /// The x axis: requests per month.
 const X_MIN: f64 = 1e5;

@@ -1,4 +1,4 @@
-//! The price list, embedded from `xtask/data/prices.toml` (whose comments say what each field is):
+//! The price list, embedded from `decide/data/prices.toml` (whose comments say what each field is):
 //! every price is one [`Price`], a tiered schedule with its source.
 
 use anyhow::{Context, Result, ensure};
@@ -135,7 +135,7 @@ impl Price {
 impl Prices {
     /// Parses and checks the embedded price file.
     pub fn embedded() -> Result<Self> {
-        Self::parse(PRICES_TOML).context("xtask/data/prices.toml")
+        Self::parse(PRICES_TOML).context("decide/data/prices.toml")
     }
 
     /// Parses and checks a price file.

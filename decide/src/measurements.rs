@@ -1,0 +1,137 @@
+//! What `cargo xtask bench` measured on this machine (`docs/benchmarks.json`), as the models need it.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::input::{InputError, read};
+use crate::paths::in_workspace;
+
+/// The default measurements: the committed benchmark results.
+pub const DEFAULT_PATH: &str = "docs/benchmarks.json";
+
+/// Per-request and start-up figures of both targets.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Measurements {
+    /// Which run: the file and the date the bench recorded.
+    pub run: String,
+    /// Server CPU per request, in core-seconds (busy share of one core / requests a second).
+    pub server_cpu_s_per_request: f64,
+    /// The server's median latency at the bench's load, in ms.
+    pub server_latency_ms: f64,
+    /// Process start to ready, median, in ms.
+    pub server_start_to_ready_ms: f64,
+    /// A warm invocation, median, in ms.
+    pub lambda_duration_ms: f64,
+    /// INIT of a new execution environment, median, in ms.
+    pub lambda_init_ms: f64,
+    /// The first request of a new environment (INIT + invoke), median, in ms.
+    pub lambda_cold_start_ms: f64,
+    /// The function's memory setting, in MB.
+    pub lambda_memory_mb: u32,
+}
+
+#[derive(Deserialize)]
+struct File {
+    machine: Machine,
+    server: Server,
+    scale: Scale,
+    lambda: Lambda,
+}
+#[derive(Deserialize)]
+struct Machine {
+    date: String,
+}
+#[derive(Deserialize)]
+struct Server {
+    start_to_ready_ms_p50: f64,
+}
+#[derive(Deserialize)]
+struct Scale {
+    baseline: Load,
+}
+#[derive(Deserialize)]
+struct Load {
+    rps: f64,
+    p50_ms: f64,
+    server_cpu_pct: f64,
+}
+#[derive(Deserialize)]
+struct Lambda {
+    warm_invoke_ms_p50: f64,
+    memory_mb: u32,
+    rust: Rust,
+}
+#[derive(Deserialize)]
+struct Rust {
+    init_ms_p50: f64,
+    cold_start_ms_p50: f64,
+}
+
+impl Measurements {
+    /// Reads `path` (the benchmark results JSON).
+    pub fn load(path: &Path) -> Result<Self, InputError> {
+        let file = in_workspace(path);
+        Self::parse(&read(path)?, &file)
+    }
+
+    /// Parses benchmark results read from `file`; every figure must be positive.
+    pub fn parse(text: &str, file: &str) -> Result<Self, InputError> {
+        let parsed: File = serde_json::from_str(text)
+            .map_err(|error| InputError::field(file, error.line(), "-", error.to_string()))?;
+        let m = Measurements {
+            run: format!("{file} (bench of {})", parsed.machine.date),
+            server_cpu_s_per_request: parsed.scale.baseline.server_cpu_pct
+                / 100.0
+                / parsed.scale.baseline.rps,
+            server_latency_ms: parsed.scale.baseline.p50_ms,
+            server_start_to_ready_ms: parsed.server.start_to_ready_ms_p50,
+            lambda_duration_ms: parsed.lambda.warm_invoke_ms_p50,
+            lambda_init_ms: parsed.lambda.rust.init_ms_p50,
+            lambda_cold_start_ms: parsed.lambda.rust.cold_start_ms_p50,
+            lambda_memory_mb: parsed.lambda.memory_mb,
+        };
+        for (field, value) in [
+            ("scale.baseline", m.server_cpu_s_per_request),
+            ("scale.baseline.p50_ms", m.server_latency_ms),
+            ("server.start_to_ready_ms_p50", m.server_start_to_ready_ms),
+            ("lambda.warm_invoke_ms_p50", m.lambda_duration_ms),
+            ("lambda.rust.init_ms_p50", m.lambda_init_ms),
+            ("lambda.rust.cold_start_ms_p50", m.lambda_cold_start_ms),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                let line = text.find(field.rsplit('.').next().unwrap_or(field));
+                let line = line.map_or(1, |at| crate::input::line_of(text, at));
+                return Err(InputError::field(
+                    file,
+                    line,
+                    field,
+                    format!("`{value}` is not a positive number"),
+                ));
+            }
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_benchmark_results_give_every_figure() {
+        let m = Measurements::load(&crate::paths::workspace_root().join(DEFAULT_PATH)).unwrap();
+        assert!(m.server_cpu_s_per_request > 0.0 && m.server_cpu_s_per_request < 1e-3);
+        assert_eq!(m.lambda_memory_mb, 128);
+        assert!(m.run.contains("docs/benchmarks.json"));
+    }
+
+    #[test]
+    fn malformed_results_name_the_file_and_line() {
+        let error = Measurements::parse("{\n\"machine\": 3\n}", "b.json")
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("b.json:2: "), "{error}");
+        assert!(!error.contains('\n'));
+    }
+}
