@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use app_core::auth::{
     Access, AuthSettings, BearerAuth, DEFAULT_JWKS_REFETCH_INTERVAL, JwtSettings,
 };
-use app_core::http::router;
+use app_core::http::{AppState, router};
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
 use axum::body::Body;
@@ -19,7 +19,8 @@ use axum::http::{Request, StatusCode, header};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::ServiceExt;
 
-use testkit::idp::{AUDIENCE, ISSUER, JwksServer, SCOPE, SigningKey, claims};
+use app_core::transport::Transport;
+use contract::idp::{AUDIENCE, ISSUER, JwksServer, SCOPE, SigningKey, claims};
 
 fn settings(idp: &JwksServer) -> JwtSettings {
     JwtSettings {
@@ -42,7 +43,7 @@ async fn uncached(idp: &JwksServer, key: &SigningKey, pool: &[String], iters: u6
     let mut total = Duration::ZERO;
     let mut done = 0;
     while done < iters {
-        let checker = BearerAuth::new(&settings(idp), &testkit::https::transport());
+        let checker = BearerAuth::new(&settings(idp), &transport());
         checker.authorize(&key.sign(&claims())).await.unwrap();
         for token in pool.iter().take((iters - done) as usize) {
             let start = Instant::now();
@@ -79,7 +80,7 @@ fn bearer(c: &mut Criterion) {
             .iter_custom(|iters| uncached(&idp, &ec, &ec_pool, iters))
     });
 
-    let checker = BearerAuth::new(&settings(&idp), &testkit::https::transport());
+    let checker = BearerAuth::new(&settings(&idp), &transport());
     let token = rsa.sign(&claims());
     runtime.block_on(checker.authorize(&token)).unwrap();
     group.bench_function("verify_cached", |b| {
@@ -89,10 +90,10 @@ fn bearer(c: &mut Criterion) {
 
     let store = Arc::new(MemoryStore::sample());
     let open = router(UserService::new(store.clone()));
-    let protected = router(UserService::new(store).with_access(Access::new(
-        &AuthSettings::Jwt(settings(&idp)),
-        &testkit::https::transport(),
-    )));
+    let protected = router(AppState::new(
+        UserService::new(store),
+        Access::new(&AuthSettings::Jwt(settings(&idp)), &transport()),
+    ));
     let authorization = format!("Bearer {token}");
     let get = |app: &app_core::http::Contract, authorization: Option<&str>| {
         let mut request = Request::get("/users/u-1");
@@ -117,3 +118,8 @@ fn bearer(c: &mut Criterion) {
 
 criterion_group!(benches, bearer);
 criterion_main!(benches);
+
+/// The HTTPS transport, on the SDK's parts.
+fn transport() -> Transport {
+    Transport::new(contract::https::http_client(), contract::https::connector)
+}

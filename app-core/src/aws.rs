@@ -1,13 +1,12 @@
 //! What every AWS client of this service shares: how the SDK is configured, and how an SDK error is
-//! sorted into "worth retrying later" or not.
+//! sorted into "worth retrying later" or not ([`AwsError`], which each caller maps to its own error).
 
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, ConfigLoader, timeout::TimeoutConfig};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
-
-use crate::store::StoreError;
+use thiserror::Error;
 
 /// The SDK settings every AWS client of this service (DynamoDB, S3) uses: standard settings from the
 /// environment, `http_client` (the front door's, see [`crate::transport`]), and `timeout` as the budget
@@ -29,6 +28,17 @@ pub fn call_budget(timeout: Duration) -> TimeoutConfig {
         .build()
 }
 
+/// A failed AWS call, sorted by what the caller can do about it. The text is for logs only.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AwsError {
+    /// Timed out, unreachable, throttled or a server error: worth retrying later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a missing table or bucket, refused credentials, a bad request.
+    #[error("failed: {0}")]
+    Failed(String),
+}
+
 /// Error codes AWS services answer when a caller goes too fast.
 const THROTTLING_CODES: &[&str] = &[
     "ThrottlingException",
@@ -37,10 +47,10 @@ const THROTTLING_CODES: &[&str] = &[
     "SlowDown",
 ];
 
-/// Sorts a failed SDK call into [`StoreError::Unavailable`] (timeouts, network, throttling, server
-/// errors: worth retrying later) or [`StoreError::Failed`] (a missing table or bucket, refused
+/// Sorts a failed SDK call into [`AwsError::Unavailable`] (timeouts, network, throttling, server
+/// errors: worth retrying later) or [`AwsError::Failed`] (a missing table or bucket, refused
 /// credentials, a bad request). `what` names the call for the log, e.g. `GetItem on table Users`.
-pub(crate) fn classify<E>(what: &str, err: SdkError<E>) -> StoreError
+pub(crate) fn classify<E>(what: &str, err: SdkError<E>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -58,8 +68,8 @@ where
     };
     let detail = format!("{what}: {}", DisplayErrorContext(&err));
     if unavailable {
-        StoreError::Unavailable(detail)
+        AwsError::Unavailable(detail)
     } else {
-        StoreError::Failed(detail)
+        AwsError::Failed(detail)
     }
 }

@@ -19,6 +19,7 @@ use std::convert::Infallible;
 use std::task::{Context, Poll};
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::http::Request;
 use axum::response::Response;
 use tower::Service;
@@ -31,18 +32,56 @@ pub use request_id::{
     X_REQUEST_ID, callers_request_id, generate as generate_request_id, is_sane_request_id,
 };
 
+use crate::auth::Access;
 use crate::service::UserService;
 
+/// The routes' state: the lookup service and the access rule the contract applies before any lookup.
+/// Handlers and extractors take the part they need (`State<UserService>`, `Access`) through
+/// [`FromRef`]. A bare [`UserService`] converts into an open API ([`Access::Open`]).
+///
+/// Cheap to clone; every clone shares the one store and the one access rule (keys, verified tokens).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    users: UserService,
+    access: Access,
+}
+
+impl AppState {
+    /// The lookup service `users` under the access rule `access`.
+    pub fn new(users: UserService, access: Access) -> Self {
+        Self { users, access }
+    }
+}
+
+impl From<UserService> for AppState {
+    fn from(users: UserService) -> Self {
+        Self::new(users, Access::Open)
+    }
+}
+
+impl FromRef<AppState> for UserService {
+    fn from_ref(state: &AppState) -> Self {
+        state.users.clone()
+    }
+}
+
+impl FromRef<AppState> for Access {
+    fn from_ref(state: &AppState) -> Self {
+        state.access.clone()
+    }
+}
+
 /// The public API: `GET|HEAD|OPTIONS /users/{id}`, JSON errors for everything else.
-pub fn router(service: UserService) -> Contract {
-    with_contract(users::routes(service))
+pub fn router(state: impl Into<AppState>) -> Contract {
+    with_contract(users::routes(state.into()))
 }
 
 /// The public API plus `GET /healthz`, `GET /readyz` and `GET /openapi.json` (the document of the
-/// API as `service` is configured), for the long-running server's public port.
-pub fn server_router(service: UserService, readiness: Readiness) -> Contract {
-    let openapi = openapi_json_for(service.access());
-    with_contract(users::routes(service).merge(probes::routes(readiness, openapi)))
+/// API as `state`'s access rule configures it), for the long-running server's public port.
+pub fn server_router(state: impl Into<AppState>, readiness: Readiness) -> Contract {
+    let state = state.into();
+    let openapi = openapi_json_for(&state.access);
+    with_contract(users::routes(state).merge(probes::routes(readiness, openapi)))
 }
 
 /// `routes` behind the contract, for a front door's own routes that the API does not serve

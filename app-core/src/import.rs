@@ -29,7 +29,7 @@ pub use self::config::ImportConfig;
 pub use self::lines::{Line, LineReader, MAX_LINE_BYTES};
 pub use self::report::{ImportReport, MAX_LISTED_REJECTIONS, RejectCode, Rejection, ReportError};
 use self::row::{Verdict, judge};
-use crate::objects::{ObjectLocation, ObjectStore};
+use crate::objects::{ObjectError, ObjectLocation, ObjectStore};
 use crate::store::{StoreError, UserBatch, UserWriter};
 
 /// A batch also ends after this many lines, so that a long stretch of rejected or blank lines still
@@ -105,7 +105,7 @@ pub enum ImportError {
     Users(StoreError),
     /// Reading the input or writing the report failed.
     #[error("the object store failed: {0}")]
-    Objects(StoreError),
+    Objects(ObjectError),
 }
 
 impl ImportError {
@@ -114,7 +114,7 @@ impl ImportError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Users(StoreError::Unavailable(_)) | Self::Objects(StoreError::Unavailable(_))
+            Self::Users(StoreError::Unavailable(_)) | Self::Objects(ObjectError::Unavailable(_))
         )
     }
 }
@@ -126,8 +126,8 @@ impl ImportError {
         match self {
             Self::Users(StoreError::Unavailable(_)) => "the user store is unavailable",
             Self::Users(StoreError::Failed(_)) => "the user store failed",
-            Self::Objects(StoreError::Unavailable(_)) => "the object store is unavailable",
-            Self::Objects(StoreError::Failed(_)) => "the object store failed",
+            Self::Objects(ObjectError::Unavailable(_)) => "the object store is unavailable",
+            Self::Objects(ObjectError::Failed(_)) => "the object store failed",
         }
     }
 }
@@ -338,7 +338,7 @@ pub async fn import_lines<R: AsyncBufRead + Unpin>(
         next_line: Some(next_line),
     };
     let unreadable = |err: std::io::Error| {
-        ImportError::Objects(StoreError::Unavailable(format!(
+        ImportError::Objects(ObjectError::Unavailable(format!(
             "reading the object: {err}"
         )))
     };

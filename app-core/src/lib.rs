@@ -9,7 +9,10 @@
 //!   shares).
 //! - [`http`]: the one HTTP contract both front doors serve.
 //! - [`config`], [`startup`], [`telemetry`]: what the binaries call at start-up, with the
-//!   [`transport`] (HTTPS) their front door supplies.
+//!   [`transport`] (HTTPS) their front door supplies. `config` is the environment reader; each module
+//!   reads its own settings with it, and `startup` assembles them.
+//!
+//! Modules use each other in one direction (`tests/module_cycles.rs` fails on a circle).
 //!
 //! See ARCHITECTURE.md at the repository root for how a request flows through each target.
 

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 use tokio::io::AsyncBufRead;
 
-use crate::store::StoreError;
+use crate::aws::AwsError;
 
 /// An object's content, read as a stream.
 pub type ObjectReader = Pin<Box<dyn AsyncBufRead + Send>>;
@@ -25,10 +25,30 @@ pub type ObjectReader = Pin<Box<dyn AsyncBufRead + Send>>;
 pub trait ObjectStore: Send + Sync + 'static {
     /// Opens the object for streaming; `Ok(None)` when there is no such object. An error while the
     /// stream is read later comes out of the reader as an `io::Error`.
-    async fn open(&self, location: &ObjectLocation) -> Result<Option<ObjectReader>, StoreError>;
+    async fn open(&self, location: &ObjectLocation) -> Result<Option<ObjectReader>, ObjectError>;
 
     /// Writes `json` as the object at `location` (content type `application/json`), replacing it.
-    async fn put_json(&self, location: &ObjectLocation, json: Vec<u8>) -> Result<(), StoreError>;
+    async fn put_json(&self, location: &ObjectLocation, json: Vec<u8>) -> Result<(), ObjectError>;
+}
+
+/// A call that failed inside an object store. The text is for logs only; it never reaches a report.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ObjectError {
+    /// Timed out, unreachable or throttled: the caller may retry.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a missing bucket, a refused request, a file that cannot be written.
+    #[error("store failed: {0}")]
+    Failed(String),
+}
+
+impl From<AwsError> for ObjectError {
+    fn from(err: AwsError) -> Self {
+        match err {
+            AwsError::Unavailable(detail) => Self::Unavailable(detail),
+            AwsError::Failed(detail) => Self::Failed(detail),
+        }
+    }
 }
 
 /// Keys the import reads start with this.

@@ -2,42 +2,28 @@
 
 use std::sync::Arc;
 
-use crate::auth::Access;
 use crate::domain::{LookupError, User, UserId};
 use crate::store::{StoreError, UserRepository};
 use crate::telemetry::Handles;
 use crate::telemetry::metric::STORE_LOOKUPS;
 
 /// Looks users up: checks the id rule, asks the store, and turns store failures into [`LookupError`]s.
-/// It also carries the [`Access`] rule the HTTP contract applies before any lookup.
 ///
-/// Cheap to clone; every clone shares the one store and the one access rule (keys, verified tokens).
+/// Cheap to clone; every clone shares the one store.
 #[derive(Clone)]
 pub struct UserService {
     repo: Arc<dyn UserRepository>,
-    access: Access,
     /// The lookup counter, by outcome (four of them).
     lookups: Arc<Handles<&'static str, metrics::Counter, 4>>,
 }
 
 impl UserService {
-    /// A service over `repo`, open to anyone ([`Access::Open`]).
+    /// A service over `repo`.
     pub fn new(repo: Arc<dyn UserRepository>) -> Self {
         Self {
             repo,
-            access: Access::Open,
             lookups: Arc::default(),
         }
-    }
-
-    /// The same service under another access rule.
-    pub fn with_access(self, access: Access) -> Self {
-        Self { access, ..self }
-    }
-
-    /// Who may look users up.
-    pub fn access(&self) -> &Access {
-        &self.access
     }
 
     /// The user with id `raw_id`, as it came from the caller (already percent-decoded).

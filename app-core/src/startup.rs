@@ -13,15 +13,43 @@ use aws_config::SdkConfig;
 use crate::aws::{self, sdk_config_loader};
 
 use crate::auth::{Access, AuthSettings};
-use crate::config::{Config, ConfigError, StoreSettings, vars};
+use crate::config::{ConfigError, Env, vars};
+use crate::http::AppState;
 use crate::import::{ImportConfig, Importer};
 use crate::objects::s3::S3ObjectStore;
 use crate::service::UserService;
-use crate::store::UserRepository;
 use crate::store::dynamodb::DynamoDbStore;
 use crate::store::memory::MemoryStore;
-use crate::telemetry;
-use crate::transport::{self, Transport};
+use crate::store::{StoreSettings, UserRepository};
+use crate::telemetry::{self, LogSettings};
+use crate::transport::{self, Transport, UnreadableCaBundle};
+
+/// Settings shared by both binaries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Which store serves lookups, and its settings.
+    pub store: StoreSettings,
+    /// How logs are written.
+    pub log: LogSettings,
+    /// Who may call the API.
+    pub auth: AuthSettings,
+}
+
+impl Config {
+    /// Reads the shared settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Env::process())
+    }
+
+    /// Reads the shared settings from `env`.
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store: StoreSettings::read(env)?,
+            log: LogSettings::read(env)?,
+            auth: AuthSettings::read(env)?,
+        })
+    }
+}
 
 /// The budget of one S3 call of the import (`GetObject` up to the first byte of the body, `PutObject`
 /// of a report), retries included. Longer than the DynamoDB default (`STORE_TIMEOUT_MS`, 1 s): S3's
@@ -134,6 +162,12 @@ pub async fn init_import(transport: Transport) -> Result<(Importer, ImportConfig
 /// [`transport::check_ca_bundle`] on this process's `SSL_CERT_FILE`.
 fn check_ca_bundle_of_process() -> Result<(), ConfigError> {
     transport::check_ca_bundle(std::env::var_os(transport::SSL_CERT_FILE).as_deref())
+        .map_err(ca_bundle_error)
+}
+
+/// An unreadable CA bundle as the configuration error naming `SSL_CERT_FILE`.
+fn ca_bundle_error(err: UnreadableCaBundle) -> ConfigError {
+    ConfigError::invalid(transport::SSL_CERT_FILE, &err.path, err.to_string())
 }
 
 /// Why a binary could not start or stopped with an error.
@@ -154,15 +188,15 @@ impl StartupError {
     }
 }
 
-/// Reads the shared configuration, installs logging and builds the service under its access rule, on
-/// the front door's `transport` (the store's SDK client, the JWKS fetch): the first thing both lookup
-/// binaries do.
-pub async fn init(transport: Transport) -> Result<UserService, StartupError> {
+/// Reads the shared configuration, installs logging and builds the service and its access rule (the
+/// routes' state), on the front door's `transport` (the store's SDK client, the JWKS fetch): the first
+/// thing both lookup binaries do.
+pub async fn init(transport: Transport) -> Result<AppState, StartupError> {
     let config = Config::from_env()?;
     check_ca_bundle_of_process()?;
     telemetry::init(&config.log);
     let service = build_service(&config.store, &transport).await?;
-    Ok(service.with_access(access(&config.auth, &transport)))
+    Ok(AppState::new(service, access(&config.auth, &transport)))
 }
 
 /// The access rule `settings` describe, said once in the log; keys come through `transport`. No key
@@ -205,6 +239,55 @@ mod tests {
 
     use super::*;
     use crate::auth::JwtSettings;
+    use crate::config::from_pairs as env;
+    use crate::telemetry::LogFormat;
+
+    #[test]
+    fn nothing_set_means_the_embedded_sample_and_text_logs_at_info() {
+        let config = Config::read(&env(&[])).unwrap();
+
+        assert_eq!(config.store, StoreSettings::Memory { users_file: None });
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.log.filter, "info");
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("USER_STORE", "redis")], "USER_STORE"),
+            (&[("STORE_TIMEOUT_MS", "soon")], "STORE_TIMEOUT_MS"),
+            (&[("STORE_TIMEOUT_MS", "0")], "STORE_TIMEOUT_MS"),
+            (
+                &[("USER_STORE", "dynamodb"), ("USERS_TABLE", "a b")],
+                "USERS_TABLE",
+            ),
+            (&[("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+            (&[("RUST_LOG", "app=loud")], "RUST_LOG"),
+        ];
+        for (vars, var) in cases {
+            let err = Config::read(&env(vars)).unwrap_err();
+            assert_eq!(err.var(), *var, "{vars:?}");
+            assert!(err.to_string().starts_with(var), "{err}");
+            assert!(!err.to_string().contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_ca_bundle_is_a_configuration_error_naming_the_variable() {
+        let missing =
+            transport::check_ca_bundle(Some(std::ffi::OsStr::new("/nonexistent/ca-bundle.crt")))
+                .map_err(ca_bundle_error)
+                .unwrap_err();
+
+        assert_eq!(missing.var(), transport::SSL_CERT_FILE);
+        let line = missing.to_string();
+        assert!(
+            line.starts_with(
+                "SSL_CERT_FILE=\"/nonexistent/ca-bundle.crt\" is invalid: the CA bundle cannot be read ("
+            ),
+            "{line}"
+        );
+    }
 
     /// The log lines `f` writes, as the binaries' text format writes them.
     fn logged(f: impl FnOnce()) -> Vec<String> {

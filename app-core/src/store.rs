@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod dynamodb;
 pub mod memory;
+mod settings;
 
 use std::sync::Arc;
 
@@ -16,6 +17,9 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 pub use self::batch::UserBatch;
+pub use self::settings::StoreSettings;
+pub(crate) use self::settings::{store_timeout, table_name};
+use crate::aws::AwsError;
 use crate::domain::{User, UserId};
 
 /// Where users are read from. One lookup by id; `Ok(None)` means there is no such user.
@@ -37,8 +41,8 @@ pub trait UserWriter: Send + Sync + 'static {
     async fn put_batch(&self, batch: &UserBatch) -> Result<(), StoreError>;
 }
 
-/// A call that failed inside a store: the users table or the object store. The text is for logs
-/// only; it never reaches a response or a report.
+/// A call that failed inside a user store. The text is for logs only; it never reaches a response
+/// or a report.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum StoreError {
     /// Timed out, unreachable or throttled: the caller may retry.
@@ -47,4 +51,13 @@ pub enum StoreError {
     /// Anything else: a malformed item, a missing table, a refused request.
     #[error("store failed: {0}")]
     Failed(String),
+}
+
+impl From<AwsError> for StoreError {
+    fn from(err: AwsError) -> Self {
+        match err {
+            AwsError::Unavailable(detail) => Self::Unavailable(detail),
+            AwsError::Failed(detail) => Self::Failed(detail),
+        }
+    }
 }

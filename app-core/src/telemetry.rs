@@ -4,6 +4,7 @@
 //! Metrics go through the `metrics` facade under the names in [`metric`].
 
 mod handles;
+mod settings;
 
 use tracing::Level;
 use tracing_subscriber::filter::Targets;
@@ -11,9 +12,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::config::{LogFormat, LogSettings};
-
 pub(crate) use handles::Handles;
+pub use settings::{LogFormat, LogSettings};
 
 /// Installs the global subscriber, writing to stdout. Call once, first thing in `main`.
 ///

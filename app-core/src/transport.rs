@@ -9,27 +9,35 @@
 use std::ffi::OsStr;
 
 use aws_smithy_runtime_api::client::http::{SharedHttpClient, SharedHttpConnector};
-
-use crate::config::ConfigError;
+use thiserror::Error;
 
 /// The variable naming a PEM bundle of the root certificates to trust: the front doors' TLS
 /// (`rustls-native-certs`) reads that file instead of the system's bundle and certificate
 /// directories. The SAM template sets the Lambda runtime's one bundle (a faster init).
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 
+/// The bundle [`SSL_CERT_FILE`] names cannot be read; `startup` reports it as a configuration error
+/// naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("the CA bundle cannot be read ({reason})")]
+pub struct UnreadableCaBundle {
+    /// The value of [`SSL_CERT_FILE`], lossily as text.
+    pub path: String,
+    /// Why it cannot be opened.
+    pub reason: String,
+}
+
 /// `Ok` unless `bundle` (the value of [`SSL_CERT_FILE`]) names a file that cannot be opened: the
 /// HTTPS client would then trust no certificate and fail every call to AWS and the identity provider,
 /// so the binary stops at start-up instead, naming the variable.
-pub fn check_ca_bundle(bundle: Option<&OsStr>) -> Result<(), ConfigError> {
+pub fn check_ca_bundle(bundle: Option<&OsStr>) -> Result<(), UnreadableCaBundle> {
     let Some(path) = bundle else { return Ok(()) };
-    std::fs::File::open(path).map(drop).map_err(|err| {
-        let value = path.to_string_lossy();
-        ConfigError::invalid(
-            SSL_CERT_FILE,
-            &value,
-            format!("the CA bundle cannot be read ({err})"),
-        )
-    })
+    std::fs::File::open(path)
+        .map(drop)
+        .map_err(|err| UnreadableCaBundle {
+            path: path.to_string_lossy().into_owned(),
+            reason: err.to_string(),
+        })
 }
 
 /// The HTTP client of the AWS SDK clients, and the connector of the JWKS fetch.
@@ -62,11 +70,9 @@ impl Transport {
 
 #[cfg(test)]
 impl Transport {
-    /// The transport of the unit tests: `k8s-server`'s, through testkit. (testkit's `app-core` is
-    /// another crate than the one under test, so its `Transport` is another type: the parts are the
-    /// SDK's.)
+    /// The transport of the unit tests, on the SDK's parts (`contract::https`).
     pub(crate) fn for_tests() -> Self {
-        Self::new(testkit::https::http_client(), testkit::https::connector)
+        Self::new(contract::https::http_client(), contract::https::connector)
     }
 }
 
@@ -75,13 +81,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bundle_that_cannot_be_read_is_a_configuration_error_naming_the_variable() {
+    fn a_bundle_that_cannot_be_read_is_an_error_naming_the_file() {
         let missing = check_ca_bundle(Some(OsStr::new("/nonexistent/ca-bundle.crt"))).unwrap_err();
-        assert_eq!(missing.var(), SSL_CERT_FILE);
-        assert!(
-            missing.to_string().contains("/nonexistent/ca-bundle.crt"),
-            "{missing}"
-        );
+        assert_eq!(missing.path, "/nonexistent/ca-bundle.crt");
 
         // Only whether the file opens is checked: any readable file passes.
         let readable = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");

@@ -13,11 +13,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app_core::config::{LogFormat, LogSettings};
 use app_core::domain::UserId;
 use app_core::http::{Readiness, generate_request_id, router};
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
+use app_core::telemetry::{LogFormat, LogSettings};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};

@@ -1,8 +1,33 @@
-//! The settings only the server reads (the shared ones are `app_core::config::Config`).
+//! The settings only the server reads (the shared ones are `app_core::startup::Config`).
 
 use std::time::Duration;
 
-use app_core::config::{ConfigError, Env, vars};
+use app_core::config::{ConfigError, Env};
+
+/// The variables only the server reads; app-core lists the shared ones (`app_core::config::vars`).
+pub mod vars {
+    /// The TCP port (default 8080).
+    pub const PORT: &str = "PORT";
+    /// The TCP port of `/metrics` (default 9090), which the Service does not expose.
+    pub const METRICS_PORT: &str = "METRICS_PORT";
+    /// The drain deadline after SIGTERM in seconds (default 20).
+    pub const SHUTDOWN_TIMEOUT_SECS: &str = "SHUTDOWN_TIMEOUT_SECS";
+    /// How long to keep serving, with `/readyz` at 503, before the listener closes (default 0: on
+    /// Kubernetes the pod's preStop sleep does this job).
+    pub const SHUTDOWN_DELAY_MS: &str = "SHUTDOWN_DELAY_MS";
+    /// The most API connections open at once (default 1024, from the deployment's 64 MiB memory
+    /// limit); more wait in the kernel's queue.
+    pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
+
+    /// Every variable above.
+    pub const ALL: &[&str] = &[
+        PORT,
+        METRICS_PORT,
+        SHUTDOWN_TIMEOUT_SECS,
+        SHUTDOWN_DELAY_MS,
+        MAX_CONNECTIONS,
+    ];
+}
 
 /// The listening ports, the connection cap and the drain after SIGTERM.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,8 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use app_core::http::{Contract, Readiness, server_router, with_contract};
-use app_core::service::UserService;
+use app_core::http::{AppState, Contract, Readiness, server_router, with_contract};
 use app_core::startup::{self, StartupError};
 use axum::http::HeaderValue;
 use axum::http::header::CONNECTION;
@@ -35,7 +34,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::Service;
 
-pub use config::{DEFAULT_MAX_CONNECTIONS, ServerConfig};
+pub use config::{DEFAULT_MAX_CONNECTIONS, ServerConfig, vars};
 
 /// Starts the server from the environment and runs it until `shutdown` completes and the drain ends.
 /// `/metrics` is served on its own port until the process exits.
@@ -70,7 +69,7 @@ async fn listen(port: u16) -> Result<TcpListener, StartupError> {
 /// What the server answers on its public port: `app-core`'s server routes, behind the contract
 /// (`/metrics` is the contract's JSON 404 here: it lives on [`metrics_router`]'s port). Installs the
 /// process's Prometheus recorder (once), so that metrics count from the first request.
-pub fn router(service: UserService, readiness: Readiness) -> Contract {
+pub fn router(service: impl Into<AppState>, readiness: Readiness) -> Contract {
     metrics::install();
     server_router(service, readiness)
 }
@@ -132,7 +131,7 @@ mod limits {
 /// 4. In-flight requests get up to `drain.timeout` to finish.
 pub async fn serve(
     listener: TcpListener,
-    service: UserService,
+    service: impl Into<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
     drain: Drain,
     max_connections: usize,

@@ -16,8 +16,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use app_core::auth::AuthSettings;
-use app_core::config::{Config, Env, vars};
+use app_core::config::{Env, vars};
 use app_core::import::ImportConfig;
+use app_core::startup::Config;
 use clap::Parser;
 use k8s_server::ServerConfig;
 use serde_yaml_ng::Value;
@@ -77,7 +78,7 @@ fn config_problems(env: &BTreeMap<String, String>, allowed: &[&str]) -> Vec<Stri
     if let Err(err) = Config::read(&lookup) {
         problems.push(err.to_string());
     }
-    if allowed.contains(&vars::PORT)
+    if allowed.contains(&k8s_server::vars::PORT)
         && let Err(err) = ServerConfig::read(&lookup)
     {
         problems.push(err.to_string());
@@ -90,7 +91,12 @@ fn every_overlay_sets_only_variables_the_server_reads_with_values_it_accepts() {
     for overlay in OVERLAYS {
         let env = container_env(&render(overlay));
 
-        let problems = config_problems(&env, vars::ALL);
+        let server_vars: Vec<&str> = vars::ALL
+            .iter()
+            .chain(k8s_server::vars::ALL)
+            .copied()
+            .collect();
+        let problems = config_problems(&env, &server_vars);
 
         assert!(problems.is_empty(), "overlay {overlay}: {problems:#?}");
         assert!(
@@ -248,12 +254,7 @@ fn the_lambda_template_runs_lambda_fn_with_variables_it_reads() {
     );
 
     let env = sam_env(function);
-    let lambda_vars: Vec<&str> = vars::ALL
-        .iter()
-        .copied()
-        .filter(|v| ![vars::PORT, vars::METRICS_PORT, vars::SHUTDOWN_TIMEOUT_SECS].contains(v))
-        .collect();
-    let problems = config_problems(&env, &lambda_vars);
+    let problems = config_problems(&env, vars::ALL);
     assert!(problems.is_empty(), "{problems:#?}");
     assert_eq!(
         env.get(vars::USER_STORE).map(String::as_str),

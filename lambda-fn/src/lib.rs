@@ -14,8 +14,9 @@
 //! The crate's second binary, `import-fn`, is the user import for S3 event notifications: its front
 //! door is [`import`].
 
-use app_core::http::{Contract, X_REQUEST_ID, callers_request_id, is_sane_request_id, router};
-use app_core::service::UserService;
+use app_core::http::{
+    AppState, Contract, X_REQUEST_ID, callers_request_id, is_sane_request_id, router,
+};
 use app_core::startup::{self, StartupError};
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, Uri};
@@ -47,14 +48,14 @@ pub async fn run() -> Result<(), StartupError> {
 ///
 /// No extension is registered, so Lambda sends no SIGTERM: there is nothing to do at shutdown, since
 /// each invocation writes its metrics (EMF) and log lines before its response is posted.
-pub async fn serve(service: UserService) -> Result<(), lambda_http::Error> {
+pub async fn serve(service: impl Into<AppState>) -> Result<(), lambda_http::Error> {
     lambda_runtime::run(event_handler(service)).await
 }
 
 /// What the runtime invokes: the event is made safe for `lambda_http`'s conversion (see
 /// `safe_event`), converted by `lambda_http` into a request, answered by [`handler`], and encoded
 /// into the event source's response format.
-pub fn event_handler(service: UserService) -> EventHandler {
+pub fn event_handler(service: impl Into<AppState>) -> EventHandler {
     ServiceBuilder::new()
         .map_request(safe_event as fn(_) -> _)
         .service(Adapter::from(handler(service)))
@@ -72,7 +73,7 @@ type Response = axum::response::Response;
 
 /// Builds the Lambda handler over `service`: `app_core::http::router` behind the event adaptation. It
 /// installs the EMF metrics recorder, and writes each invocation's metrics to the log as it answers.
-pub fn handler(service: UserService) -> Handler {
+pub fn handler(service: impl Into<AppState>) -> Handler {
     emf::install();
     ServiceBuilder::new()
         .map_response(flush_metrics as fn(Response) -> Response)

@@ -3,7 +3,7 @@
 //! answer is encoded into the response event the runtime would post back, then read like API Gateway,
 //! the Function URL or the ALB would read it.
 
-use app_core::service::UserService;
+use app_core::http::AppState;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_fn::event_handler;
 use lambda_http::request::LambdaRequest;
@@ -186,7 +186,7 @@ fn multi_values(params: &[(String, String)]) -> Value {
 /// Invokes what `lambda-fn`'s runtime loop invokes with `event` (as JSON, the way the runtime
 /// delivers it), as invocation `request_id`, and reads the response event back the way the event
 /// source would.
-pub async fn invoke(service: UserService, event: &Value, request_id: &str) -> Reply {
+pub async fn invoke(service: impl Into<AppState>, event: &Value, request_id: &str) -> Reply {
     let request: LambdaRequest =
         serde_json::from_value(event.clone()).expect("lambda_http accepts the event");
     let mut context = Context::default();

@@ -48,8 +48,8 @@ const STOP_LIMIT: Duration = Duration::from_secs(10);
 /// How often the warm-up looks for the function process (the resolution of [`LambdaWatch::cold_start`]).
 const POLL: Duration = Duration::from_millis(5);
 
-/// The AWS SDK's settings: removed, with the service's own (`app_core::config::vars::ALL`), from the
-/// environment the function inherits.
+/// The AWS SDK's settings: removed, with the service's own (`app_core::config::vars::ALL`,
+/// `k8s_server::vars::ALL`), from the environment the function inherits.
 const AWS_SETTINGS: &[&str] = &[
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
@@ -169,7 +169,10 @@ impl LambdaWatch {
             .current_dir(workspace_root())
             .env("PATH", path_with(cargo_lambda.parent()));
         cargo_env::remove_inherited(&mut command);
-        for var in app_core::config::vars::ALL.iter().chain(AWS_SETTINGS) {
+        let service_vars = app_core::config::vars::ALL
+            .iter()
+            .chain(k8s_server::vars::ALL);
+        for var in service_vars.chain(AWS_SETTINGS) {
             command.env_remove(var);
         }
         command.envs(envs.iter().copied());

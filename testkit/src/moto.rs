@@ -17,7 +17,7 @@
 //! - **Any credentials work and signatures are not checked**; DynamoDB rejects both. Nothing here
 //!   depends on a refusal.
 //! - **CreateTable is ACTIVE at once**; DynamoDB answers `CREATING` and becomes `ACTIVE` later, so
-//!   [`app_core::store::dynamodb::seed`] waits for `ACTIVE` (a no-op here).
+//!   [`crate::seed::seed`] waits for `ACTIVE` (a no-op here).
 //! - **A missing table** is `ResourceNotFoundException` (HTTP 400), as the DynamoDB API reference
 //!   documents for GetItem; the store sorts it as a failure (500), not an outage (503).
 //! - **Speed**: a few milliseconds per GetItem (about 3 ms from boto3 on these machines), and about
@@ -35,8 +35,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
+use app_core::aws::sdk_config_loader;
 use app_core::domain::User;
-use app_core::store::dynamodb::{self, IfMissing, sdk_config_loader};
 use app_core::store::memory::MemoryStore;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
@@ -49,6 +49,7 @@ use crate::paths::target_dir;
 use crate::ports::{self, free_port};
 use crate::process::{self, Signal, Supervised};
 use crate::python;
+use crate::seed::{self, IfMissing};
 
 /// The one region everything uses (moto keeps tables per region, as DynamoDB does).
 pub const REGION: &str = "us-east-1";
@@ -329,7 +330,7 @@ impl Moto {
     /// Creates `table` (if missing) and writes the sample users into it.
     pub async fn seed_sample(&self, table: &str) -> Result<(), MotoError> {
         let sample = MemoryStore::sample();
-        dynamodb::seed(
+        seed::seed(
             &self.client().await,
             table,
             IfMissing::Create,
@@ -345,7 +346,7 @@ impl Moto {
     pub async fn create_table(&self, prefix: &str) -> String {
         let name = unique_name(prefix);
         let none: [&User; 0] = [];
-        dynamodb::seed(&self.client().await, &name, IfMissing::Create, none)
+        seed::seed(&self.client().await, &name, IfMissing::Create, none)
             .await
             .unwrap_or_else(|err| panic!("{err}"));
         name

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use app_core::service::UserService;
+use app_core::http::AppState;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -18,7 +18,7 @@ pub struct TestServer {
 
 impl TestServer {
     /// Serves `service` exactly as `k8s-server` does, on `127.0.0.1:0`.
-    pub async fn spawn(service: UserService) -> Self {
+    pub async fn spawn(service: impl Into<AppState>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -26,7 +26,7 @@ impl TestServer {
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(k8s_server::serve(
             listener,
-            service,
+            service.into(),
             async {
                 let _ = stopped.await;
             },

@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
-use app_core::store::dynamodb::{self, IfMissing, sdk_config_loader};
+use app_core::aws::sdk_config_loader;
 use app_core::store::memory::MemoryStore;
 use aws_sdk_dynamodb::Client;
 use clap::Args;
+use testkit::seed::IfMissing;
 
 /// Options of `cargo xtask seed`.
 #[derive(Debug, Args)]
@@ -49,7 +50,7 @@ pub fn run(args: &SeedArgs) -> Result<()> {
                 true => IfMissing::Create,
                 false => IfMissing::Fail,
             };
-            let written = dynamodb::seed(&client, &args.table, if_missing, users.users()).await?;
+            let written = testkit::seed::seed(&client, &args.table, if_missing, users.users()).await?;
             println!("seed: wrote {written} users to table {}", args.table);
             Ok(())
         })

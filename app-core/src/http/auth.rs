@@ -2,7 +2,7 @@
 //! so it runs before the path is read (a caller without a valid token learns nothing, not even whether
 //! the id is well formed) and before the store is asked.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -10,20 +10,20 @@ use axum::response::Response;
 
 use super::error;
 use crate::auth::{Access, AuthError};
-use crate::service::UserService;
 
 /// Proof that the request may read users: the access rule is open, or its bearer token is valid and
 /// grants the required scope.
 pub(super) struct Authorized;
 
-impl FromRequestParts<UserService> for Authorized {
+impl<S> FromRequestParts<S> for Authorized
+where
+    Access: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        service: &UserService,
-    ) -> Result<Self, Response> {
-        let Access::Bearer(bearer) = service.access() else {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let Access::Bearer(bearer) = Access::from_ref(state) else {
             return Ok(Authorized);
         };
         let checked = match bearer_token(&parts.headers) {

@@ -12,16 +12,17 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::AppState;
 use super::auth::Authorized;
 use super::error::{ApiError, Failure, Success};
 use crate::domain::User;
 use crate::service::UserService;
 
 /// The user routes, with their state applied.
-pub(super) fn routes(service: UserService) -> Router {
+pub(super) fn routes(state: AppState) -> Router {
     Router::new()
         .route("/users/{id}", get(get_user).options(preflight))
-        .with_state(service)
+        .with_state(state)
 }
 
 /// `GET /users/{id}` (axum answers `HEAD` from the same handler, without the body).

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::config::{ConfigError, Env, LogSettings, store_timeout, table_name, vars};
+use crate::config::{ConfigError, Env, vars};
+use crate::store::{store_timeout, table_name};
+use crate::telemetry::LogSettings;
 
 /// Settings the import front doors read. The import always writes to DynamoDB (`USERS_TABLE`):
 /// `USER_STORE` is not read, since rows written to an embedded store would end with the process.

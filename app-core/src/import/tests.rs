@@ -372,7 +372,7 @@ async fn a_download_that_breaks_is_a_transient_object_store_failure() {
     assert!(
         matches!(
             failure.error,
-            ImportError::Objects(StoreError::Unavailable(_))
+            ImportError::Objects(ObjectError::Unavailable(_))
         ),
         "{failure}"
     );

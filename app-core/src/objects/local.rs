@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use tokio::io::BufReader;
 
-use super::{ObjectLocation, ObjectReader, ObjectStore};
-use crate::store::StoreError;
+use super::{ObjectError, ObjectLocation, ObjectReader, ObjectStore};
 
 /// Objects as files under a root folder: bucket `b`, key `imports/a.jsonl` is `ROOT/b/imports/a.jsonl`.
 #[derive(Debug, Clone)]
@@ -24,13 +23,13 @@ impl LocalObjectStore {
 
     /// The file that holds `location`. A key whose segments are empty, `.` or `..` has no file: it
     /// would name another object or leave the root.
-    pub fn path_of(&self, location: &ObjectLocation) -> Result<PathBuf, StoreError> {
+    pub fn path_of(&self, location: &ObjectLocation) -> Result<PathBuf, ObjectError> {
         let plain = location
             .key()
             .split('/')
             .all(|segment| !matches!(segment, "" | "." | ".."));
         if !plain {
-            return Err(StoreError::Failed(format!(
+            return Err(ObjectError::Failed(format!(
                 "{location}: the key has no file in a local object store"
             )));
         }
@@ -40,18 +39,19 @@ impl LocalObjectStore {
 
 #[async_trait]
 impl ObjectStore for LocalObjectStore {
-    async fn open(&self, location: &ObjectLocation) -> Result<Option<ObjectReader>, StoreError> {
+    async fn open(&self, location: &ObjectLocation) -> Result<Option<ObjectReader>, ObjectError> {
         let path = self.path_of(location)?;
         match tokio::fs::File::open(&path).await {
             Ok(file) => Ok(Some(Box::pin(BufReader::new(file)))),
             Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(StoreError::Failed(format!("{}: {err}", path.display()))),
+            Err(err) => Err(ObjectError::Failed(format!("{}: {err}", path.display()))),
         }
     }
 
-    async fn put_json(&self, location: &ObjectLocation, json: Vec<u8>) -> Result<(), StoreError> {
+    async fn put_json(&self, location: &ObjectLocation, json: Vec<u8>) -> Result<(), ObjectError> {
         let path = self.path_of(location)?;
-        let failed = |err: std::io::Error| StoreError::Failed(format!("{}: {err}", path.display()));
+        let failed =
+            |err: std::io::Error| ObjectError::Failed(format!("{}: {err}", path.display()));
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(failed)?;
         }

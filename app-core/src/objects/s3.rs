@@ -9,9 +9,8 @@ use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::{ObjectLocation, ObjectReader, ObjectStore};
+use super::{ObjectError, ObjectLocation, ObjectReader, ObjectStore};
 use crate::aws::classify;
-use crate::store::StoreError;
 
 /// Objects in Amazon S3.
 #[derive(Debug, Clone)]
@@ -33,7 +32,7 @@ impl S3ObjectStore {
 
 #[async_trait]
 impl ObjectStore for S3ObjectStore {
-    async fn open(&self, location: &ObjectLocation) -> Result<Option<ObjectReader>, StoreError> {
+    async fn open(&self, location: &ObjectLocation) -> Result<Option<ObjectReader>, ObjectError> {
         let result = self
             .client
             .get_object()
@@ -44,11 +43,11 @@ impl ObjectStore for S3ObjectStore {
         match result {
             Ok(output) => Ok(Some(Box::pin(output.body.into_async_read()))),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
-            Err(err) => Err(classify(&format!("GetObject {location}"), err)),
+            Err(err) => Err(classify(&format!("GetObject {location}"), err).into()),
         }
     }
 
-    async fn put_json(&self, location: &ObjectLocation, json: Vec<u8>) -> Result<(), StoreError> {
+    async fn put_json(&self, location: &ObjectLocation, json: Vec<u8>) -> Result<(), ObjectError> {
         self.client
             .put_object()
             .bucket(location.bucket())
@@ -57,7 +56,7 @@ impl ObjectStore for S3ObjectStore {
             .body(ByteStream::from(json))
             .send()
             .await
-            .map_err(|err| classify(&format!("PutObject {location}"), err))?;
+            .map_err(|err| ObjectError::from(classify(&format!("PutObject {location}"), err)))?;
         Ok(())
     }
 }

@@ -12,17 +12,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use tokio::time::Instant;
 
 use super::{StoreError, UserBatch, UserRepository, UserWriter};
 use crate::aws::classify;
-/// Kept here too: the DynamoDB store's callers have always found the loader in this module.
-pub use crate::aws::sdk_config_loader;
 use crate::domain::{User, UserId};
 
 /// The name of the key attribute.
@@ -46,7 +40,7 @@ pub struct DynamoDbStore {
 
 impl DynamoDbStore {
     /// A store on `table` through `client`. The client's operation timeout (see
-    /// [`sdk_config_loader`]) bounds each lookup and each batch write as a whole.
+    /// [`crate::aws::sdk_config_loader`]) bounds each lookup and each batch write as a whole.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -54,7 +48,7 @@ impl DynamoDbStore {
         }
     }
 
-    /// A store on `table` with a client built from `sdk_config` (see [`sdk_config_loader`]).
+    /// A store on `table` with a client built from `sdk_config` (see [`crate::aws::sdk_config_loader`]).
     pub fn from_sdk_config(sdk_config: &SdkConfig, table: impl Into<String>) -> Self {
         Self::new(Client::new(sdk_config), table)
     }
@@ -83,7 +77,9 @@ impl UserRepository for DynamoDbStore {
             .key(KEY_ATTRIBUTE, AttributeValue::S(id.as_str().to_owned()))
             .send()
             .await
-            .map_err(|err| classify(&format!("GetItem on table {}", self.table), err))?;
+            .map_err(|err| {
+                StoreError::from(classify(&format!("GetItem on table {}", self.table), err))
+            })?;
         let Some(item) = output.item else {
             return Ok(None);
         };
@@ -131,7 +127,7 @@ impl UserWriter for DynamoDbStore {
                 .map_err(|_| {
                     StoreError::Unavailable(format!("{}: no answer within {budget:?}", what()))
                 })?
-                .map_err(|err| classify(&what(), err))?;
+                .map_err(|err| StoreError::from(classify(&what(), err)))?;
             pending = output
                 .unprocessed_items
                 .and_then(|mut unprocessed| unprocessed.remove(&self.table))
@@ -169,106 +165,6 @@ fn put_request(table: &str, user: &User) -> Result<WriteRequest, StoreError> {
         .build()
         .map_err(|err| StoreError::Failed(err.to_string()))?;
     Ok(WriteRequest::builder().put_request(put).build())
-}
-
-/// Creates `table` in the shape this store reads (key `id` of type S, on-demand capacity). For an
-/// emulator and for seeding; production tables come from the deployment templates.
-pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
-    let key_definition = AttributeDefinition::builder()
-        .attribute_name(KEY_ATTRIBUTE)
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .map_err(|err| StoreError::Failed(err.to_string()))?;
-    let key_schema = KeySchemaElement::builder()
-        .attribute_name(KEY_ATTRIBUTE)
-        .key_type(KeyType::Hash)
-        .build()
-        .map_err(|err| StoreError::Failed(err.to_string()))?;
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(key_definition)
-        .key_schema(key_schema)
-        .send()
-        .await
-        .map_err(|err| {
-            StoreError::Failed(format!(
-                "CreateTable {table}: {}",
-                DisplayErrorContext(&err)
-            ))
-        })?;
-    Ok(())
-}
-
-/// What [`seed`] does when the table does not exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IfMissing {
-    /// Create it with [`create_table`] and wait until it is active.
-    Create,
-    /// Leave it: writing fails with the service's `ResourceNotFoundException`.
-    Fail,
-}
-
-/// Writes `users` into `table` (creating it first if asked and it is missing) and returns how many
-/// were written: the one way the tests, the local emulator and `cargo xtask seed` fill a table.
-pub async fn seed<'a>(
-    client: &Client,
-    table: &str,
-    if_missing: IfMissing,
-    users: impl IntoIterator<Item = &'a User>,
-) -> Result<usize, StoreError> {
-    if if_missing == IfMissing::Create
-        && client
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await
-            .is_err_and(|err| {
-                err.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception())
-            })
-    {
-        create_table(client, table).await?;
-        // DynamoDB creates a table asynchronously (CREATING, then ACTIVE); an emulator may be at once.
-        use aws_sdk_dynamodb::client::Waiters;
-        client
-            .wait_until_table_exists()
-            .table_name(table)
-            .wait(Duration::from_secs(120))
-            .await
-            .map_err(|err| {
-                StoreError::Failed(format!(
-                    "waiting for table {table}: {}",
-                    DisplayErrorContext(&err)
-                ))
-            })?;
-    }
-    let mut written = 0;
-    for user in users {
-        put_user(client, table, user).await?;
-        written += 1;
-    }
-    Ok(written)
-}
-
-/// Writes `user` into `table` as the item this store reads back.
-pub async fn put_user(client: &Client, table: &str, user: &User) -> Result<(), StoreError> {
-    let item = serde_dynamo::to_item(user).map_err(|err| StoreError::Failed(err.to_string()))?;
-    client
-        .put_item()
-        .table_name(table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .map_err(|err| {
-            StoreError::Failed(format!(
-                "PutItem {} into {table}: {}",
-                user.id,
-                DisplayErrorContext(&err)
-            ))
-        })?;
-    Ok(())
 }
 
 /// How the store sorts DynamoDB's answers, seen through the lookup a caller makes. The client is the

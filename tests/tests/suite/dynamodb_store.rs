@@ -114,15 +114,14 @@ async fn an_endpoint_that_is_down_is_store_unavailable_within_the_timeout() {
     // GIVEN a store pointed at a port nothing listens on, with a 300 ms budget
     let timeout = Duration::from_millis(300);
     let down = format!("http://127.0.0.1:{}", free_port());
-    let config =
-        app_core::store::dynamodb::sdk_config_loader(timeout, testkit::https::http_client())
-            .endpoint_url(down)
-            .region(aws_sdk_dynamodb::config::Region::new(moto::REGION))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "a", "b", None, None, "tests",
-            ))
-            .load()
-            .await;
+    let config = app_core::aws::sdk_config_loader(timeout, testkit::https::http_client())
+        .endpoint_url(down)
+        .region(aws_sdk_dynamodb::config::Region::new(moto::REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "a", "b", None, None, "tests",
+        ))
+        .load()
+        .await;
     let service = UserService::new(Arc::new(DynamoDbStore::from_sdk_config(&config, "Users")));
     let server = TestServer::spawn(service).await;
 

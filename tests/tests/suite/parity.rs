@@ -3,8 +3,9 @@
 //! (`testkit::contract::auth`) alike.
 
 use app_core::auth::Access;
-use app_core::config::{Config, Env};
-use app_core::service::UserService;
+use app_core::config::Env;
+use app_core::http::AppState;
+use app_core::startup::Config;
 use testkit::contract::auth::{self, published_keys};
 use testkit::contract::{
     CASES, Case, contract_violations, parity_violation, request_id_violations,
@@ -48,8 +49,10 @@ async fn every_front_door_makes_the_same_authentication_decision() {
             .map(|(_, value)| value.clone())
     }))
     .expect("AUTH=jwt settings");
-    let service =
-        memory_service().with_access(Access::new(&config.auth, &testkit::https::transport()));
+    let service = AppState::new(
+        memory_service(),
+        Access::new(&config.auth, &testkit::https::transport()),
+    );
     let mut parity = Parity::new(service).await;
 
     // WHEN every authentication case goes to the server and through the five event sources
@@ -65,14 +68,15 @@ async fn every_front_door_makes_the_same_authentication_decision() {
 
 /// One service behind the server (over TCP) and `lambda-fn`'s handler, and what differed.
 struct Parity {
-    service: UserService,
+    service: AppState,
     server: TestServer,
     failures: Vec<String>,
     answers: usize,
 }
 
 impl Parity {
-    async fn new(service: UserService) -> Self {
+    async fn new(service: impl Into<AppState>) -> Self {
+        let service = service.into();
         Self {
             server: TestServer::spawn(service.clone()).await,
             service,

@@ -1,5 +1,5 @@
 //! Bearer-token authentication through the router, with real keys, real signatures and the JWKS
-//! served over HTTP on loopback (`testkit::idp`); the table is `testkit::contract::auth`, which the
+//! served over HTTP on loopback (`contract::idp`); the table is `contract::auth`, which the
 //! parity suite also sends to every front door.
 
 use std::time::Duration;
@@ -10,22 +10,21 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::{send_request, service};
-use testkit::contract::auth::{
+use contract::auth::{
     AuthCase, FORBIDDEN_BODY, INVALID, MISSING, UNAUTHENTICATED_BODY, cases as auth_cases,
     published_keys,
 };
-use testkit::idp::{
+use contract::idp::{
     self, AUDIENCE, ISSUER, JwksServer, SCOPE, SigningKey, claims, claims_with, shared_ec,
     shared_rsa,
 };
 
 use crate::auth::{Access, AuthSettings, DEFAULT_JWKS_REFETCH_INTERVAL, JwtSettings};
-use crate::http::{Readiness, router, server_router};
-use crate::service::UserService;
+use crate::http::{AppState, Readiness, router, server_router};
 use crate::transport::Transport;
 
 /// The user service behind `AUTH=jwt` with the test provider's issuer, audience and scope.
-fn protected(jwks_url: &str) -> UserService {
+fn protected(jwks_url: &str) -> AppState {
     let settings = AuthSettings::Jwt(JwtSettings {
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
@@ -33,7 +32,7 @@ fn protected(jwks_url: &str) -> UserService {
         required_scope: SCOPE.to_owned(),
         jwks_refetch_interval: DEFAULT_JWKS_REFETCH_INTERVAL,
     });
-    service().with_access(Access::new(&settings, &Transport::for_tests()))
+    AppState::new(service(), Access::new(&settings, &Transport::for_tests()))
 }
 
 /// What a caller sees.
@@ -57,7 +56,7 @@ impl Answer {
 }
 
 async fn call(
-    service: &UserService,
+    service: &AppState,
     method: Method,
     uri: &str,
     authorization: Option<&str>,
@@ -89,7 +88,7 @@ async fn call_with(
     }
 }
 
-async fn get(service: &UserService, token: &str) -> Answer {
+async fn get(service: &AppState, token: &str) -> Answer {
     call(
         service,
         Method::GET,
@@ -458,4 +457,12 @@ async fn skip_time(by: Duration) {
     tokio::time::pause();
     tokio::time::advance(by).await;
     tokio::time::resume();
+}
+
+#[test]
+fn the_contract_crate_knows_the_longest_token_the_service_accepts() {
+    assert_eq!(
+        contract::auth::MAX_TOKEN_BYTES,
+        crate::auth::MAX_TOKEN_BYTES
+    );
 }

@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use app_core::store::dynamodb::{KEY_ATTRIBUTE, sdk_config_loader};
+use app_core::aws::sdk_config_loader;
+use app_core::store::dynamodb::KEY_ATTRIBUTE;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 

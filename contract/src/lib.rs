@@ -4,6 +4,9 @@
 //! run time) are in [`auth`].
 
 pub mod auth;
+pub mod https;
+pub mod idp;
+pub mod reply;
 
 use crate::reply::Reply;
 

@@ -6,8 +6,6 @@
 //! The provider: [`ISSUER`], [`AUDIENCE`] and [`SCOPE`], its JWKS publishing [`published_keys`]
 //! (see [`settings`] for a process's environment).
 
-use app_core::auth::MAX_TOKEN_BYTES;
-use app_core::config::vars;
 use serde_json::json;
 
 use super::{Case, case};
@@ -15,6 +13,19 @@ use crate::idp::{
     AUDIENCE, ISSUER, SCOPE, SigningKey, claims, claims_with, now, shared_ec, shared_rsa,
     token_up_to, with_payload,
 };
+
+/// The longest bearer token the service accepts (`app_core::auth::MAX_TOKEN_BYTES`; app-core's tests
+/// check that the two agree). Said again here: this crate depends on nothing of the workspace.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// The variables of `AUTH=jwt` (`app_core::config::vars`), by name for the same reason.
+mod vars {
+    pub const AUTH: &str = "AUTH";
+    pub const JWT_ISSUER: &str = "JWT_ISSUER";
+    pub const JWT_AUDIENCE: &str = "JWT_AUDIENCE";
+    pub const JWKS_URL: &str = "JWKS_URL";
+    pub const JWT_REQUIRED_SCOPE: &str = "JWT_REQUIRED_SCOPE";
+}
 
 /// The challenge when no bearer token was sent.
 pub const MISSING: Option<&str> = Some("Bearer");

@@ -3,8 +3,8 @@
 //! small hyper server on `127.0.0.1:0`. No mocks: the service under test fetches and verifies exactly
 //! as it would against Cognito or any other provider.
 //!
-//! It uses no `app-core` type, so that `app-core`'s own unit tests (for which this crate's `app-core`
-//! is another crate than the one under test) use it as the cross-target tests do.
+//! Its crate depends on nothing of the workspace, so that `app-core`'s own unit tests use it as the
+//! cross-target tests do, with one `app-core` in the build.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
