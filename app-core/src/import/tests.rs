@@ -486,3 +486,51 @@ fn a_multi_object_answer_names_each_object_its_report_and_what_is_left() {
         )
     );
 }
+
+#[tokio::test]
+async fn what_no_user_directory_should_hold_is_refused_and_names_are_stored_in_nfc() {
+    let at = "2024-01-15T09:30:00Z";
+    let user = |id: &str, name: &str, email: &str| {
+        serde_json::to_string(&json!({"id": id, "name": name, "email": email, "createdAt": at}))
+            .unwrap()
+    };
+    let input = [
+        user("u-1", "Ada\0Lovelace", "ada@example.com"),
+        user("u-2", "\u{1b}[2J\u{1b}[HAdmin", "ada@example.com"),
+        user("u-3", "\u{202e}ecalevoL adA", "ada@example.com"),
+        user("u-4", "\u{200b}", "ada@example.com"),
+        user("u-5", "Ada", "a b\n@c"),
+        user("u-6", "Ada", "ada@localhost"),
+        format!(
+            r#"{{"id":"x","id":"u-7","name":"Ada","email":"ada@example.com","createdAt":"{at}"}}"#
+        ),
+        user("u-8", "Ame\u{301}lie", "amelie@example.com"),
+    ]
+    .join("\n");
+    let store = empty_store();
+
+    let report = import(&*store, &input, &ImportOptions::default())
+        .await
+        .unwrap();
+
+    let codes: Vec<(u64, RejectCode)> = report.rejected.iter().map(|r| (r.line, r.code)).collect();
+    assert_eq!(
+        codes,
+        [
+            (1, RejectCode::InvalidName),
+            (2, RejectCode::InvalidName),
+            (3, RejectCode::InvalidName),
+            (4, RejectCode::InvalidName),
+            (5, RejectCode::InvalidEmail),
+            (6, RejectCode::InvalidEmail),
+            (7, RejectCode::DuplicateKey),
+        ]
+    );
+    assert_eq!(report.imported, 1);
+    let stored = UserService::new(store.clone())
+        .get_user("u-8")
+        .await
+        .unwrap();
+    assert_eq!(stored.name, "Am\u{e9}lie", "stored in NFC");
+    assert_eq!(store.snapshot().users().count(), 1, "neither x nor u-7");
+}
