@@ -38,11 +38,11 @@ pub(crate) fn judge(line: &[u8]) -> Verdict {
 
 fn row(line: &[u8]) -> Result<User, RejectCode> {
     let text = std::str::from_utf8(line).map_err(|_| RejectCode::InvalidJson)?;
-    let TopLevel::Unique(fields) =
-        serde_json::from_str(text).map_err(|_| RejectCode::InvalidJson)?
-    else {
+    let top: TopLevel = serde_json::from_str(text).map_err(|_| RejectCode::InvalidJson)?;
+    if top.duplicate_key {
         return Err(RejectCode::DuplicateKey);
-    };
+    }
+    let fields = top.fields;
     // A field of another JSON type than string breaks its own rule: it stands in as "", which every
     // field rule refuses, so the first broken rule in field order still decides the code.
     let mut values = [""; 4];
@@ -62,11 +62,11 @@ fn row(line: &[u8]) -> Result<User, RejectCode> {
     })
 }
 
-/// A line's JSON object: the values of [`FIELDS`] (the others are read through, not kept), or the
-/// fact that some key appears twice. Anything but an object is an error.
-enum TopLevel {
-    Unique([Option<Value>; 4]),
-    DuplicateKey,
+/// A line's JSON object: the values of [`FIELDS`] (the others are read through, not kept), and
+/// whether some key appears twice. Anything but an object is an error.
+struct TopLevel {
+    fields: [Option<Value>; 4],
+    duplicate_key: bool,
 }
 
 impl<'de> Deserialize<'de> for TopLevel {
@@ -98,10 +98,9 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
             }
             duplicate |= !seen.insert(key);
         }
-        Ok(if duplicate {
-            TopLevel::DuplicateKey
-        } else {
-            TopLevel::Unique(fields)
+        Ok(TopLevel {
+            fields,
+            duplicate_key: duplicate,
         })
     }
 }
