@@ -2,10 +2,11 @@
 
 use std::fmt;
 
+use icu_normalizer::ComposingNormalizerBorrowed;
+use icu_properties::CodePointMapData;
+use icu_properties::props::GeneralCategory;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use unicode_normalization::UnicodeNormalization;
-use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// The longest id the rule accepts, in characters.
 pub const MAX_USER_ID_LEN: usize = 64;
@@ -124,7 +125,9 @@ impl User {
     /// - `created_at`: an RFC 3339 timestamp, kept as given.
     pub fn new(id: &str, name: &str, email: &str, created_at: &str) -> Result<Self, InvalidUser> {
         let id = UserId::parse(id)?;
-        let name: String = name.nfc().collect();
+        let name = ComposingNormalizerBorrowed::new_nfc()
+            .normalize(name)
+            .into_owned();
         if name.trim().is_empty()
             || name.chars().count() > MAX_NAME_CHARS
             || !is_visible_text(&name)
@@ -153,7 +156,7 @@ impl User {
 /// around it.
 pub fn is_control_or_format(c: char) -> bool {
     matches!(
-        c.general_category(),
+        CodePointMapData::<GeneralCategory>::new().get(c),
         GeneralCategory::Control | GeneralCategory::Format
     )
 }

@@ -551,13 +551,11 @@ async fn import_job_memory_does_not_grow_with_the_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_with_a_line_break_is_refused_and_forges_no_log_line() {
-    // GIVEN an object whose key holds a line break followed by what looks like a log line
+    // GIVEN an S3 event for a key that holds a line break followed by what looks like a log line
+    // (S3 stores such keys; moto does not, and the record is refused before any read)
     let (bucket, table) = bucket_and_table("forge").await;
     let forged = "ERROR app_core::import: forged line";
     let key = format!("imports/a\n{forged}.jsonl");
-    moto()
-        .put_object(&bucket, &key, valid_rows("forge", 2))
-        .await;
 
     // WHEN import-fn handles its S3 event, logging as text
     let event = s3_event(&[(&bucket, &key)]);
@@ -571,8 +569,10 @@ async fn a_key_with_a_line_break_is_refused_and_forges_no_log_line() {
         "{lines:#?}"
     );
     assert!(
-        lines.iter().any(|line| line.contains(r"imports/a\n")),
-        "the refusal is logged with the key escaped: {lines:#?}"
+        lines
+            .iter()
+            .any(|line| line.contains("refused") && line.contains("imports/a%0A")),
+        "the refusal is logged with the key as the event sent it: {lines:#?}"
     );
     // AND the record is refused, saying why; nothing is imported or reported
     assert_eq!(
@@ -659,7 +659,7 @@ async fn a_key_named_twice_in_an_event_keeps_its_complete_report() {
         .put_object(&bucket, small, valid_rows("small", 3))
         .await;
     moto()
-        .put_object(&bucket, long, valid_rows("long", 30_000))
+        .put_object(&bucket, long, valid_rows("long", 10_000))
         .await;
     let event = s3_event(&[(&bucket, small), (&bucket, long), (&bucket, small)]);
 
