@@ -295,7 +295,7 @@ async fn a_deadline_shorter_than_the_import_gives_a_partial_report_and_import_jo
     // GIVEN a file that takes longer to import than the invocation has left
     let (bucket, table) = bucket_and_table("deadline").await;
     let key = "imports/long.jsonl";
-    let rows = 6_000;
+    let rows = 4_000;
     moto()
         .put_object(&bucket, key, valid_rows("long", rows))
         .await;
