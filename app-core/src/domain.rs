@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use icu_normalizer::ComposingNormalizerBorrowed;
+use icu_properties::CodePointMapData;
+use icu_properties::props::GeneralCategory;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -94,13 +97,14 @@ pub enum InvalidUser {
     /// The id breaks the id rule.
     #[error(transparent)]
     Id(#[from] InvalidUserId),
-    /// The name is blank or longer than [`MAX_NAME_CHARS`].
-    #[error("a name is at most 256 characters and not blank")]
+    /// The name is blank, longer than [`MAX_NAME_CHARS`] or holds an invisible control or format
+    /// character (see [`User::new`]).
+    #[error("a name is at most 256 characters, not blank, without control or format characters")]
     Name,
-    /// The e-mail address is longer than [`MAX_EMAIL_CHARS`], or has not exactly one `@` with text on
-    /// each side.
+    /// The e-mail address breaks the e-mail rule (see [`User::new`]).
     #[error(
-        "an e-mail address is at most 254 characters with exactly one '@' and text on each side"
+        "an e-mail address is at most 254 characters with exactly one '@', text before it, a domain \
+         with a dot after it, and no white space, control or format characters"
     )]
     Email,
     /// `createdAt` is not an RFC 3339 timestamp.
@@ -109,12 +113,25 @@ pub enum InvalidUser {
 }
 
 impl User {
-    /// A user from its fields, checked against the domain's rules: the id rule; `name` not blank
-    /// (after trimming) and at most 256 characters; `email` at most 254 characters with exactly one `@`
-    /// and a non-empty part on each side; `created_at` an RFC 3339 timestamp. Values are kept as given.
+    /// A user from its fields, checked against the domain's rules:
+    /// - `id`: the id rule;
+    /// - `name`: normalised to NFC, then not blank (after trimming), at most 256 characters, and no
+    ///   control (Unicode category Cc) or format (Cf) character, except a zero-width joiner or
+    ///   non-joiner (U+200D, U+200C) between two visible characters, where Persian, Indic and emoji
+    ///   text needs them;
+    /// - `email`: at most 254 characters, exactly one `@` with text before it, a domain after it with
+    ///   at least one dot and no empty label (`a@b.c`, not `a@b`, `a@.b` or `a@b..c`), and no white
+    ///   space, Cc or Cf character; kept as given;
+    /// - `created_at`: an RFC 3339 timestamp, kept as given.
     pub fn new(id: &str, name: &str, email: &str, created_at: &str) -> Result<Self, InvalidUser> {
         let id = UserId::parse(id)?;
-        if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        let name = ComposingNormalizerBorrowed::new_nfc()
+            .normalize(name)
+            .into_owned();
+        if name.trim().is_empty()
+            || name.chars().count() > MAX_NAME_CHARS
+            || !is_visible_text(&name)
+        {
             return Err(InvalidUser::Name);
         }
         if !is_valid_email(email) {
@@ -127,17 +144,49 @@ impl User {
         }
         Ok(Self {
             id,
-            name: name.to_owned(),
+            name,
             email: email.to_owned(),
             created_at: created_at.to_owned(),
         })
     }
 }
 
+/// True for a control (Cc: C0, DEL, C1) or format (Cf: bidirectional overrides, zero-width space,
+/// soft hyphen, byte-order mark, tags, ...) character: invisible, or able to reorder or hide the text
+/// around it.
+pub fn is_control_or_format(c: char) -> bool {
+    matches!(
+        CodePointMapData::<GeneralCategory>::new().get(c),
+        GeneralCategory::Control | GeneralCategory::Format
+    )
+}
+
+/// No Cc or Cf character, except a zero-width (non-)joiner with a visible character on each side.
+fn is_visible_text(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    let visible = |c: &char| !c.is_whitespace() && !is_control_or_format(*c);
+    chars.iter().enumerate().all(|(at, &c)| {
+        if !is_control_or_format(c) {
+            return true;
+        }
+        let joiner = matches!(c, '\u{200C}' | '\u{200D}');
+        let before = at.checked_sub(1).and_then(|i| chars.get(i));
+        let after = chars.get(at + 1);
+        joiner && before.is_some_and(visible) && after.is_some_and(visible)
+    })
+}
+
 fn is_valid_email(email: &str) -> bool {
-    email.chars().count() <= MAX_EMAIL_CHARS
+    let plain = email
+        .chars()
+        .all(|c| !c.is_whitespace() && !is_control_or_format(c));
+    plain
+        && email.chars().count() <= MAX_EMAIL_CHARS
         && matches!(email.split_once('@'), Some((local, domain))
-            if !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
+            if !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && domain.split('.').all(|label| !label.is_empty()))
 }
 
 /// Why a lookup did not return a user. Each variant is one answer of the HTTP contract.
@@ -221,11 +270,11 @@ mod tests {
 
     #[test]
     fn each_field_rule_refuses_what_it_should_and_accepts_its_limits() {
-        let ok = ("u-1", "Ada", "a@b", "2024-01-15T09:30:00Z");
+        let ok = ("u-1", "Ada", "a@b.c", "2024-01-15T09:30:00Z");
         let name_at_limit = "é".repeat(MAX_NAME_CHARS);
         let name_over = "n".repeat(MAX_NAME_CHARS + 1);
-        let email_at_limit = format!("{}@b", "a".repeat(MAX_EMAIL_CHARS - 2));
-        let email_over = format!("{}@b", "a".repeat(MAX_EMAIL_CHARS - 1));
+        let email_at_limit = format!("{}@b.c", "a".repeat(MAX_EMAIL_CHARS - 4));
+        let email_over = format!("{}@b.c", "a".repeat(MAX_EMAIL_CHARS - 3));
         type Fields<'a> = (&'a str, &'a str, &'a str, &'a str);
         let cases: &[(Fields, Result<(), InvalidUser>)] = &[
             (ok, Ok(())),
@@ -243,8 +292,8 @@ mod tests {
                 (ok.0, ok.1, "ada.example.com", ok.3),
                 Err(InvalidUser::Email),
             ),
-            ((ok.0, ok.1, "a@b@c", ok.3), Err(InvalidUser::Email)),
-            ((ok.0, ok.1, "@b", ok.3), Err(InvalidUser::Email)),
+            ((ok.0, ok.1, "a@b@c.d", ok.3), Err(InvalidUser::Email)),
+            ((ok.0, ok.1, "@b.c", ok.3), Err(InvalidUser::Email)),
             ((ok.0, ok.1, "a@", ok.3), Err(InvalidUser::Email)),
             (
                 (ok.0, ok.1, ok.2, "2024-01-15"),
@@ -270,6 +319,84 @@ mod tests {
                 *expected,
                 "{id:?} {name:?} {email:?} {created_at:?}"
             );
+        }
+    }
+
+    #[test]
+    fn names_with_invisible_or_reordering_characters_are_refused() {
+        let ok = ("u-1", "a@b.c", "2024-01-15T09:30:00Z");
+        for name in [
+            "Ada\0Lovelace",
+            "Ada\u{1b}[31mLovelace",
+            "Ada\nLovelace",
+            "Ada\u{85}Lovelace",
+            "Ada\u{7f}",
+            "\u{202e}ecalevoL adA",
+            "\u{200b}",
+            "Ada\u{200b}",
+            "\u{feff}Ada",
+            "Ada\u{e0041}",
+            "\u{200d}Ada",
+            "Ada\u{200c}",
+            "Ada \u{200c}Lovelace",
+            "Ada\u{200c}\u{200d}Lovelace",
+        ] {
+            assert_eq!(
+                User::new(ok.0, name, ok.1, ok.2).map(|_| ()),
+                Err(InvalidUser::Name),
+                "{name:?}"
+            );
+        }
+        // A joiner between two visible characters is part of the text (Persian, emoji sequences).
+        for name in [
+            "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}",
+            "\u{1F469}\u{200D}\u{1F4BB} Ada",
+        ] {
+            assert!(User::new(ok.0, name, ok.1, ok.2).is_ok(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_is_stored_in_nfc_and_its_length_counted_after() {
+        let decomposed = "Ame\u{301}lie";
+        let user = User::new("u-1", decomposed, "a@b.c", "2024-01-15T09:30:00Z").unwrap();
+
+        assert_eq!(user.name, "Am\u{e9}lie");
+        // 256 decomposed é (512 characters) are 256 characters in NFC: at the limit, not over it.
+        let long = "e\u{301}".repeat(MAX_NAME_CHARS);
+        let user = User::new("u-1", &long, "a@b.c", "2024-01-15T09:30:00Z").unwrap();
+        assert_eq!(user.name.chars().count(), MAX_NAME_CHARS);
+    }
+
+    #[test]
+    fn an_email_with_white_space_control_characters_or_no_dotted_domain_is_refused() {
+        let ok = ("u-1", "Ada", "2024-01-15T09:30:00Z");
+        for email in [
+            "a b\n@c.d",
+            "a b@c.d",
+            "a@c.d\n",
+            "\ta@c.d",
+            "a\u{a0}b@c.d",
+            "a\0@c.d",
+            "a\u{202e}@c.d",
+            "a\u{200b}@c.d",
+            "a@b",
+            "a@.b",
+            "a@b.",
+            "a@b..c",
+        ] {
+            assert_eq!(
+                User::new(ok.0, ok.1, email, ok.2).map(|_| ()),
+                Err(InvalidUser::Email),
+                "{email:?}"
+            );
+        }
+        for email in [
+            "ada@example.com",
+            "a.b+tag@sub.example.co.uk",
+            "ü@exämple.de",
+        ] {
+            assert!(User::new(ok.0, ok.1, email, ok.2).is_ok(), "{email:?}");
         }
     }
 

@@ -2,7 +2,10 @@
 //! 25 rows a request, with a report of what was written and what was refused.
 //!
 //! - [`Importer::run`]: what the front doors call for one object: import it, then write its report
-//!   beside it (`imports/…` → `reports/imports/….json`); any other key is skipped.
+//!   beside it (`imports/…` → `reports/imports/….json`; a run from a later line N, its own report
+//!   at `reports/from-line-N/imports/….json`); any other key is skipped.
+//! - [`Importer::run_all`]: the objects of several records (an S3 event), each once, the deadline
+//!   checked before each.
 //! - [`import_lines`]: the import of any byte stream into any [`UserWriter`] (a local file into the
 //!   embedded store needs no AWS at all).
 //! - [`ImportOptions`]: where to start (`--from-line`) and when to stop (a Lambda deadline).
@@ -17,6 +20,7 @@ mod lines;
 mod report;
 mod row;
 
+use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -29,7 +33,7 @@ pub use self::config::ImportConfig;
 pub use self::lines::{Line, LineReader, MAX_LINE_BYTES};
 pub use self::report::{ImportReport, MAX_LISTED_REJECTIONS, RejectCode, Rejection, ReportError};
 use self::row::{Verdict, judge};
-use crate::objects::{ObjectError, ObjectLocation, ObjectStore};
+use crate::objects::{InvalidLocation, NoReport, ObjectError, ObjectLocation, ObjectStore};
 use crate::store::{StoreError, UserBatch, UserWriter};
 
 /// A batch also ends after this many lines, so that a long stretch of rejected or blank lines still
@@ -65,7 +69,8 @@ impl std::fmt::Debug for ImportOptions {
 }
 
 impl ImportOptions {
-    /// Lines before `line` are read through and neither imported nor reported (`--from-line`).
+    /// Lines before `line` are read through and neither imported nor reported (`--from-line`); the
+    /// report of a run from a later line is written beside the first part's, not over it.
     pub fn from_line(mut self, line: NonZeroU64) -> Self {
         self.from_line = line;
         self
@@ -86,7 +91,8 @@ impl ImportOptions {
         self.stop_at(Instant::now() + left)
     }
 
-    /// Stops at the first batch boundary where `should_stop` returns true (asked once per boundary).
+    /// Stops at the first batch boundary where `should_stop` returns true (asked once per boundary,
+    /// and by [`Importer::run_all`] once before each object).
     pub fn stop_when(mut self, should_stop: impl Fn() -> bool + Send + Sync + 'static) -> Self {
         self.should_stop = Some(Box::new(should_stop));
         self
@@ -178,6 +184,9 @@ pub enum Outcome {
     },
     /// The key is outside `imports/`: nothing was read or written.
     Skipped,
+    /// The key is under `imports/` but has no report location (too long): nothing was read or
+    /// written, and the reason says why.
+    Refused(NoReport),
 }
 
 impl Outcome {
@@ -192,16 +201,24 @@ impl Outcome {
                 report: location.to_string(),
             },
             Self::Skipped => ObjectSummary::Skipped {
-                object: Some(source.to_string()),
+                object: source.to_string(),
                 skipped: true,
+            },
+            Self::Refused(reason) => ObjectSummary::Refused {
+                object: Some(source.to_string()),
+                error: reason.to_string(),
             },
         }
     }
 }
 
-/// One object's line in a multi-object answer: `{"complete", "nextLine", "object", "report"}` when
-/// it was imported and reported, `{"object", "skipped": true}` when it was not (`object` is `null`
-/// when the event named no object).
+/// One object's line in a multi-object answer:
+/// - `{"complete", "nextLine", "object", "report"}` when it was imported and reported;
+/// - `{"complete": false, "nextLine": 1, "object", "report": null}` when the deadline had passed
+///   before its turn: nothing was read or written;
+/// - `{"object", "skipped": true}` for a key outside `imports/`;
+/// - `{"object", "error"}` when it cannot be imported (`object` is `null` when the record names no
+///   object that can be: no bucket or key, or a key with a control character).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum ObjectSummary {
@@ -217,12 +234,31 @@ pub enum ObjectSummary {
         /// Where its report is.
         report: String,
     },
-    /// Nothing read or written.
+    /// Not started: the deadline had passed before its turn.
+    NotStarted {
+        /// Always `false`.
+        complete: bool,
+        /// Always 1: `import-job` imports it whole.
+        #[serde(rename = "nextLine")]
+        next_line: u64,
+        /// The object, as `s3://BUCKET/KEY`.
+        object: String,
+        /// Always `null`: no report was written.
+        report: Option<String>,
+    },
+    /// Outside `imports/`: nothing read or written.
     Skipped {
-        /// The object, if the event named one.
-        object: Option<String>,
+        /// The object.
+        object: String,
         /// Always `true`.
         skipped: bool,
+    },
+    /// Cannot be imported: nothing read or written.
+    Refused {
+        /// The object, if the record names one that can be written down.
+        object: Option<String>,
+        /// Why, in one sentence.
+        error: String,
     },
 }
 
@@ -235,11 +271,20 @@ pub struct ImportSummary {
 }
 
 impl ObjectSummary {
-    /// The line for an event record that names no object.
-    pub fn unnamed() -> Self {
-        Self::Skipped {
+    /// The line for an event record that names no object that can be imported.
+    pub fn refused(reason: &InvalidLocation) -> Self {
+        Self::Refused {
             object: None,
-            skipped: true,
+            error: reason.to_string(),
+        }
+    }
+
+    fn not_started(source: &ObjectLocation) -> Self {
+        Self::NotStarted {
+            complete: false,
+            next_line: 1,
+            object: source.to_string(),
+            report: None,
         }
     }
 }
@@ -263,16 +308,62 @@ impl Importer {
         Self { users, objects }
     }
 
-    /// Imports `source` and writes the report to [`ObjectLocation::report_location`]; a key outside
-    /// `imports/` is logged and skipped. A missing object gets a report with `OBJECT_NOT_FOUND`.
+    /// Imports the objects of several records in turn (`import-fn`'s S3 event) and answers one
+    /// [`ObjectSummary`] per record, in order. Before each record the deadline of `options` is
+    /// checked: once it has passed, the remaining objects are not started (no read, no report). An
+    /// object named again in the same call is imported once: the later record repeats the earlier
+    /// one's summary, and its report is never overwritten by a later, stale one. The first failing
+    /// store ends the call.
+    pub async fn run_all(
+        &self,
+        sources: &[Result<ObjectLocation, InvalidLocation>],
+        options: &ImportOptions,
+    ) -> Result<ImportSummary, ImportFailure> {
+        let mut done: HashMap<&ObjectLocation, ObjectSummary> = HashMap::new();
+        let mut records = Vec::with_capacity(sources.len());
+        for source in sources {
+            let source = match source {
+                Ok(source) => source,
+                Err(invalid) => {
+                    records.push(ObjectSummary::refused(invalid));
+                    continue;
+                }
+            };
+            if let Some(earlier) = done.get(source) {
+                tracing::info!(object = %source, "named again in this event: imported once");
+                records.push(earlier.clone());
+                continue;
+            }
+            let summary = if options.should_stop() {
+                tracing::warn!(object = %source, "the deadline passed before this object: not started");
+                ObjectSummary::not_started(source)
+            } else {
+                self.run(source, options).await?.summary(source)
+            };
+            done.insert(source, summary.clone());
+            records.push(summary);
+        }
+        Ok(ImportSummary { records })
+    }
+
+    /// Imports `source` and writes the report to [`ObjectLocation::report_location`] (for the
+    /// starting line of `options`); a key outside `imports/` is logged and skipped, a key too long
+    /// for its report is logged and refused. A missing object gets a report with `OBJECT_NOT_FOUND`.
     pub async fn run(
         &self,
         source: &ObjectLocation,
         options: &ImportOptions,
     ) -> Result<Outcome, ImportFailure> {
-        let Some(location) = source.report_location() else {
-            tracing::info!(object = %source, "not under imports/: skipped");
-            return Ok(Outcome::Skipped);
+        let location = match source.report_location(options.from_line) {
+            Ok(location) => location,
+            Err(NoReport::NotAnImport) => {
+                tracing::info!(object = %source, "not under imports/: skipped");
+                return Ok(Outcome::Skipped);
+            }
+            Err(reason) => {
+                tracing::warn!(object = %source, error = %reason, "not imported");
+                return Ok(Outcome::Refused(reason));
+            }
         };
         let report = self.import(source, options).await?;
         self.objects

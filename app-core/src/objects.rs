@@ -8,6 +8,7 @@ pub mod local;
 pub mod s3;
 
 use std::fmt;
+use std::num::NonZeroU64;
 use std::pin::Pin;
 use std::str::FromStr;
 
@@ -59,6 +60,8 @@ pub const REPORTS_PREFIX: &str = "reports/";
 pub const REPORT_SUFFIX: &str = ".json";
 /// The longest S3 object key, in bytes.
 pub const MAX_KEY_BYTES: usize = 1024;
+/// The longest key under `imports/` that has a report beside it (from line 1), in bytes: 1,011.
+pub const MAX_IMPORT_KEY_BYTES: usize = MAX_KEY_BYTES - REPORTS_PREFIX.len() - REPORT_SUFFIX.len();
 
 /// A bucket and a key: an object, written `s3://BUCKET/KEY`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -81,13 +84,18 @@ pub enum InvalidLocation {
     /// The key is empty or longer than 1024 bytes.
     #[error("an object key is 1 to 1024 bytes")]
     Key,
+    /// The key holds a control character (U+0000 to U+001F, U+007F to U+009F): such a key could
+    /// forge a log line, and no import file needs one.
+    #[error("an object key to import has no control characters (such as a line break)")]
+    KeyControl,
     /// A key from an S3 event that does not decode to UTF-8 text.
     #[error("the event's object key is not valid URL-encoded UTF-8")]
     KeyEncoding,
 }
 
 impl ObjectLocation {
-    /// The object `key` in `bucket`, both as they are (no decoding).
+    /// The object `key` in `bucket`, both as they are (no decoding). A key with a control character
+    /// is refused, so a location is safe to write into a log line as it is.
     pub fn new(bucket: impl Into<String>, key: impl Into<String>) -> Result<Self, InvalidLocation> {
         let (bucket, key) = (bucket.into(), key.into());
         if !is_valid_bucket(&bucket) {
@@ -95,6 +103,9 @@ impl ObjectLocation {
         }
         if key.is_empty() || key.len() > MAX_KEY_BYTES {
             return Err(InvalidLocation::Key);
+        }
+        if key.chars().any(char::is_control) {
+            return Err(InvalidLocation::KeyControl);
         }
         Ok(Self { bucket, key })
     }
@@ -129,18 +140,58 @@ impl ObjectLocation {
         &self.key
     }
 
-    /// Where the report of importing this object goes: `imports/2026/a.jsonl` →
-    /// `reports/imports/2026/a.jsonl.json` in the same bucket. `None` for a key outside `imports/`
-    /// (such an object is not imported: a trigger set too broadly then cannot loop on its own
-    /// reports), for `imports/` itself, and for a key too long to have a report beside it.
-    pub fn report_location(&self) -> Option<Self> {
-        let name = self.key.strip_prefix(IMPORTS_PREFIX)?;
+    /// Where the report of importing this object from line `from_line` goes, in the same bucket:
+    /// - from line 1, `imports/2026/a.jsonl` → `reports/imports/2026/a.jsonl.json`;
+    /// - from a later line N (`--from-line`), `reports/from-line-N/imports/2026/a.jsonl.json`: beside
+    ///   the first part's report, which stays as it was (no other input's report can have that key,
+    ///   since every input's key starts with `imports/`).
+    ///
+    /// [`NoReport::NotAnImport`] for a key outside `imports/` and for `imports/` itself (such an
+    /// object is not imported: a trigger set too broadly then cannot loop on its own reports);
+    /// [`NoReport::KeyTooLong`] when the report's key would pass S3's 1,024 bytes.
+    pub fn report_location(&self, from_line: NonZeroU64) -> Result<Self, NoReport> {
+        let name = self
+            .key
+            .strip_prefix(IMPORTS_PREFIX)
+            .ok_or(NoReport::NotAnImport)?;
         if name.is_empty() {
-            return None;
+            return Err(NoReport::NotAnImport);
         }
-        let key = format!("{REPORTS_PREFIX}{}{REPORT_SUFFIX}", self.key);
-        Self::new(self.bucket.clone(), key).ok()
+        let part = match from_line.get() {
+            1 => String::new(),
+            line => format!("from-line-{line}/"),
+        };
+        let key = format!("{REPORTS_PREFIX}{part}{}{REPORT_SUFFIX}", self.key);
+        if key.len() > MAX_KEY_BYTES {
+            return Err(NoReport::KeyTooLong {
+                key_bytes: self.key.len(),
+                max: MAX_KEY_BYTES - (key.len() - self.key.len()),
+            });
+        }
+        Ok(Self {
+            bucket: self.bucket.clone(),
+            key,
+        })
     }
+}
+
+/// Why an object has no report location, so is not imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum NoReport {
+    /// The key is not under `imports/`: the object is skipped.
+    #[error("not under imports/")]
+    NotAnImport,
+    /// The key is under `imports/` but too long for its report's key to stay within S3's limit.
+    #[error(
+        "the key is {key_bytes} bytes: its report's key would pass S3's limit of 1024 bytes \
+         (keys to import are at most {max} bytes)"
+    )]
+    KeyTooLong {
+        /// The input key's length in bytes.
+        key_bytes: usize,
+        /// The longest input key that has a report for this run.
+        max: usize,
+    },
 }
 
 impl fmt::Display for ObjectLocation {
@@ -248,15 +299,34 @@ mod tests {
         );
     }
 
+    const FROM_1: NonZeroU64 = NonZeroU64::MIN;
+
     #[test]
     fn the_report_goes_under_reports_at_the_input_key_plus_json() {
         assert_eq!(
-            at("bkt", "imports/2026/a.jsonl").report_location(),
-            Some(at("bkt", "reports/imports/2026/a.jsonl.json"))
+            at("bkt", "imports/2026/a.jsonl").report_location(FROM_1),
+            Ok(at("bkt", "reports/imports/2026/a.jsonl.json"))
         );
         assert_eq!(
-            at("bkt", "imports/with space+plus ü.jsonl").report_location(),
-            Some(at("bkt", "reports/imports/with space+plus ü.jsonl.json"))
+            at("bkt", "imports/with space+plus ü.jsonl").report_location(FROM_1),
+            Ok(at("bkt", "reports/imports/with space+plus ü.jsonl.json"))
+        );
+    }
+
+    #[test]
+    fn a_continuation_has_its_own_report_key_that_no_input_can_have() {
+        let from_51 = NonZeroU64::new(51).unwrap();
+        assert_eq!(
+            at("bkt", "imports/2026/a.jsonl").report_location(from_51),
+            Ok(at("bkt", "reports/from-line-51/imports/2026/a.jsonl.json"))
+        );
+        // An input named like a continuation's report still has its own report key.
+        assert_eq!(
+            at("bkt", "imports/from-line-51/imports/2026/a.jsonl").report_location(FROM_1),
+            Ok(at(
+                "bkt",
+                "reports/imports/from-line-51/imports/2026/a.jsonl.json"
+            ))
         );
     }
 
@@ -270,15 +340,66 @@ mod tests {
             "imports/",
             "x/imports/a.jsonl",
         ] {
-            assert_eq!(at("bkt", key).report_location(), None, "{key}");
+            assert_eq!(
+                at("bkt", key).report_location(FROM_1),
+                Err(NoReport::NotAnImport),
+                "{key}"
+            );
         }
-        let longest_with_a_report = format!("imports/{}", "k".repeat(MAX_KEY_BYTES - 8 - 13));
-        let too_long = format!("{longest_with_a_report}k");
-        assert!(
-            at("bkt", &longest_with_a_report)
-                .report_location()
-                .is_some()
+    }
+
+    #[test]
+    fn a_key_too_long_for_its_report_is_refused_as_too_long_not_as_outside_imports() {
+        let longest = format!("imports/{}", "k".repeat(MAX_IMPORT_KEY_BYTES - 8));
+        assert_eq!(longest.len(), 1011);
+        assert!(at("bkt", &longest).report_location(FROM_1).is_ok());
+        for len in [1012, 1024] {
+            let key = format!("imports/{}", "k".repeat(len - 8));
+            let refused = at("bkt", &key).report_location(FROM_1);
+
+            assert_eq!(
+                refused,
+                Err(NoReport::KeyTooLong {
+                    key_bytes: len,
+                    max: 1011
+                })
+            );
+            let message = refused.unwrap_err().to_string();
+            assert!(message.contains("at most 1011 bytes"), "{message}");
+            assert!(!message.contains("not under"), "{message}");
+        }
+        let from_1000 = NonZeroU64::new(1000).unwrap();
+        assert_eq!(
+            at("bkt", &longest).report_location(from_1000),
+            Err(NoReport::KeyTooLong {
+                key_bytes: 1011,
+                max: 1011 - "from-line-1000/".len()
+            })
         );
-        assert_eq!(at("bkt", &too_long).report_location(), None);
+    }
+
+    #[test]
+    fn a_key_with_a_control_character_names_no_object() {
+        for key in [
+            "imports/a\nINFO forged line.jsonl",
+            "imports/a\r.jsonl",
+            "imports/\u{1b}[2J.jsonl",
+            "imports/a\u{85}.jsonl",
+            "imports/a\0.jsonl",
+        ] {
+            assert_eq!(
+                ObjectLocation::new("bkt", key),
+                Err(InvalidLocation::KeyControl),
+                "{key:?}"
+            );
+        }
+        assert_eq!(
+            ObjectLocation::from_event("bkt", "imports/a%0AINFO+forged.jsonl"),
+            Err(InvalidLocation::KeyControl)
+        );
+        assert_eq!(
+            ObjectLocation::parse_uri("s3://bkt/imports/a\nb.jsonl"),
+            Err(InvalidLocation::KeyControl)
+        );
     }
 }

@@ -6,15 +6,17 @@
 //! failed, or the object does not exist: the report says `OBJECT_NOT_FOUND`); 2 for bad arguments
 //! (clap's usage error); 78 for bad configuration (one line naming the variable).
 //!
-//! `--from-line` continues an import that `import-fn` stopped at its deadline (`nextLine`).
+//! `--from-line N` continues an import that `import-fn` stopped at its deadline (`nextLine`). Its
+//! report goes beside the first part's, to `reports/from-line-N/<KEY>.json`, so the first part's
+//! rejections stay where they were.
 
 use std::io::Write;
 use std::num::NonZeroU64;
 
 use app_core::import::{ImportOptions, Outcome};
-use app_core::objects::ObjectLocation;
+use app_core::objects::{NoReport, ObjectLocation};
 use app_core::startup::{self, StartupError};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// Imports a JSON Lines file of users from S3 into the users table, and writes its report beside it.
 #[derive(Debug, Parser)]
@@ -33,12 +35,36 @@ pub struct Args {
 /// An `s3://BUCKET/KEY` whose key is under `imports/` (no other key has a report).
 fn importable(uri: &str) -> Result<ObjectLocation, String> {
     let location: ObjectLocation = uri.parse().map_err(|err| format!("{err}"))?;
-    match location.report_location() {
-        Some(_) => Ok(location),
-        None => Err(format!(
-            "only keys under {} are imported, and they have a report beside them",
-            app_core::objects::IMPORTS_PREFIX
-        )),
+    location
+        .report_location(NonZeroU64::MIN)
+        .map(|_| location)
+        .map_err(|reason| match reason {
+            NoReport::NotAnImport => format!(
+                "only keys under {} are imported, and they have a report beside them",
+                app_core::objects::IMPORTS_PREFIX
+            ),
+            too_long => too_long.to_string(),
+        })
+}
+
+impl Args {
+    /// The arguments of this process, checked together: exits as clap does (status 2, the usage
+    /// line) when they are not usable, e.g. a key whose continuation report (`--from-line`) would
+    /// have a key longer than S3 allows.
+    pub fn from_command_line() -> Self {
+        Self::parse().checked().unwrap_or_else(|err| err.exit())
+    }
+
+    /// These arguments, or clap's usage error when the source has no report location for the
+    /// starting line.
+    pub fn checked(self) -> Result<Self, clap::Error> {
+        match self.source.report_location(self.from_line) {
+            Ok(_) => Ok(self),
+            Err(reason) => Err(Self::command().error(
+                clap::error::ErrorKind::ValueValidation,
+                format!("{} from line {}: {reason}", self.source, self.from_line),
+            )),
+        }
     }
 }
 
@@ -50,8 +76,10 @@ pub async fn run(args: Args) -> Result<(), StartupError> {
     let outcome = importer.run(&args.source, &options).await;
     let report = match outcome {
         Ok(Outcome::Reported { report, .. }) => report,
-        // `importable` let only keys with a report location through.
-        Ok(Outcome::Skipped) => unreachable!("{} has a report location", args.source),
+        // `Args::checked` let only keys with a report location through.
+        Ok(outcome @ (Outcome::Skipped | Outcome::Refused(_))) => {
+            unreachable!("{} has a report location: {outcome:?}", args.source)
+        }
         Err(failure) => {
             tracing::error!(error = %failure, transient = failure.error.is_transient(), "import failed");
             return Err(StartupError::runtime(failure.summary()));

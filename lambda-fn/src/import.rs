@@ -4,7 +4,8 @@
 //! - The event: every record of an `aws_lambda_events` S3 event, in order; each object key arrives
 //!   URL-encoded (`+` for a space) and is decoded by `ObjectLocation::from_event`.
 //! - The deadline: the invocation's, less `IMPORT_DEADLINE_MARGIN_MS`. The import stops at a batch
-//!   boundary past it and reports `complete: false` with `nextLine`; the invocation succeeds.
+//!   boundary past it and reports `complete: false` with `nextLine`; records after it are not
+//!   started; the invocation succeeds.
 //! - Failure: a store that fails (S3 or DynamoDB) fails the invocation, so that Lambda's
 //!   asynchronous retries and then the on-failure destination take over. The error response carries
 //!   `ImportFailure::summary` (no store detail); the log has the detail.
@@ -14,8 +15,8 @@
 
 use std::time::Duration;
 
-use app_core::import::{ImportOptions, ImportSummary, Importer, ObjectSummary};
-use app_core::objects::ObjectLocation;
+use app_core::import::{ImportOptions, ImportSummary, Importer};
+use app_core::objects::{InvalidLocation, ObjectLocation};
 use app_core::startup::{self, StartupError};
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -50,10 +51,11 @@ impl ImportHandler {
         }
     }
 
-    /// Imports the object of each record in turn. The answer lists, per record, the object and its
-    /// report's location and completeness, or that it was skipped. The first failing store ends the
-    /// invocation with an `ImportFailed` error; a retry imports every record again, which gives the
-    /// same table and the same reports.
+    /// Imports the object of each record in turn (`Importer::run_all`: the deadline checked before
+    /// each, each object once). The answer lists, per record, the object and its report's location
+    /// and completeness, or that it was not started, skipped or refused. The first failing store
+    /// ends the invocation with an `ImportFailed` error; a retry imports every record again, which
+    /// gives the same table and the same reports.
     pub async fn handle(&self, event: LambdaEvent<S3Event>) -> Result<ImportSummary, Diagnostic> {
         let (event, context) = event.into_parts();
         let deadline = context.deadline();
@@ -68,41 +70,32 @@ impl ImportHandler {
             "S3 event"
         );
         let options = ImportOptions::default().stop_before(deadline, self.deadline_margin);
-        let mut records = Vec::with_capacity(event.records.len());
-        for record in &event.records {
-            let Some(source) = location(record) else {
-                records.push(ObjectSummary::unnamed());
-                continue;
-            };
-            match self.importer.run(&source, &options).await {
-                Ok(outcome) => records.push(outcome.summary(&source)),
-                Err(failure) => {
-                    tracing::error!(
-                        error = %failure,
-                        transient = failure.error.is_transient(),
-                        "import failed: the invocation fails, for Lambda to retry it"
-                    );
-                    return Err(Diagnostic {
-                        error_type: IMPORT_FAILED.to_owned(),
-                        error_message: failure.summary(),
-                    });
+        let sources: Vec<_> = event.records.iter().map(location).collect();
+        self.importer
+            .run_all(&sources, &options)
+            .await
+            .map_err(|failure| {
+                tracing::error!(
+                    error = %failure,
+                    transient = failure.error.is_transient(),
+                    "import failed: the invocation fails, for Lambda to retry it"
+                );
+                Diagnostic {
+                    error_type: IMPORT_FAILED.to_owned(),
+                    error_message: failure.summary(),
                 }
-            }
-        }
-        Ok(ImportSummary { records })
+            })
     }
 }
 
-/// The object a record names, or `None` (logged) when it names none that can be imported: S3 always
-/// sends a bucket and a URL-encoded key, so only a hand-made event lacks them.
-fn location(record: &S3EventRecord) -> Option<ObjectLocation> {
+/// The object a record names, or why it names none that can be imported (logged): S3 always sends
+/// a bucket and a URL-encoded key, so only a hand-made event lacks them; a key with a control
+/// character is refused. `bucket` and `key` are logged as `&str` fields, which the log formats
+/// write quoted and escaped.
+fn location(record: &S3EventRecord) -> Result<ObjectLocation, InvalidLocation> {
     let bucket = record.s3.bucket.name.as_deref().unwrap_or_default();
     let key = record.s3.object.key.as_deref().unwrap_or_default();
-    match ObjectLocation::from_event(bucket, key) {
-        Ok(location) => Some(location),
-        Err(err) => {
-            tracing::warn!(bucket, key, error = %err, "the record names no object: skipped");
-            None
-        }
-    }
+    ObjectLocation::from_event(bucket, key).inspect_err(|err| {
+        tracing::warn!(bucket, key, error = %err, "the record names no object to import: refused");
+    })
 }

@@ -15,6 +15,7 @@ use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
 use crate::cargo_env;
+use crate::logs::LogBuffer;
 use crate::paths::{target_dir, workspace_root};
 use crate::process::Supervised;
 use crate::procfs;
@@ -79,6 +80,21 @@ pub async fn invoke(
         .as_millis() as u64;
     let answer = handler.handle(LambdaEvent::new(payload, context)).await?;
     Ok(serde_json::to_value(answer).expect("the answer is JSON, as the runtime sends it"))
+}
+
+/// Like [`invoke`], with the log lines the handler wrote meanwhile, in the binaries' text format.
+/// The lines are read on this thread: the handler must run on it, as it does when awaited directly
+/// from a test's body.
+pub async fn invoke_logged(
+    handler: &ImportHandler,
+    event: &Value,
+    deadline: SystemTime,
+) -> (Result<Value, Diagnostic>, Vec<String>) {
+    let logs = LogBuffer::default();
+    let guard = logs.capture_on_this_thread();
+    let answer = invoke(handler, event, deadline).await;
+    drop(guard);
+    (answer, logs.lines())
 }
 
 /// `n` valid JSON Lines users, ids `PREFIX-1` to `PREFIX-n`, each line padded to about 100 bytes.

@@ -12,7 +12,7 @@
 //!   events ([`lambda`]), `lambda-fn` under `cargo lambda watch` ([`lambda_watch`]), and a local
 //!   Lambda Runtime API that runs and times any function process ([`runtime_api`]).
 //! - The import's front doors: `import-fn`'s handler fed S3 events and the `import-job` process
-//!   ([`import`]).
+//!   ([`import`]); log lines read back in the text format ([`logs`]).
 //! - A real identity provider on loopback: keys, tokens and a JWKS endpoint ([`idp`]).
 //! - moto server, the AWS emulator the DynamoDB store and the import are tested on ([`moto`]).
 //!
@@ -29,6 +29,7 @@ pub mod import;
 pub mod lambda;
 pub mod lambda_watch;
 pub mod load;
+pub mod logs;
 pub mod moto;
 pub mod paths;
 pub mod ports;

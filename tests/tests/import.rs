@@ -12,7 +12,7 @@ use app_core::startup::importer_from_sdk_config;
 use app_core::store::dynamodb::DynamoDbStore;
 use lambda_fn::import::{IMPORT_FAILED, ImportHandler};
 use serde_json::{Value, json};
-use testkit::import::{self, JobRun, run_import_job, s3_event, valid_rows};
+use testkit::import::{self, JobRun, invoke_logged, run_import_job, s3_event, valid_rows};
 use testkit::lambda::{self, EventSource};
 use testkit::moto::Moto;
 use testkit::server::TestServer;
@@ -295,7 +295,7 @@ async fn a_deadline_shorter_than_the_import_gives_a_partial_report_and_import_jo
     // GIVEN a file that takes longer to import than the invocation has left
     let (bucket, table) = bucket_and_table("deadline").await;
     let key = "imports/long.jsonl";
-    let rows = 6_000;
+    let rows = 4_000;
     moto()
         .put_object(&bucket, key, valid_rows("long", rows))
         .await;
@@ -327,7 +327,16 @@ async fn a_deadline_shorter_than_the_import_gives_a_partial_report_and_import_jo
         (&finished["complete"], finished["imported"].as_u64()),
         (&json!(true), Some(rows - next_line + 1))
     );
-    assert_eq!(report(&bucket, key).await, Some(finished));
+    // AND its report is written beside the first part's, which stays as import-fn wrote it
+    assert_eq!(report(&bucket, key).await, Some(partial));
+    let beside = moto()
+        .object(
+            &bucket,
+            &format!("reports/from-line-{next_line}/{key}.json"),
+        )
+        .await
+        .expect("the continuation's report");
+    assert_eq!(serde_json::from_slice::<Value>(&beside).unwrap(), finished);
     assert_eq!(moto().items(&table).await.len() as u64, rows);
 }
 
@@ -538,4 +547,186 @@ async fn import_job_memory_does_not_grow_with_the_file() {
         peaks[1],
         peaks[0]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_with_a_line_break_is_refused_and_forges_no_log_line() {
+    // GIVEN an S3 event for a key that holds a line break followed by what looks like a log line
+    // (S3 stores such keys; moto does not, and the record is refused before any read)
+    let (bucket, table) = bucket_and_table("forge").await;
+    let forged = "ERROR app_core::import: forged line";
+    let key = format!("imports/a\n{forged}.jsonl");
+
+    // WHEN import-fn handles its S3 event, logging as text
+    let event = s3_event(&[(&bucket, &key)]);
+    let (answer, lines) =
+        invoke_logged(&import_fn(&table).await, &event, SystemTime::now() + FAR).await;
+
+    // THEN no log line begins with the forged text: the key is written escaped, on one line
+    let answer = answer.unwrap_or_else(|err| panic!("the invocation failed: {err:?}"));
+    assert!(
+        lines.iter().all(|line| !line.starts_with(forged)),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains("refused") && line.contains("imports/a%0A")),
+        "the refusal is logged with the key as the event sent it: {lines:#?}"
+    );
+    // AND the record is refused, saying why; nothing is imported or reported
+    assert_eq!(
+        answer["records"][0],
+        json!({"object": null,
+               "error": "an object key to import has no control characters (such as a line break)"})
+    );
+    assert_eq!(moto().keys(&bucket, "reports/").await, Vec::<String>::new());
+    assert!(moto().items(&table).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_too_long_for_its_report_is_refused_saying_so_by_both_front_doors() {
+    // GIVEN a 1,015-byte key under imports/: its report's key would be 1,028 bytes
+    let (bucket, table) = bucket_and_table("longkey").await;
+    let key = format!("imports/{}", "k".repeat(1015 - 8));
+    moto()
+        .put_object(&bucket, &key, valid_rows("long", 2))
+        .await;
+
+    // WHEN import-fn handles its S3 event
+    let answer = invoke(&import_fn(&table).await, &bucket, &[&key]).await;
+
+    // THEN the record fails with the reason, not as "outside imports/"; nothing is written
+    let record = &answer["records"][0];
+    assert_eq!(record["object"], json!(format!("s3://{bucket}/{key}")));
+    let error = record["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert!(
+        error.contains("1015 bytes") && error.contains("at most 1011 bytes"),
+        "{error}"
+    );
+    assert!(record.get("skipped").is_none(), "{answer}");
+    assert_eq!(moto().keys(&bucket, "reports/").await, Vec::<String>::new());
+    assert!(moto().items(&table).await.is_empty());
+
+    // AND import-job refuses the argument (exit 2) with the same reason
+    let run = job(&table, &[&format!("s3://{bucket}/{key}")]);
+    assert_eq!(run.code(), Some(2), "{run:?}");
+    assert!(run.stderr.contains("at most 1011 bytes"), "{run:?}");
+    assert!(!run.stderr.contains("only keys under"), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_fn_past_its_deadline_starts_no_further_record() {
+    // GIVEN an event of three records, one of them a missing object, and no time left
+    let (bucket, table) = bucket_and_table("late").await;
+    for key in ["imports/a.jsonl", "imports/c.jsonl"] {
+        moto().put_object(&bucket, key, valid_rows("late", 3)).await;
+    }
+    let keys = ["imports/a.jsonl", "imports/b.jsonl", "imports/c.jsonl"];
+    let objects: Vec<(&str, &str)> = keys.iter().map(|key| (bucket.as_str(), *key)).collect();
+
+    // WHEN import-fn handles it after its deadline
+    let answer = import::invoke(
+        &import_fn(&table).await,
+        &s3_event(&objects),
+        SystemTime::now(),
+    )
+    .await
+    .unwrap_or_else(|err| panic!("the invocation failed: {err:?}"));
+
+    // THEN no record is started: no report is written and the answer says where each starts
+    assert_eq!(moto().keys(&bucket, "reports/").await, Vec::<String>::new());
+    let expected: Vec<Value> = keys
+        .iter()
+        .map(|key| {
+            json!({"complete": false, "nextLine": 1,
+                   "object": format!("s3://{bucket}/{key}"), "report": null})
+        })
+        .collect();
+    assert_eq!(answer["records"], json!(expected));
+    assert!(moto().items(&table).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_named_twice_in_an_event_keeps_its_complete_report() {
+    // GIVEN an event naming a small file, then a file longer than the invocation, then the small
+    // file again
+    let (bucket, table) = bucket_and_table("twice-in-event").await;
+    let (small, long) = ("imports/small.jsonl", "imports/long.jsonl");
+    moto()
+        .put_object(&bucket, small, valid_rows("small", 3))
+        .await;
+    moto()
+        .put_object(&bucket, long, valid_rows("long", 10_000))
+        .await;
+    let event = s3_event(&[(&bucket, small), (&bucket, long), (&bucket, small)]);
+
+    // WHEN import-fn has 1.5 s (the long file stops at the deadline)
+    let answer = import::invoke(
+        &import_fn(&table).await,
+        &event,
+        SystemTime::now() + Duration::from_millis(1500),
+    )
+    .await
+    .unwrap_or_else(|err| panic!("the invocation failed: {err:?}"));
+
+    // THEN the small file's report is the complete one, not a stale one from its second record
+    let small_report = report(&bucket, small).await.unwrap();
+    assert_eq!(
+        (&small_report["complete"], small_report["imported"].as_u64()),
+        (&json!(true), Some(3)),
+        "{small_report}"
+    );
+    assert_eq!(
+        report(&bucket, long).await.unwrap()["complete"],
+        json!(false)
+    );
+    assert_eq!(answer["records"][2], answer["records"][0], "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_and_addresses_no_user_directory_should_hold_are_refused() {
+    // GIVEN the lines an attacker would send: NUL, ESC, a right-to-left override and a lone
+    // zero-width space as names, an e-mail with a space and a line break, a duplicate id key
+    let (bucket, table) = bucket_and_table("hostile-rows").await;
+    let at = "2024-01-15T09:30:00Z";
+    let user = |id: &str, name: &str, email: &str| {
+        json!({"id": id, "name": name, "email": email, "createdAt": at}).to_string()
+    };
+    let file = [
+        user("h-1", "Ada\0", "ada@example.com"),
+        user("h-2", "\u{1b}[31mAda", "ada@example.com"),
+        user("h-3", "\u{202e}ada", "ada@example.com"),
+        user("h-4", "\u{200b}", "ada@example.com"),
+        user("h-5", "Ada", "a b\n@c"),
+        format!(
+            r#"{{"id":"x","id":"h-6","name":"Ada","email":"ada@example.com","createdAt":"{at}"}}"#
+        ),
+        user("h-7", "Ame\u{301}lie", "amelie@example.com"),
+    ]
+    .join("\n");
+    let key = "imports/hostile.jsonl";
+    moto().put_object(&bucket, key, file).await;
+
+    // WHEN import-fn imports it
+    invoke(&import_fn(&table).await, &bucket, &[key]).await;
+
+    // THEN each is rejected with its code, and only the last is written, its name in NFC
+    let report = report(&bucket, key).await.unwrap();
+    assert_eq!(
+        report["rejected"],
+        json!([
+            {"line": 1, "code": "INVALID_NAME"},
+            {"line": 2, "code": "INVALID_NAME"},
+            {"line": 3, "code": "INVALID_NAME"},
+            {"line": 4, "code": "INVALID_NAME"},
+            {"line": 5, "code": "INVALID_EMAIL"},
+            {"line": 6, "code": "DUPLICATE_KEY"},
+        ])
+    );
+    assert_eq!(moto().items(&table).await.len(), 1);
+    let [amelie, _] = lookup_both(&table, "h-7").await;
+    assert_eq!(amelie["data"]["name"], json!("Am\u{e9}lie"));
 }

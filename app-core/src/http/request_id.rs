@@ -59,25 +59,89 @@ pub fn generate() -> HeaderValue {
 
 /// The span every request runs in: its request id (`id`, from [`ensure`], so sane: logged as is,
 /// without quoting) and, when the request came through AWS (ALB, API Gateway, or Lambda, which passes
-/// the invocation's X-Ray trace id on), the X-Ray trace id.
+/// the invocation's X-Ray trace id on), the X-Ray trace id ([`xray_trace_id`]: only a well-formed
+/// one, rebuilt from its checked parts, so a caller cannot put arbitrary text on every log line).
 pub(super) fn span(req: &Request<Body>, id: &HeaderValue) -> Span {
     let span = tracing::info_span!(
         "request",
         request_id = %id.to_str().unwrap_or_default(),
         trace_id = tracing::field::Empty,
     );
-    if let Some(trace_id) = req
-        .headers()
-        .get(&X_AMZN_TRACE_ID)
-        .and_then(|v| v.to_str().ok())
+    let mut sent = req.headers().get_all(&X_AMZN_TRACE_ID).iter();
+    if let (Some(header), None) = (sent.next(), sent.next())
+        && let Some(trace_id) = xray_trace_id(header)
     {
-        span.record("trace_id", trace_id);
+        span.record("trace_id", trace_id.as_str());
     }
     span
 }
 
 /// The header AWS load balancers, API Gateway and Lambda carry the X-Ray trace id in.
 const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+
+/// The longest `x-amzn-trace-id` header read, in bytes (AWS's own are under 200).
+const MAX_TRACE_HEADER_LEN: usize = 256;
+
+/// The X-Ray trace header's fields that are logged, as `Root=1-8hex-24hex[;Parent=16hex][;Sampled=0|1|?]`
+/// (in that order, whatever the order sent), or `None` when the header is not in X-Ray's format:
+/// fields `Key=Value` separated by `;`, `Root` exactly once, `Parent` and `Sampled` at most once and
+/// well-formed; other fields (`Self`, `Lineage`, ...) are allowed if made of `A-Z a-z 0-9 - _ . : |
+/// =` and not logged. Longer than 256 bytes: `None`.
+pub fn xray_trace_id(header: &HeaderValue) -> Option<String> {
+    let text = header.to_str().ok()?;
+    if text.len() > MAX_TRACE_HEADER_LEN {
+        return None;
+    }
+    let (mut root, mut parent, mut sampled) = (None, None, None);
+    for field in text.split(';').map(str::trim) {
+        let (key, value) = field.split_once('=')?;
+        let slot = match key {
+            "Root" if is_xray_root(value) => &mut root,
+            "Parent" if value.len() == 16 && is_lower_hex(value) => &mut parent,
+            "Sampled" if matches!(value, "0" | "1" | "?") => &mut sampled,
+            "Root" | "Parent" | "Sampled" => return None,
+            _ if is_plain_field(key, value) => continue,
+            _ => return None,
+        };
+        if slot.replace(value).is_some() {
+            return None;
+        }
+    }
+    let mut trace_id = format!("Root={}", root?);
+    if let Some(parent) = parent {
+        trace_id.push_str(";Parent=");
+        trace_id.push_str(parent);
+    }
+    if let Some(sampled) = sampled {
+        trace_id.push_str(";Sampled=");
+        trace_id.push_str(sampled);
+    }
+    Some(trace_id)
+}
+
+/// `1-` then 8 hex digits (the epoch seconds), `-`, 24 hex digits.
+fn is_xray_root(value: &str) -> bool {
+    let mut parts = value.split('-');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some("1"), Some(time), Some(random), None)
+            if time.len() == 8 && random.len() == 24 && is_lower_hex(time) && is_lower_hex(random)
+    )
+}
+
+fn is_lower_hex(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn is_plain_field(key: &str, value: &str) -> bool {
+    !key.is_empty()
+        && key.bytes().all(|b| b.is_ascii_alphanumeric())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:|=".contains(&b))
+}
 
 #[cfg(test)]
 mod tests {
@@ -113,5 +177,90 @@ mod tests {
         assert!(!is_sane_request_id(
             &HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap()
         ));
+    }
+
+    const ROOT: &str = "1-5759e988-bd862e3fe1be46a994272793";
+
+    fn trace(header: &str) -> Option<String> {
+        xray_trace_id(&HeaderValue::from_str(header).unwrap())
+    }
+
+    #[test]
+    fn an_xray_header_keeps_its_checked_fields_in_a_fixed_order() {
+        for (header, logged) in [
+            (format!("Root={ROOT}"), format!("Root={ROOT}")),
+            (
+                format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1"),
+                format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1"),
+            ),
+            (
+                format!("Sampled=0;Parent=53995c3f42cd8ad8;Root={ROOT}"),
+                format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=0"),
+            ),
+            // An ALB adds Self; Lambda adds Lineage: allowed, not logged.
+            (
+                format!("Self=1-67891234-12456789abcdef012345678a;Root={ROOT}"),
+                format!("Root={ROOT}"),
+            ),
+            (
+                format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=?;Lineage=1:a87bd80c:0"),
+                format!("Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=?"),
+            ),
+        ] {
+            assert_eq!(trace(&header), Some(logged), "{header}");
+        }
+    }
+
+    #[test]
+    fn anything_else_in_the_trace_header_is_dropped() {
+        let long = format!("Root={ROOT};Pad={}", "a".repeat(MAX_TRACE_HEADER_LEN));
+        for header in [
+            "",
+            "anything",
+            "Root=1-5759e988-bd862e3fe1be46a99427279",
+            "Root=2-5759e988-bd862e3fe1be46a994272793",
+            "Root=1-5759E988-bd862e3fe1be46a994272793",
+            &format!("Root={ROOT};Root={ROOT}"),
+            &format!("Root={ROOT};Parent=53995c3f42cd8ad"),
+            &format!("Root={ROOT};Sampled=yes"),
+            &format!("Root={ROOT};Note=forged line level=ERROR"),
+            &format!("Root={ROOT};Note=\"quoted\""),
+            &format!("Root={ROOT};novalue"),
+            "Parent=53995c3f42cd8ad8;Sampled=1",
+            &long,
+        ] {
+            assert_eq!(trace(header), None, "{header}");
+        }
+        assert_eq!(
+            xray_trace_id(&HeaderValue::from_bytes(b"Root=\xff").unwrap()),
+            None
+        );
+    }
+
+    #[test]
+    fn the_request_span_logs_only_a_well_formed_trace_id() {
+        let logged = |header: &str| {
+            let logs = testkit::logs::LogBuffer::default();
+            let req = Request::builder()
+                .header("x-amzn-trace-id", header)
+                .body(Body::empty())
+                .unwrap();
+            {
+                let _capture = logs.capture_on_this_thread();
+                let _entered = span(&req, &HeaderValue::from_static("req-1")).entered();
+                tracing::info!("handled");
+            }
+            logs.lines().join("\n")
+        };
+
+        let good = logged(&format!("Root={ROOT};Sampled=1"));
+        let forged = logged(&format!("Root={ROOT};x={}", "A".repeat(16_000)));
+
+        assert!(
+            good.contains(&format!(r#"trace_id="Root={ROOT};Sampled=1""#)),
+            "{good}"
+        );
+        assert!(!forged.contains("trace_id"), "{forged}");
+        assert!(forged.len() < 200, "{forged}");
     }
 }

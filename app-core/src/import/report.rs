@@ -11,13 +11,17 @@ pub const MAX_LISTED_REJECTIONS: usize = 1_000;
 pub enum RejectCode {
     /// Not UTF-8, not JSON, or JSON that is not an object.
     InvalidJson,
+    /// The object names a key twice (`{"id":"x","id":"u-1",...}`): readers disagree on which counts.
+    DuplicateKey,
     /// `id`, `name`, `email` or `createdAt` is absent or `null`.
     MissingField,
     /// `id` is not a string or breaks the id rule.
     InvalidUserId,
-    /// `name` is not a string, is blank or is longer than 256 characters.
+    /// `name` is not a string, is blank, is longer than 256 characters (in NFC) or holds a control
+    /// or format character.
     InvalidName,
-    /// `email` is not a string or breaks the e-mail rule.
+    /// `email` is not a string or breaks the e-mail rule (one `@`, a dotted domain, no white space,
+    /// control or format character).
     InvalidEmail,
     /// `createdAt` is not an RFC 3339 timestamp string.
     InvalidTimestamp,
@@ -137,6 +141,7 @@ mod tests {
     fn every_code_has_its_documented_name() {
         let codes = [
             RejectCode::InvalidJson,
+            RejectCode::DuplicateKey,
             RejectCode::MissingField,
             RejectCode::InvalidUserId,
             RejectCode::InvalidName,
@@ -148,6 +153,7 @@ mod tests {
             serde_json::to_value(codes).unwrap(),
             json!([
                 "INVALID_JSON",
+                "DUPLICATE_KEY",
                 "MISSING_FIELD",
                 "INVALID_USER_ID",
                 "INVALID_NAME",

@@ -1,6 +1,9 @@
 //! One line of the input judged: blank (skipped), a valid user, or rejected with one code.
 
-use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
 
 use super::report::RejectCode;
 use crate::domain::{InvalidUser, User};
@@ -20,8 +23,9 @@ pub(crate) enum Verdict {
 const FIELDS: [&str; 4] = ["id", "name", "email", "createdAt"];
 
 /// Judges one line (without its line break). Checks, in order: UTF-8 and a JSON object
-/// (`INVALID_JSON`), the four fields present and not `null` (`MISSING_FIELD`), then each field's rule in
-/// the order id, name, email, createdAt. Extra fields are ignored.
+/// (`INVALID_JSON`), no key twice in that object (`DUPLICATE_KEY`: parsers disagree on which one
+/// counts), the four fields present and not `null` (`MISSING_FIELD`), then each field's rule in the
+/// order id, name, email, createdAt. Extra fields are ignored.
 pub(crate) fn judge(line: &[u8]) -> Verdict {
     if line.iter().all(u8::is_ascii_whitespace) {
         return Verdict::Blank;
@@ -34,13 +38,16 @@ pub(crate) fn judge(line: &[u8]) -> Verdict {
 
 fn row(line: &[u8]) -> Result<User, RejectCode> {
     let text = std::str::from_utf8(line).map_err(|_| RejectCode::InvalidJson)?;
-    let object: Map<String, Value> =
-        serde_json::from_str(text).map_err(|_| RejectCode::InvalidJson)?;
+    let top: TopLevel = serde_json::from_str(text).map_err(|_| RejectCode::InvalidJson)?;
+    if top.duplicate_key {
+        return Err(RejectCode::DuplicateKey);
+    }
+    let fields = top.fields;
     // A field of another JSON type than string breaks its own rule: it stands in as "", which every
     // field rule refuses, so the first broken rule in field order still decides the code.
     let mut values = [""; 4];
-    for (slot, name) in values.iter_mut().zip(FIELDS) {
-        match object.get(name) {
+    for (slot, field) in values.iter_mut().zip(&fields) {
+        match field {
             None | Some(Value::Null) => return Err(RejectCode::MissingField),
             Some(Value::String(value)) => *slot = value,
             Some(_) => {}
@@ -53,6 +60,49 @@ fn row(line: &[u8]) -> Result<User, RejectCode> {
         InvalidUser::Email => RejectCode::InvalidEmail,
         InvalidUser::CreatedAt => RejectCode::InvalidTimestamp,
     })
+}
+
+/// A line's JSON object: the values of [`FIELDS`] (the others are read through, not kept), and
+/// whether some key appears twice. Anything but an object is an error.
+struct TopLevel {
+    fields: [Option<Value>; 4],
+    duplicate_key: bool,
+}
+
+impl<'de> Deserialize<'de> for TopLevel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(TopLevelVisitor)
+    }
+}
+
+struct TopLevelVisitor;
+
+impl<'de> Visitor<'de> for TopLevelVisitor {
+    type Value = TopLevel;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel, A::Error> {
+        let mut fields: [Option<Value>; 4] = Default::default();
+        let mut seen = HashSet::new();
+        let mut duplicate = false;
+        // Read to the end even after a duplicate, so that a line that is not JSON stays INVALID_JSON.
+        while let Some(key) = map.next_key::<String>()? {
+            match FIELDS.iter().position(|field| *field == key) {
+                Some(at) if !duplicate => fields[at] = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            duplicate |= !seen.insert(key);
+        }
+        Ok(TopLevel {
+            fields,
+            duplicate_key: duplicate,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -97,11 +147,11 @@ mod tests {
             ("42", RejectCode::InvalidJson),
             ("null", RejectCode::InvalidJson),
             (
-                r#"{"name":"Ada","email":"a@b","createdAt":"2024-01-15T09:30:00Z"}"#,
+                r#"{"name":"Ada","email":"a@b.c","createdAt":"2024-01-15T09:30:00Z"}"#,
                 RejectCode::MissingField,
             ),
             (
-                r#"{"id":"u-1","email":"a@b","createdAt":"2024-01-15T09:30:00Z"}"#,
+                r#"{"id":"u-1","email":"a@b.c","createdAt":"2024-01-15T09:30:00Z"}"#,
                 RejectCode::MissingField,
             ),
             (
@@ -109,32 +159,32 @@ mod tests {
                 RejectCode::MissingField,
             ),
             (
-                r#"{"id":"u-1","name":"Ada","email":"a@b"}"#,
+                r#"{"id":"u-1","name":"Ada","email":"a@b.c"}"#,
                 RejectCode::MissingField,
             ),
             (
-                r#"{"id":"u-1","name":null,"email":"a@b","createdAt":"2024-01-15T09:30:00Z"}"#,
+                r#"{"id":"u-1","name":null,"email":"a@b.c","createdAt":"2024-01-15T09:30:00Z"}"#,
                 RejectCode::MissingField,
             ),
             // A missing field is reported before a broken rule in another field.
             (
-                r#"{"id":"bad id","name":"Ada","email":"a@b"}"#,
+                r#"{"id":"bad id","name":"Ada","email":"a@b.c"}"#,
                 RejectCode::MissingField,
             ),
             (
-                r#"{"id":"u 1","name":"Ada","email":"a@b","createdAt":"2024-01-15T09:30:00Z"}"#,
+                r#"{"id":"u 1","name":"Ada","email":"a@b.c","createdAt":"2024-01-15T09:30:00Z"}"#,
                 RejectCode::InvalidUserId,
             ),
             (
-                r#"{"id":7,"name":"Ada","email":"a@b","createdAt":"2024-01-15T09:30:00Z"}"#,
+                r#"{"id":7,"name":"Ada","email":"a@b.c","createdAt":"2024-01-15T09:30:00Z"}"#,
                 RejectCode::InvalidUserId,
             ),
             (
-                r#"{"id":"u-1","name":"   ","email":"a@b","createdAt":"2024-01-15T09:30:00Z"}"#,
+                r#"{"id":"u-1","name":"   ","email":"a@b.c","createdAt":"2024-01-15T09:30:00Z"}"#,
                 RejectCode::InvalidName,
             ),
             (
-                r#"{"id":"u-1","name":["Ada"],"email":"a@b","createdAt":"2024-01-15T09:30:00Z"}"#,
+                r#"{"id":"u-1","name":["Ada"],"email":"a@b.c","createdAt":"2024-01-15T09:30:00Z"}"#,
                 RejectCode::InvalidName,
             ),
             (
@@ -142,11 +192,11 @@ mod tests {
                 RejectCode::InvalidEmail,
             ),
             (
-                r#"{"id":"u-1","name":"Ada","email":"a@b","createdAt":"15/01/2024"}"#,
+                r#"{"id":"u-1","name":"Ada","email":"a@b.c","createdAt":"15/01/2024"}"#,
                 RejectCode::InvalidTimestamp,
             ),
             (
-                r#"{"id":"u-1","name":"Ada","email":"a@b","createdAt":1705311000}"#,
+                r#"{"id":"u-1","name":"Ada","email":"a@b.c","createdAt":1705311000}"#,
                 RejectCode::InvalidTimestamp,
             ),
             // The first broken rule in field order decides, whatever the type of the later fields.
@@ -156,6 +206,26 @@ mod tests {
             ),
             (
                 r#"{"id":"u-1","name":"Ada","email":true,"createdAt":"never"}"#,
+                RejectCode::InvalidEmail,
+            ),
+            // A key twice: whichever a reader takes, another reader may take the other.
+            (
+                r#"{"id":"x","id":"u-1","name":"Ada","email":"a@b.c","createdAt":"2024-01-15T09:30:00Z"}"#,
+                RejectCode::DuplicateKey,
+            ),
+            (
+                r#"{"id":"u-1","name":"Ada","email":"a@b.c","createdAt":"2024-01-15T09:30:00Z","x":1,"x":2}"#,
+                RejectCode::DuplicateKey,
+            ),
+            (r#"{"id":"u-1","id":"u-1"}"#, RejectCode::DuplicateKey),
+            // Not JSON after a duplicate is still not JSON.
+            (r#"{"id":"u-1","id":"u-1","#, RejectCode::InvalidJson),
+            (
+                r#"{"id":"u-1","name":"Ada\u0000","email":"a@b.c","createdAt":"2024-01-15T09:30:00Z"}"#,
+                RejectCode::InvalidName,
+            ),
+            (
+                r#"{"id":"u-1","name":"Ada","email":"a b\n@c.d","createdAt":"2024-01-15T09:30:00Z"}"#,
                 RejectCode::InvalidEmail,
             ),
         ];

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, BufReader, ReadBuf};
 
 use super::*;
 use crate::domain::UserId;
+use crate::objects::InvalidLocation;
 use crate::objects::local::LocalObjectStore;
 use crate::service::UserService;
 use crate::store::UserRepository;
@@ -464,15 +465,16 @@ fn a_multi_object_answer_names_each_object_its_report_and_what_is_left() {
     report.complete = false;
     report.next_line = Some(26);
     let reported = Outcome::Reported {
-        location: source.report_location().unwrap(),
+        location: source.report_location(NonZeroU64::MIN).unwrap(),
         report,
     };
     let outside = ObjectLocation::parse_uri("s3://bkt/elsewhere/users.jsonl").unwrap();
     let summary = ImportSummary {
         records: vec![
             reported.summary(&source),
+            ObjectSummary::not_started(&source),
             Outcome::Skipped.summary(&outside),
-            ObjectSummary::unnamed(),
+            ObjectSummary::refused(&InvalidLocation::KeyControl),
         ],
     };
 
@@ -481,8 +483,242 @@ fn a_multi_object_answer_names_each_object_its_report_and_what_is_left() {
         concat!(
             r#"{"records":[{"complete":false,"nextLine":26,"object":"s3://bkt/imports/users.jsonl","#,
             r#""report":"s3://bkt/reports/imports/users.jsonl.json"},"#,
+            r#"{"complete":false,"nextLine":1,"object":"s3://bkt/imports/users.jsonl","report":null},"#,
             r#"{"object":"s3://bkt/elsewhere/users.jsonl","skipped":true},"#,
-            r#"{"object":null,"skipped":true}]}"#
+            r#"{"object":null,"error":"an object key to import has no control characters (such as a line break)"}]}"#
         )
     );
+}
+
+#[tokio::test]
+async fn what_no_user_directory_should_hold_is_refused_and_names_are_stored_in_nfc() {
+    let at = "2024-01-15T09:30:00Z";
+    let user = |id: &str, name: &str, email: &str| {
+        serde_json::to_string(&json!({"id": id, "name": name, "email": email, "createdAt": at}))
+            .unwrap()
+    };
+    let input = [
+        user("u-1", "Ada\0Lovelace", "ada@example.com"),
+        user("u-2", "\u{1b}[2J\u{1b}[HAdmin", "ada@example.com"),
+        user("u-3", "\u{202e}ecalevoL adA", "ada@example.com"),
+        user("u-4", "\u{200b}", "ada@example.com"),
+        user("u-5", "Ada", "a b\n@c"),
+        user("u-6", "Ada", "ada@localhost"),
+        format!(
+            r#"{{"id":"x","id":"u-7","name":"Ada","email":"ada@example.com","createdAt":"{at}"}}"#
+        ),
+        user("u-8", "Ame\u{301}lie", "amelie@example.com"),
+    ]
+    .join("\n");
+    let store = empty_store();
+
+    let report = import(&*store, &input, &ImportOptions::default())
+        .await
+        .unwrap();
+
+    let codes: Vec<(u64, RejectCode)> = report.rejected.iter().map(|r| (r.line, r.code)).collect();
+    assert_eq!(
+        codes,
+        [
+            (1, RejectCode::InvalidName),
+            (2, RejectCode::InvalidName),
+            (3, RejectCode::InvalidName),
+            (4, RejectCode::InvalidName),
+            (5, RejectCode::InvalidEmail),
+            (6, RejectCode::InvalidEmail),
+            (7, RejectCode::DuplicateKey),
+        ]
+    );
+    assert_eq!(report.imported, 1);
+    let stored = UserService::new(store.clone())
+        .get_user("u-8")
+        .await
+        .unwrap();
+    assert_eq!(stored.name, "Am\u{e9}lie", "stored in NFC");
+    assert_eq!(store.snapshot().users().count(), 1, "neither x nor u-7");
+}
+
+/// An object store that counts what it is asked to do.
+#[derive(Default)]
+struct CountingObjects {
+    inner: Option<LocalObjectStore>,
+    opened: AtomicUsize,
+    put: std::sync::Mutex<Vec<(String, Vec<u8>)>>,
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for CountingObjects {
+    async fn open(
+        &self,
+        location: &ObjectLocation,
+    ) -> Result<Option<crate::objects::ObjectReader>, StoreError> {
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        match &self.inner {
+            Some(inner) => inner.open(location).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn put_json(&self, location: &ObjectLocation, json: Vec<u8>) -> Result<(), StoreError> {
+        self.put
+            .lock()
+            .unwrap()
+            .push((location.key().to_owned(), json.clone()));
+        match &self.inner {
+            Some(inner) => inner.put_json(location, json).await,
+            None => Ok(()),
+        }
+    }
+}
+
+fn sources(keys: &[&str]) -> Vec<Result<ObjectLocation, InvalidLocation>> {
+    keys.iter()
+        .map(|key| ObjectLocation::new("bkt", *key))
+        .collect()
+}
+
+#[tokio::test]
+async fn once_the_deadline_has_passed_no_further_object_is_read_or_reported() {
+    let objects = Arc::new(CountingObjects::default());
+    let importer = Importer::new(empty_store(), objects.clone());
+    // The deadline passes after the first object's first check: its object is missing (reported),
+    // the next two are neither read nor reported, missing or not.
+    let checks = AtomicUsize::new(0);
+    let options =
+        ImportOptions::default().stop_when(move || checks.fetch_add(1, Ordering::SeqCst) >= 1);
+
+    let summary = importer
+        .run_all(
+            &sources(&["imports/a.jsonl", "imports/b.jsonl", "imports/c.jsonl"]),
+            &options,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(objects.opened.load(Ordering::SeqCst), 1, "one GetObject");
+    let put = objects.put.lock().unwrap();
+    assert_eq!(put.len(), 1, "one report: {put:?}");
+    assert_eq!(
+        serde_json::to_value(&summary).unwrap()["records"],
+        json!([
+            {"complete": false, "nextLine": null, "object": "s3://bkt/imports/a.jsonl",
+             "report": "s3://bkt/reports/imports/a.jsonl.json"},
+            {"complete": false, "nextLine": 1, "object": "s3://bkt/imports/b.jsonl", "report": null},
+            {"complete": false, "nextLine": 1, "object": "s3://bkt/imports/c.jsonl", "report": null},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn an_object_named_twice_is_imported_and_reported_once_and_keeps_its_complete_report() {
+    let root = tempfile::tempdir().unwrap();
+    let local = LocalObjectStore::new(root.path());
+    let source = ObjectLocation::new("bkt", "imports/a.jsonl").unwrap();
+    local
+        .put_json(&source, rows(30).into_bytes())
+        .await
+        .unwrap();
+    let objects = Arc::new(CountingObjects {
+        inner: Some(local),
+        ..CountingObjects::default()
+    });
+    let importer = Importer::new(empty_store(), objects.clone());
+    // The deadline passes once the first import is done: a second import of the same key would
+    // stop at once and write a stale report over the complete one.
+    let checks = Arc::new(AtomicUsize::new(0));
+    let seen = checks.clone();
+    let options =
+        ImportOptions::default().stop_when(move || seen.fetch_add(1, Ordering::SeqCst) >= 3);
+
+    let summary = importer
+        .run_all(&sources(&["imports/a.jsonl", "imports/a.jsonl"]), &options)
+        .await
+        .unwrap();
+
+    let put = objects.put.lock().unwrap();
+    assert_eq!(put.len(), 1, "one report for the key: {put:?}");
+    let report: ImportReport = serde_json::from_slice(
+        &std::fs::read(root.path().join("bkt/reports/imports/a.jsonl.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!((report.imported, report.complete), (30, true));
+    assert_eq!(summary.records[0], summary.records[1]);
+    assert_eq!(objects.opened.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_key_too_long_for_its_report_is_refused_saying_so_and_nothing_is_read() {
+    let objects = Arc::new(CountingObjects::default());
+    let importer = Importer::new(empty_store(), objects.clone());
+    let key = format!("imports/{}", "k".repeat(1015 - 8));
+
+    let summary = importer
+        .run_all(&sources(&[&key]), &ImportOptions::default())
+        .await
+        .unwrap();
+
+    let ObjectSummary::Refused { object, error } = &summary.records[0] else {
+        panic!("{summary:?}");
+    };
+    assert_eq!(object.as_deref(), Some(format!("s3://bkt/{key}").as_str()));
+    assert!(error.contains("1015 bytes"), "{error}");
+    assert!(error.contains("at most 1011 bytes"), "{error}");
+    assert!(!error.contains("not under imports/"), "{error}");
+    assert_eq!(objects.opened.load(Ordering::SeqCst), 0);
+    assert!(objects.put.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_run_from_a_later_line_reports_beside_the_first_part_and_leaves_its_report() {
+    let (importer, objects, _, root) = local_importer();
+    let source = ObjectLocation::new("bkt", "imports/a.jsonl").unwrap();
+    let input = format!("bad\n{}bad\n{}", rows(30), rows(10).replace("u-", "v-"));
+    objects.put_json(&source, input.into_bytes()).await.unwrap();
+    let first = importer
+        .import(&source, &stop_at_boundary(2))
+        .await
+        .unwrap();
+    importer
+        .objects
+        .put_json(
+            &source.report_location(NonZeroU64::MIN).unwrap(),
+            first.to_json(),
+        )
+        .await
+        .unwrap();
+    let next = line(first.next_line.expect("the first part stopped early"));
+
+    let outcome = importer
+        .run(&source, &ImportOptions::default().from_line(next))
+        .await
+        .unwrap();
+
+    let Outcome::Reported { report, location } = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(
+        location.key(),
+        format!("reports/from-line-{next}/imports/a.jsonl.json")
+    );
+    let read = |key: &str| -> ImportReport {
+        serde_json::from_slice(&std::fs::read(root.path().join("bkt").join(key)).unwrap()).unwrap()
+    };
+    assert_eq!(
+        read("reports/imports/a.jsonl.json"),
+        first,
+        "the first part's report stays"
+    );
+    assert_eq!(read(location.key()), report);
+    let lines: Vec<u64> = first
+        .rejected
+        .iter()
+        .chain(&report.rejected)
+        .map(|r| r.line)
+        .collect();
+    assert_eq!(
+        lines,
+        [1, 32],
+        "together the two reports list every rejected line"
+    );
+    assert_eq!(first.imported + report.imported, 40);
 }

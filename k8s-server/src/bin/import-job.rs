@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = k8s_server::import_job::Args::parse();
+    let args = k8s_server::import_job::Args::from_command_line();
     app_core::startup::exit("import-job", k8s_server::import_job::run(args).await)
 }
