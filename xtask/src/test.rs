@@ -6,7 +6,8 @@
 //!    emulator, installed into `target/ci-venv/moto` first; each test binary starts its own), the
 //!    process tests, the deploy drift test (which uses the kubectl from step 1) and `lambda-fn` under
 //!    `cargo lambda watch` (cargo-lambda is installed into `target/ci-venv` first).
-//!    It includes this crate's tests, among them the docs drift check (`xtask/tests/docs_drift.rs`).
+//!    It includes this crate's tests, among them the docs drift check (`xtask/tests/docs_drift.rs`)
+//!    and the docs' commands (`xtask/tests/docs_commands.rs`: each shell block run or marked not run).
 //! 3. schemathesis: requests generated from `docs/openapi.json` against a running `k8s-server`.
 
 use std::process::Command;
