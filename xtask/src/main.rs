@@ -12,6 +12,7 @@ mod numbers;
 mod openapi;
 mod schemathesis;
 mod seed;
+mod solutions;
 mod steps;
 mod test;
 mod tools;
@@ -45,6 +46,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Write the API's OpenAPI document, generated from the code, to docs/openapi.json.
     Openapi,
+    /// Apply each workshop solution (docs/workshop/solutions/*.patch) to a scratch copy and run its check.
+    Solutions,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Openapi => openapi::run(),
+        Command::Solutions => solutions::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
