@@ -164,6 +164,13 @@ fn output_matches(quoted: &[String], actual: &[&str]) -> bool {
 /// `bash -c command` in the workspace root, with a shell's environment rather than this test's.
 fn shell(command: &str) -> Command {
     let mut shell = Command::new("bash");
+    if let Some(kubectl) = std::env::var_os("KUBECTL") {
+        // `cargo xtask test` names the kubectl it installed; the docs call it `kubectl`.
+        let dir = Path::new(&kubectl).parent().unwrap_or(Path::new("."));
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let paths = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&path));
+        shell.env("PATH", std::env::join_paths(paths).expect("PATH entries"));
+    }
     shell
         .args(["-c", command])
         .current_dir(workspace_root())
@@ -417,4 +424,32 @@ fn quoted_output_wildcards_match_what_they_stand_for() {
     assert!(output_matches(&quoted, &["one", "two", "three", "four"]));
     assert!(output_matches(&quoted, &["one", "four"]));
     assert!(!output_matches(&quoted, &["one", "four", "five"]));
+}
+
+#[test]
+fn the_cold_start_picture_shows_the_committed_medians() {
+    let root = workspace_root();
+    let bench: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(root.join("docs/benchmarks.json")).expect("docs/benchmarks.json"),
+    )
+    .expect("docs/benchmarks.json is JSON");
+    let picture = fs::read_to_string(root.join("docs/pictures/cold-start-vs-ready.svg"))
+        .expect("docs/pictures/cold-start-vs-ready.svg");
+    for pointer in [
+        "/server/start_to_ready_ms_p50",
+        "/lambda/rust/init_ms_p50",
+        "/lambda/rust/cold_start_ms_p50",
+        "/lambda/floor/init_ms_p50",
+        "/lambda/floor/cold_start_ms_p50",
+    ] {
+        let ms = bench
+            .pointer(pointer)
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or_else(|| panic!("docs/benchmarks.json has no {pointer}"));
+        let shown = format!("{ms:.1} ms<");
+        assert!(
+            picture.contains(&shown),
+            "the cold-start picture does not show {pointer} = {shown} (redraw it from docs/benchmarks.json)"
+        );
+    }
 }
