@@ -7,9 +7,13 @@
 //! workspace's target directory, so the dependencies are not built again. Module 6 must give the same
 //! command as that exercise's check, so that a reader runs what CI runs.
 //!
-//! Cargo names the artifacts of workspace crates by their path relative to the workspace root, so the
-//! scratch copy's `app-core`, `k8s-server`, ... replace this workspace's in the shared target
-//! directory: the next build here rebuilds them. That is why `cargo xtask test` runs this last.
+//! Cargo names and fingerprints the artifacts of workspace crates by their path relative to the
+//! workspace root, so the scratch copy's `app-core`, `k8s-server`, ... would replace this workspace's
+//! in the shared target directory, and each side would then take the other's for fresh. The copy's
+//! packages therefore get the version suffix [`SALT`] (build metadata: the same version to anything
+//! that compares them), which gives their artifacts names of their own. Only the binaries' copies at
+//! `target/debug/NAME` are shared: `cargo xtask test` runs this last, and the next build puts this
+//! workspace's back.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,6 +25,9 @@ use crate::steps::{self, target_dir, workspace_root};
 
 /// The line of a patch's header that gives the command checking it.
 const CHECK: &str = "Check: ";
+
+/// The build metadata added to the scratch copy's package versions.
+const SALT: &str = "+workshop-solution";
 
 /// Where the solutions are, from the workspace root.
 const SOLUTIONS: &str = "docs/workshop/solutions";
@@ -115,11 +122,35 @@ fn scratch_copy(dir: &Path) -> Result<()> {
             .arg(tree)
             .arg(dir),
     )?;
+    salt_versions(dir)?;
     // A repository of its own, so that `git apply` there does not see this one around it.
     quiet(
         "git init (scratch copy)",
         Command::new("git").args(["init", "-q"]).current_dir(dir),
     )?;
+    Ok(())
+}
+
+/// Adds [`SALT`] to the version of each package of the workspace at `dir`.
+fn salt_versions(dir: &Path) -> Result<()> {
+    let manifest: toml::Table = fs::read_to_string(dir.join("Cargo.toml"))?.parse()?;
+    let members = manifest
+        .get("workspace")
+        .and_then(|workspace| workspace.get("members"))
+        .and_then(toml::Value::as_array)
+        .context("the workspace lists its members")?;
+    for member in members.iter().filter_map(toml::Value::as_str) {
+        let path = dir.join(member).join("Cargo.toml");
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let line = text
+            .lines()
+            .find(|line| line.starts_with("version = \"") && line.ends_with('"'))
+            .with_context(|| format!("{} has no version line", path.display()))?;
+        let salted = format!("{}{SALT}\"", line.trim_end_matches('"'));
+        fs::write(&path, text.replacen(line, &salted, 1))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
 }
 
