@@ -314,6 +314,8 @@ async fn a_deadline_shorter_than_the_import_gives_a_partial_report_and_import_jo
     assert!((1..=rows).contains(&next_line), "{partial}");
     assert_eq!(partial["imported"].as_u64(), Some(next_line - 1));
     assert_eq!(answer["records"][0]["nextLine"], json!(next_line));
+    println!("import-fn's partial report (400 ms to go): {partial}");
+    println!("nextLine: {next_line}");
 
     // AND import-job --from-line nextLine finishes it: every row is then in the table
     let from = next_line.to_string();
@@ -327,6 +329,7 @@ async fn a_deadline_shorter_than_the_import_gives_a_partial_report_and_import_jo
         (&finished["complete"], finished["imported"].as_u64()),
         (&json!(true), Some(rows - next_line + 1))
     );
+    println!("import-job --from-line {next_line}: {finished}");
     // AND its report is written beside the first part's, which stays as import-fn wrote it
     assert_eq!(report(&bucket, key).await, Some(partial));
     let beside = moto()
@@ -422,6 +425,7 @@ async fn dynamodb_down_fails_the_invocation_and_import_job_exits_1_claiming_only
         "{error:?}"
     );
     assert!(!error.error_message.contains("127.0.0.1"), "{error:?}");
+    println!("import-fn's invocation error: {}", error.error_message);
     rows_said_written_are_there(&dynamodb, &fn_table, &error.error_message).await;
     assert_eq!(moto().keys(&bucket, "reports/").await, Vec::<String>::new());
 
@@ -447,6 +451,7 @@ async fn dynamodb_down_fails_the_invocation_and_import_job_exits_1_claiming_only
         last.starts_with("import-job: import of s3://") && last.contains("unavailable"),
         "{run:?}"
     );
+    println!("import-job's last line (exit 1): {last}");
     rows_said_written_are_there(&dynamodb, &job_table, last).await;
     assert_eq!(moto().keys(&bucket, "reports/").await, Vec::<String>::new());
 }
@@ -525,7 +530,14 @@ async fn import_job_memory_does_not_grow_with_the_file() {
     let peaks: Vec<u64> = sizes
         .iter()
         .map(|lines| {
+            let started = std::time::Instant::now();
             let run = job(&table, &[&format!("s3://{bucket}/imports/{lines}.jsonl")]);
+            let took = started.elapsed().as_secs_f64();
+            println!(
+                "import-job: {} valid rows of {lines} lines in {took:.1} s (start-up included): {:.0} rows/s",
+                lines / 2,
+                (lines / 2) as f64 / took
+            );
             assert_eq!(run.code(), Some(0), "{run:?}");
             let report = run.report();
             assert_eq!(report["imported"].as_u64(), Some(lines / 2));

@@ -16,12 +16,13 @@ use testkit::contract::{self, CASES, Case};
 use testkit::idp::JwksServer;
 use testkit::lambda_watch::LambdaWatch;
 use testkit::moto::Moto;
+use testkit::reply::Reply;
 use testkit::served::K8sServer;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::steps::{self, target_dir};
 use crate::tools;
-use table::Row;
+use table::{Latency, Row};
 
 /// Options of `cargo xtask demo`.
 #[derive(Debug, Args)]
@@ -151,9 +152,14 @@ async fn demo(args: &DemoArgs) -> Result<()> {
     Ok(())
 }
 
-/// Starts both targets with `envs`, sends each request (label, case, headers) to both, timing each,
-/// prints the table and then `report`, and fails, listing them, if a pair of answers differs or
-/// breaks the contract.
+/// How many times each request is sent to each target, alternating between them; the table compares
+/// the first answers and shows the median and p99 latency of all of them (one sample each would let
+/// scheduling noise decide which target looks faster).
+const SAMPLES: usize = 200;
+
+/// Starts both targets with `envs`, sends each request (label, case, headers) [`SAMPLES`] times to
+/// both, timing each, prints the table and then `report`, and fails, listing them, if a pair of
+/// answers differs or breaks the contract.
 async fn compare<'a>(
     envs: &[(&str, &str)],
     requests: impl Iterator<Item = (String, &'a Case, Vec<(&'a str, &'a str)>)>,
@@ -165,12 +171,27 @@ async fn compare<'a>(
     let mut rows = Vec::new();
     for (label, case, headers) in requests {
         let (method, target) = (case.method, case.target);
-        let on_server = timed(testkit::http::send(server.addr, method, target, &headers)).await;
-        let on_lambda = timed(watch.send(method, target, &headers)).await;
+        let mut replies: [Option<Reply>; 2] = [None, None];
+        let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..SAMPLES {
+            let on_server = timed(testkit::http::send(server.addr, method, target, &headers)).await;
+            let on_lambda = timed(watch.send(method, target, &headers)).await;
+            for (at, (reply, took)) in [on_server, on_lambda].into_iter().enumerate() {
+                replies[at].get_or_insert(reply);
+                times[at].push(took);
+            }
+        }
+        let [Some(server_reply), Some(lambda_reply)] = replies else {
+            unreachable!("SAMPLES is not 0");
+        };
+        let [server_times, lambda_times] = times;
         rows.push(Row {
             case,
             label,
-            answers: [on_server, on_lambda],
+            answers: [
+                (server_reply, Latency::of(&server_times)),
+                (lambda_reply, Latency::of(&lambda_times)),
+            ],
         });
     }
     table::print(&rows);

@@ -11,6 +11,7 @@ mod numbers;
 mod openapi;
 mod schemathesis;
 mod seed;
+mod solutions;
 mod steps;
 mod test;
 mod tools;
@@ -47,6 +48,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Write the API's OpenAPI document, generated from the code, to docs/openapi.json.
     Openapi,
+    /// Apply each workshop solution (docs/workshop/solutions/*.patch) to a scratch copy and run its check.
+    Solutions,
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Openapi => openapi::run(),
+        Command::Solutions => solutions::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,9 +6,12 @@
 //!    emulator, installed into `target/ci-venv/moto` first; each test binary starts its own), the
 //!    process tests, the deploy drift test (which uses the kubectl from step 1) and `lambda-fn` under
 //!    `cargo lambda watch` (cargo-lambda is installed into `target/ci-venv` first).
-//!    It includes this crate's tests, among them the docs drift check (`xtask/tests/docs_drift.rs`).
+//!    It includes this crate's tests, among them the docs drift check (`xtask/tests/docs_drift.rs`)
+//!    and the docs' commands (`xtask/tests/docs_commands.rs`: each shell block run or marked not run).
 //! 3. schemathesis: requests generated from the OpenAPI document against a running `k8s-server`,
 //!    with `AUTH=jwt` (`docs/openapi.json`) and with `AUTH=none` (the document it serves).
+//! 4. `cargo xtask solutions`: each workshop exercise solution applied to a scratch copy and checked
+//!    (last, because the copy's crates replace this workspace's in the shared target directory).
 
 use std::process::Command;
 
@@ -16,6 +19,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::schemathesis;
+use crate::solutions;
 use crate::steps::{self, target_dir};
 use crate::tools;
 
@@ -44,5 +48,6 @@ pub fn run(args: &TestArgs) -> Result<()> {
             .env("KUBECTL", kubectl)
             .env("CARGO_LAMBDA", cargo_lambda),
     )?;
-    schemathesis::run()
+    schemathesis::run()?;
+    solutions::run()
 }

@@ -18,7 +18,7 @@
 //! 127.0.0.1 only; every load is bounded in time.
 
 mod build;
-mod harness;
+pub(crate) mod harness;
 mod load;
 mod micro;
 mod peers;

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::bench::harness::{median, percentile};
 use testkit::contract::{Case, contract_violations, parity_violation};
 use testkit::lambda_watch::LambdaWatch;
 use testkit::procfs::peak_rss_kib;
@@ -15,25 +16,48 @@ const TARGETS: [&str; 2] = ["k8s-server", "lambda-fn (cargo lambda watch)"];
 type Cell = fn(&Row) -> String;
 
 /// The columns: each one's header and cell.
-const COLUMNS: [(&str, Cell); 8] = [
+const COLUMNS: [(&str, Cell); 10] = [
     ("request", |row| row.label.clone()),
     ("k8s", |row| row.answers[0].0.status.to_string()),
     ("lambda", |row| row.answers[1].0.status.to_string()),
     ("body k8s", |row| digest(&row.answers[0].0.body)),
     ("body lambda", |row| digest(&row.answers[1].0.body)),
     ("same", |row| row.same().into()),
-    ("k8s ms", |row| ms(row.answers[0].1)),
-    ("lambda ms", |row| ms(row.answers[1].1)),
+    ("k8s ms p50", |row| ms(row.answers[0].1.p50)),
+    ("p99", |row| ms(row.answers[0].1.p99)),
+    ("lambda ms p50", |row| ms(row.answers[1].1.p50)),
+    ("p99", |row| ms(row.answers[1].1.p99)),
 ];
 
-/// One request, and what each target answered ([`TARGETS`] order) and how long it took.
+/// The latency of many sends of one request to one target.
+#[derive(Clone, Copy)]
+pub struct Latency {
+    /// The median.
+    pub p50: Duration,
+    /// The 99th percentile (nearest rank).
+    pub p99: Duration,
+}
+
+impl Latency {
+    /// The median and p99 of `samples`.
+    pub fn of(samples: &[Duration]) -> Latency {
+        let ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+        let duration = |ms: f64| Duration::from_secs_f64(ms / 1000.0);
+        Latency {
+            p50: duration(median(&ms)),
+            p99: duration(percentile(&ms, 0.99)),
+        }
+    }
+}
+
+/// One request, and what each target answered first ([`TARGETS`] order) and how long it took.
 pub struct Row<'a> {
     /// The request sent.
     pub case: &'a Case,
     /// What the first column shows.
     pub label: String,
-    /// Both answers, each with its latency.
-    pub answers: [(Reply, Duration); 2],
+    /// Both first answers, each with the latency of all the sends.
+    pub answers: [(Reply, Latency); 2],
 }
 
 impl Row<'_> {
@@ -61,8 +85,8 @@ impl Row<'_> {
 pub fn print(rows: &[Row]) {
     let header = COLUMNS.map(|(name, _)| name.to_owned());
     let cells = rows.iter().map(|row| COLUMNS.map(|(_, cell)| cell(row)));
-    let lines: Vec<[String; 8]> = std::iter::once(header).chain(cells).collect();
-    let widths: [usize; 8] = std::array::from_fn(|col| {
+    let lines: Vec<[String; 10]> = std::iter::once(header).chain(cells).collect();
+    let widths: [usize; 10] = std::array::from_fn(|col| {
         let width = lines.iter().map(|line| line[col].chars().count());
         width.max().unwrap_or(0)
     });
