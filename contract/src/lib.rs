@@ -1,11 +1,13 @@
 //! The contract as data: one table of requests and what each must get, and the checks every front door's
 //! reply goes through. The parity suite, the end-to-end test under `cargo lambda watch` and
 //! `cargo xtask demo` all use this one table. The authentication cases (`AUTH=jwt`, tokens minted at
-//! run time) are in [`auth`].
+//! run time) are in [`auth`]. Beside them, test support with no workspace dependency: the identity
+//! provider ([`idp`]), an HTTPS client ([`https`]) and log lines read back ([`logs`]).
 
 pub mod auth;
 pub mod https;
 pub mod idp;
+pub mod logs;
 pub mod reply;
 
 use crate::reply::Reply;

@@ -29,7 +29,6 @@ pub mod import;
 pub mod lambda;
 pub mod lambda_watch;
 pub mod load;
-pub mod logs;
 pub mod moto;
 pub mod paths;
 pub mod ports;
@@ -42,4 +41,4 @@ pub mod served;
 pub mod server;
 
 pub use ::contract;
-pub use ::contract::{idp, reply};
+pub use ::contract::{idp, logs, reply};

@@ -240,7 +240,7 @@ mod tests {
     #[test]
     fn the_request_span_logs_only_a_well_formed_trace_id() {
         let logged = |header: &str| {
-            let logs = testkit::logs::LogBuffer::default();
+            let logs = contract::logs::LogBuffer::default();
             let req = Request::builder()
                 .header("x-amzn-trace-id", header)
                 .body(Body::empty())

@@ -551,7 +551,7 @@ impl ObjectStore for CountingObjects {
     async fn open(
         &self,
         location: &ObjectLocation,
-    ) -> Result<Option<crate::objects::ObjectReader>, StoreError> {
+    ) -> Result<Option<crate::objects::ObjectReader>, ObjectError> {
         self.opened.fetch_add(1, Ordering::SeqCst);
         match &self.inner {
             Some(inner) => inner.open(location).await,
@@ -559,7 +559,7 @@ impl ObjectStore for CountingObjects {
         }
     }
 
-    async fn put_json(&self, location: &ObjectLocation, json: Vec<u8>) -> Result<(), StoreError> {
+    async fn put_json(&self, location: &ObjectLocation, json: Vec<u8>) -> Result<(), ObjectError> {
         self.put
             .lock()
             .unwrap()

@@ -67,7 +67,7 @@ async fn call(
 
 /// [`call`] with every `Authorization` line in `authorization`.
 async fn call_with(
-    service: &UserService,
+    service: &AppState,
     method: Method,
     uri: &str,
     authorization: &[&str],
