@@ -8,6 +8,7 @@
 mod auth;
 mod error;
 mod layer;
+pub mod limits;
 mod metrics;
 mod openapi;
 mod path;

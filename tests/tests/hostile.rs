@@ -239,3 +239,56 @@ async fn events_with_values_lambda_http_cannot_parse_are_still_answered() {
     }
     tally.report("unparsable event values");
 }
+
+/// Events the runtime delivers that the event libraries could not read: 100,000 headers (past what
+/// an `http::HeaderMap` holds: the process exited), a body marked base64 that is not, and a path or
+/// query over the 64 KiB an `http::Uri` holds (each a panic in `lambda_http`). Each is answered
+/// `400 BAD_REQUEST` with the JSON envelope, in the event source's response format.
+#[tokio::test]
+async fn events_the_event_libraries_cannot_read_are_answered_400() {
+    type Mutation = (&'static str, fn(&mut serde_json::Value));
+    let mutations: &[Mutation] = &[
+        ("100,000 headers", |e| {
+            let headers = e["headers"].as_object_mut().unwrap();
+            for i in 0..100_000 {
+                headers.insert(format!("x-h{i}"), "v".into());
+            }
+        }),
+        ("a body marked base64 that is not", |e| {
+            e["body"] = "not base64 %%%".into();
+            e["isBase64Encoded"] = true.into();
+        }),
+    ];
+    let long = "a".repeat(70 * 1024);
+    let targets = [
+        ("a path over 64 KiB", format!("/users/{long}")),
+        ("a query over 64 KiB", format!("/users/u-1?q={long}")),
+    ];
+    let mut tally = Tally::default();
+    for source in EventSource::ALL {
+        let mut events: Vec<(&str, serde_json::Value)> = Vec::new();
+        for (name, mutate) in mutations {
+            let mut event = source.event("GET", "/users/u-1", &[]);
+            mutate(&mut event);
+            events.push((name, event));
+        }
+        for (name, target) in &targets {
+            events.push((name, source.event("GET", target, &[])));
+        }
+        for (name, event) in events {
+            let answer = lambda::invoke(service(), &event, "hostile").await;
+            tally.check(
+                (answer.status != 400 || answer.error_code().as_deref() != Some("BAD_REQUEST"))
+                    .then(|| {
+                        format!(
+                            "{name}: {} answered {} {:?}",
+                            source.name(),
+                            answer.status,
+                            answer.body
+                        )
+                    }),
+            );
+        }
+    }
+    tally.report("events the event libraries cannot read");
+}
