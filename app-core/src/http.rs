@@ -7,6 +7,7 @@
 
 mod auth;
 mod error;
+mod host;
 mod layer;
 pub mod limits;
 mod metrics;
@@ -26,6 +27,7 @@ use axum::response::Response;
 use tower::Service;
 
 pub use error::ApiError;
+pub use host::is_valid_host;
 pub use openapi::{openapi_json, openapi_json_for};
 pub use path::escape_encoded_dot_segments;
 pub use probes::Readiness;

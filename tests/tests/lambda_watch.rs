@@ -19,9 +19,19 @@ use testkit::server::TestServer;
 const DOOR: &str = "cargo lambda watch";
 
 /// Cases the emulator cannot carry for a reason outside this code, each with the reason; printed on
-/// every run. Empty: with cargo-lambda 1.9.2 every case (percent-encoded ids, `%2F`, `%00`, non-UTF-8,
+/// every run. With cargo-lambda 1.9.2 every other case (percent-encoded ids, `%2F`, `%00`, non-UTF-8,
 /// invalid escapes, query strings, preflight) reaches the function and comes back unchanged.
-const EXCLUDED: &[(&str, &str)] = &[];
+const EXCLUDED: &[(&str, &str)] = &[
+    ("no Host header", HOST_BY_EMULATOR),
+    ("two Host headers", HOST_BY_EMULATOR),
+    ("a Host of two hosts", HOST_BY_EMULATOR),
+    ("a Host that is not a host", HOST_BY_EMULATOR),
+];
+
+/// Why the `Host` cases are not sent through the emulator: a Function URL never delivers them (its
+/// front end refuses a request without one valid Host before it becomes an event), so what the
+/// emulator makes of them says nothing; the parity suite sends them to every event source as events.
+const HOST_BY_EMULATOR: &str = "a Function URL refuses it before it becomes an event";
 
 #[tokio::test]
 async fn lambda_fn_under_cargo_lambda_watch_answers_every_case_like_the_server() {
@@ -33,9 +43,6 @@ async fn lambda_fn_under_cargo_lambda_watch_answers_every_case_like_the_server()
         watch.first_reply().as_secs_f64(),
         watch.cold_start()
     );
-    if EXCLUDED.is_empty() {
-        println!("no contract case is excluded from the end-to-end run");
-    }
 
     let mut failures = Vec::new();
     let mut generated_ids = HashSet::new();
