@@ -142,6 +142,33 @@ async fn an_encoded_dot_dot_is_an_id_of_two_dots_not_a_way_up() {
 }
 
 #[tokio::test]
+async fn a_request_without_one_valid_host_is_refused_before_any_route() {
+    let requests = [
+        Request::get("/users/u-1").body(Body::empty()).unwrap(),
+        Request::get("/users/u-1")
+            .header(header::HOST, "a.example")
+            .header(header::HOST, "a.example")
+            .body(Body::empty())
+            .unwrap(),
+        with_host(Request::get("/nope").header(header::HOST, "b.example")),
+        Request::get("/users/u-1")
+            .header(header::HOST, "bad host")
+            .body(Body::empty())
+            .unwrap(),
+    ];
+    for request in requests {
+        let described = format!("{:?}", request.headers());
+        let response = super::router(service()).oneshot(request).await.unwrap();
+
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{described}");
+        assert!(response.headers().contains_key(X_REQUEST_ID), "{described}");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "BAD_REQUEST", "{described}");
+    }
+}
+
+#[tokio::test]
 async fn no_answer_may_be_cached_or_sniffed_as_another_type() {
     for uri in ["/users/u-1", "/users/nope", "/nope"] {
         let response = super::router(service())
