@@ -226,6 +226,19 @@ pub const CASES: &[Case] = &[
     },
 ];
 
+/// Cases a Function URL never delivers as an event, each with why: its front end refuses a request
+/// without one valid `Host` itself. Runs through a Function URL emulator (`cargo lambda watch`) leave
+/// them out and say so; the parity suite sends them to every event source as events.
+pub const NOT_FROM_A_FUNCTION_URL: &[(&str, &str)] = &[
+    ("no Host header", HOST_REFUSED_FIRST),
+    ("two Host headers", HOST_REFUSED_FIRST),
+    ("a Host of two hosts", HOST_REFUSED_FIRST),
+    ("a Host that is not a host", HOST_REFUSED_FIRST),
+];
+
+const HOST_REFUSED_FIRST: &str =
+    "a Function URL refuses a request without one valid Host before it becomes an event";
+
 /// The case named `name` (panics if there is none: the callers name cases of [`CASES`]).
 pub fn case_named(name: &str) -> &'static Case {
     CASES

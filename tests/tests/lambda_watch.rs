@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
-use testkit::contract::{CASES, contract_violations, parity_violation};
+use testkit::contract::{CASES, NOT_FROM_A_FUNCTION_URL, contract_violations, parity_violation};
 use testkit::lambda_watch::LambdaWatch;
 use testkit::server::TestServer;
 
@@ -19,19 +19,10 @@ use testkit::server::TestServer;
 const DOOR: &str = "cargo lambda watch";
 
 /// Cases the emulator cannot carry for a reason outside this code, each with the reason; printed on
-/// every run. With cargo-lambda 1.9.2 every other case (percent-encoded ids, `%2F`, `%00`, non-UTF-8,
-/// invalid escapes, query strings, preflight) reaches the function and comes back unchanged.
-const EXCLUDED: &[(&str, &str)] = &[
-    ("no Host header", HOST_BY_EMULATOR),
-    ("two Host headers", HOST_BY_EMULATOR),
-    ("a Host of two hosts", HOST_BY_EMULATOR),
-    ("a Host that is not a host", HOST_BY_EMULATOR),
-];
-
-/// Why the `Host` cases are not sent through the emulator: a Function URL never delivers them (its
-/// front end refuses a request without one valid Host before it becomes an event), so what the
-/// emulator makes of them says nothing; the parity suite sends them to every event source as events.
-const HOST_BY_EMULATOR: &str = "a Function URL refuses it before it becomes an event";
+/// every run: the ones a Function URL never delivers. With cargo-lambda 1.9.2 every other case
+/// (percent-encoded ids, `%2F`, `%00`, non-UTF-8, invalid escapes, query strings, preflight) reaches
+/// the function and comes back unchanged.
+const EXCLUDED: &[(&str, &str)] = NOT_FROM_A_FUNCTION_URL;
 
 #[tokio::test]
 async fn lambda_fn_under_cargo_lambda_watch_answers_every_case_like_the_server() {
