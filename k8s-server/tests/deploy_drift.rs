@@ -170,6 +170,24 @@ fn ports_probes_and_the_drain_budget_match_what_the_server_does() {
             grace > pre_stop + drain,
             "overlay {overlay}: grace {grace:?} <= preStop {pre_stop:?} + drain {drain:?}"
         );
+        // AND the workshop's picture of the drain states these figures
+        let picture = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/pictures/drain.svg"
+        ))
+        .expect("docs/pictures/drain.svg");
+        let sum = format!(
+            "{} + {} + {} = {} s &lt; terminationGracePeriodSeconds {} s",
+            pre_stop.as_secs(),
+            server_config.shutdown_delay.as_secs(),
+            server_config.shutdown_timeout.as_secs(),
+            (pre_stop + drain).as_secs(),
+            grace.as_secs()
+        );
+        assert!(
+            picture.contains(&sum),
+            "overlay {overlay}: docs/pictures/drain.svg does not say `{sum}`: redraw it"
+        );
 
         // WHEN the server runs with the overlay's environment (fake credentials: the probes never touch AWS)
         let mut vars: Vec<(&str, &str)> =

@@ -16,7 +16,7 @@ use crate::objects::InvalidLocation;
 use crate::objects::local::LocalObjectStore;
 use crate::service::UserService;
 use crate::store::UserRepository;
-use crate::store::dynamodb::tests::{
+use crate::store::dynamodb::{
     SentBatches, batch_write_item, canned_store, error_body, store_refusing_writes,
 };
 use crate::store::memory::{MemoryStore, WritableMemoryStore};

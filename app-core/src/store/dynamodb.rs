@@ -170,8 +170,14 @@ fn put_request(table: &str, user: &User) -> Result<WriteRequest, StoreError> {
 /// How the store sorts DynamoDB's answers, seen through the lookup a caller makes. The client is the
 /// SDK's own, with canned HTTP responses in DynamoDB's wire format (aws-smithy-mocks): throttling and
 /// server errors are what no emulator produces on demand.
+/// The canned-response client and its helpers, for the import's unit tests too.
 #[cfg(test)]
-pub(crate) mod tests {
+pub(crate) use tests::{
+    SentBatches, batch_write_item, canned_store, error_body, store_refusing_writes,
+};
+
+#[cfg(test)]
+mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
