@@ -96,7 +96,7 @@ fn bearer(c: &mut Criterion) {
     ));
     let authorization = format!("Bearer {token}");
     let get = |app: &app_core::http::Contract, authorization: Option<&str>| {
-        let mut request = Request::get("/users/u-1");
+        let mut request = Request::get("/users/u-1").header(header::HOST, "example.com");
         if let Some(value) = authorization {
             request = request.header(header::AUTHORIZATION, value);
         }

@@ -7,7 +7,9 @@
 
 mod auth;
 mod error;
+mod host;
 mod layer;
+pub mod limits;
 mod metrics;
 mod openapi;
 mod path;
@@ -25,6 +27,7 @@ use axum::response::Response;
 use tower::Service;
 
 pub use error::ApiError;
+pub use host::is_valid_host;
 pub use openapi::{openapi_json, openapi_json_for};
 pub use path::escape_encoded_dot_segments;
 pub use probes::Readiness;

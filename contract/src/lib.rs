@@ -50,6 +50,12 @@ const fn case(
 }
 
 const INVALID: Option<&str> = Some("INVALID_USER_ID");
+const BAD_REQUEST: Option<&str> = Some("BAD_REQUEST");
+
+/// In a case's headers: the request goes without a `Host` header. A client sends its own `Host` (the
+/// server's address; in an event, the fixture's) unless the case's headers name `host`: then those
+/// are the request's `Host` headers, and this pair stands for none.
+pub const NO_HOST: (&str, &str) = ("host", "(no Host header)");
 
 /// Every case, sent to every front door by the parity suite and the end-to-end Lambda test.
 pub const CASES: &[Case] = &[
@@ -192,7 +198,46 @@ pub const CASES: &[Case] = &[
             None,
         )
     },
+    Case {
+        headers: &[NO_HOST],
+        ..case("no Host header", "GET", "/users/u-1", 400, BAD_REQUEST)
+    },
+    Case {
+        headers: &[("host", "users.example.com"), ("host", "users.example.com")],
+        ..case("two Host headers", "GET", "/users/u-1", 400, BAD_REQUEST)
+    },
+    Case {
+        headers: &[("host", "users.example.com, other.example.com")],
+        ..case("a Host of two hosts", "GET", "/users/u-1", 400, BAD_REQUEST)
+    },
+    Case {
+        headers: &[("host", "users example.com")],
+        ..case(
+            "a Host that is not a host",
+            "GET",
+            "/users/u-1",
+            400,
+            BAD_REQUEST,
+        )
+    },
+    Case {
+        headers: &[("host", "users.example.com:8443")],
+        ..case("a Host with a port", "GET", "/users/u-1", 200, None)
+    },
 ];
+
+/// Cases a Function URL never delivers as an event, each with why: its front end refuses a request
+/// without one valid `Host` itself. Runs through a Function URL emulator (`cargo lambda watch`) leave
+/// them out and say so; the parity suite sends them to every event source as events.
+pub const NOT_FROM_A_FUNCTION_URL: &[(&str, &str)] = &[
+    ("no Host header", HOST_REFUSED_FIRST),
+    ("two Host headers", HOST_REFUSED_FIRST),
+    ("a Host of two hosts", HOST_REFUSED_FIRST),
+    ("a Host that is not a host", HOST_REFUSED_FIRST),
+];
+
+const HOST_REFUSED_FIRST: &str =
+    "a Function URL refuses a request without one valid Host before it becomes an event";
 
 /// The case named `name` (panics if there is none: the callers name cases of [`CASES`]).
 pub fn case_named(name: &str) -> &'static Case {

@@ -61,7 +61,10 @@ async fn send<S>(router: &S, uri: &str) -> usize
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
 {
-    let request = Request::get(uri).body(Body::empty()).unwrap();
+    let request = Request::get(uri)
+        .header(axum::http::header::HOST, "example.com")
+        .body(Body::empty())
+        .unwrap();
     let response = router.clone().oneshot(request).await.unwrap();
     response
         .into_body()

@@ -14,27 +14,83 @@
 //! The crate's second binary, `import-fn`, is the user import for S3 event notifications: its front
 //! door is [`import`].
 
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::task::{Context as TaskContext, Poll};
+
 use app_core::http::{
-    AppState, Contract, X_REQUEST_ID, callers_request_id, is_sane_request_id, router,
+    ApiError, AppState, Contract, X_REQUEST_ID, callers_request_id, is_sane_request_id, router,
 };
 use app_core::startup::{self, StartupError};
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, Uri};
+use axum::response::IntoResponse;
 use lambda_http::request::{LambdaRequest, RequestContext};
-use lambda_http::{Adapter, LambdaEvent, Request, RequestExt};
+use lambda_http::{Adapter, BoxFuture, LambdaEvent, Request, RequestExt, Service};
+use serde_json::Value;
 use tower::ServiceBuilder;
-use tower::util::{MapRequest, MapResponse};
+use tower::util::{MapRequest, MapResponse, ServiceFn, service_fn};
 
 mod emf;
+mod event_check;
 pub mod import;
 mod safe_event;
 pub mod transport;
 
-/// The runtime's view of the function: an event in, the event source's response out.
-pub type EventHandler = MapRequest<
+/// The service `lambda_http` runs over [`Handler`]: the event made safe (see `safe_event`), converted
+/// into a request, answered, and encoded into the event source's response format.
+type HttpAdapter = MapRequest<
     Adapter<'static, Response, Handler>,
     fn(LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRequest>,
 >;
+
+/// The response event `lambda_http` posts back (its type is not exported under a name).
+type ResponseEvent = <HttpAdapter as Service<LambdaEvent<LambdaRequest>>>::Response;
+
+/// The same adapter over a service that answers every request `400 BAD_REQUEST`: the answer to an event
+/// refused by `event_check`, in the event source's format.
+type RefusalAdapter =
+    Adapter<'static, Response, ServiceFn<fn(Request) -> Ready<Result<Response, Infallible>>>>;
+
+/// The runtime's view of the function: an event in (as the JSON the runtime received), the event
+/// source's response out. An event `lambda_http` cannot read is an invocation error, as it was when
+/// the runtime read it.
+#[derive(Clone)]
+pub struct EventHandler {
+    http: HttpAdapter,
+    refusal: RefusalAdapter,
+}
+
+impl Service<LambdaEvent<Value>> for EventHandler {
+    type Response = ResponseEvent;
+    type Error = lambda_http::Error;
+    type Future = BoxFuture<'static, Result<ResponseEvent, lambda_http::Error>>;
+
+    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        // Both adapters wrap services that are always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, event: LambdaEvent<Value>) -> Self::Future {
+        let LambdaEvent { payload, context } = event;
+        let refused = event_check::must_refuse(&payload);
+        let payload = if refused {
+            event_check::strip(payload)
+        } else {
+            payload
+        };
+        let request = match serde_json::from_value::<LambdaRequest>(payload) {
+            Ok(request) => LambdaEvent::new(request, context),
+            Err(err) => return Box::pin(ready(Err(err.into()))),
+        };
+        let answer = if refused {
+            self.refusal.call(safe_event(request))
+        } else {
+            self.http.call(request)
+        };
+        Box::pin(async move { answer.await.map_err(|never| match never {}) })
+    }
+}
 
 /// Starts the function from the environment (during Lambda's init phase) and serves invocations until
 /// the runtime stops it.
@@ -52,13 +108,19 @@ pub async fn serve(service: impl Into<AppState>) -> Result<(), lambda_http::Erro
     lambda_runtime::run(event_handler(service)).await
 }
 
-/// What the runtime invokes: the event is made safe for `lambda_http`'s conversion (see
-/// `safe_event`), converted by `lambda_http` into a request, answered by [`handler`], and encoded
-/// into the event source's response format.
+/// What the runtime invokes: an event that breaks the request limits or carries a body that is not
+/// base64 is answered `400 BAD_REQUEST` (see `event_check`); any other is made safe for `lambda_http`'s
+/// conversion (see `safe_event`), converted by `lambda_http` into a request, answered by [`handler`],
+/// and encoded into the event source's response format.
 pub fn event_handler(service: impl Into<AppState>) -> EventHandler {
-    ServiceBuilder::new()
-        .map_request(safe_event as fn(_) -> _)
-        .service(Adapter::from(handler(service)))
+    let refuse: fn(Request) -> Ready<Result<Response, Infallible>> =
+        |_| ready(Ok(ApiError::BadRequest.into_response()));
+    EventHandler {
+        http: ServiceBuilder::new()
+            .map_request(safe_event as fn(_) -> _)
+            .service(Adapter::from(handler(service))),
+        refusal: Adapter::from(service_fn(refuse)),
+    }
 }
 
 fn safe_event(event: LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRequest> {

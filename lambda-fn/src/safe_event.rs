@@ -6,14 +6,17 @@
 //! API's raw query string `http` cannot parse). Those values come from the caller (through an ALB the
 //! `Host` header is whatever the client sent), so an odd one made the conversion panic and the
 //! invocation fail (a 502 at the load balancer) instead of getting an answer. Values it could not
-//! parse are dropped here, before it sees them: the contract uses none of them.
+//! parse are dropped here, before it sees them. A `Host` is kept only if it is one by the contract's
+//! rule (`app_core::http::is_valid_host`, whose hosts always make a URL): one dropped leaves a
+//! request without `Host`, which the contract answers `400 BAD_REQUEST` as it answers the invalid
+//! value on a socket.
 //!
 //! `lambda_http` also lets an event's `headers` replace its `multiValueHeaders`, which for a repeated
 //! header holds only the last value (API Gateway REST APIs send both): two `Authorization` headers
 //! would reach the contract as one. Where an event carries `multiValueHeaders`, those are the
 //! request's headers, as on a socket.
 
-use app_core::http::escape_encoded_dot_segments;
+use app_core::http::{escape_encoded_dot_segments, is_valid_host};
 use axum::http::header::HOST;
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderMap, HeaderName};
@@ -60,7 +63,7 @@ fn prefer_multi_value(headers: &mut HeaderMap, multi_value: &HeaderMap) {
 }
 
 fn clean_headers(headers: &mut HeaderMap) {
-    drop_unless(headers, &HOST, valid_host);
+    drop_unless(headers, &HOST, is_valid_host);
     drop_unless(headers, &X_FORWARDED_PROTO, |proto| {
         matches!(proto, "http" | "https")
     });
@@ -77,7 +80,7 @@ fn drop_unless(headers: &mut HeaderMap, name: &HeaderName, valid: fn(&str) -> bo
 }
 
 fn clean_domain(domain: &mut Option<String>) {
-    if domain.as_deref().is_some_and(|d| !valid_host(d)) {
+    if domain.as_deref().is_some_and(|d| !is_valid_host(d)) {
         *domain = None;
     }
 }
@@ -94,11 +97,4 @@ fn clean_path(path: &mut Option<String>) {
             *p = escaped;
         }
     }
-}
-
-/// Whether `lambda_http` can build a request URI with this host: it formats a URL with it, parses that
-/// with `url` and hands the result to `http`, which is stricter (a `}` passes the first, not the second).
-fn valid_host(host: &str) -> bool {
-    url::Url::parse(&format!("https://{host}/"))
-        .is_ok_and(|url| url.as_str().parse::<axum::http::Uri>().is_ok())
 }

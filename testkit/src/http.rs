@@ -11,6 +11,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::contract::NO_HOST;
 use crate::reply::Reply;
 
 /// How the error of a request whose connection could not be made begins (the kernel refused it,
@@ -87,9 +88,11 @@ impl Connection {
     ) -> Result<Answer, String> {
         let mut request = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).expect("a valid method"))
-            .uri(target)
-            .header(http::header::HOST, self.addr.to_string());
-        for (name, value) in headers {
+            .uri(target);
+        if !names_host(headers) {
+            request = request.header(http::header::HOST, self.addr.to_string());
+        }
+        for (name, value) in headers.iter().filter(|header| **header != NO_HOST) {
             request = request.header(*name, *value);
         }
         let request = request.body(Full::new(body)).expect("a valid request");
@@ -123,6 +126,14 @@ impl Connection {
     pub async fn is_closed(&mut self) -> bool {
         self.sender.ready().await.is_err()
     }
+}
+
+/// Whether `headers` name the request's `Host` (then they replace the client's own; see
+/// [`NO_HOST`]).
+pub fn names_host(headers: &[(&str, &str)]) -> bool {
+    headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
 }
 
 /// [`try_send`] from synchronous code (a thread of its own, a process test): runs the exchange on a

@@ -6,11 +6,12 @@
 use app_core::http::AppState;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_fn::event_handler;
-use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_http::{Context, LambdaEvent};
 use serde_json::{Map, Value, json};
 
+use crate::contract::NO_HOST;
+use crate::http::names_host;
 use crate::reply::Reply;
 
 /// Each way an HTTP request reaches a Lambda function.
@@ -65,14 +66,23 @@ impl EventSource {
     /// client sent them). A header sent more than once is carried as each source carries it: REST
     /// APIs put every value in `multiValueHeaders` and the last in `headers`, HTTP APIs and Function
     /// URLs join the values with commas, and the ALB is taken with multi-value headers on (with them
-    /// off it passes only the last value, and the function cannot tell).
+    /// off it passes only the last value, and the function cannot tell). Host headers in `headers`
+    /// replace the fixture's (see [`NO_HOST`]).
     pub fn event(self, method: &str, target: &str, headers: &[(&str, &str)]) -> Value {
         let mut event: Value = serde_json::from_str(self.template()).expect("fixture is JSON");
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         let params = query_params(query);
         let e = &mut event;
+        if names_host(headers) {
+            // The case's Host headers replace the fixture's (`NO_HOST`: none).
+            for field in ["headers", "multiValueHeaders"] {
+                if let Some(fields) = e.get_mut(field).and_then(Value::as_object_mut) {
+                    fields.retain(|name, _| !name.eq_ignore_ascii_case("host"));
+                }
+            }
+        }
         let mut grouped: Vec<(String, Vec<&str>)> = Vec::new();
-        for (name, value) in headers {
+        for (name, value) in headers.iter().filter(|header| **header != NO_HOST) {
             let name = name.to_ascii_lowercase();
             match grouped.iter_mut().find(|(seen, _)| *seen == name) {
                 Some((_, values)) => values.push(value),
@@ -187,14 +197,12 @@ fn multi_values(params: &[(String, String)]) -> Value {
 /// delivers it), as invocation `request_id`, and reads the response event back the way the event
 /// source would.
 pub async fn invoke(service: impl Into<AppState>, event: &Value, request_id: &str) -> Reply {
-    let request: LambdaRequest =
-        serde_json::from_value(event.clone()).expect("lambda_http accepts the event");
     let mut context = Context::default();
     context.request_id = request_id.to_owned();
     let response = event_handler(service)
-        .oneshot(LambdaEvent::new(request, context))
+        .oneshot(LambdaEvent::new(event.clone(), context))
         .await
-        .unwrap_or_else(|never| match never {});
+        .expect("lambda_http accepts the event");
     read_response_event(&serde_json::to_value(&response).expect("the response event is JSON"))
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use app_core::service::UserService;
 use app_core::store::memory::MemoryStore;
+use testkit::contract::NO_HOST;
 use testkit::lambda::{self, EventSource};
 use testkit::reply::Reply;
 use testkit::server::TestServer;
@@ -190,52 +191,137 @@ async fn odd_methods_and_bodies_get_the_same_json_4xx_or_answer_from_every_front
 
 /// Event values the caller controls that `lambda_http` could not turn into a request URI (found by
 /// `cargo fuzz` on the `lambda_event` target: an ALB event whose Host header held a `)`). Each event
-/// must still be answered by the contract, exactly as the same lookup with sane values.
+/// must still be answered by the contract, exactly as the server answers the same request on a
+/// socket: a Host that is not a host is `400 BAD_REQUEST` there too, an odd `X-Forwarded-Proto` or
+/// an unparsable query is not read.
 #[tokio::test]
 async fn events_with_values_lambda_http_cannot_parse_are_still_answered() {
-    type Mutation = (&'static str, fn(&mut serde_json::Value));
+    type Mutation = (
+        &'static str,
+        fn(&mut serde_json::Value),
+        &'static [(&'static str, &'static str)],
+    );
     let mutations: &[Mutation] = &[
-        ("Host with a parenthesis (fuzz finding)", |e| {
-            e["headers"]["host"] = "user-lookup-1).example.com".into()
-        }),
-        ("Host with a space", |e| {
-            e["headers"]["host"] = "bad host".into()
-        }),
-        ("Host with braces (fuzz finding)", |e| {
-            e["headers"]["host"] = "}}user-lookup.example.com".into()
-        }),
-        ("X-Forwarded-Proto not a scheme", |e| {
-            e["headers"]["x-forwarded-proto"] = "http)".into()
-        }),
-        ("request context domain name unparsable", |e| {
-            if e["requestContext"].get("domainName").is_some() {
-                e["requestContext"]["domainName"] = "a b".into();
-                e["headers"].as_object_mut().unwrap().remove("host");
-            }
-        }),
-        ("raw query string with a space and quotes", |e| {
-            if e.get("rawQueryString").is_some() {
-                e["rawQueryString"] = r#"a=b c&d="e""#.into();
-            }
-        }),
+        (
+            "Host with a parenthesis (fuzz finding)",
+            |e| set_host(e, "user-lookup-1).example.com"),
+            &[("host", "user-lookup-1).example.com")],
+        ),
+        (
+            "Host with a space",
+            |e| set_host(e, "bad host"),
+            &[("host", "bad host")],
+        ),
+        (
+            "Host with braces (fuzz finding)",
+            |e| set_host(e, "}}user-lookup.example.com"),
+            &[("host", "}}user-lookup.example.com")],
+        ),
+        (
+            "X-Forwarded-Proto not a scheme",
+            |e| e["headers"]["x-forwarded-proto"] = "http)".into(),
+            &[("x-forwarded-proto", "http)")],
+        ),
+        (
+            "request context domain name unparsable, no Host",
+            |e| {
+                if e["requestContext"].get("domainName").is_some() {
+                    e["requestContext"]["domainName"] = "a b".into();
+                }
+                for field in ["headers", "multiValueHeaders"] {
+                    if let Some(headers) = e[field].as_object_mut() {
+                        headers.remove("host");
+                    }
+                }
+            },
+            &[NO_HOST],
+        ),
+        (
+            "raw query string with a space and quotes",
+            |e| {
+                if e.get("rawQueryString").is_some() {
+                    e["rawQueryString"] = r#"a=b c&d="e""#.into();
+                }
+            },
+            &[],
+        ),
     ];
+    let server = TestServer::spawn(service()).await;
     let mut tally = Tally::default();
-    for source in EventSource::ALL {
-        let expected =
-            lambda::invoke(service(), &source.event("GET", "/users/u-1", &[]), "sane").await;
-        for (name, mutate) in mutations {
+    for (name, mutate, on_socket) in mutations {
+        let on_server = server.send("GET", "/users/u-1", on_socket).await;
+        for source in EventSource::ALL {
             let mut event = source.event("GET", "/users/u-1", &[]);
             mutate(&mut event);
-            let answer = lambda::invoke(service(), &event, "sane").await;
-            tally.check((answer != expected).then(|| {
-                format!(
-                    "{name}: {} answered {} {:?}",
-                    source.name(),
-                    answer.status,
-                    answer.body
-                )
-            }));
+            tally
+                .lambda_answers_like_the_server(name, source, &event, &on_server)
+                .await;
         }
     }
     tally.report("unparsable event values");
+}
+
+/// Sets the event's Host header to `host`, in `multiValueHeaders` too where the event has them (a
+/// REST API sends both).
+fn set_host(event: &mut serde_json::Value, host: &str) {
+    event["headers"]["host"] = host.into();
+    if let Some(multi) = event
+        .get_mut("multiValueHeaders")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        multi.insert("host".into(), serde_json::json!([host]));
+    }
+}
+
+/// Events the runtime delivers that the event libraries could not read: 100,000 headers (past what
+/// an `http::HeaderMap` holds: the process exited), a body marked base64 that is not, and a path or
+/// query over the 64 KiB an `http::Uri` holds (each a panic in `lambda_http`). Each is answered
+/// `400 BAD_REQUEST` with the JSON envelope, in the event source's response format.
+#[tokio::test]
+async fn events_the_event_libraries_cannot_read_are_answered_400() {
+    type Mutation = (&'static str, fn(&mut serde_json::Value));
+    let mutations: &[Mutation] = &[
+        ("100,000 headers", |e| {
+            let headers = e["headers"].as_object_mut().unwrap();
+            for i in 0..100_000 {
+                headers.insert(format!("x-h{i}"), "v".into());
+            }
+        }),
+        ("a body marked base64 that is not", |e| {
+            e["body"] = "not base64 %%%".into();
+            e["isBase64Encoded"] = true.into();
+        }),
+    ];
+    let long = "a".repeat(70 * 1024);
+    let targets = [
+        ("a path over 64 KiB", format!("/users/{long}")),
+        ("a query over 64 KiB", format!("/users/u-1?q={long}")),
+    ];
+    let mut tally = Tally::default();
+    for source in EventSource::ALL {
+        let mut events: Vec<(&str, serde_json::Value)> = Vec::new();
+        for (name, mutate) in mutations {
+            let mut event = source.event("GET", "/users/u-1", &[]);
+            mutate(&mut event);
+            events.push((name, event));
+        }
+        for (name, target) in &targets {
+            events.push((name, source.event("GET", target, &[])));
+        }
+        for (name, event) in events {
+            let answer = lambda::invoke(service(), &event, "hostile").await;
+            tally.check(
+                (answer.status != 400 || answer.error_code().as_deref() != Some("BAD_REQUEST"))
+                    .then(|| {
+                        format!(
+                            "{name}: {} answered {} {:?}",
+                            source.name(),
+                            answer.status,
+                            answer.body
+                        )
+                    }),
+            );
+        }
+    }
+    tally.report("events the event libraries cannot read");
 }

@@ -16,6 +16,9 @@ use crate::domain::LookupError;
 pub enum ApiError {
     /// 400: the id breaks the id rule.
     InvalidUserId,
+    /// 400: the request breaks HTTP's framing rules (no `Host`, two, or one that is not a host) or
+    /// carries more than the service takes in one request (see [`crate::http::limits`]).
+    BadRequest,
     /// 404: no user has this id.
     UserNotFound,
     /// 503 with `Retry-After`: the store timed out, is unreachable or throttles.
@@ -45,7 +48,7 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(self) -> StatusCode {
         match self {
-            Self::InvalidUserId => StatusCode::BAD_REQUEST,
+            Self::InvalidUserId | Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::UserNotFound | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -62,6 +65,7 @@ impl ApiError {
     pub fn code(self) -> &'static str {
         match self {
             Self::InvalidUserId => "INVALID_USER_ID",
+            Self::BadRequest => "BAD_REQUEST",
             Self::UserNotFound => "USER_NOT_FOUND",
             Self::StoreUnavailable => "STORE_UNAVAILABLE",
             Self::Internal => "INTERNAL",
@@ -81,6 +85,7 @@ impl ApiError {
             Self::InvalidUserId => {
                 "a user id is 1 to 64 characters, each a letter, a digit, '-' or '_'"
             }
+            Self::BadRequest => "malformed request",
             Self::UserNotFound => "no user has this id",
             Self::StoreUnavailable => "the user store is unavailable; retry later",
             Self::Internal => "internal error",

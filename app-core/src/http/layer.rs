@@ -1,7 +1,8 @@
 //! [`ContractLayer`]: everything the contract does around each route, in one tower layer with one
 //! future: the request id (kept if sane, else generated, echoed on the response), the request span,
 //! the request metrics, the CORS headers, `Cache-Control: no-store` and
-//! `X-Content-Type-Options: nosniff`, and the panic guard (a panicking handler is a JSON 500).
+//! `X-Content-Type-Options: nosniff`, the `Host` rule (see [`super::host`]: a request that breaks it
+//! is answered 400 before any route), and the panic guard (a panicking handler is a JSON 500).
 //!
 //! It replaces a stack of tower-http layers (set and propagate request id, trace, catch panic) and
 //! two `map_*` steps, each of which wrapped the future of the next, entered the span again or moved
@@ -23,7 +24,7 @@ use axum::http::header::{
     X_CONTENT_TYPE_OPTIONS,
 };
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http_body::{Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
@@ -32,7 +33,8 @@ use tower_http::trace::{DefaultOnEos, DefaultOnFailure, DefaultOnRequest, Defaul
 use tower_http::trace::{OnEos, OnFailure, OnRequest, OnResponse};
 use tracing::{Level, Span};
 
-use super::error::panic_response;
+use super::error::{ApiError, panic_response};
+use super::host::keeps_host_rule;
 use super::metrics::{self, Requests};
 use super::request_id::{self, X_REQUEST_ID_NAME};
 
@@ -80,11 +82,17 @@ where
         let state = {
             let _entered = span.enter();
             DefaultOnRequest::default().on_request(&req, &span);
-            match catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
-                Ok(future) => State::Called { future },
-                Err(panic) => State::Answered {
-                    response: Some(panic_response(panic)),
-                },
+            if !keeps_host_rule(&req) {
+                State::Answered {
+                    response: Some(ApiError::BadRequest.into_response()),
+                }
+            } else {
+                match catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
+                    Ok(future) => State::Called { future },
+                    Err(panic) => State::Answered {
+                        response: Some(panic_response(panic)),
+                    },
+                }
             }
         };
         ContractFuture {

@@ -14,6 +14,14 @@ use crate::store::memory::MemoryStore;
 
 mod auth;
 
+/// The request with the `Host` header every HTTP/1.1 request carries, and no body.
+fn with_host(request: axum::http::request::Builder) -> Request<Body> {
+    request
+        .header(header::HOST, "example.com")
+        .body(Body::empty())
+        .unwrap()
+}
+
 fn service() -> UserService {
     UserService::new(Arc::new(MemoryStore::sample()))
 }
@@ -26,6 +34,7 @@ async fn send(
     let request = Request::builder()
         .method(method)
         .uri(uri)
+        .header(header::HOST, "example.com")
         .body(Body::empty())
         .unwrap();
     send_request(router, request).await
@@ -133,10 +142,37 @@ async fn an_encoded_dot_dot_is_an_id_of_two_dots_not_a_way_up() {
 }
 
 #[tokio::test]
+async fn a_request_without_one_valid_host_is_refused_before_any_route() {
+    let requests = [
+        Request::get("/users/u-1").body(Body::empty()).unwrap(),
+        Request::get("/users/u-1")
+            .header(header::HOST, "a.example")
+            .header(header::HOST, "a.example")
+            .body(Body::empty())
+            .unwrap(),
+        with_host(Request::get("/nope").header(header::HOST, "b.example")),
+        Request::get("/users/u-1")
+            .header(header::HOST, "bad host")
+            .body(Body::empty())
+            .unwrap(),
+    ];
+    for request in requests {
+        let described = format!("{:?}", request.headers());
+        let response = super::router(service()).oneshot(request).await.unwrap();
+
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{described}");
+        assert!(response.headers().contains_key(X_REQUEST_ID), "{described}");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "BAD_REQUEST", "{described}");
+    }
+}
+
+#[tokio::test]
 async fn no_answer_may_be_cached_or_sniffed_as_another_type() {
     for uri in ["/users/u-1", "/users/nope", "/nope"] {
         let response = super::router(service())
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .oneshot(with_host(Request::get(uri)))
             .await
             .unwrap();
 
@@ -191,6 +227,7 @@ async fn head_answers_like_get_without_a_body() {
 async fn a_sane_request_id_is_echoed_and_an_insane_one_replaced() {
     let with_id = |id: &'static str| {
         Request::get("/users/u-1")
+            .header(header::HOST, "example.com")
             .header(X_REQUEST_ID, id)
             .body(Body::empty())
             .unwrap()
@@ -377,7 +414,7 @@ async fn the_served_openapi_document_describes_the_api_as_configured() {
 
     // WHEN a client reads /openapi.json
     let response = app
-        .oneshot(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .oneshot(with_host(Request::get("/openapi.json")))
         .await
         .unwrap();
     let body = response.into_body().collect().await.unwrap().to_bytes();

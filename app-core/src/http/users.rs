@@ -39,7 +39,7 @@ pub(super) fn routes(state: AppState) -> Router {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user", body = Success<User>, headers(("x-request-id" = String))),
-        (status = 400, description = "INVALID_USER_ID: the id breaks the id rule", body = Failure),
+        (status = 400, description = "INVALID_USER_ID: the id breaks the id rule; BAD_REQUEST: no `Host` header, two, or one that is not a host", body = Failure),
         (status = 401, description = "UNAUTHENTICATED: no valid bearer token (AUTH=jwt)", body = Failure, headers(("www-authenticate" = String, description = "`Bearer`, plus `error=\"invalid_token\"` when a token was sent"))),
         (status = 403, description = "FORBIDDEN: the token does not grant the required scope (AUTH=jwt)", body = Failure, headers(("www-authenticate" = String, description = "`Bearer error=\"insufficient_scope\", scope=\"users:read\"` (the configured scope)"))),
         (status = 404, description = "USER_NOT_FOUND: no user has this id", body = Failure),

@@ -72,7 +72,10 @@ async fn call_with(
     uri: &str,
     authorization: &[&str],
 ) -> Answer {
-    let mut request = Request::builder().method(method).uri(uri);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, "example.com");
     for value in authorization {
         request = request.header(header::AUTHORIZATION, *value);
     }
@@ -183,7 +186,7 @@ async fn preflights_unknown_paths_other_methods_and_probes_stay_open() {
     readiness.set_ready();
     let mut probes = Vec::new();
     for uri in ["/healthz", "/readyz", "/openapi.json"] {
-        let request = Request::get(uri).body(Body::empty()).unwrap();
+        let request = super::with_host(Request::get(uri));
         let (status, _, _) =
             send_request(server_router(service.clone(), readiness.clone()), request).await;
         probes.push(status);
