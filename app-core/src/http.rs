@@ -87,6 +87,13 @@ pub fn server_router(state: impl Into<AppState>, readiness: Readiness) -> Contra
     with_contract(users::routes(state).merge(probes::routes(readiness, openapi)))
 }
 
+/// The contract over no routes: every request is answered `400 BAD_REQUEST`, with every header the
+/// contract puts on an answer. A front door serves it for a request it could not read whole (see
+/// `lambda-fn`'s event check), so that such an answer looks like any other 400.
+pub fn refusal() -> Contract {
+    with_contract(Router::new().fallback(|| async { ApiError::BadRequest }))
+}
+
 /// `routes` behind the contract, for a front door's own routes that the API does not serve
 /// (`k8s-server`'s `/metrics` on its metrics port). What every response gets, whatever the route:
 /// JSON 404/405 answers, the CORS origin header, the request id (kept from the request if sane, else

@@ -14,22 +14,20 @@
 //! The crate's second binary, `import-fn`, is the user import for S3 event notifications: its front
 //! door is [`import`].
 
-use std::convert::Infallible;
-use std::future::{Ready, ready};
+use std::future::ready;
 use std::task::{Context as TaskContext, Poll};
 
 use app_core::http::{
-    ApiError, AppState, Contract, X_REQUEST_ID, callers_request_id, is_sane_request_id, router,
+    AppState, Contract, X_REQUEST_ID, callers_request_id, is_sane_request_id, refusal, router,
 };
 use app_core::startup::{self, StartupError};
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, Uri};
-use axum::response::IntoResponse;
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Adapter, BoxFuture, LambdaEvent, Request, RequestExt, Service};
 use serde_json::Value;
 use tower::ServiceBuilder;
-use tower::util::{MapRequest, MapResponse, ServiceFn, service_fn};
+use tower::util::{MapRequest, MapResponse};
 
 mod emf;
 mod event_check;
@@ -47,10 +45,9 @@ type HttpAdapter = MapRequest<
 /// The response event `lambda_http` posts back (its type is not exported under a name).
 type ResponseEvent = <HttpAdapter as Service<LambdaEvent<LambdaRequest>>>::Response;
 
-/// The same adapter over a service that answers every request `400 BAD_REQUEST`: the answer to an event
-/// refused by `event_check`, in the event source's format.
-type RefusalAdapter =
-    Adapter<'static, Response, ServiceFn<fn(Request) -> Ready<Result<Response, Infallible>>>>;
+/// The adapter over [`refusal_handler`]: the answer to an event refused by `event_check`, in the
+/// event source's format.
+type RefusalAdapter = Adapter<'static, Response, Handler>;
 
 /// The runtime's view of the function: an event in (as the JSON the runtime received), the event
 /// source's response out. An event `lambda_http` cannot read is an invocation error, as it was when
@@ -113,13 +110,11 @@ pub async fn serve(service: impl Into<AppState>) -> Result<(), lambda_http::Erro
 /// conversion (see `safe_event`), converted by `lambda_http` into a request, answered by [`handler`],
 /// and encoded into the event source's response format.
 pub fn event_handler(service: impl Into<AppState>) -> EventHandler {
-    let refuse: fn(Request) -> Ready<Result<Response, Infallible>> =
-        |_| ready(Ok(ApiError::BadRequest.into_response()));
     EventHandler {
         http: ServiceBuilder::new()
             .map_request(safe_event as fn(_) -> _)
             .service(Adapter::from(handler(service))),
-        refusal: Adapter::from(service_fn(refuse)),
+        refusal: Adapter::from(refusal_handler()),
     }
 }
 
@@ -136,11 +131,23 @@ type Response = axum::response::Response;
 /// Builds the Lambda handler over `service`: `app_core::http::router` behind the event adaptation. It
 /// installs the EMF metrics recorder, and writes each invocation's metrics to the log as it answers.
 pub fn handler(service: impl Into<AppState>) -> Handler {
+    adapted(router(service))
+}
+
+/// The handler for refused events: `app_core::http::refusal` (every request `400 BAD_REQUEST`,
+/// with the contract's headers) behind the same event adaptation, so the answer carries the
+/// invocation's request id and its metrics like any other.
+fn refusal_handler() -> Handler {
+    adapted(refusal())
+}
+
+/// `contract` behind the event adaptation, with the EMF recorder installed.
+fn adapted(contract: Contract) -> Handler {
     emf::install();
     ServiceBuilder::new()
         .map_response(flush_metrics as fn(Response) -> Response)
         .map_request(adapt as fn(Request) -> Request)
-        .service(router(service))
+        .service(contract)
 }
 
 /// Writes the invocation's metrics (EMF) to the log, then hands the response back.

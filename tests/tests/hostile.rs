@@ -276,7 +276,9 @@ fn set_host(event: &mut serde_json::Value, host: &str) {
 /// Events the runtime delivers that the event libraries could not read: 100,000 headers (past what
 /// an `http::HeaderMap` holds: the process exited), a body marked base64 that is not, and a path or
 /// query over the 64 KiB an `http::Uri` holds (each a panic in `lambda_http`). Each is answered
-/// `400 BAD_REQUEST` with the JSON envelope, in the event source's response format.
+/// `400 BAD_REQUEST` with the JSON envelope, in the event source's response format, and with the
+/// headers of any other 400 of the contract (here: an invalid Host), the invocation's request id
+/// among them.
 #[tokio::test]
 async fn events_the_event_libraries_cannot_read_are_answered_400() {
     type Mutation = (&'static str, fn(&mut serde_json::Value));
@@ -308,6 +310,10 @@ async fn events_the_event_libraries_cannot_read_are_answered_400() {
         for (name, target) in &targets {
             events.push((name, source.event("GET", target, &[])));
         }
+        let mut bad_host = source.event("GET", "/users/u-1", &[]);
+        set_host(&mut bad_host, "not a host!");
+        let other_400 = lambda::invoke(service(), &bad_host, "hostile").await;
+        assert_eq!(other_400.status, 400, "{}: {other_400:?}", source.name());
         for (name, event) in events {
             let answer = lambda::invoke(service(), &event, "hostile").await;
             tally.check(
@@ -321,6 +327,14 @@ async fn events_the_event_libraries_cannot_read_are_answered_400() {
                         )
                     }),
             );
+            tally.check((answer.headers != other_400.headers).then(|| {
+                format!(
+                    "{name}: {} answered with headers {:?}, another 400 with {:?}",
+                    source.name(),
+                    answer.headers,
+                    other_400.headers
+                )
+            }));
         }
     }
     tally.report("events the event libraries cannot read");
