@@ -6,6 +6,12 @@
 //! frozen process), then SIGKILL after a grace period. When this process dies without running
 //! destructors (a Ctrl-C on a test run, SIGKILL), the kernel closes the pipe and the guard does the
 //! same to the group.
+//!
+//! Our own rather than `process-wrap` (the successor of `command-group`): its blocking API starts a
+//! group (std's `CommandExt::process_group` does that here) and signals it, but ends nothing on drop
+//! (its kill-on-drop is Tokio's, a SIGKILL to the leader alone, without a grace period) and nothing
+//! when this process is killed. Nor `PR_SET_PDEATHSIG`: it fires when the spawning *thread* ends (a
+//! test's, long before the process) and reaches the child, not its group.
 
 use std::fs::File;
 use std::path::Path;

@@ -1,7 +1,13 @@
 //! What `/proc` says about a process (Linux): its parent and group, its descendants, whether it still
 //! runs, its peak memory and its CPU time; and about the machine: its load and its CPU.
+//!
+//! The files are read and parsed by the `procfs` crate; this module asks the kit's questions of it,
+//! with process ids as `u32` like [`std::process::Child::id`].
 
 use std::time::Duration;
+
+use ::procfs::process::{Process, all_processes};
+use ::procfs::{CpuInfo, Current};
 
 /// One line of `/proc/<pid>/stat`, the fields used here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,21 +26,7 @@ pub struct Stat {
 
 /// The process `pid`, if it exists.
 pub fn stat(pid: u32) -> Option<Stat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // `pid (comm) state ppid pgrp ...`; comm may itself contain spaces and parentheses.
-    let (head, rest) = text.rsplit_once(')')?;
-    let comm = head.split_once('(')?.1.to_owned();
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    let pgid = fields.next()?.parse().ok()?;
-    Some(Stat {
-        pid,
-        ppid,
-        pgid,
-        state,
-        comm,
-    })
+    stat_of(&process(pid)?)
 }
 
 /// Whether `pid` exists and has not exited (a zombie counts as exited).
@@ -44,28 +36,25 @@ pub fn is_running(pid: u32) -> bool {
 
 /// The children of `pid` (started by any of its threads).
 pub fn children(pid: u32) -> Vec<u32> {
-    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+    let Some(threads) = process(pid).and_then(|process| process.tasks().ok()) else {
         return Vec::new();
     };
     threads
         .filter_map(Result::ok)
-        .filter_map(|thread| std::fs::read_to_string(thread.path().join("children")).ok())
-        .flat_map(|list| {
-            list.split_whitespace()
-                .filter_map(|child| child.parse().ok())
-                .collect::<Vec<u32>>()
-        })
+        .filter_map(|thread| thread.children().ok())
+        .flatten()
         .collect()
 }
 
 /// Every process below `pid` (children, their children, ...), whatever process group or session they
 /// moved to.
 pub fn descendants(pid: u32) -> Vec<Stat> {
-    let all: Vec<Stat> = std::fs::read_dir("/proc")
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
-                .filter_map(stat)
+    // The crate lists processes; the walk down the tree is ours (it has none).
+    let all: Vec<Stat> = all_processes()
+        .map(|processes| {
+            processes
+                .filter_map(Result::ok)
+                .filter_map(|process| stat_of(&process))
                 .collect()
         })
         .unwrap_or_default();
@@ -82,71 +71,63 @@ pub fn descendants(pid: u32) -> Vec<Stat> {
 
 /// The peak resident memory of `pid` in KiB (`VmHWM`), while it runs.
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
+    process(pid)?.status().ok()?.vmhwm
 }
 
 /// CPU time `pid` has used so far (user + system, every thread).
 pub fn cpu_time(pid: u32) -> Option<Duration> {
-    stat_cpu_time(
-        &std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?,
-        14,
-    )
+    let stat = process(pid)?.stat().ok()?;
+    Some(ticks_to_duration(stat.utime + stat.stime))
 }
 
 /// The part of [`cpu_time`] spent in user space (its own code, not the kernel's).
 pub fn user_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    Some(ticks_to_duration(stat_ticks(&stat, 14)?))
+    Some(ticks_to_duration(process(pid)?.stat().ok()?.utime))
 }
 
 /// CPU time of the children this process has waited for (user + system): how much a load generator
 /// used, read before and after a run.
 pub fn children_cpu_time() -> Option<Duration> {
-    stat_cpu_time(&std::fs::read_to_string("/proc/self/stat").ok()?, 16)
+    let stat = Process::myself().ok()?.stat().ok()?;
+    Some(ticks_to_duration(
+        u64::try_from(stat.cutime + stat.cstime).ok()?,
+    ))
 }
 
 /// The one-minute load average (`NaN` if `/proc/loadavg` cannot be read).
+///
+/// Read here rather than through the crate's `LoadAverage`, which holds it as an `f32`: the bench
+/// writes this number into its data, where the kernel's `0.30` would become `0.30000001192092896`.
 pub fn load_average() -> f64 {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let first = text.split_whitespace().next();
     first.and_then(|load| load.parse().ok()).unwrap_or(f64::NAN)
 }
 
-/// `/proc/cpuinfo`'s model name, if it has one.
+/// `/proc/cpuinfo`'s model name (of the first CPU), if it has one.
 pub fn cpu_model() -> Option<String> {
-    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    let model = info
-        .lines()
-        .find_map(|line| line.strip_prefix("model name"))?;
-    Some(model.trim_start_matches([' ', '\t', ':']).to_owned())
+    Some(CpuInfo::current().ok()?.model_name(0)?.to_owned())
 }
 
-/// Adds the two clock-tick fields numbered `field` and `field + 1` (1-based, as in `proc(5)`) of a
-/// `/proc/PID/stat` line.
-fn stat_cpu_time(stat: &str, field: usize) -> Option<Duration> {
-    Some(ticks_to_duration(
-        stat_ticks(stat, field)? + stat_ticks(stat, field + 1)?,
-    ))
+/// The process `pid`, if it exists.
+fn process(pid: u32) -> Option<Process> {
+    Process::new(i32::try_from(pid).ok()?).ok()
 }
 
-/// Field number `field` (1-based, as in `proc(5)`) of a `/proc/PID/stat` line, in clock ticks.
-fn stat_ticks(stat: &str, field: usize) -> Option<u64> {
-    let after_name = stat.rsplit_once(')')?.1;
-    // The first field after the name is field 3 (the state).
-    after_name.split_whitespace().nth(field - 3)?.parse().ok()
+fn stat_of(process: &Process) -> Option<Stat> {
+    let stat = process.stat().ok()?;
+    Some(Stat {
+        pid: u32::try_from(stat.pid).ok()?,
+        ppid: u32::try_from(stat.ppid).ok()?,
+        pgid: u32::try_from(stat.pgrp).ok()?,
+        state: stat.state,
+        comm: stat.comm,
+    })
 }
 
-/// Linux reports CPU times in USER_HZ, which is 100.
+/// CPU times in `/proc` count clock ticks (`USER_HZ`).
 fn ticks_to_duration(ticks: u64) -> Duration {
-    Duration::from_millis(ticks * 10)
+    Duration::from_nanos(ticks * 1_000_000_000 / ::procfs::ticks_per_second())
 }
 
 #[cfg(test)]
@@ -154,12 +135,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cpu_time_is_read_past_a_command_name_with_spaces() {
-        // pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17)
-        let stat = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 150 50 7 3 20 0";
-        assert_eq!(stat_cpu_time(stat, 14), Some(Duration::from_secs(2)));
-        assert_eq!(stat_cpu_time(stat, 16), Some(Duration::from_millis(100)));
-        assert_eq!(stat_ticks(stat, 14), Some(150));
+    fn clock_ticks_become_time() {
+        // Linux's USER_HZ is 100 on every architecture this runs on.
+        assert_eq!(ticks_to_duration(250), Duration::from_millis(2_500));
     }
 
     #[test]
@@ -170,9 +148,26 @@ mod tests {
         assert!(is_running(me));
         assert!(peak_rss_kib(me).is_some_and(|kib| kib > 0));
         assert!(cpu_time(me).is_some());
+        assert!(user_time(me) <= cpu_time(me));
+        assert!(children_cpu_time().is_some());
         assert!(load_average() >= 0.0);
         // Arm kernels write no "model name" line.
         #[cfg(target_arch = "x86_64")]
         assert!(cpu_model().is_some());
+    }
+
+    #[test]
+    fn a_child_is_found_below_this_process_until_it_exits() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let me = std::process::id();
+        let found = descendants(me);
+        let below = found.iter().find(|p| p.pid == child.id());
+        assert!(below.is_some_and(|p| p.ppid == me && p.comm == "sleep"));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!is_running(child.id()));
     }
 }
