@@ -4,6 +4,7 @@
 //! to import.
 
 use std::fmt::Write as _;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
@@ -165,16 +166,18 @@ pub fn run_import_job(args: &[&str], envs: &[(&'static str, String)]) -> JobRun 
 pub fn run_job(binary: &std::path::Path, args: &[&str], envs: &[(&'static str, String)]) -> JobRun {
     let dir = target_dir().join("import-job");
     std::fs::create_dir_all(&dir).expect("target/import-job can be created");
-    let stdout_file = tempfile_in(&dir, "stdout");
-    let stderr_file = tempfile_in(&dir, "stderr");
+    // Unnamed files the system removes when the last handle closes, even if this test panics.
+    let output_file = || tempfile::tempfile_in(&dir).expect("a file in target/import-job");
+    let (mut stdout_file, mut stderr_file) = (output_file(), output_file());
+    let to_child = |file: &std::fs::File| file.try_clone().expect("a file handle can be cloned");
     let mut command = Command::new(binary);
     command
         .args(args)
         .env_clear()
         .envs(envs.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout_file).expect("stdout file"))
-        .stderr(std::fs::File::create(&stderr_file).expect("stderr file"));
+        .stdout(to_child(&stdout_file))
+        .stderr(to_child(&stderr_file));
     let mut process = Supervised::spawn(&mut command).expect("import-job starts");
     let started = std::time::Instant::now();
     let mut peak_rss_kib = 0;
@@ -191,24 +194,20 @@ pub fn run_job(binary: &std::path::Path, args: &[&str], envs: &[(&'static str, S
         );
         std::thread::sleep(Duration::from_millis(2));
     };
-    let read = |path: &PathBuf| {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let _ = std::fs::remove_file(path);
-        text
+    let read = |file: &mut std::fs::File| {
+        let mut bytes = Vec::new();
+        file.seek(SeekFrom::Start(0))
+            .expect("the output file can be rewound");
+        file.read_to_end(&mut bytes)
+            .expect("the output file can be read");
+        String::from_utf8_lossy(&bytes).into_owned()
     };
     JobRun {
         status,
-        stdout: read(&stdout_file),
-        stderr: read(&stderr_file),
+        stdout: read(&mut stdout_file),
+        stderr: read(&mut stderr_file),
         peak_rss_kib,
     }
-}
-
-/// A file name in `dir` no other run uses.
-fn tempfile_in(dir: &std::path::Path, what: &str) -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    dir.join(format!("{}-{n}.{what}", std::process::id()))
 }
 
 #[cfg(test)]
