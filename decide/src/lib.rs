@@ -19,4 +19,5 @@ pub mod platform;
 pub mod report;
 pub mod sim;
 pub mod svg;
+pub mod template;
 pub mod traffic;

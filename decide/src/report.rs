@@ -2,9 +2,8 @@
 //! and verdict, and the markdown page docs/decide.md (`templates/decide.md`), all rendered from one
 //! [`Report`] through minijinja templates.
 
-use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
-use minijinja::{Environment, Value, context};
+use minijinja::{Value, context};
 use serde::Serialize;
 
 use crate::lab::{Inputs, Objective, PLATFORMS, Verdict};
@@ -184,12 +183,5 @@ impl Report {
 }
 
 fn render(name: &str, source: &str, context: Value) -> Result<String, minijinja::Error> {
-    let mut env = Environment::new();
-    env.set_syntax(
-        SyntaxConfig::builder()
-            .keep_trailing_newline(true)
-            .build()?,
-    );
-    env.add_template(name, source)?;
-    env.get_template(name)?.render(context)
+    crate::template::render(crate::template::environment()?, name, source, context)
 }

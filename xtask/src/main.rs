@@ -6,7 +6,6 @@ mod aws_local;
 mod bench;
 mod chart;
 mod demo;
-mod doc_regions;
 mod numbers;
 mod openapi;
 mod schemathesis;

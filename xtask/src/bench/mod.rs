@@ -12,12 +12,14 @@
 //!    handler, fresh processes through a local Runtime API: init, cold start, warm invocations, RSS.
 //! 6. The criterion micro-benchmarks (the lookup, the token verification) and the sizes.
 //!
-//! Each phase is a function that returns its part of [`Results`]; `benchmarks.json` is that value, and
-//! the tables of `benchmarks.md` and the chart are rendered from it alone ([`render`]), so that
-//! `--render-only` reproduces them without measuring. Everything listens on and is loaded through
-//! 127.0.0.1 only; every load is bounded in time.
+//! Each phase is a function that returns its part of [`Results`]; `benchmarks.json` is that value,
+//! every run in full. `benchmarks.md` is rendered from it alone through the template
+//! `xtask/templates/benchmarks.md` (all the page's prose and table layout), and the chart beside it
+//! ([`render`]), so that `--render-only` renders them again without measuring. Everything listens on
+//! and is loaded through 127.0.0.1 only; every load is bounded in time.
 
 mod build;
+mod figures;
 pub(crate) mod harness;
 mod load;
 mod micro;
@@ -97,10 +99,11 @@ pub struct BenchArgs {
     /// After the builds, wait up to this many seconds for the load average to fall below 0.5
     #[arg(long, default_value_t = 150)]
     settle: u64,
-    /// Folder of benchmarks.md (whose prose is kept), .json and .svg [default: docs]
+    /// Folder of benchmarks.json, .md and .svg [default: docs]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Measure nothing: render the tables of benchmarks.md and the chart again from benchmarks.json
+    /// Measure nothing: render benchmarks.md (xtask/templates/benchmarks.md) and the chart again
+    /// from benchmarks.json
     #[arg(long)]
     render_only: bool,
     /// Run this phase alone and print its data (to try a phase; writes no docs)
@@ -259,14 +262,9 @@ fn raise_open_files_limit(connections: u32) -> Result<()> {
     setrlimit(Resource::Nofile, limit).context("cannot raise the open-files limit")
 }
 
-/// Writes `DIR/benchmarks.json` and renders the page and chart from it; a `DIR` without the page
-/// gets a copy of `docs/benchmarks.md` (the prose) first.
+/// Writes `DIR/benchmarks.json` and renders the page and chart from it.
 fn write(dir: &Path, results: &Results) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let page = dir.join("benchmarks.md");
-    if !page.exists() {
-        std::fs::copy(workspace_root().join("docs/benchmarks.md"), &page)?;
-    }
     results.write(&dir.join("benchmarks.json"))?;
     render::write_docs(dir, results)
 }
@@ -882,7 +880,7 @@ mod writing {
     use super::*;
 
     #[test]
-    fn a_run_written_to_a_new_folder_gets_the_prose_and_the_tables_of_its_json() {
+    fn a_run_written_to_a_new_folder_gets_the_page_of_its_json() {
         // GIVEN the committed run and a folder without a page
         let docs = workspace_root().join("docs");
         let results = Results::read(&docs.join("benchmarks.json")).unwrap();
@@ -891,7 +889,7 @@ mod writing {
         // WHEN the run is written there
         write(&dir, &results).unwrap();
 
-        // THEN the page is the committed one (prose copied, the same tables), and the JSON reads back
+        // THEN the page is the committed one, and the JSON reads back
         let read = |path: PathBuf| std::fs::read_to_string(path).unwrap();
         let page = read(dir.join("benchmarks.md"));
         let again = Results::read(&dir.join("benchmarks.json")).unwrap();

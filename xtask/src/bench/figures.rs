@@ -1,0 +1,452 @@
+//! What `docs/benchmarks.md` shows beyond the run's own data: ratios, differences, CPU per request,
+//! and each target's goal and verdict, computed from one [`Results`]. How they are written (the
+//! prose, the tables, the units and decimals) is the template's, `xtask/templates/benchmarks.md`.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::results::{Function, LoadSection, Results, Summary};
+
+/// The bare-hyper ceiling's name in the embedded section.
+pub const CEILING: &str = "ceiling";
+/// `k8s-server`'s name in both sections.
+pub const SERVER: &str = "k8s-server";
+/// The Node.js server's name in both sections.
+const NODE: &str = "node-http";
+/// `k8s-server` with `AUTH=jwt`'s name in the embedded section.
+const AUTH: &str = "k8s-server, AUTH=jwt";
+/// The bare axum router's name in the embedded section.
+pub const AXUM: &str = "axum-bare";
+/// The raw loop's name in the DynamoDB section.
+const RAW: &str = "raw GetItem loop";
+/// An in-region DynamoDB round trip, ms, to show what the server's added latency is worth there.
+const IN_REGION_GETITEM_MS: f64 = 4.0;
+/// Up to this growth of RSS per 100,000 requests (under 3 bytes a request) is allocator and page
+/// noise, not growth.
+const NOISE_KIB_PER_100K_REQUESTS: f64 = 256.0;
+
+/// The page's context: the run as written to benchmarks.json, and the figures derived from it.
+#[derive(Serialize)]
+pub struct Figures<'a> {
+    pub run: &'a Results,
+    pub plan: Plan,
+    /// The largest connection count of the embedded store.
+    pub most_connections: u32,
+    /// The embedded store, at each connection count.
+    pub embedded: Vec<EmbeddedAt>,
+    /// The embedded-store table, compared with the ceiling.
+    pub embedded_table: LoadTable<'a>,
+    pub server: ServerChecks,
+    pub scale: ScaleChecks,
+    pub lambda: LambdaFigures<'a>,
+    /// One uncached token verification, per algorithm.
+    pub verify_uncached: Vec<Verification>,
+    /// Lambda `bootstrap`, MB.
+    pub bootstrap_size: Check,
+    /// The DynamoDB store, at each connection count.
+    pub dynamodb: Vec<DynamodbAt>,
+    /// The DynamoDB table, compared with the raw loop.
+    pub dynamodb_table: LoadTable<'a>,
+    /// The DynamoDB store's latency at its fewest connections (none in a run without the section).
+    pub round_trip: Option<RoundTrip>,
+    pub breakdown: Breakdown,
+}
+
+/// How many fresh processes per start-to-ready measurement (and per Lambda function), and how many
+/// warm invocations in each Lambda process.
+#[derive(Serialize)]
+pub struct Plan {
+    pub processes: usize,
+    pub warm_invokes: usize,
+}
+
+/// A figure held to a goal: `value` at least or at most `goal`, and whether it is.
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub value: f64,
+    pub goal: f64,
+    pub met: bool,
+}
+
+impl Check {
+    fn at_least(value: f64, goal: f64) -> Check {
+        let met = value >= goal;
+        Check { value, goal, met }
+    }
+
+    fn at_most(value: f64, goal: f64) -> Check {
+        let met = value <= goal;
+        Check { value, goal, met }
+    }
+}
+
+/// One server's medians at one connection count, and what they imply.
+#[derive(Serialize)]
+pub struct Medians {
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub server_cpu_pct: f64,
+    /// Server CPU time per answer, µs.
+    pub cpu_us: f64,
+    /// Of which in user space (none where not measured: the raw loop).
+    pub user_us: Option<f64>,
+    /// The rest, the kernel's.
+    pub kernel_us: f64,
+    /// The load generator's CPU (none for the raw loop, which has no load generator).
+    pub wrk_cpu_pct: Option<f64>,
+    /// With every connection busy, the mean latency is connections / throughput (Little's law).
+    pub mean_ms: f64,
+    pub p99_over_mean: f64,
+}
+
+impl Medians {
+    fn new(connections: u32, s: &Summary) -> Medians {
+        let cpu_us = s.server_cpu_pct * 1e4 / s.rps;
+        let user_us = s.server_user_cpu_pct * 1e4 / s.rps;
+        let mean_ms = f64::from(connections) / s.rps * 1e3;
+        Medians {
+            rps: s.rps,
+            p50_ms: s.p50_ms,
+            p99_ms: s.p99_ms,
+            server_cpu_pct: s.server_cpu_pct,
+            cpu_us,
+            user_us: (s.server_user_cpu_pct > 0.0).then_some(user_us),
+            kernel_us: cpu_us - user_us,
+            wrk_cpu_pct: (s.loadgen_cpu_pct > 0.0).then_some(s.loadgen_cpu_pct),
+            mean_ms,
+            p99_over_mean: s.p99_ms / mean_ms,
+        }
+    }
+}
+
+/// The embedded store at one connection count: the servers' medians, the targets and the variants.
+#[derive(Serialize)]
+pub struct EmbeddedAt {
+    pub connections: u32,
+    pub server: Medians,
+    pub ceiling: Medians,
+    pub node: Medians,
+    pub axum: Medians,
+    pub auth: Medians,
+    /// Throughput ratios.
+    pub vs_ceiling: Check,
+    pub vs_node: Check,
+    pub vs_axum: f64,
+    pub auth_vs_without: Check,
+    pub p99_vs_ceiling: Check,
+    /// User-space CPU per request, Node.js ÷ k8s-server.
+    pub node_user_cpu_ratio: f64,
+    /// The ceiling's throughput ÷ k8s-server's, the ratio of their mean latencies.
+    pub mean_latency_ratio: f64,
+    pub variants: Vec<VariantAt>,
+}
+
+/// A variant (a diagnostic server) against `k8s-server`.
+#[derive(Serialize)]
+pub struct VariantAt {
+    pub name: String,
+    pub rps: f64,
+    pub vs_server_pct: f64,
+}
+
+/// A section's servers, then its variants, each at every connection count, beside `reference`.
+#[derive(Serialize)]
+pub struct LoadTable<'a> {
+    pub reference: &'static str,
+    pub rows: Vec<LoadRow<'a>>,
+}
+
+/// One row of a load table: a server at one connection count, against the section's reference.
+#[derive(Serialize)]
+pub struct LoadRow<'a> {
+    pub name: &'a str,
+    pub variant: bool,
+    pub connections: u32,
+    pub medians: Medians,
+    /// Throughput ÷ the reference's (none when the reference has no such connection count).
+    pub vs_reference: Option<f64>,
+}
+
+/// `k8s-server`'s memory and start-up against their goals.
+#[derive(Serialize)]
+pub struct ServerChecks {
+    /// MiB.
+    pub peak_rss: Check,
+    /// KiB per 100,000 requests.
+    pub growth: Check,
+    /// ms, median.
+    pub start_to_ready: Check,
+}
+
+/// Thousands of open connections against their goals.
+#[derive(Serialize)]
+pub struct ScaleChecks {
+    /// Throughput ÷ the baseline's.
+    pub throughput: Check,
+    /// MiB.
+    pub peak_rss: Check,
+}
+
+/// The Lambda functions: each with the spread of its cold starts, and the comparisons.
+#[derive(Serialize)]
+pub struct LambdaFigures<'a> {
+    pub rust: FunctionFigures<'a>,
+    pub node: FunctionFigures<'a>,
+    pub rust_one_root_certificate: FunctionFigures<'a>,
+    pub rust_jwt: FunctionFigures<'a>,
+    pub floor: FunctionFigures<'a>,
+    /// lambda-fn's init over the floor's, ms.
+    pub init_over_floor: Check,
+    /// How many times faster than the Node.js handler lambda-fn's cold start is.
+    pub cold_start_vs_node: Check,
+    /// The same with one root certificate.
+    pub one_root_vs_node: f64,
+    /// lambda-fn's init over the one-certificate diagnostic's, ms.
+    pub certificates_ms: f64,
+}
+
+/// A function's medians and its fastest and slowest cold start.
+#[derive(Serialize)]
+pub struct FunctionFigures<'a> {
+    #[serde(flatten)]
+    pub function: &'a Function,
+    pub cold_start_ms_min: f64,
+    pub cold_start_ms_max: f64,
+}
+
+impl FunctionFigures<'_> {
+    fn new(function: &Function) -> FunctionFigures<'_> {
+        let cold = function.cold_start_ms.iter().copied();
+        FunctionFigures {
+            function,
+            cold_start_ms_min: cold.clone().fold(f64::INFINITY, f64::min),
+            cold_start_ms_max: cold.fold(0.0, f64::max),
+        }
+    }
+}
+
+/// One uncached token verification (criterion), µs; none in a run without the micro-benchmarks.
+#[derive(Serialize)]
+pub struct Verification {
+    pub alg: &'static str,
+    pub us: Option<f64>,
+}
+
+/// The DynamoDB store at one connection count.
+#[derive(Serialize)]
+pub struct DynamodbAt {
+    pub connections: u32,
+    pub server_rps: f64,
+    pub raw_rps: f64,
+    /// The raw loop's throughput over k8s-server's, %.
+    pub throughput_cost_pct: Check,
+}
+
+/// k8s-server's latency over the raw `GetItem` round trip.
+#[derive(Serialize)]
+pub struct RoundTrip {
+    pub connections: u32,
+    pub server_p50_ms: f64,
+    pub raw_p50_ms: f64,
+    pub raw_p50_us: f64,
+    /// p50 over the raw loop's, %.
+    pub over_pct: Check,
+    pub added_us: f64,
+    pub in_region_ms: f64,
+    /// `added_us` on an in-region round trip, %.
+    pub in_region_pct: f64,
+}
+
+/// What each part of the in-process path costs, ns: differences between criterion benchmarks (none
+/// where one was not measured).
+#[derive(Serialize)]
+pub struct Breakdown {
+    pub layers: Option<f64>,
+    pub request_uuid: Option<f64>,
+    pub metrics: Option<f64>,
+    pub logging: Option<f64>,
+    pub lookup: Option<f64>,
+    pub json_envelope: Option<f64>,
+}
+
+/// The medians of `name` at `c` connections in `section`.
+pub fn at<'a>(section: &'a LoadSection, name: &str, c: u32) -> Result<&'a Summary> {
+    section
+        .at(name, c)
+        .with_context(|| format!("the run has no {name} at {c} connections"))
+}
+
+impl Figures<'_> {
+    /// The figures of `run`; fails, naming it, when the run lacks a server the page compares.
+    pub fn new(run: &Results) -> Result<Figures<'_>> {
+        let e = &run.embedded;
+        let most_connections = e.connections.iter().copied().max().unwrap_or(0);
+        let s = &run.server;
+        let scale = &run.scale;
+        let lambda = &run.lambda;
+        Ok(Figures {
+            run,
+            plan: Plan {
+                processes: s.start_to_ready_ms.len(),
+                warm_invokes: lambda.rust.warm_invoke_ms.len()
+                    / lambda.rust.cold_start_ms.len().max(1),
+            },
+            most_connections,
+            embedded: (e.connections.iter())
+                .map(|&c| embedded_at(e, c))
+                .collect::<Result<_>>()?,
+            embedded_table: load_table(e, CEILING),
+            server: ServerChecks {
+                peak_rss: Check::at_most(s.peak_rss_mib, 10.0),
+                growth: Check::at_most(
+                    s.rss_growth_kib_per_100k_requests,
+                    NOISE_KIB_PER_100K_REQUESTS,
+                ),
+                start_to_ready: Check::at_most(s.start_to_ready_ms_p50, 20.0),
+            },
+            scale: ScaleChecks {
+                throughput: Check::at_least(scale.wide.rps / scale.baseline.rps, 0.8),
+                peak_rss: Check::at_most(scale.peak_rss_mib, 64.0),
+            },
+            lambda: LambdaFigures {
+                rust: FunctionFigures::new(&lambda.rust),
+                node: FunctionFigures::new(&lambda.node),
+                rust_one_root_certificate: FunctionFigures::new(&lambda.rust_one_root_certificate),
+                rust_jwt: FunctionFigures::new(&lambda.rust_jwt),
+                floor: FunctionFigures::new(&lambda.floor),
+                init_over_floor: Check::at_most(
+                    lambda.rust.init_ms_p50 - lambda.floor.init_ms_p50,
+                    2.0,
+                ),
+                cold_start_vs_node: Check::at_least(
+                    lambda.node.cold_start_ms_p50 / lambda.rust.cold_start_ms_p50,
+                    20.0,
+                ),
+                one_root_vs_node: lambda.node.cold_start_ms_p50
+                    / lambda.rust_one_root_certificate.cold_start_ms_p50,
+                certificates_ms: lambda.rust.init_ms_p50
+                    - lambda.rust_one_root_certificate.init_ms_p50,
+            },
+            verify_uncached: ["RS256", "ES256"]
+                .into_iter()
+                .map(|alg| Verification {
+                    alg,
+                    us: micro_ns(
+                        run,
+                        &format!("bearer/verify_uncached_{}", alg.to_lowercase()),
+                    )
+                    .map(|ns| ns / 1e3),
+                })
+                .collect(),
+            bootstrap_size: Check::at_most(run.sizes.bootstrap as f64 / 1e6, 6.0),
+            dynamodb: (run.dynamodb.connections.iter())
+                .map(|&c| dynamodb_at(&run.dynamodb, c))
+                .collect::<Result<_>>()?,
+            dynamodb_table: load_table(&run.dynamodb, RAW),
+            round_trip: (run.dynamodb.connections.iter().min())
+                .map(|&c| round_trip(&run.dynamodb, c))
+                .transpose()?,
+            breakdown: breakdown(run),
+        })
+    }
+}
+
+fn embedded_at(e: &LoadSection, c: u32) -> Result<EmbeddedAt> {
+    let (ours, ceiling, node) = (at(e, SERVER, c)?, at(e, CEILING, c)?, at(e, NODE, c)?);
+    let (axum, auth) = (at(e, AXUM, c)?, at(e, AUTH, c)?);
+    let medians = |s| Medians::new(c, s);
+    let (server, ceiling_m, node_m) = (medians(ours), medians(ceiling), medians(node));
+    let variants = (e.targets.iter().filter(|t| t.variant))
+        .map(|variant| {
+            let v = at(e, &variant.name, c)?;
+            Ok(VariantAt {
+                name: variant.name.clone(),
+                rps: v.rps,
+                vs_server_pct: (v.rps / ours.rps - 1.0) * 100.0,
+            })
+        })
+        .collect::<Result<_>>()?;
+    // User-space CPU per request, measured for every server here.
+    let user_us = |s: &Summary| s.server_user_cpu_pct * 1e4 / s.rps;
+    Ok(EmbeddedAt {
+        connections: c,
+        vs_ceiling: Check::at_least(ours.rps / ceiling.rps, 0.85),
+        vs_node: Check::at_least(ours.rps / node.rps, 2.0),
+        vs_axum: ours.rps / axum.rps,
+        auth_vs_without: Check::at_least(auth.rps / ours.rps, 0.9),
+        p99_vs_ceiling: Check::at_most(ours.p99_ms / ceiling.p99_ms, 2.0),
+        node_user_cpu_ratio: user_us(node) / user_us(ours),
+        mean_latency_ratio: ceiling.rps / ours.rps,
+        variants,
+        server,
+        ceiling: ceiling_m,
+        node: node_m,
+        axum: medians(axum),
+        auth: medians(auth),
+    })
+}
+
+fn load_table<'a>(section: &'a LoadSection, reference: &'static str) -> LoadTable<'a> {
+    let ordered = (section.targets.iter().filter(|t| !t.variant))
+        .chain(section.targets.iter().filter(|t| t.variant));
+    let rows = ordered
+        .flat_map(|t| {
+            t.points.iter().map(move |p| LoadRow {
+                name: &t.name,
+                variant: t.variant,
+                connections: p.connections,
+                medians: Medians::new(p.connections, &p.median),
+                vs_reference: (section.at(reference, p.connections))
+                    .map(|base| p.median.rps / base.rps),
+            })
+        })
+        .collect();
+    LoadTable { reference, rows }
+}
+
+fn dynamodb_at(d: &LoadSection, c: u32) -> Result<DynamodbAt> {
+    let (ours, raw) = (at(d, SERVER, c)?, at(d, RAW, c)?);
+    Ok(DynamodbAt {
+        connections: c,
+        server_rps: ours.rps,
+        raw_rps: raw.rps,
+        throughput_cost_pct: Check::at_most((raw.rps / ours.rps - 1.0) * 100.0, 10.0),
+    })
+}
+
+fn round_trip(d: &LoadSection, c: u32) -> Result<RoundTrip> {
+    let (ours, raw) = (at(d, SERVER, c)?, at(d, RAW, c)?);
+    let added_us = (ours.p50_ms - raw.p50_ms) * 1e3;
+    Ok(RoundTrip {
+        connections: c,
+        server_p50_ms: ours.p50_ms,
+        raw_p50_ms: raw.p50_ms,
+        raw_p50_us: raw.p50_ms * 1e3,
+        over_pct: Check::at_most((ours.p50_ms / raw.p50_ms - 1.0) * 100.0, 10.0),
+        added_us,
+        in_region_ms: IN_REGION_GETITEM_MS,
+        in_region_pct: added_us / (IN_REGION_GETITEM_MS * 10.0),
+    })
+}
+
+/// The criterion median of `GROUP/NAME`, ns.
+fn micro_ns(r: &Results, name: &str) -> Option<f64> {
+    r.micro.iter().find(|m| m.name == name).map(|m| m.median_ns)
+}
+
+fn breakdown(r: &Results) -> Breakdown {
+    let ns = |name| micro_ns(r, &format!("lookup/{name}"));
+    let over = |with, without| Some(ns(with)? - ns(without)?);
+    Breakdown {
+        layers: over("router_get_user", "axum_bare_get_user"),
+        request_uuid: ns("request_uuid"),
+        metrics: over("server_router_get_user", "router_get_user"),
+        logging: over(
+            "server_router_get_user_with_info_logging",
+            "server_router_get_user",
+        ),
+        lookup: ns("service_get_user"),
+        json_envelope: ns("json_envelope"),
+    }
+}
