@@ -8,7 +8,6 @@ pub mod chart;
 pub mod cli;
 pub mod cost;
 pub mod deploy;
-pub mod doc_regions;
 pub mod input;
 pub mod lab;
 pub mod measurements;

@@ -8,6 +8,16 @@ pub fn usd(amount: f64) -> String {
     format!("${}.{cents}", group(whole))
 }
 
+/// A list price with every digit it has, and whole cents with two (`$0.0416`, `$0.20`).
+pub fn price(usd: f64) -> String {
+    let cents = format!("{usd:.2}");
+    if cents.parse() == Ok(usd) {
+        format!("${cents}")
+    } else {
+        format!("${usd}")
+    }
+}
+
 /// USD for axis labels: `$0.01`, `$1`, `$100`, `$10k`.
 pub fn usd_short(amount: f64) -> String {
     if amount < 1.0 {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, ensure};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::paths::display;
 use crate::paths::workspace_root;
@@ -34,7 +34,7 @@ struct LambdaResults {
 /// What a benchmark run measured, as read from `path`: the median warm invocation time, the peak
 /// resident memory, and the memory to price (the recorded setting, else the smallest size that fits
 /// the peak RSS).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Measured {
     pub path: String,
     pub duration_ms: f64,

@@ -1,25 +1,34 @@
 //! `cargo xtask cost` (`decide cost`): the Kubernetes-vs-Lambda monthly cost model (see docs/cost.md).
+//!
+//! The model ([`model`]) gives its [`results::Results`] for a scenario; the tables are rendered from
+//! those by the templates `decide/templates/cost-tables.md` (printed through `cost-terminal.md`,
+//! and docs/cost.md through `cost.md`), and the same results are written as JSON: docs/cost.json
+//! beside the page, and with `--json PATH` for any other scenario.
 
 pub mod chart;
 pub mod measured;
 pub mod model;
 pub mod prices;
-pub mod render;
+pub mod results;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use minijinja::value::Serde;
+use minijinja::{UndefinedBehavior, Value, context};
 
 use self::model::{Arch, Scenario};
 use self::prices::Prices;
-use crate::doc_regions;
+use self::results::Results;
 use crate::paths::{display, workspace_root};
+use crate::template;
 
 /// Default chart path, relative to the workspace root.
 const DEFAULT_SVG: &str = "target/cost/cost.svg";
-/// The page whose `cost:` regions `--docs` rewrites, relative to the workspace root.
+/// The page `--docs` renders, and the results it is rendered from, relative to the workspace root.
 const PAGE: &str = "docs/cost.md";
+const PAGE_JSON: &str = "docs/cost.json";
 
 /// Options of `cargo xtask cost`; without any (`None`: as in the seed), it reproduces the seed's example.
 #[derive(Debug, Default, Args)]
@@ -57,41 +66,37 @@ pub struct CostArgs {
     /// Also list every price with its source page and the date it was read
     #[arg(long)]
     sources: bool,
-    /// Rewrite the tables of docs/cost.md (its scenario: --duration-ms 5 --memory-mb 128) and exit
-    #[arg(long, conflicts_with_all = ["requests", "duration_ms", "memory_mb", "nodes", "node_hourly", "lb_monthly", "eks_control_plane", "free_tier", "measured", "svg"])]
+    /// Render docs/cost.md and docs/cost.json (its scenario: --duration-ms 5 --memory-mb 128) and exit
+    #[arg(long, conflicts_with_all = ["requests", "duration_ms", "memory_mb", "nodes", "node_hourly", "lb_monthly", "eks_control_plane", "free_tier", "measured", "svg", "json"])]
     docs: bool,
     /// Where to write the SVG chart [default: target/cost/cost.svg]
     #[arg(long, value_name = "PATH")]
     svg: Option<PathBuf>,
+    /// Also write the figures of the tables as JSON to PATH
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
 }
 
-/// Prints the tables and writes the chart (or, with `--docs`, rewrites the page's tables).
+/// Prints the tables and writes the chart (or, with `--docs`, renders the page and its JSON).
 pub fn run(args: &CostArgs) -> Result<()> {
     let prices = Prices::embedded()?;
     let root = workspace_root();
     if args.docs {
-        let path = root.join(PAGE);
-        let page = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", display(&path)))?;
-        write(&path, &render_page(&page, &prices)?)?;
-        println!("Tables written to {}", display(&path));
+        let (page, json) = page(&prices)?;
+        write(&root.join(PAGE_JSON), &json)?;
+        write(&root.join(PAGE), &page)?;
+        println!("Written {PAGE} and {PAGE_JSON}");
         return Ok(());
     }
     let measured = (args.measured.as_ref())
         .map(|path| measured::load(path.as_deref()))
         .transpose()?;
     let scenario = Scenario::new(&prices, args, measured);
-    let meta = &prices.meta;
-    println!(
-        "# Kubernetes vs Lambda, monthly cost ({} list prices in {}, read {})",
-        meta.region, meta.currency, meta.read
-    );
-    for (name, heading, table) in render::regions(&prices, &scenario) {
-        if name != "prices" || args.sources {
-            println!("\n## {heading}\n\n{}", table.trim_end());
-        }
-    }
+    let results = Results::new(&prices, &scenario);
+    let context = context! { r => Serde(&results), sources => args.sources };
+    println!("{}", render("cost-terminal.md", context)?.trim_end());
 
+    let meta = &prices.meta;
     let svg_path = args.svg.clone().unwrap_or_else(|| root.join(DEFAULT_SVG));
     let title = format!(
         "Kubernetes vs Lambda monthly cost ({} list prices, read {})",
@@ -99,20 +104,45 @@ pub fn run(args: &CostArgs) -> Result<()> {
     );
     write(&svg_path, &chart::render(&scenario, &title))?;
     println!("\nChart written to {}", display(&svg_path));
+    if let Some(path) = &args.json {
+        write(path, &results.json())?;
+        println!("Figures written to {}", display(path));
+    }
     Ok(())
 }
 
-/// `page` with its `cost:` regions rendered from the page's scenario.
-fn render_page(page: &str, prices: &Prices) -> Result<String> {
+/// docs/cost.md and docs/cost.json, for the page's scenario.
+fn page(prices: &Prices) -> Result<(String, String)> {
     // `cargo xtask cost --duration-ms 5 --memory-mb 128`, as the page says.
     let inputs = CostArgs {
         duration_ms: Some(5.0),
         memory_mb: Some(128),
         ..CostArgs::default()
     };
-    let scenario = Scenario::new(prices, &inputs, None);
-    let regions = render::regions(prices, &scenario).map(|(name, _, table)| (name, table));
-    doc_regions::rewrite(page, "cost", &regions).context("docs/cost.md cannot take the tables")
+    let results = Results::new(prices, &Scenario::new(prices, &inputs, None));
+    let page = render("cost.md", context! { r => Serde(&results) })?;
+    Ok((page, results.json()))
+}
+
+/// The cost template `name` (`decide/templates/cost*.md`) rendered with `context`; a name the
+/// results do not have is an error, not an empty cell.
+fn render(name: &str, context: Value) -> Result<String, minijinja::Error> {
+    let mut env = template::environment()?;
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    for (name, source) in [
+        ("cost.md", include_str!("../../templates/cost.md")),
+        (
+            "cost-terminal.md",
+            include_str!("../../templates/cost-terminal.md"),
+        ),
+        (
+            "cost-tables.md",
+            include_str!("../../templates/cost-tables.md"),
+        ),
+    ] {
+        env.add_template(name, source)?;
+    }
+    env.get_template(name)?.render(context)
 }
 
 /// Writes `contents` to `path`, creating its folder.
@@ -178,16 +208,45 @@ mod tests {
     }
 
     #[test]
-    fn the_committed_page_is_rendered_from_the_model_and_the_price_list() {
-        // GIVEN docs/cost.md as committed
-        let page = std::fs::read_to_string(workspace_root().join(PAGE)).unwrap();
-        // WHEN its tables are rendered again
-        let rendered = render_page(&page, &Prices::embedded().unwrap()).unwrap();
+    fn the_committed_page_and_its_figures_are_rendered_from_the_model_and_the_price_list() {
+        // GIVEN docs/cost.md and docs/cost.json as committed
+        let committed = |path| std::fs::read_to_string(workspace_root().join(path)).unwrap();
+        // WHEN they are rendered again
+        let (page, json) = page(&Prices::embedded().unwrap()).unwrap();
         // THEN nothing changes
-        assert!(
-            rendered == page,
-            "docs/cost.md is stale: run `cargo xtask cost --docs`"
-        );
+        let stale = "is stale: edit decide/templates/cost*.md, not the page, and run `cargo xtask cost --docs`";
+        assert!(json == committed(PAGE_JSON), "{PAGE_JSON} {stale}");
+        assert!(page == committed(PAGE), "{PAGE} {stale}");
+    }
+
+    #[test]
+    fn the_printed_tables_follow_the_options_the_page_does_not_use() {
+        // GIVEN the control plane, the free tier, other nodes and arm64 (none of them on the page)
+        let args = parse(&[
+            "--free-tier",
+            "--eks-control-plane",
+            "--nodes=2",
+            "--node-hourly=0.0208",
+            "--lb-monthly=18",
+            "--arch=arm64",
+        ])
+        .unwrap();
+        let prices = Prices::embedded().unwrap();
+        let results = Results::new(&prices, &Scenario::new(&prices, &args, None));
+        // WHEN the tables are rendered for the terminal
+        let context = context! { r => Serde(&results), sources => false };
+        let text = render("cost-terminal.md", context).unwrap();
+        // THEN the control plane is priced, the nodes are not called t3.medium, the free tier is
+        // deducted, and both Lambda profiles are bold where the free tier makes them equally cheap
+        for line in [
+            "| EKS control plane | $0.10/h × 730 h | $73.00 |",
+            "| nodes | 2 × node × $0.0208/h × 730 h | $30.37 |",
+            "| 1,000,000 requests/month, free tier deducted |",
+            "| 1M | $121.37 | **$1.00** | **$1.00** |",
+        ] {
+            assert!(text.contains(line), "{line} not in\n{text}");
+        }
+        assert!(!text.contains("## Prices"));
     }
 
     #[test]

@@ -2,12 +2,12 @@
 //! every price is one [`Price`], a tiered schedule with its source.
 
 use anyhow::{Context, Result, ensure};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 const PRICES_TOML: &str = include_str!("../../data/prices.toml");
 
 /// Every price, Lambda's free allowance and the seed's example workload.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prices {
     pub meta: Meta,
@@ -17,7 +17,7 @@ pub struct Prices {
 }
 
 /// Where and when the prices apply, and the hours in a billing month.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Meta {
     pub region: String,
@@ -28,7 +28,7 @@ pub struct Meta {
 
 /// The seed article's example: its nodes (of the `instance` type that `price.node` prices) and its
 /// Lambda workload.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
     pub nodes: u32,
@@ -39,7 +39,7 @@ pub struct Seed {
 }
 
 /// The priced items, each a `[price.NAME]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PriceList {
     pub node: Price,
@@ -54,7 +54,7 @@ pub struct PriceList {
 /// One price: each tier's `usd` buys `per` units (default 1) of the monthly usage below its
 /// cumulative `up_to`; the last tier has no bound, and a flat price has that one tier only.
 /// `source` names the AWS pricing page it was read from, `read` the month.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
     #[serde(default = "one")]
@@ -65,7 +65,7 @@ pub struct Price {
 }
 
 /// One volume tier of a [`Price`].
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     pub usd: f64,
@@ -77,7 +77,7 @@ fn one() -> f64 {
 }
 
 /// Lambda's monthly free allowance, with its source like a [`Price`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FreeTier {
     pub requests: f64,
