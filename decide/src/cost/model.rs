@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use super::CostArgs;
 use super::measured::Measured;
 use super::prices::{Price, Prices};
@@ -81,15 +83,17 @@ pub fn break_even(fixed_monthly: f64, meters: &[&Meter]) -> Option<f64> {
 }
 
 /// CPU architecture of the Lambda function; it selects the compute price.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
 pub enum Arch {
     // x86_64: the Lambda default, and the seed's price. (Comments, not doc comments: clap would
     // print those under `--help`.)
     #[default]
     #[value(name = "x86_64")]
+    #[serde(rename = "x86_64")]
     X86_64,
     // arm64 (Graviton): about 20% cheaper per GB-s.
     #[value(name = "arm64")]
+    #[serde(rename = "arm64")]
     Arm64,
 }
 
@@ -105,7 +109,7 @@ impl Arch {
 
 /// What one Lambda invocation uses: its duration in ms, the configured memory in MB, and the
 /// function's architecture.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Workload {
     pub duration_ms: f64,
     pub memory_mb: u32,
@@ -145,7 +149,7 @@ pub struct LambdaModel {
 }
 
 /// One month's bill of a [`LambdaModel`] in USD, and the GB-seconds used before the free tier.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct LambdaBill {
     pub requests: f64,
     pub compute: f64,

@@ -90,20 +90,16 @@ pub struct ProfileData {
 /// What one invocation uses, and the duration Lambda bills (rounded up to 1 ms).
 #[derive(Debug, Serialize)]
 pub struct WorkloadData {
-    pub duration_ms: f64,
+    #[serde(flatten)]
+    pub workload: Workload,
     pub billed_ms: f64,
-    pub memory_mb: u32,
-    pub arch: &'static str,
 }
 
-/// One month's Lambda bill.
+/// One month's Lambda bill, with its sums.
 #[derive(Debug, Serialize)]
 pub struct Bill {
-    pub requests: f64,
-    pub compute: f64,
-    pub api_gateway: f64,
-    /// GB-seconds used, before the free tier.
-    pub gb_seconds: f64,
+    #[serde(flatten)]
+    pub items: LambdaBill,
     /// Lambda's own charges (requests and compute).
     pub lambda: f64,
     pub total: f64,
@@ -214,10 +210,8 @@ impl ProfileData {
 impl WorkloadData {
     fn new(workload: &Workload) -> WorkloadData {
         WorkloadData {
-            duration_ms: workload.duration_ms,
+            workload: *workload,
             billed_ms: workload.billed_ms(),
-            memory_mb: workload.memory_mb,
-            arch: workload.arch.name(),
         }
     }
 }
@@ -225,10 +219,7 @@ impl WorkloadData {
 impl Bill {
     fn new(bill: &LambdaBill) -> Bill {
         Bill {
-            requests: bill.requests,
-            compute: bill.compute,
-            api_gateway: bill.api_gateway,
-            gb_seconds: bill.gb_seconds,
+            items: *bill,
             lambda: bill.lambda(),
             total: bill.total(),
         }
