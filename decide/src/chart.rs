@@ -1,23 +1,25 @@
 //! The report's charts: one trace's requests a second over time, offered and served by each
-//! platform (hand-written SVG, like the cost chart: a few lines, nothing fetched).
+//! platform (hand-written SVG on [`crate::svg`], like the cost chart: a few lines, nothing fetched).
 
 use crate::numbers::count_short;
 use crate::sim::Run;
-use crate::svg::{Svg, escape};
+use crate::svg::{Frame, Svg, escape};
 
-const WIDTH: f64 = 860.0;
-const HEIGHT: f64 = 300.0;
-const LEFT: f64 = 70.0;
-const RIGHT: f64 = 20.0;
-const TOP: f64 = 40.0;
-const BOTTOM: f64 = 40.0;
+const FRAME: Frame = Frame {
+    width: 860.0,
+    height: 300.0,
+    left: 70.0,
+    right: 20.0,
+    top: 40.0,
+    bottom: 40.0,
+};
 /// Offered load, then one colour per platform.
 const COLORS: [&str; 5] = ["#adb5bd", "#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
 
 /// Offered and served requests a second for each of `runs` (all on the same trace).
 pub fn requests(title: &str, runs: &[Run]) -> String {
     let Some(first) = runs.first() else {
-        return Svg::new(WIDTH, HEIGHT, 12).finish();
+        return FRAME.document(12).finish();
     };
     let seconds = first.summary.seconds.max(1) as f64;
     let mut lines: Vec<(String, Vec<(f64, f64)>)> = vec![(
@@ -32,56 +34,53 @@ pub fn requests(title: &str, runs: &[Run]) -> String {
         let served = run.series.iter().map(|p| (p.t as f64, p.served)).collect();
         lines.push((format!("served: {}", run.summary.platform), served));
     }
-    let top = (lines.iter().flat_map(|(_, l)| l.iter().map(|p| p.1))).fold(0.0, f64::max);
-    let top = if top > 0.0 { top * 1.1 } else { 1.0 };
-    let x = |t: f64| LEFT + t / seconds * (WIDTH - LEFT - RIGHT);
-    let y = |v: f64| HEIGHT - BOTTOM - v / top * (HEIGHT - TOP - BOTTOM);
+    let peak = (lines.iter().flat_map(|(_, l)| l.iter().map(|p| p.1))).fold(0.0, f64::max);
+    let top = if peak > 0.0 { peak * 1.1 } else { 1.0 };
+    let x = |t: f64| FRAME.x(t / seconds);
+    let y = |v: f64| FRAME.y(v / top);
 
-    let mut svg = Svg::new(WIDTH, HEIGHT, 12);
+    let mut svg = FRAME.document(12);
     svg.add(format_args!(
-        r#"<text x="{LEFT}" y="20" font-size="14">{}</text>"#,
+        r#"<text x="{}" y="20" font-size="14">{}</text>"#,
+        FRAME.left,
         escape(title)
     ));
-    for i in 0..=4 {
-        let value = top * f64::from(i) / 4.0;
-        svg.add(format_args!(
-            r##"<line x1="{LEFT}" y1="{0:.1}" x2="{1}" y2="{0:.1}" stroke="#ddd"/><text x="{2}" y="{3:.1}" text-anchor="end">{4}</text>"##,
-            y(value),
-            WIDTH - RIGHT,
-            LEFT - 6.0,
-            y(value) + 4.0,
-            count_short(value)
-        ));
+    let step = round_step(top / 5.0);
+    for i in 0..=((top / step) as u32) {
+        let value = step * f64::from(i);
+        svg.y_tick(&FRAME, y(value), &count_short(value));
     }
     let days = seconds / 86_400.0;
-    let step = if days > 7.0 { 7.0 } else { 1.0 };
+    let every = if days > 7.0 { 7.0 } else { 1.0 };
     let mut day = 0.0;
     while day <= days {
-        svg.add(format_args!(
-            r#"<text x="{:.1}" y="{}" text-anchor="middle">day {day}</text>"#,
-            x(day * 86_400.0),
-            HEIGHT - BOTTOM + 16.0
-        ));
-        day += step;
+        svg.x_tick(&FRAME, x(day * 86_400.0), &format!("day {day}"));
+        day += every;
     }
-    svg.add(format_args!(
-        r#"<text transform="translate(14 {}) rotate(-90)" text-anchor="middle">requests/s</text>"#,
-        (TOP + HEIGHT - BOTTOM) / 2.0
-    ));
+    svg.y_title(&FRAME, 14.0, "requests/s");
     for ((label, points), color) in lines.iter().zip(COLORS) {
-        let path: Vec<String> = points
-            .iter()
-            .map(|&(t, v)| format!("{:.1},{:.1}", x(t), y(v)))
-            .collect();
         let width = if label == "offered" { 4 } else { 1 };
-        svg.add(format_args!(
-            r#"<polyline class="series" fill="none" stroke="{color}" stroke-width="{width}" points="{}"/>"#,
-            path.join(" ")
-        ));
+        svg.series(points.iter().map(|&(t, v)| (x(t), y(v))), color, width);
     }
-    for (i, ((label, _), color)) in lines.iter().zip(COLORS).enumerate() {
-        let lx = LEFT + 10.0 + (i as f64 % 3.0) * 250.0;
-        let ly = TOP + 4.0 + (i / 3) as f64 * 14.0;
+    legend(&mut svg, &lines, COLORS);
+    svg.finish()
+}
+
+/// The smallest of 1, 2, 2.5 and 5 times a power of ten that is at least `step`, so that the
+/// axis' labels are round numbers.
+fn round_step(step: f64) -> f64 {
+    let power = 10f64.powf(step.log10().floor());
+    ([1.0, 2.0, 2.5, 5.0, 10.0].into_iter())
+        .map(|m| m * power)
+        .find(|&round| round >= step)
+        .unwrap_or(step)
+}
+
+/// One swatch and label a line, three to a row, above the plot.
+fn legend(svg: &mut Svg, lines: &[(String, Vec<(f64, f64)>)], colors: [&str; 5]) {
+    for (i, ((label, _), color)) in lines.iter().zip(colors).enumerate() {
+        let lx = FRAME.left + 10.0 + (i as f64 % 3.0) * 250.0;
+        let ly = FRAME.top + 4.0 + (i / 3) as f64 * 14.0;
         svg.add(format_args!(
             r#"<rect x="{lx}" y="{}" width="12" height="4" fill="{color}"/><text x="{}" y="{ly}">{}</text>"#,
             ly - 5.0,
@@ -89,5 +88,18 @@ pub fn requests(title: &str, runs: &[Run]) -> String {
             escape(label)
         ));
     }
-    svg.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_steps_are_round_numbers() {
+        // GIVEN / WHEN / THEN a fifth of the axis rounds up to 1, 2, 2.5 or 5 times a power of ten
+        assert_eq!(round_step(16.75), 20.0);
+        assert_eq!(round_step(0.3), 0.5);
+        assert_eq!(round_step(2.2e6), 2.5e6);
+        assert_eq!(round_step(100.0), 100.0);
+    }
 }

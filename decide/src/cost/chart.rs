@@ -2,7 +2,7 @@
 
 use super::model::Scenario;
 use crate::numbers::{count_short, usd, usd_short};
-use crate::svg::{Svg, escape};
+use crate::svg::{Frame, Svg, escape};
 
 /// The x axis: requests per month.
 const X_MIN: f64 = 1e5;
@@ -10,12 +10,14 @@ const X_MAX: f64 = 1e10;
 /// Lowest cost shown; smaller (e.g. free-tier) costs sit on the bottom axis.
 const Y_FLOOR: f64 = 0.01;
 const SAMPLES_PER_DECADE: usize = 48;
-const WIDTH: f64 = 860.0;
-const HEIGHT: f64 = 520.0;
-const LEFT: f64 = 80.0;
-const RIGHT: f64 = 30.0;
-const TOP: f64 = 50.0;
-const BOTTOM: f64 = 60.0;
+const FRAME: Frame = Frame {
+    width: 860.0,
+    height: 520.0,
+    left: 80.0,
+    right: 30.0,
+    top: 50.0,
+    bottom: 60.0,
+};
 const COLORS: [&str; 3] = ["#1f77b4", "#d62728", "#2ca02c"];
 
 /// Maps data to pixels.
@@ -26,14 +28,12 @@ struct Axes {
 
 impl Axes {
     fn x(&self, requests: f64) -> f64 {
-        let t = (requests.log10() - X_MIN.log10()) / (X_MAX.log10() - X_MIN.log10());
-        LEFT + t * (WIDTH - LEFT - RIGHT)
+        FRAME.x((requests.log10() - X_MIN.log10()) / (X_MAX.log10() - X_MIN.log10()))
     }
 
     fn y(&self, cost: f64) -> f64 {
         let log = cost.max(Y_FLOOR).log10().max(self.y_min_log);
-        let t = (log - self.y_min_log) / (self.y_max_log - self.y_min_log);
-        HEIGHT - BOTTOM - t * (HEIGHT - TOP - BOTTOM)
+        FRAME.y((log - self.y_min_log) / (self.y_max_log - self.y_min_log))
     }
 }
 
@@ -73,21 +73,16 @@ pub fn render(ext: &Scenario, title: &str) -> String {
         y_max_log: max.log10().ceil().max(min.log10().floor() + 1.0),
     };
 
-    let mut svg = Svg::new(WIDTH, HEIGHT, 12);
+    let mut svg = FRAME.document(12);
     svg.add(format_args!(
         r#"<text x="{}" y="24" text-anchor="middle" font-size="15">{}</text>"#,
-        WIDTH / 2.0,
+        FRAME.width / 2.0,
         escape(title)
     ));
     grid(&mut svg, &axes);
     for ((_, costs), color) in series.iter().zip(COLORS) {
-        let points: Vec<String> = (samples().zip(costs))
-            .map(|(r, &c)| format!("{:.1},{:.1}", axes.x(r), axes.y(c)))
-            .collect();
-        svg.add(format_args!(
-            r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#,
-            points.join(" ")
-        ));
+        let points = samples().zip(costs).map(|(r, &c)| (axes.x(r), axes.y(c)));
+        svg.series(points, color, 2);
     }
     for (i, (profile, color)) in ext.profiles.iter().zip(&COLORS[1..]).enumerate() {
         let Some(requests) = profile.break_even.filter(|r| (X_MIN..=X_MAX).contains(r)) else {
@@ -96,7 +91,7 @@ pub fn render(ext: &Scenario, title: &str) -> String {
         let (x, y) = (axes.x(requests), axes.y(fixed));
         svg.add(format_args!(
             r#"<line x1="{x:.1}" y1="{y:.1}" x2="{x:.1}" y2="{:.1}" stroke="{color}" stroke-dasharray="4 3"/>"#,
-            HEIGHT - BOTTOM
+            FRAME.height - FRAME.bottom
         ));
         svg.add(format_args!(
             r#"<circle cx="{x:.1}" cy="{y:.1}" r="5" fill="{color}"/>"#
@@ -109,12 +104,12 @@ pub fn render(ext: &Scenario, title: &str) -> String {
         ));
     }
     for (i, ((label, _), color)) in series.iter().zip(COLORS).enumerate() {
-        let y = TOP + 18.0 + 18.0 * i as f64;
+        let (x, y) = (FRAME.left, FRAME.top + 18.0 + 18.0 * i as f64);
         svg.add(format_args!(
             r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{color}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
-            LEFT + 12.0,
-            LEFT + 36.0,
-            LEFT + 42.0,
+            x + 12.0,
+            x + 36.0,
+            x + 42.0,
             y + 4.0,
             escape(label)
         ));
@@ -123,41 +118,28 @@ pub fn render(ext: &Scenario, title: &str) -> String {
 }
 
 fn grid(svg: &mut Svg, axes: &Axes) {
-    let (bottom, right) = (HEIGHT - BOTTOM, WIDTH - RIGHT);
-    let decades = (X_MIN.log10() as i32)..=(X_MAX.log10() as i32);
-    for exp in decades {
+    for exp in (X_MIN.log10() as i32)..=(X_MAX.log10() as i32) {
         let requests = 10f64.powi(exp);
-        let x = axes.x(requests);
-        svg.add(format_args!(
-            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{bottom}" stroke="#ddd"/><text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"##,
-            bottom + 18.0,
-            count_short(requests)
-        ));
+        svg.x_tick(&FRAME, axes.x(requests), &count_short(requests));
     }
     for exp in (axes.y_min_log as i32)..=(axes.y_max_log as i32) {
         let cost = 10f64.powi(exp);
-        let y = axes.y(cost);
-        svg.add(format_args!(
-            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{right}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
-            LEFT - 6.0,
-            y + 4.0,
-            usd_short(cost)
-        ));
+        svg.y_tick(&FRAME, axes.y(cost), &usd_short(cost));
     }
+    let (right, bottom) = (FRAME.width - FRAME.right, FRAME.height - FRAME.bottom);
     svg.add(format_args!(
-        r#"<rect x="{LEFT}" y="{TOP}" width="{}" height="{}" fill="none" stroke="black"/>"#,
-        right - LEFT,
-        bottom - TOP
+        r#"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="black"/>"#,
+        FRAME.left,
+        FRAME.top,
+        right - FRAME.left,
+        bottom - FRAME.top
     ));
     svg.add(format_args!(
         r#"<text x="{}" y="{}" text-anchor="middle">requests per month (log scale)</text>"#,
-        (LEFT + right) / 2.0,
-        HEIGHT - 16.0
+        (FRAME.left + right) / 2.0,
+        FRAME.height - 16.0
     ));
-    svg.add(format_args!(
-        r#"<text transform="translate(20 {}) rotate(-90)" text-anchor="middle">monthly cost, USD (log scale)</text>"#,
-        (TOP + bottom) / 2.0
-    ));
+    svg.y_title(&FRAME, 20.0, "monthly cost, USD (log scale)");
 }
 
 #[cfg(test)]
