@@ -35,17 +35,12 @@ pub fn page(results: &Results) -> Result<String> {
     let figures = Figures::new(results)?;
     let mut env = decide::template::environment()?;
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.add_filter("count", count);
+    // `count`, `fixed` and `num` are the shared set-up's.
     env.add_filter("mb", mb);
     env.add_filter("nanos", nanos);
-    env.add_filter("fixed", |value: f64, decimals: usize| {
-        format!("{value:.decimals$}")
-    });
     env.add_filter("signed", |value: f64, decimals: usize| {
         format!("{value:+.decimals$}")
     });
-    // The shortest form: 2 for 2.0, 0.85.
-    env.add_filter("num", |value: f64| value.to_string());
     env.add_filter(
         "verdict",
         |met: bool| if met { "met" } else { "**missed**" },
