@@ -14,6 +14,9 @@ const MEMORY_ROOT: &str = "/sys/fs/cgroup/memory";
 /// Where cgroup v1's CPU controller is mounted.
 const CPU_ROOT: &str = "/sys/fs/cgroup/cpu";
 
+/// Where cgroup v1's CPU accounting controller is mounted (on its own or with the CPU controller).
+const CPUACCT_ROOT: &str = "/sys/fs/cgroup/cpuacct";
+
 /// A cgroup of one controller, removed on drop (once the processes in it have ended).
 struct Group {
     path: PathBuf,
@@ -92,8 +95,12 @@ impl MemoryGroup {
     }
 }
 
-/// A CPU cgroup of its own, removed on drop (once the processes in it have ended).
-pub struct CpuGroup(Group);
+/// A CPU cgroup of its own, with a CPU accounting group beside it, removed on drop (once the
+/// processes in them have ended).
+pub struct CpuGroup {
+    cpu: Group,
+    accounting: Group,
+}
 
 impl CpuGroup {
     /// Creates group `name` (made unique with this process's id) allowed `cores` of CPU time, as
@@ -103,16 +110,35 @@ impl CpuGroup {
     pub fn create(name: &str, cores: f64) -> Result<CpuGroup, String> {
         const LEAST_US: f64 = 1_000.0;
         let period = (LEAST_US / cores).max(LEAST_US).ceil();
-        let group = Group::create(CPU_ROOT, name)?;
-        group.write("cpu.cfs_period_us", period as u64)?;
-        group.write("cpu.cfs_quota_us", (cores * period).round() as u64)?;
-        Ok(CpuGroup(group))
+        let cpu = Group::create(CPU_ROOT, name)?;
+        cpu.write("cpu.cfs_period_us", period as u64)?;
+        cpu.write("cpu.cfs_quota_us", (cores * period).round() as u64)?;
+        let accounting = Group::create(CPUACCT_ROOT, name)?;
+        Ok(CpuGroup { cpu, accounting })
     }
 
-    /// A command that runs `program` inside the group from its first instruction on (see
-    /// [`MemoryGroup::command`]).
+    /// A command that runs `program` inside the group (and its accounting group) from its first
+    /// instruction on (see [`MemoryGroup::command`]).
     pub fn command(&self, program: &Path) -> Command {
-        self.0.command(program)
+        let mut command = Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg(r#"echo $$ > "$0" && echo $$ > "$2" && exec "$1""#)
+            .arg(self.cpu.path.join("cgroup.procs"))
+            .arg(program)
+            .arg(self.accounting.path.join("cgroup.procs"));
+        command
+    }
+
+    /// CPU time used by the group's processes so far, every thread (`cpuacct.usage`: the
+    /// scheduler's own count, in ns, where `/proc/PID/stat` samples at each clock tick).
+    pub fn usage(&self) -> Result<Duration, String> {
+        let path = self.accounting.path.join("cpuacct.usage");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        let ns: u64 =
+            (text.trim().parse()).map_err(|err| format!("{}: {err}: {text:?}", path.display()))?;
+        Ok(Duration::from_nanos(ns))
     }
 }
 

@@ -1,0 +1,252 @@
+//! The decision lab's Kubernetes model, one pod and no autoscaling, against the real `k8s-server`
+//! on this machine, below, near and past its capacity.
+//!
+//! **The pod**: `k8s-server` (the debug build) in a CPU cgroup of the Deployment's CPU request
+//! (`deploy/k8s/base/deployment.yaml`, read by `decide::deploy`), the CPU a pod gets on a node whose
+//! pods all use theirs; so the model's pod here serves that much CPU (its `cpu_limit` set to the
+//! request), and the HPA is pinned to one replica (a fixed replica count).
+//!
+//! **The store: embedded** (`USER_STORE=memory`), not moto. Past a few hundred requests a second
+//! the emulator (one Python process, outside the pod's cgroup) would be the bottleneck, and the test
+//! would measure moto, not the rule under test: a pod's capacity is its CPU over the CPU a request
+//! costs, and past it requests queue, then fail.
+//!
+//! **Inputs fed to the model: measured in this run**, not `docs/benchmarks.json` (a release build on
+//! DynamoDB, at the bench's moment): the server's CPU per request (its CPU time over the requests it
+//! answered at [`PROBE_RPS`], well below capacity) and its median latency there.
+//!
+//! **Open loop, not wrk.** wrk (and `testkit::load::Load`) is a closed loop: a connection sends its
+//! next request when the last is answered, so it never offers more than the server serves, and past
+//! capacity its latency is its connection count over the throughput, never an error. The model's
+//! arrivals are open: offered load does not wait for answers. So the load here is
+//! `testkit::load::open_loop`: requests at a fixed rate, each on a connection of its own, given up
+//! after the model's queue bound (`queue_timeout_s`, the client's timeout) and then counted as failed,
+//! as the model counts them. The model runs the same seconds at the same rate.
+//!
+//! **Bounds**, each with its reason (capacity C = the request's CPU / CPU per request, predicted):
+//! - Below capacity (0.5 C) and near it (0.8 C): the model serves everything at the base latency.
+//!   Measured: no failure, and the median latency within [0.3×, 4×] + 5 ms of the prediction (the
+//!   model has no queueing below capacity, where a real queue waits a little: at 0.8 C an M/D/1
+//!   queue waits twice a request's service time; 4× and 5 ms also absorb a loaded host).
+//! - Past capacity (2 C): the model serves C a second, queues, and fails what would wait past the
+//!   bound. Measured: the rate answered within the bound is within [0.5×, 1.5×] of the predicted
+//!   C (the CPU per request is measured at a low rate; under load the server batches more and a
+//!   connection per request costs the same, but abandoned requests still cost CPU); the share of
+//!   requests failed within ±25 points of the predicted share; and the median latency of answered
+//!   requests at least 10× the base latency (latency grows), below the bound.
+//!
+//! Each phase lasts [`PHASE`]; the server idles between phases so that its queue drains.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Command;
+use std::time::Duration;
+
+use decide::cost::prices::Prices;
+use decide::deploy::Deployment;
+use decide::lab::{Inputs, Options};
+use decide::measurements::{DEFAULT_PATH, Measurements};
+use decide::params::Params;
+use decide::platform::Model;
+use decide::platform::kubernetes::Kubernetes;
+use testkit::cargo_env::build_binary;
+use testkit::cgroup::CpuGroup;
+use testkit::load::{Load, Sample, open_loop};
+use testkit::paths::{target_dir, workspace_root};
+use testkit::ports::free_port;
+use testkit::served::Served;
+
+/// The shares of the predicted capacity offered near and past it (and 0.5: half of it).
+const NEAR: f64 = 0.75;
+const PAST: f64 = 3.0;
+/// Half and near capacity: failures allowed, as a share of the requests offered.
+const BELOW_FAILED_SHARE: f64 = 0.05;
+/// Half the capacity: the median latency within [low × predicted, high × predicted + slack].
+const HALF_LATENCY: (f64, f64) = (0.3, 4.0);
+const HALF_SLACK_MS: f64 = 20.0;
+/// Past capacity: requests answered within [low × predicted, high × predicted].
+const PAST_SERVED: (f64, f64) = (0.4, 1.6);
+/// Past capacity: the share failed within this many points (a fraction) of the predicted share.
+const PAST_FAILED_POINTS: f64 = 0.25;
+/// Past capacity: the median latency of the answered at least this share of the predicted one.
+const PAST_LATENCY_SHARE: f64 = 0.3;
+
+/// The request of the load: a user the embedded store holds.
+const PATH: &str = "/users/u-1";
+/// The rate at which the server's latency alone is measured (well below its capacity).
+const BASE_RPS: f64 = 50.0;
+/// Workers of the closed loop that keeps the server busy to measure its CPU per request.
+const BUSY_WORKERS: usize = 16;
+/// How long each phase offers its load.
+const PHASE: Duration = Duration::from_secs(4);
+
+/// The lab's inputs: what `deploy/` declares, the parameters, the committed measurements.
+fn inputs() -> Inputs {
+    let root = workspace_root();
+    Inputs {
+        prices: Prices::embedded().unwrap(),
+        params: Params::embedded().unwrap(),
+        measured: Measurements::load(&root.join(DEFAULT_PATH)).unwrap(),
+        deployment: Deployment::load(&root).unwrap(),
+        options: Options::default(),
+    }
+}
+
+/// One pod of the CPU request, no autoscaling, with the CPU per request and latency measured here.
+fn one_pod(inputs: &Inputs, cpu_per_request: f64, latency_ms: f64) -> Kubernetes {
+    let mut model = inputs.kubernetes();
+    model.hpa.min_replicas = 1;
+    model.hpa.max_replicas = 1;
+    model.cpu_limit = model.cpu_request;
+    model.cpu_per_request = cpu_per_request;
+    model.latency_ms = latency_ms;
+    model
+}
+
+/// What the model predicts for `seconds` at `rate`: (served, failed, median latency of a second).
+fn predict(model: &Kubernetes, rate: f64, seconds: u64) -> (f64, f64, f64) {
+    let (mut state, mut served, mut failed, mut latencies) = (model.start(), 0.0, 0.0, Vec::new());
+    for t in 0..seconds {
+        let (next, second) = model.step(state, t, rate);
+        state = next;
+        served += second.served;
+        failed += second.timed_out + second.throttled;
+        latencies.push(second.latency_ms);
+    }
+    (served, failed, median(latencies))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// What a phase measured: (answered 200, failed, median latency of the answered in ms).
+fn measured(samples: &[Sample]) -> (usize, usize, f64) {
+    let answered: Vec<f64> = (samples.iter())
+        .filter(|s| s.status() == 200)
+        .map(|s| s.latency.as_secs_f64() * 1e3)
+        .collect();
+    let failed = samples.len() - answered.len();
+    (answered.len(), failed, median(answered))
+}
+
+#[test]
+fn one_pod_below_near_and_past_its_capacity_matches_the_kubernetes_model() {
+    let inputs = inputs();
+    let cores = inputs.deployment.cpu_request;
+    let timeout = Duration::from_secs_f64(inputs.params.kubernetes.queue_timeout_s.value);
+    // GIVEN k8s-server on the embedded store in a CPU cgroup of the Deployment's request
+    let binary = build_binary("k8s-server", "k8s-server");
+    let group = CpuGroup::create("calibrate-pod", cores).unwrap_or_else(|err| panic!("{err}"));
+    let port = free_port();
+    let mut command: Command = group.command(&binary);
+    command.env_clear().envs([
+        ("USER_STORE", "memory".to_owned()),
+        ("AUTH", "none".to_owned()),
+        ("PORT", port.to_string()),
+        ("METRICS_PORT", "0".to_owned()),
+    ]);
+    let log = target_dir().join("calibrate-kubernetes.log");
+    let mut server = Served::spawn("k8s-server", &mut command, &log).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    server.wait_ready(&runtime, addr, "/readyz").unwrap();
+
+    // AND its latency alone (an open loop at a low rate) and its CPU per request as the bench
+    // measures it, under a closed loop that keeps it busy: the model's inputs
+    let probe = runtime.block_on(open_loop(addr, BASE_RPS, PHASE, timeout, PATH));
+    let (_, failed, base_ms) = measured(&probe);
+    assert_eq!(failed, 0, "failures at {BASE_RPS} requests a second");
+    let before = group.usage().unwrap();
+    let busy = runtime.block_on(async {
+        let load = Load::start(addr, BUSY_WORKERS, PATH);
+        tokio::time::sleep(PHASE).await;
+        load.finish().await
+    });
+    let cpu_s = (group.usage().unwrap() - before).as_secs_f64();
+    let (answered, failed, busy_ms) = measured(&busy);
+    assert_eq!(failed, 0, "failures under the closed loop");
+    let cpu_per_request = cpu_s / answered as f64;
+    let capacity = cores / cpu_per_request;
+    let model = one_pod(&inputs, cpu_per_request, base_ms);
+    println!(
+        "alone: median {base_ms:.1} ms; busy: {answered} answered ({:.0}/s) using {:.2} cores, \
+         {:.0} µs of CPU each, median {busy_ms:.1} ms: predicted capacity {capacity:.0} requests a second",
+        answered as f64 / PHASE.as_secs_f64(),
+        cpu_s / PHASE.as_secs_f64(),
+        cpu_per_request * 1e6
+    );
+
+    let mut problems: Vec<String> = Vec::new();
+    for share in [0.5, NEAR, PAST] {
+        // WHEN the open loop offers `share` of the predicted capacity, and the model the same
+        std::thread::sleep(timeout * 2);
+        let rate = share * capacity;
+        let before = group.usage().unwrap();
+        let samples = runtime.block_on(open_loop(addr, rate, PHASE, timeout, PATH));
+        let used = (group.usage().unwrap() - before).as_secs_f64() / PHASE.as_secs_f64();
+        server.check_alive().unwrap();
+        let (answered, failed, median_ms) = measured(&samples);
+        let (p_served, p_failed, p_median_ms) = predict(&model, rate, PHASE.as_secs());
+        let seconds = PHASE.as_secs_f64();
+        println!(
+            "{share} C = {rate:.0}/s: measured {answered} answered ({:.0}/s), {failed} failed, \
+             median {median_ms:.1} ms; predicted {p_served:.0} served ({:.0}/s), {p_failed:.0} \
+             failed, median {p_median_ms:.1} ms; {used:.2} cores",
+            answered as f64 / seconds,
+            p_served / seconds
+        );
+        // THEN served, failed and latency agree within the bounds
+        let offered = samples.len() as f64;
+        let (answered, failed) = (answered as f64, failed as f64);
+        let name = format!("{share} C ({rate:.0} requests a second)");
+        if share < 1.0 {
+            if failed > offered * BELOW_FAILED_SHARE || p_failed > 0.0 {
+                problems.push(format!(
+                    "{name}: {failed} of {offered} failed, predicted {p_failed}"
+                ));
+            }
+            // Half the capacity: the base latency. Near it the model, a fluid queue, still says
+            // the base latency where a real queue waits (and this host's other load adds to it):
+            // there only the queue bound holds.
+            let (low, high) = if share < NEAR {
+                (
+                    HALF_LATENCY.0 * p_median_ms,
+                    HALF_LATENCY.1 * p_median_ms + HALF_SLACK_MS,
+                )
+            } else {
+                (0.0, timeout.as_secs_f64() * 1e3)
+            };
+            if !(low..=high).contains(&median_ms) {
+                problems.push(format!(
+                    "{name}: median {median_ms:.1} ms, predicted {p_median_ms:.1} ms, bound \
+                     [{low:.1}, {high:.1}] ms"
+                ));
+            }
+        } else {
+            let (low, high) = (PAST_SERVED.0 * p_served, PAST_SERVED.1 * p_served);
+            if !(low..=high).contains(&answered) {
+                problems.push(format!(
+                    "{name}: {answered} served, predicted {p_served:.0}, bound [{low:.0}, {high:.0}]"
+                ));
+            }
+            // What the model has not served by the phase's end waits past the bound or fails.
+            let (share_failed, p_share_failed) = (failed / offered, 1.0 - p_served / offered);
+            if (share_failed - p_share_failed).abs() > PAST_FAILED_POINTS {
+                problems.push(format!(
+                    "{name}: {:.1} % failed, predicted {:.1} %, bound ±{:.0} points",
+                    share_failed * 100.0,
+                    p_share_failed * 100.0,
+                    PAST_FAILED_POINTS * 100.0
+                ));
+            }
+            if median_ms < PAST_LATENCY_SHARE * p_median_ms || median_ms < 10.0 * base_ms {
+                problems.push(format!(
+                    "{name}: median {median_ms:.1} ms, predicted {p_median_ms:.1} ms: latency \
+                     should grow to at least {PAST_LATENCY_SHARE} of it and 10× the base {base_ms:.1} ms"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
