@@ -23,17 +23,24 @@
 //! after the model's queue bound (`queue_timeout_s`, the client's timeout) and then counted as failed,
 //! as the model counts them. The model runs the same seconds at the same rate.
 //!
-//! **Bounds**, each with its reason (capacity C = the request's CPU / CPU per request, predicted):
-//! - Below capacity (0.5 C) and near it (0.8 C): the model serves everything at the base latency.
-//!   Measured: no failure, and the median latency within [0.3×, 4×] + 5 ms of the prediction (the
-//!   model has no queueing below capacity, where a real queue waits a little: at 0.8 C an M/D/1
-//!   queue waits twice a request's service time; 4× and 5 ms also absorb a loaded host).
-//! - Past capacity (2 C): the model serves C a second, queues, and fails what would wait past the
-//!   bound. Measured: the rate answered within the bound is within [0.5×, 1.5×] of the predicted
-//!   C (the CPU per request is measured at a low rate; under load the server batches more and a
-//!   connection per request costs the same, but abandoned requests still cost CPU); the share of
-//!   requests failed within ±25 points of the predicted share; and the median latency of answered
-//!   requests at least 10× the base latency (latency grows), below the bound.
+//! **Bounds**, each with its reason (C = the request's CPU / CPU per request, the predicted capacity).
+//! The CPU a request costs on this shared host varies between runs (335 to 650 µs measured while
+//! this test was written) and with the load's pattern, so the bounds are wide; they still catch a
+//! model wrong by its rules (a pod serving its CPU limit, 1 core, instead of what it gets fails the
+//! served bound past capacity by 2.5×; a model without the queue bound predicts no failure):
+//! - Half the capacity: the model serves everything at the base latency. Measured: at most
+//!   [`BELOW_FAILED_SHARE`] failed, and the median latency within [0.3×, 4×] + 20 ms of the
+//!   prediction (4× and 20 ms absorb the host's other load; 0.3× is below any noise in the base).
+//! - Near capacity ([`NEAR`] C): the model still serves everything at the base latency, having no
+//!   queueing below capacity, where a real queue waits (an M/D/1 queue at 0.75 waits 1.5 service
+//!   times, and the capacity estimate itself is ±30 %): at most [`BELOW_FAILED_SHARE`] failed and the
+//!   median below the queue bound.
+//! - Past capacity ([`PAST`] C): the model serves C a second, queues, and fails what would wait past
+//!   the bound. Measured: requests answered within [0.4×, 1.6×] of the predicted, the share failed
+//!   within ±25 points, and the median latency of the answered at least 0.3× the predicted (latency
+//!   grows towards the bound). The low side is wide because past capacity the server does work for
+//!   requests their clients have given up on, which the model counts as failed at no cost
+//!   (measured: 58 to 81 % of the predicted served).
 //!
 //! Each phase lasts [`PHASE`]; the server idles between phases so that its queue drains.
 
