@@ -36,11 +36,13 @@
 //!   times, and the capacity estimate itself is ±30 %): at most [`BELOW_FAILED_SHARE`] failed and the
 //!   median below the queue bound.
 //! - Past capacity ([`PAST`] C): the model serves C a second, queues, and fails what would wait past
-//!   the bound. Measured: requests answered within [0.4×, 1.6×] of the predicted, the share failed
-//!   within ±25 points, and the median latency of the answered at least 0.3× the predicted (latency
-//!   grows towards the bound). The low side is wide because past capacity the server does work for
-//!   requests their clients have given up on, which the model counts as failed at no cost
-//!   (measured: 58 to 81 % of the predicted served).
+//!   the bound (half the requests: what it has not served by the phase's end). Measured: requests
+//!   answered within [0.35×, 1.5×] of the predicted, the share failed within [−25, +35] points of
+//!   the predicted (the same check seen from the failures), and the median latency of the answered
+//!   at least 0.3× the predicted (latency grows towards the bound). The low side is wide because
+//!   past capacity the server also works for requests their clients have given up on (they wait in
+//!   its accept queue, request and all), which the model counts as failed at no cost: measured, 51
+//!   to 100 % of the predicted served, the less the busier the host.
 //!
 //! Each phase lasts [`PHASE`]; the server idles between phases so that its queue drains.
 
@@ -64,16 +66,16 @@ use testkit::served::Served;
 
 /// The shares of the predicted capacity offered near and past it (and 0.5: half of it).
 const NEAR: f64 = 0.75;
-const PAST: f64 = 3.0;
+const PAST: f64 = 2.0;
 /// Half and near capacity: failures allowed, as a share of the requests offered.
 const BELOW_FAILED_SHARE: f64 = 0.05;
 /// Half the capacity: the median latency within [low × predicted, high × predicted + slack].
 const HALF_LATENCY: (f64, f64) = (0.3, 4.0);
 const HALF_SLACK_MS: f64 = 20.0;
 /// Past capacity: requests answered within [low × predicted, high × predicted].
-const PAST_SERVED: (f64, f64) = (0.4, 1.6);
-/// Past capacity: the share failed within this many points (a fraction) of the predicted share.
-const PAST_FAILED_POINTS: f64 = 0.25;
+const PAST_SERVED: (f64, f64) = (0.35, 1.5);
+/// Past capacity: the share failed within [predicted − low, predicted + high] (fractions).
+const PAST_FAILED: (f64, f64) = (0.25, 0.35);
 /// Past capacity: the median latency of the answered at least this share of the predicted one.
 const PAST_LATENCY_SHARE: f64 = 0.3;
 
@@ -164,25 +166,31 @@ fn one_pod_below_near_and_past_its_capacity_matches_the_kubernetes_model() {
     let probe = runtime.block_on(open_loop(addr, BASE_RPS, PHASE, timeout, PATH));
     let (_, failed, base_ms) = measured(&probe);
     assert_eq!(failed, 0, "failures at {BASE_RPS} requests a second");
-    let before = group.usage().unwrap();
-    let busy = runtime.block_on(async {
-        let load = Load::start(addr, BUSY_WORKERS, PATH);
-        tokio::time::sleep(PHASE).await;
-        load.finish().await
-    });
-    let cpu_s = (group.usage().unwrap() - before).as_secs_f64();
-    let (answered, failed, busy_ms) = measured(&busy);
-    assert_eq!(failed, 0, "failures under the closed loop");
-    let cpu_per_request = cpu_s / answered as f64;
+    let busy = || {
+        let before = group.usage().unwrap();
+        let busy = runtime.block_on(async {
+            let load = Load::start(addr, BUSY_WORKERS, PATH);
+            tokio::time::sleep(PHASE).await;
+            load.finish().await
+        });
+        let cpu_s = (group.usage().unwrap() - before).as_secs_f64();
+        let (answered, failed, busy_ms) = measured(&busy);
+        assert_eq!(failed, 0, "failures under the closed loop");
+        let cpu_per_request = cpu_s / answered as f64;
+        println!(
+            "busy: {answered} answered ({:.0}/s) using {:.2} cores, {:.0} µs of CPU each, median \
+             {busy_ms:.1} ms: predicted capacity {:.0} requests a second",
+            answered as f64 / PHASE.as_secs_f64(),
+            cpu_s / PHASE.as_secs_f64(),
+            cpu_per_request * 1e6,
+            cores / cpu_per_request
+        );
+        cpu_per_request
+    };
+    let cpu_per_request = busy();
     let capacity = cores / cpu_per_request;
     let model = one_pod(&inputs, cpu_per_request, base_ms);
-    println!(
-        "alone: median {base_ms:.1} ms; busy: {answered} answered ({:.0}/s) using {:.2} cores, \
-         {:.0} µs of CPU each, median {busy_ms:.1} ms: predicted capacity {capacity:.0} requests a second",
-        answered as f64 / PHASE.as_secs_f64(),
-        cpu_s / PHASE.as_secs_f64(),
-        cpu_per_request * 1e6
-    );
+    println!("alone: median {base_ms:.1} ms");
 
     let mut problems: Vec<String> = Vec::new();
     for share in [0.5, NEAR, PAST] {
@@ -231,20 +239,33 @@ fn one_pod_below_near_and_past_its_capacity_matches_the_kubernetes_model() {
                 ));
             }
         } else {
-            let (low, high) = (PAST_SERVED.0 * p_served, PAST_SERVED.1 * p_served);
+            // The host's speed drifts: the CPU per request measured again after this phase
+            // brackets the prediction with the one before.
+            std::thread::sleep(timeout * 2);
+            let again = one_pod(&inputs, busy(), base_ms);
+            let (p_again, _, _) = predict(&again, rate, PHASE.as_secs());
+            let (p_low, p_high) = (p_served.min(p_again), p_served.max(p_again));
+            let (low, high) = (PAST_SERVED.0 * p_low, PAST_SERVED.1 * p_high);
             if !(low..=high).contains(&answered) {
                 problems.push(format!(
-                    "{name}: {answered} served, predicted {p_served:.0}, bound [{low:.0}, {high:.0}]"
+                    "{name}: {answered} served, predicted {p_low:.0} to {p_high:.0}, bound \
+                     [{low:.0}, {high:.0}]"
                 ));
             }
             // What the model has not served by the phase's end waits past the bound or fails.
-            let (share_failed, p_share_failed) = (failed / offered, 1.0 - p_served / offered);
-            if (share_failed - p_share_failed).abs() > PAST_FAILED_POINTS {
+            let share_failed = failed / offered;
+            let p_share_failed = 1.0 - p_served / offered;
+            let (low, high) = (
+                1.0 - p_high / offered - PAST_FAILED.0,
+                1.0 - p_low / offered + PAST_FAILED.1,
+            );
+            if !(low..=high).contains(&share_failed) {
                 problems.push(format!(
-                    "{name}: {:.1} % failed, predicted {:.1} %, bound ±{:.0} points",
+                    "{name}: {:.1} % failed, predicted {:.1} %, bound [{:.1}, {:.1}] %",
                     share_failed * 100.0,
                     p_share_failed * 100.0,
-                    PAST_FAILED_POINTS * 100.0
+                    low * 100.0,
+                    high * 100.0
                 ));
             }
             if median_ms < PAST_LATENCY_SHARE * p_median_ms || median_ms < 10.0 * base_ms {
