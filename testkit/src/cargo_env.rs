@@ -8,7 +8,10 @@
 //! environment of a shell.
 
 use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::process::Command;
+
+use crate::paths::{target_dir, workspace_root};
 
 /// Variables cargo sets for a program it runs, by exact name.
 const NAMES: &[&str] = &[
@@ -42,4 +45,17 @@ fn is_inherited(name: &OsStr) -> bool {
         return false;
     };
     NAMES.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+}
+
+/// `target/debug/BIN`, built with `cargo build -p PACKAGE --bin BIN` so that it is the code under
+/// test (a test of another package has no `CARGO_BIN_EXE_` for it). Panics if the build fails.
+pub fn build_binary(package: &str, bin: &str) -> PathBuf {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command
+        .args(["build", "-p", package, "--bin", bin])
+        .current_dir(workspace_root());
+    remove_inherited(&mut command);
+    let status = command.status().expect("cargo runs");
+    assert!(status.success(), "cargo build --bin {bin}: {status}");
+    target_dir().join("debug").join(bin)
 }

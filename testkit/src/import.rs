@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::cargo_env;
 use crate::logs::LogBuffer;
-use crate::paths::{target_dir, workspace_root};
+use crate::paths::target_dir;
 use crate::process::Supervised;
 use crate::procfs;
 
@@ -116,17 +116,7 @@ pub fn valid_rows(prefix: &str, n: u64) -> String {
 pub fn import_job_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let mut command =
-                Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-            command
-                .args(["build", "-p", "k8s-server", "--bin", "import-job"])
-                .current_dir(workspace_root());
-            cargo_env::remove_inherited(&mut command);
-            let status = command.status().expect("cargo runs");
-            assert!(status.success(), "cargo build --bin import-job: {status}");
-            target_dir().join("debug/import-job")
-        })
+        .get_or_init(|| cargo_env::build_binary("k8s-server", "import-job"))
         .clone()
 }
 

@@ -1,5 +1,6 @@
 //! A small, bounded load: a few workers sending the same request in a loop, each answer recorded with
-//! when it was sent and how long it took. Only ever aimed at a server on this machine.
+//! when it was sent and how long it took; or an open-loop load at a fixed rate ([`open_loop`]). Only
+//! ever aimed at a server on this machine.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +14,9 @@ use crate::reply::Reply;
 
 /// The pause between two requests of one worker, which bounds the request rate.
 const PACE: Duration = Duration::from_millis(5);
+
+/// The error of a request of [`open_loop`] given up after its timeout.
+pub const TIMED_OUT: &str = "timed out";
 
 /// One request under load.
 #[derive(Debug, Clone)]
@@ -95,4 +99,41 @@ impl Load {
         samples.sort_by_key(|sample| sample.sent);
         samples
     }
+}
+
+/// An open-loop load: `rate` requests a second of `GET target` for `duration`, each sent at its own
+/// time on a connection of its own whatever the earlier ones are doing (as independent clients
+/// arrive; a closed loop such as [`Load`] or wrk waits for answers and so never offers more than
+/// the server serves), and given up after `timeout` (its reply is then the error [`TIMED_OUT`]).
+/// Returns every sample, in the order they were sent.
+pub async fn open_loop(
+    addr: SocketAddr,
+    rate: f64,
+    duration: Duration,
+    timeout: Duration,
+    target: &'static str,
+) -> Vec<Sample> {
+    let started = Instant::now();
+    let count = (rate * duration.as_secs_f64()).round() as usize;
+    let mut requests = Vec::with_capacity(count);
+    for i in 0..count {
+        let due = started + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        let sent = started.elapsed();
+        requests.push(tokio::spawn(async move {
+            let reply = tokio::time::timeout(timeout, try_send(addr, "GET", target, &[]))
+                .await
+                .unwrap_or_else(|_| Err(TIMED_OUT.to_owned()));
+            Sample {
+                sent,
+                latency: started.elapsed() - sent,
+                reply,
+            }
+        }));
+    }
+    let mut samples = Vec::with_capacity(count);
+    for request in requests {
+        samples.push(request.await.expect("a request task panicked"));
+    }
+    samples
 }

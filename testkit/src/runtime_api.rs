@@ -12,7 +12,9 @@
 //!
 //! It runs on plain threads (one per connection, HTTP/1.1 keep-alive) so that its own overhead stays
 //! a few microseconds even in a debug build. `cargo xtask bench` times `lambda-fn`'s `bootstrap` and
-//! the Node.js handler with it; a test can run any function process against it the same way.
+//! the Node.js handler with it ([`run_function`]); a test can run any function process against it
+//! the same way, or keep several [`Environment`]s and hand each invocations as Lambda's router
+//! would (the decision lab's calibration does).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -82,73 +84,15 @@ pub fn run_function(
     event: &[u8],
     warm: usize,
 ) -> Result<ProcessRun> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            remaining: 1 + warm,
-            ..State::default()
-        }),
-        changed: Condvar::new(),
-        event: event.to_vec(),
-    });
-    let acceptor = {
-        let shared = shared.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { break };
-                if shared.state.lock().unwrap().closed {
-                    break;
-                }
-                let shared = shared.clone();
-                std::thread::spawn(move || {
-                    let _ = serve_connection(&shared, stream);
-                });
-            }
-        })
-    };
-    command.env("AWS_LAMBDA_RUNTIME_API", addr.to_string());
-    let result = measure(command, log, &shared, 1 + warm);
-    // Release held `next` requests and the acceptor (a last connection wakes it).
-    shared.state.lock().unwrap().closed = true;
-    shared.changed.notify_all();
-    let _ = TcpStream::connect(addr);
-    let _ = acceptor.join();
-    result
-}
-
-fn measure(command: &mut Command, log: &Path, shared: &Shared, total: usize) -> Result<ProcessRun> {
-    let name = format!("{:?} (output in {})", command.get_program(), log.display());
-    let started = Instant::now();
-    let mut function =
-        Supervised::spawn_logged(command, log).with_context(|| format!("cannot start {name}"))?;
-    let limit = Duration::from_secs(60);
-    let mut state = shared.state.lock().unwrap();
-    while state.responses.len() < total && state.error.is_none() {
-        let (next, timeout) = shared
-            .changed
-            .wait_timeout(state, Duration::from_millis(100))
-            .unwrap();
-        state = next;
-        if timeout.timed_out() {
-            drop(state);
-            if let Some(status) = function.try_wait()? {
-                bail!("{name} exited ({status})");
-            }
-            if started.elapsed() > limit {
-                bail!("{name} did not answer {total} invocations within {limit:?}");
-            }
-            state = shared.state.lock().unwrap();
-        }
-    }
-    if let Some(error) = &state.error {
-        bail!("{name} reported an error: {error}");
-    }
+    let mut environment = Environment::start(command, log, event)?;
+    environment.invoke(1 + warm);
+    environment.wait_answered(1 + warm, Duration::from_secs(60))?;
+    let state = environment.shared.state.lock().unwrap();
     let (first_id, first_at, first_response) = state.responses[0].clone();
-    let cold_start = first_at.duration_since(started);
+    let cold_start = first_at.duration_since(environment.started);
     let init = state
         .first_next
-        .map_or(cold_start, |at| at.duration_since(started));
+        .map_or(cold_start, |at| at.duration_since(environment.started));
     let warm = state.responses[1..]
         .iter()
         .map(|(id, at, _)| {
@@ -157,8 +101,8 @@ fn measure(command: &mut Command, log: &Path, shared: &Shared, total: usize) -> 
         })
         .collect();
     drop(state);
-    let peak_rss_kib =
-        procfs::peak_rss_kib(function.pid()).context("VmHWM missing from /proc/PID/status")?;
+    let peak_rss_kib = procfs::peak_rss_kib(environment.function.pid())
+        .context("VmHWM missing from /proc/PID/status")?;
     let peak_rss_mib = peak_rss_kib as f64 / 1024.0;
     debug_assert!(first_id.ends_with("-0"));
     Ok(ProcessRun {
@@ -168,6 +112,114 @@ fn measure(command: &mut Command, log: &Path, shared: &Shared, total: usize) -> 
         peak_rss_mib,
         first_response,
     })
+}
+
+/// One execution environment: a function process with a Runtime API of its own, handed
+/// invocations of one event when asked. The process is ended when the value is dropped.
+pub struct Environment {
+    addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    acceptor: Option<std::thread::JoinHandle<()>>,
+    function: Supervised,
+    /// When the process was spawned.
+    started: Instant,
+    name: String,
+}
+
+impl Environment {
+    /// Starts a Runtime API on `127.0.0.1` with no invocation yet and spawns the function with
+    /// `command` (to which it adds `AWS_LAMBDA_RUNTIME_API`; its output goes to the file `log`).
+    pub fn start(command: &mut Command, log: &Path, event: &[u8]) -> Result<Environment> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+            event: event.to_vec(),
+        });
+        let acceptor = {
+            let shared = shared.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(stream) = stream else { break };
+                    if shared.state.lock().unwrap().closed {
+                        break;
+                    }
+                    let shared = shared.clone();
+                    std::thread::spawn(move || {
+                        let _ = serve_connection(&shared, stream);
+                    });
+                }
+            })
+        };
+        command.env("AWS_LAMBDA_RUNTIME_API", addr.to_string());
+        let name = format!("{:?} (output in {})", command.get_program(), log.display());
+        let started = Instant::now();
+        let function = Supervised::spawn_logged(command, log)
+            .with_context(|| format!("cannot start {name}"))?;
+        Ok(Environment {
+            addr,
+            shared,
+            acceptor: Some(acceptor),
+            function,
+            started,
+            name,
+        })
+    }
+
+    /// Queues `count` more invocations: the function's held `next` request gets the first at once.
+    pub fn invoke(&self, count: usize) {
+        self.shared.state.lock().unwrap().remaining += count;
+        self.shared.changed.notify_all();
+    }
+
+    /// Waits until `total` invocations in all are answered, failing if the function reports an
+    /// error, exits, or has not answered within `limit` of its start.
+    pub fn wait_answered(&mut self, total: usize, limit: Duration) -> Result<()> {
+        let name = &self.name;
+        let mut state = self.shared.state.lock().unwrap();
+        while state.responses.len() < total && state.error.is_none() {
+            let (next, timeout) = self
+                .shared
+                .changed
+                .wait_timeout(state, Duration::from_millis(100))
+                .unwrap();
+            state = next;
+            if timeout.timed_out() {
+                drop(state);
+                if let Some(status) = self.function.try_wait()? {
+                    bail!("{name} exited ({status})");
+                }
+                if self.started.elapsed() > limit {
+                    bail!("{name} did not answer {total} invocations within {limit:?}");
+                }
+                state = self.shared.state.lock().unwrap();
+            }
+        }
+        if let Some(error) = &state.error {
+            bail!("{name} reported an error: {error}");
+        }
+        Ok(())
+    }
+
+    /// The last response: when it arrived and its body (the response event JSON).
+    pub fn last_response(&self) -> Option<(Instant, String)> {
+        let state = self.shared.state.lock().unwrap();
+        (state.responses.last()).map(|(_, at, body)| (*at, body.clone()))
+    }
+}
+
+impl Drop for Environment {
+    /// Releases held `next` requests and the acceptor (a last connection wakes it); the function
+    /// process ends with its [`Supervised`] handle.
+    fn drop(&mut self) {
+        self.shared.state.lock().unwrap().closed = true;
+        self.shared.changed.notify_all();
+        let _ = TcpStream::connect(self.addr);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
 }
 
 /// One request as this server needs it.

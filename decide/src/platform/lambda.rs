@@ -58,29 +58,37 @@ pub struct State {
     served_total: f64,
 }
 
-impl Model for Lambda {
-    type State = State;
+/// What a burst of concurrent requests met ([`Lambda::burst`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Burst {
+    /// Requests answered, and those of them that met a cold start.
+    pub served: f64,
+    pub cold: f64,
+    /// Requests refused with 429 (API Gateway's throttle, or Lambda's past the concurrency limit
+    /// or the scaling rate).
+    pub throttled: f64,
+    /// Latency of a request on a warm environment, and of one that met a cold start, in ms.
+    pub latency_ms: f64,
+    pub cold_latency_ms: f64,
+}
 
-    fn start(&self) -> State {
-        State {
-            api_tokens: self.api_throttle.map_or(0.0, |(_, burst)| burst),
-            scaling_tokens: self.scaling_burst,
-            used: VecDeque::new(),
-            served_total: 0.0,
-        }
-    }
-
-    fn step(&self, mut s: State, t: u64, offered: f64) -> (State, Second) {
-        // API Gateway's throttle.
-        let allowed = match self.api_throttle {
+impl Lambda {
+    /// API Gateway's throttle: how many of `offered` pass it.
+    fn admit(&self, s: &mut State, offered: f64) -> f64 {
+        match self.api_throttle {
             Some((rate, burst)) => {
                 let (tokens, allowed) = bucket(s.api_tokens, rate, burst, offered);
                 s.api_tokens = tokens;
                 allowed
             }
             None => offered,
-        };
-        // Environments: provisioned ones, then on-demand ones alive from the reclaim window.
+        }
+    }
+
+    /// `needed` environments at second `t` (provisioned ones first): reclaims the idle ones, takes
+    /// the warm ones, and starts new ones within the concurrency limit and the scaling rate.
+    /// Returns (on-demand environments in use, of which new).
+    fn environments(&self, s: &mut State, t: u64, needed: f64) -> (f64, f64) {
         while s
             .used
             .front()
@@ -89,12 +97,6 @@ impl Model for Lambda {
             s.used.pop_front();
         }
         let alive = s.used.front().map_or(0.0, |(_, n)| *n);
-        let duration_s = self.duration_ms / 1000.0;
-        let needed = if allowed > 0.0 {
-            (allowed * duration_s).ceil()
-        } else {
-            0.0
-        };
         let on_demand_needed = (needed - self.provisioned).max(0.0);
         let room = (self.concurrency_limit - self.provisioned - alive).max(0.0);
         let wanted_new = (on_demand_needed - alive).max(0.0).min(room);
@@ -112,6 +114,57 @@ impl Model for Lambda {
         if on_demand > 0.0 {
             s.used.push_back((t, on_demand));
         }
+        (on_demand, new)
+    }
+
+    /// `concurrent` requests arriving together at second `t`, each in flight until answered: what
+    /// a one-second step cannot say for a burst of a few requests, whose Little's-law concurrency
+    /// (requests a second × duration) rounds up to one environment.
+    ///
+    /// The rule ("Understanding Lambda function scaling",
+    /// https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html, read 2026-12-07):
+    /// concurrency is the number of in-flight requests, and an execution environment handles one
+    /// request at a time, so the burst needs `concurrent` environments. Warm ones (alive within the
+    /// reclaim window) serve first; new ones start within the concurrency limit (the reservation)
+    /// and the scaling rate, each request on one paying the cold start; the rest are throttled
+    /// (429). API Gateway's throttle applies first. The cost of a burst is not modelled.
+    pub fn burst(&self, mut s: State, t: u64, concurrent: f64) -> (State, Burst) {
+        let allowed = self.admit(&mut s, concurrent);
+        let (on_demand, new) = self.environments(&mut s, t, allowed);
+        let served = allowed.min(self.provisioned.min(allowed) + on_demand);
+        let burst = Burst {
+            served,
+            cold: new.min(served),
+            throttled: concurrent - served,
+            latency_ms: self.duration_ms,
+            cold_latency_ms: self.cold_start_ms,
+        };
+        (s, burst)
+    }
+}
+
+impl Model for Lambda {
+    type State = State;
+
+    fn start(&self) -> State {
+        State {
+            api_tokens: self.api_throttle.map_or(0.0, |(_, burst)| burst),
+            scaling_tokens: self.scaling_burst,
+            used: VecDeque::new(),
+            served_total: 0.0,
+        }
+    }
+
+    fn step(&self, mut s: State, t: u64, offered: f64) -> (State, Second) {
+        let allowed = self.admit(&mut s, offered);
+        // Environments by Little's law: requests a second × the duration.
+        let duration_s = self.duration_ms / 1000.0;
+        let needed = if allowed > 0.0 {
+            (allowed * duration_s).ceil()
+        } else {
+            0.0
+        };
+        let (on_demand, new) = self.environments(&mut s, t, needed);
         // Served: what the environments in use can take in this second.
         let capacity = (self.provisioned.min(needed) + on_demand) / duration_s;
         let served = allowed.min(capacity);
@@ -239,5 +292,30 @@ mod tests {
         assert_eq!((first.served, first.throttled), (200.0, 100.0));
         let (_, second) = model.step(state, 1, 300.0);
         assert_eq!((second.served, second.throttled), (100.0, 200.0));
+    }
+
+    #[test]
+    fn a_burst_needs_an_environment_per_request_in_flight() {
+        // GIVEN 4 requests at once from zero, at 5 ms: a one-second step (Little's law) would need
+        // one environment for them
+        let model = lambda(5.0, 1_000.0);
+        let (_, second) = model.step(model.start(), 0, 4.0);
+        assert_eq!(second.cold, 1.0);
+        // WHEN they come as a burst: 4 cold starts; the next burst finds 4 warm environments
+        let (state, first) = model.burst(model.start(), 0, 4.0);
+        assert_eq!((first.served, first.cold, first.throttled), (4.0, 4.0, 0.0));
+        assert_eq!(first.cold_latency_ms, 13.0);
+        let (_, again) = model.burst(state, 1, 4.0);
+        assert_eq!((again.served, again.cold, again.throttled), (4.0, 0.0, 0.0));
+        assert_eq!(again.latency_ms, 5.0);
+    }
+
+    #[test]
+    fn a_burst_past_the_reserved_concurrency_is_throttled() {
+        let model = lambda(5.0, 2.0);
+        let (state, first) = model.burst(model.start(), 0, 4.0);
+        assert_eq!((first.served, first.cold, first.throttled), (2.0, 2.0, 2.0));
+        let (_, again) = model.burst(state, 1, 4.0);
+        assert_eq!((again.served, again.cold, again.throttled), (2.0, 0.0, 2.0));
     }
 }
