@@ -10,6 +10,7 @@
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use crate::paths::{target_dir, workspace_root};
 
@@ -47,15 +48,28 @@ fn is_inherited(name: &OsStr) -> bool {
     NAMES.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
-/// `target/debug/BIN`, built with `cargo build -p PACKAGE --bin BIN` so that it is the code under
-/// test (a test of another package has no `CARGO_BIN_EXE_` for it). Panics if the build fails.
-pub fn build_binary(package: &str, bin: &str) -> PathBuf {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command
-        .args(["build", "-p", package, "--bin", bin])
-        .current_dir(workspace_root());
-    remove_inherited(&mut command);
-    let status = command.status().expect("cargo runs");
-    assert!(status.success(), "cargo build --bin {bin}: {status}");
+/// The packages whose binaries tests run, always built together: cargo resolves features per
+/// selection of packages, so building them in one selection (the one `cargo xtask demo` builds)
+/// compiles their dependencies once for every caller, not once per package.
+pub const PRODUCT_PACKAGES: [&str; 2] = ["k8s-server", "lambda-fn"];
+
+/// `target/debug/BIN`, one of [`PRODUCT_PACKAGES`]' binaries, built (with all the others, once per
+/// process) so that it is the code under test: a test of another package has no `CARGO_BIN_EXE_`
+/// for it. Panics if the build fails.
+pub fn build_binary(bin: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        command.arg("build").current_dir(workspace_root());
+        for package in PRODUCT_PACKAGES {
+            command.args(["-p", package]);
+        }
+        remove_inherited(&mut command);
+        let status = command.status().expect("cargo runs");
+        assert!(
+            status.success(),
+            "cargo build of {PRODUCT_PACKAGES:?}: {status}"
+        );
+    });
     target_dir().join("debug").join(bin)
 }

@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use lambda_fn::import::ImportHandler;
@@ -111,13 +110,10 @@ pub fn valid_rows(prefix: &str, n: u64) -> String {
     file
 }
 
-/// `target/debug/import-job`, built (once per process) with `cargo build -p k8s-server --bin
-/// import-job` so that it is the code under test. Panics if the build fails.
+/// `target/debug/import-job`, the code under test (see [`cargo_env::build_binary`]). Panics if the
+/// build fails.
 pub fn import_job_binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| cargo_env::build_binary("k8s-server", "import-job"))
-        .clone()
+    cargo_env::build_binary("import-job")
 }
 
 /// How an `import-job` run ended.

@@ -101,7 +101,7 @@ impl Function {
         let logs = target_dir().join("calibrate-lambda");
         std::fs::create_dir_all(&logs).unwrap();
         Function {
-            binary: build_binary("lambda-fn", "lambda-fn"),
+            binary: build_binary("lambda-fn"),
             env,
             event,
             logs,

@@ -82,7 +82,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     println!("demo: cargo-lambda at {}", cargo_lambda.display());
     steps::run(
         "cargo build -p k8s-server -p lambda-fn (every binary)",
-        steps::cargo().args(["build", "-p", "k8s-server", "-p", "lambda-fn"]),
+        steps::cargo().arg("build").args(
+            testkit::cargo_env::PRODUCT_PACKAGES
+                .map(|p| ["-p", p])
+                .concat(),
+        ),
     )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
