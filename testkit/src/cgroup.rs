@@ -1,7 +1,16 @@
-//! A cgroup v1 memory group for one test: a process started in it is OOM-killed by the kernel once
-//! it uses more than the limit, as a container is under its memory limit. Needs root and a writable
-//! `/sys/fs/cgroup/memory` (the failure says so); the group is removed when the value is dropped.
+//! Control groups for one process under test, removed when the value is dropped (also when a test
+//! panics):
+//!
+//! - [`MemoryGroup`] (cgroup v1): a process started in it is OOM-killed by the kernel once it uses
+//!   more than the limit, as a container is under its memory limit.
+//! - [`CpuGroup`] (cgroup v1's `cpu` controller, or v2's where only that is mounted): a CPU quota,
+//!   changed while the process runs, as Lambda gives a function the share of a core its memory size
+//!   buys. The process is moved in before it runs (a v1 move waits for an RCU grace period, tens of
+//!   milliseconds: not something to time), and stopped there until the caller continues it.
+//!
+//! Both need root and a writable controller; the error says what to do.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -35,9 +44,7 @@ impl MemoryGroup {
     }
 
     fn write(&self, file: &str, value: u64) -> Result<(), String> {
-        let path = self.path.join(file);
-        std::fs::write(&path, value.to_string())
-            .map_err(|err| format!("cannot write {value} to {}: {err}", path.display()))
+        write_value(&self.path.join(file), &value.to_string())
     }
 
     /// A command that runs `program` inside the group from its first instruction on: a shell moves
@@ -74,13 +81,181 @@ impl MemoryGroup {
 }
 
 impl Drop for MemoryGroup {
-    /// Removes the group; waits up to 5 s for the processes in it to end first (a process still in
-    /// it keeps it from being removed).
     fn drop(&mut self) {
-        let started = Instant::now();
-        while std::fs::remove_dir(&self.path).is_err() && started.elapsed() < Duration::from_secs(5)
-        {
-            std::thread::sleep(Duration::from_millis(50));
+        remove_group(&self.path);
+    }
+}
+
+/// Removes a group; waits up to 5 s for the processes in it to end first (a process still in it
+/// keeps it from being removed).
+fn remove_group(path: &Path) {
+    let started = Instant::now();
+    while std::fs::remove_dir(path).is_err() && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Where cgroup v1's cpu controller is mounted.
+const CPU_V1_ROOT: &str = "/sys/fs/cgroup/cpu";
+/// Where the cgroup v2 hierarchy is mounted when it is the only one.
+const V2_ROOT: &str = "/sys/fs/cgroup";
+
+/// What to do where no CPU cgroup can be made.
+pub const CPU_GROUP_HELP: &str = "run as root with the cpu controller mounted writable \
+     (cgroup v1 at /sys/fs/cgroup/cpu, or cgroup v2 at /sys/fs/cgroup with +cpu in its \
+     cgroup.subtree_control)";
+
+/// A CPU cgroup of its own whose quota can change while its process runs; removed on drop.
+pub struct CpuGroup {
+    path: PathBuf,
+    /// cgroup v2 (`cpu.max`) rather than v1 (`cpu.cfs_quota_us`).
+    v2: bool,
+    period: Duration,
+}
+
+impl CpuGroup {
+    /// Creates group `name` (made unique with this process's id) with the CFS `period`, its quota
+    /// unlimited. Fails, saying what to do ([`CPU_GROUP_HELP`]), where no CPU controller is writable.
+    pub fn create(name: &str, period: Duration) -> Result<CpuGroup, String> {
+        let leaf = format!("{name}-{}", std::process::id());
+        let v1 = Path::new(CPU_V1_ROOT);
+        let (path, v2) = if v1.join("cpu.cfs_quota_us").exists() {
+            (v1.join(leaf), false)
+        } else {
+            let root = Path::new(V2_ROOT);
+            let controllers = std::fs::read_to_string(root.join("cgroup.controllers"));
+            if !controllers.is_ok_and(|text| text.split_whitespace().any(|c| c == "cpu")) {
+                return Err(format!("no CPU cgroup controller: {CPU_GROUP_HELP}"));
+            }
+            // Delegating the controller to children; a no-op when it already is.
+            let _ = std::fs::write(root.join("cgroup.subtree_control"), "+cpu");
+            (root.join(leaf), true)
+        };
+        std::fs::create_dir(&path).map_err(|err| {
+            format!(
+                "cannot create the CPU cgroup {} ({err}): {CPU_GROUP_HELP}",
+                path.display()
+            )
+        })?;
+        let group = CpuGroup { path, v2, period };
+        if !group.v2 {
+            group.write("cpu.cfs_period_us", &period.as_micros().to_string())?;
         }
+        group.set_share(None)?;
+        Ok(group)
+    }
+
+    /// Sets the quota to `share` of one core per period (`None`: unlimited). Instant: the kernel
+    /// applies it from the next period on.
+    pub fn set_share(&self, share: Option<f64>) -> Result<(), String> {
+        self.quota_change(share).apply()
+    }
+
+    /// The change [`CpuGroup::set_share`] makes, to apply later (from another thread).
+    pub fn quota_change(&self, share: Option<f64>) -> QuotaChange {
+        let period = self.period.as_micros() as u64;
+        // The kernel's least quota is 1 ms.
+        let quota = share.map(|share| ((period as f64 * share).round() as u64).max(1000));
+        let (file, value) = match (self.v2, quota) {
+            (false, Some(quota)) => ("cpu.cfs_quota_us", quota.to_string()),
+            (false, None) => ("cpu.cfs_quota_us", "-1".to_owned()),
+            (true, Some(quota)) => ("cpu.max", format!("{quota} {period}")),
+            (true, None) => ("cpu.max", format!("max {period}")),
+        };
+        QuotaChange {
+            file: self.path.join(file),
+            value,
+        }
+    }
+
+    /// How many periods the group has been throttled in (`nr_throttled` of `cpu.stat`).
+    pub fn throttled_periods(&self) -> u64 {
+        std::fs::read_to_string(self.path.join("cpu.stat"))
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find_map(|line| line.strip_prefix("nr_throttled "))
+                    .and_then(|count| count.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    fn write(&self, file: &str, value: &str) -> Result<(), String> {
+        write_value(&self.path.join(file), value)
+    }
+
+    /// `command` run inside the group, stopped (SIGSTOP) before its first instruction: a shell moves
+    /// itself into the group, stops, and once continued (SIGCONT) becomes `command`'s program with
+    /// its arguments, working directory and the environment set on it. Only that environment: the
+    /// wrapped command starts from an empty one (as the bench's commands do).
+    pub fn stopped_command(&self, command: &Command) -> Command {
+        let procs = if self.v2 { "cgroup.procs" } else { "tasks" };
+        let mut wrapped = Command::new("/bin/sh");
+        wrapped
+            .arg("-c")
+            .arg(r#"echo $$ > "$0" && kill -STOP $$ && exec "$@""#)
+            .arg(self.path.join(procs))
+            .arg(command.get_program())
+            .args(command.get_args())
+            .env_clear();
+        for (key, value) in command.get_envs() {
+            if let Some(value) = value {
+                wrapped.env(key, value);
+            }
+        }
+        if let Some(dir) = command.get_current_dir() {
+            wrapped.current_dir(dir);
+        }
+        if command.get_envs().all(|(key, _)| key != "PATH") {
+            wrapped.env(
+                "PATH",
+                std::env::var_os("PATH").unwrap_or_else(OsString::new),
+            );
+        }
+        wrapped
+    }
+}
+
+/// A CPU group's new quota, not yet written.
+#[derive(Debug, Clone)]
+pub struct QuotaChange {
+    file: PathBuf,
+    value: String,
+}
+
+impl QuotaChange {
+    /// Writes it.
+    pub fn apply(&self) -> Result<(), String> {
+        write_value(&self.file, &self.value)
+    }
+}
+
+fn write_value(path: &Path, value: &str) -> Result<(), String> {
+    std::fs::write(path, value)
+        .map_err(|err| format!("cannot write {value} to {}: {err}", path.display()))
+}
+
+impl Drop for CpuGroup {
+    fn drop(&mut self) {
+        remove_group(&self.path);
+    }
+}
+
+/// Waits up to `limit` until process `pid` is stopped (state `T` in `/proc/PID/stat`).
+pub fn wait_stopped(pid: u32, limit: Duration) -> Result<(), String> {
+    let started = Instant::now();
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_err(|err| format!("process {pid} is gone ({err})"))?;
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        if state == Some('T') {
+            return Ok(());
+        }
+        if started.elapsed() > limit {
+            return Err(format!("process {pid} did not stop within {limit:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
