@@ -10,7 +10,6 @@
 //!
 //! Both need root and a writable controller; the error says what to do.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -207,10 +206,7 @@ impl CpuGroup {
             wrapped.current_dir(dir);
         }
         if command.get_envs().all(|(key, _)| key != "PATH") {
-            wrapped.env(
-                "PATH",
-                std::env::var_os("PATH").unwrap_or_else(OsString::new),
-            );
+            wrapped.env("PATH", std::env::var_os("PATH").unwrap_or_default());
         }
         wrapped
     }
