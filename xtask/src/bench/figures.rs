@@ -57,6 +57,8 @@ pub struct Figures<'a> {
 /// The goals and the calibration of Lambda as it runs on AWS.
 #[derive(Serialize)]
 pub struct AwsFigures {
+    /// Fresh processes per function and size.
+    pub processes: usize,
     /// The 128 MB hello-world inits over the published ones (1 = equal): the floor's and the
     /// Node.js hello world's.
     pub floor_vs_published: f64,
@@ -92,6 +94,7 @@ impl AwsFigures {
         let node_hello_vs_published = small.node_hello.init_ms_p50 / published.node20_init_ms[0];
         let within = |ratio: f64| (ratio - 1.0).abs() <= aws.calibration_tolerance;
         Some(AwsFigures {
+            processes: small.rust.cold_request_ms.len(),
             floor_vs_published,
             node_hello_vs_published,
             calibrated: within(floor_vs_published) && within(node_hello_vs_published),

@@ -240,12 +240,14 @@ pub struct AwsLambda {
     pub sizes: Vec<AwsSize>,
 }
 
-/// lambda-perf's hello-world init figures at `sizes_mb`.
+/// lambda-perf's hello-world figures at `sizes_mb`: init, and the duration of the first invocation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Published {
     pub source: String,
     pub rust_al2023_init_ms: [f64; 3],
     pub node20_init_ms: [f64; 3],
+    pub rust_al2023_duration_ms: [f64; 3],
+    pub node20_duration_ms: [f64; 3],
     pub sizes_mb: [u32; 3],
 }
 
