@@ -42,7 +42,7 @@ pub const CALIBRATION_TOLERANCE: f64 = 0.25;
 /// lambda-perf's published hello-world figures (x86_64, zip package), the means of ten cold starts
 /// each (Init Duration, and Duration of that first invocation), from its data file of 2026-08-22
 /// (read 2026-12-07).
-fn published() -> Published {
+pub fn published() -> Published {
     Published {
         source: "lambda-perf (github.com/maxday/lambda-perf), data/2026-08-22.json: x86_64, zip, \
                  mean Init Duration and Duration of 10 cold starts; read 2026-12-07"
