@@ -94,6 +94,19 @@ fn remove_group(path: &Path) {
     }
 }
 
+/// Removes the groups under `root` whose names start with `prefix` and that hold no process (the
+/// kernel refuses to remove any other).
+fn remove_empty_groups(root: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            let _ = std::fs::remove_dir(entry.path());
+        }
+    }
+}
+
 /// Where cgroup v1's cpu controller is mounted.
 const CPU_V1_ROOT: &str = "/sys/fs/cgroup/cpu";
 /// Where the cgroup v2 hierarchy is mounted when it is the only one.
@@ -115,8 +128,12 @@ pub struct CpuGroup {
 impl CpuGroup {
     /// Creates group `name` (made unique with this process's id) with the CFS `period`, its quota
     /// unlimited. Fails, saying what to do ([`CPU_GROUP_HELP`]), where no CPU controller is writable.
+    /// Empty groups `name-*` that a killed run left behind are removed first.
     pub fn create(name: &str, period: Duration) -> Result<CpuGroup, String> {
         let leaf = format!("{name}-{}", std::process::id());
+        for root in [CPU_V1_ROOT, V2_ROOT] {
+            remove_empty_groups(Path::new(root), &format!("{name}-"));
+        }
         let v1 = Path::new(CPU_V1_ROOT);
         let (path, v2) = if v1.join("cpu.cfs_quota_us").exists() {
             (v1.join(leaf), false)
