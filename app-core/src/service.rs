@@ -48,6 +48,15 @@ impl UserService {
         );
         result
     }
+
+    /// Sets up the store's connection ahead of the first lookup (see [`UserRepository::connect`]).
+    /// A store that cannot be reached now is no error: one warning is logged and the first lookup
+    /// connects as it would have.
+    pub async fn connect_store(&self) {
+        if let Err(err) = self.repo.connect().await {
+            tracing::warn!(error = %err, "user store not reachable at start-up; the first lookup will connect");
+        }
+    }
 }
 
 impl std::fmt::Debug for UserService {

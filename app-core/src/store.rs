@@ -30,6 +30,13 @@ use crate::domain::{User, UserId};
 pub trait UserRepository: Send + Sync + 'static {
     /// Reads the user with this id.
     async fn get(&self, id: &UserId) -> Result<Option<Arc<User>>, StoreError>;
+
+    /// Sets up what the first lookup would otherwise pay for (a network store's connection, TLS
+    /// handshake and first signed call), with the permissions lookups already use. The default has
+    /// nothing to set up.
+    async fn connect(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Where users are written to.

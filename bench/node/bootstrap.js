@@ -1,4 +1,4 @@
-// A minimal Lambda runtime for handler.js: the Runtime API loop (next invocation, call the handler,
+// A minimal Lambda runtime for handler.js (or the file HANDLER_FILE names, e.g. ./hello.js): the Runtime API loop (next invocation, call the handler,
 // post its result), as a custom runtime's bootstrap does it. AWS_LAMBDA_RUNTIME_API names the API.
 const http = require("http");
 
@@ -22,7 +22,7 @@ function request(method, path, body) {
 }
 
 async function main() {
-  const { handler } = require("./handler.js");
+  const { handler } = require(process.env.HANDLER_FILE || "./handler.js");
   for (;;) {
     const next = await request("GET", `${base}/next`);
     const requestId = next.headers["lambda-runtime-aws-request-id"];

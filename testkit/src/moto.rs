@@ -89,6 +89,54 @@ pub struct Moto {
     endpoint: String,
     program: PathBuf,
     process: Mutex<Option<Supervised>>,
+    /// The CA, certificate and key it serves HTTPS with, if it does.
+    tls: Option<[PathBuf; 3]>,
+}
+
+/// A certificate authority made for one run and a leaf certificate for `127.0.0.1` it signed (RSA
+/// 2048, as DynamoDB's endpoints present), in a folder removed on drop. Trust [`RunCa::ca`] with
+/// `SSL_CERT_FILE` (the workspace's binaries) or `NODE_EXTRA_CA_CERTS` (Node.js).
+pub struct RunCa {
+    dir: tempfile::TempDir,
+}
+
+impl RunCa {
+    /// Makes one with the `cryptography` package of moto's environment.
+    pub fn create() -> Result<RunCa, MotoError> {
+        let program = install()?;
+        let python = program.with_file_name("python");
+        let dir = tempfile::Builder::new()
+            .prefix("run-ca-")
+            .tempdir()
+            .map_err(|err| MotoError::Install(err.into()))?;
+        let output = Command::new(&python)
+            .arg("-c")
+            .arg(include_str!("moto-tls.py"))
+            .arg(dir.path())
+            .output()
+            .map_err(|err| MotoError::Install(err.into()))?;
+        if !output.status.success() {
+            return Err(MotoError::Install(anyhow::anyhow!(
+                "{} could not make the certificates: {}",
+                python.display(),
+                String::from_utf8_lossy(&output.stderr)
+            )));
+        }
+        Ok(RunCa { dir })
+    }
+
+    /// The CA's certificate (PEM): the one root to trust.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// The leaf certificate for `127.0.0.1` and its key (PEM).
+    fn leaf(&self) -> (PathBuf, PathBuf) {
+        (
+            self.dir.path().join("cert.pem"),
+            self.dir.path().join("key.pem"),
+        )
+    }
 }
 
 impl Moto {
@@ -109,13 +157,29 @@ impl Moto {
             endpoint: format!("http://127.0.0.1:{port}"),
             program: install()?,
             process: Mutex::new(None),
+            tls: None,
         };
         moto.start()?;
         Ok(moto)
     }
 
-    /// `http://127.0.0.1:PORT` (an IP address, not `localhost`: the S3 client then uses path-style
-    /// addressing).
+    /// [`Moto::launch`] serving HTTPS (`https://127.0.0.1:PORT`) with `ca`'s leaf certificate, as
+    /// AWS's endpoints are reached: a client pays a real handshake and trusts only what it is told.
+    pub fn launch_tls(port: u16, ca: &RunCa) -> Result<Moto, MotoError> {
+        let port = if port == 0 { free_port() } else { port };
+        let moto = Moto {
+            port,
+            endpoint: format!("https://127.0.0.1:{port}"),
+            program: install()?,
+            process: Mutex::new(None),
+            tls: Some([ca.ca(), ca.leaf().0, ca.leaf().1]),
+        };
+        moto.start()?;
+        Ok(moto)
+    }
+
+    /// `http://127.0.0.1:PORT` (`https://` from [`Moto::launch_tls`]; an IP address, not `localhost`:
+    /// the S3 client then uses path-style addressing).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
@@ -138,6 +202,9 @@ impl Moto {
         };
         let mut command = Command::new(&self.program);
         command.args(["-H", "127.0.0.1", "-p", &self.port.to_string()]);
+        if let Some([_, cert, key]) = &self.tls {
+            command.arg("-c").arg(cert).arg("-k").arg(key);
+        }
         let mut server = Supervised::spawn_logged(&mut command, &log)
             .map_err(|err| start_error(format!("could not be started: {err}")))?;
         let listening = ports::wait_listening(self.port, START_LIMIT, || match server.try_wait() {
@@ -183,8 +250,14 @@ impl Moto {
 
     /// SDK settings for this instance: the service's own loader (timeouts, HTTP client) pointed here,
     /// in [`REGION`], with fixed credentials.
+    /// Over HTTPS, the client trusts the run's CA alone.
     pub async fn sdk_config(&self, timeout: Duration) -> SdkConfig {
-        sdk_config_loader(timeout, crate::https::http_client())
+        let http_client = match &self.tls {
+            Some([ca, ..]) => crate::https::http_client_trusting(ca)
+                .unwrap_or_else(|err| panic!("cannot read {}: {err}", ca.display())),
+            None => crate::https::http_client(),
+        };
+        sdk_config_loader(timeout, http_client)
             .endpoint_url(&self.endpoint)
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new(
@@ -388,4 +461,42 @@ fn log_path(port: u16) -> PathBuf {
     let dir = target_dir().join("moto");
     let _ = std::fs::create_dir_all(&dir);
     dir.join(format!("moto-{port}.log"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn moto_over_tls_is_reached_with_the_run_ca_and_refused_without_it() {
+        // GIVEN moto serving HTTPS with a certificate of a CA made for this run
+        let ca = RunCa::create().unwrap_or_else(|err| panic!("{err}"));
+        let moto = Moto::launch_tls(0, &ca).unwrap_or_else(|err| panic!("{err}"));
+        assert!(moto.endpoint().starts_with("https://127.0.0.1:"));
+
+        // WHEN a client trusting that CA alone makes a table, and one trusting the system's roots
+        // reads it
+        let table = moto.sample_table("tls").await;
+        let untrusting = sdk_config_loader(Duration::from_secs(2), crate::https::http_client())
+            .endpoint_url(moto.endpoint())
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new(
+                ACCESS_KEY, ACCESS_KEY, None, None, "testkit",
+            ))
+            .load()
+            .await;
+        let refused = Client::new(&untrusting)
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await;
+
+        // THEN the first works (over TLS) and the second fails the handshake
+        assert_eq!(moto.items(&table).await.len(), 3);
+        let error = format!("{}", DisplayErrorContext(refused.unwrap_err()));
+        assert!(
+            error.contains("certificate") || error.contains("UnknownIssuer"),
+            "{error}"
+        );
+    }
 }

@@ -10,6 +10,10 @@
 //!   one for graceful shutdown): `POST /2020-01-01/extension/register` answers with an identifier, and
 //!   `GET /2020-01-01/extension/event/next` is held until the measurement is over.
 //!
+//! With a [`CpuShare`] the process runs in a CPU cgroup as a function runs on Lambda: init on the
+//! full core, its invocations at the share of a core its memory size buys. The quota changes when
+//! the first `next` arrives (the end of init), before the invocation is handed out.
+//!
 //! It runs on plain threads (one per connection, HTTP/1.1 keep-alive) so that its own overhead stays
 //! a few microseconds even in a debug build. `cargo xtask bench` times `lambda-fn`'s `bootstrap` and
 //! the Node.js handler with it ([`run_function`]); a test can run any function process against it
@@ -26,7 +30,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 
-use crate::process::Supervised;
+use crate::cgroup::{self, CpuGroup, QuotaChange};
+use crate::process::{Signal, Supervised};
 use crate::procfs;
 
 /// The prefix of every Runtime API path.
@@ -73,6 +78,17 @@ struct Shared {
     state: Mutex<State>,
     changed: Condvar,
     event: Vec<u8>,
+    /// The invocations' quota, set when the first `next` arrives.
+    at_first_next: Option<QuotaChange>,
+}
+
+/// A function's CPU as Lambda gives it: the process runs in `group`, unthrottled during init, then
+/// at `invocations` of one core (memory size / 1,769 MB).
+pub struct CpuShare<'a> {
+    /// The process's own CPU group.
+    pub group: &'a CpuGroup,
+    /// The share of one core its invocations get.
+    pub invocations: f64,
 }
 
 /// Starts a Runtime API on `127.0.0.1`, spawns the function with `command` (to which it adds
@@ -84,7 +100,18 @@ pub fn run_function(
     event: &[u8],
     warm: usize,
 ) -> Result<ProcessRun> {
-    let mut environment = Environment::start(command, log, event)?;
+    run_function_in(command, log, event, warm, None)
+}
+
+/// [`run_function`], the process in `cpu`'s group when given (see [`Environment::start_in`]).
+pub fn run_function_in(
+    command: &mut Command,
+    log: &Path,
+    event: &[u8],
+    warm: usize,
+    cpu: Option<&CpuShare>,
+) -> Result<ProcessRun> {
+    let mut environment = Environment::start_in(command, log, event, cpu)?;
     environment.invoke(1 + warm);
     environment.wait_answered(1 + warm, Duration::from_secs(60))?;
     let state = environment.shared.state.lock().unwrap();
@@ -130,12 +157,26 @@ impl Environment {
     /// Starts a Runtime API on `127.0.0.1` with no invocation yet and spawns the function with
     /// `command` (to which it adds `AWS_LAMBDA_RUNTIME_API`; its output goes to the file `log`).
     pub fn start(command: &mut Command, log: &Path, event: &[u8]) -> Result<Environment> {
+        Environment::start_in(command, log, event, None)
+    }
+
+    /// [`Environment::start`], the process in `cpu`'s group when given: moved in and stopped before
+    /// the clock starts, continued with the quota unlimited, switched to the invocations' share at
+    /// its first `next`. `command` then gets only the environment set on it (see
+    /// [`CpuGroup::stopped_command`]).
+    pub fn start_in(
+        command: &mut Command,
+        log: &Path,
+        event: &[u8],
+        cpu: Option<&CpuShare>,
+    ) -> Result<Environment> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
             event: event.to_vec(),
+            at_first_next: cpu.map(|cpu| cpu.group.quota_change(Some(cpu.invocations))),
         });
         let acceptor = {
             let shared = shared.clone();
@@ -154,9 +195,23 @@ impl Environment {
         };
         command.env("AWS_LAMBDA_RUNTIME_API", addr.to_string());
         let name = format!("{:?} (output in {})", command.get_program(), log.display());
-        let started = Instant::now();
-        let function = Supervised::spawn_logged(command, log)
+        let mut in_group = match cpu {
+            Some(cpu) => {
+                cpu.group.set_share(None).map_err(anyhow::Error::msg)?;
+                Some(cpu.group.stopped_command(command))
+            }
+            None => None,
+        };
+        let mut started = Instant::now();
+        let function = Supervised::spawn_logged(in_group.as_mut().unwrap_or(command), log)
             .with_context(|| format!("cannot start {name}"))?;
+        if in_group.is_some() {
+            cgroup::wait_stopped(function.pid(), Duration::from_secs(10))
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("{name} did not stop in its cgroup"))?;
+            started = Instant::now();
+            function.signal(Signal::CONT);
+        }
         Ok(Environment {
             addr,
             shared,
@@ -238,12 +293,20 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> Result<()> {
         let path = request.path.split('?').next().unwrap_or_default();
         if request.method == "GET" && path == format!("{BASE}/invocation/next") {
             let arrived = Instant::now();
-            shared
-                .state
-                .lock()
-                .unwrap()
-                .first_next
-                .get_or_insert(arrived);
+            let first = {
+                let mut state = shared.state.lock().unwrap();
+                let first = state.first_next.is_none();
+                state.first_next.get_or_insert(arrived);
+                first
+            };
+            // Init is over: the invocations' CPU share from now on.
+            if let (true, Some(change)) = (first, &shared.at_first_next)
+                && let Err(err) = change.apply()
+            {
+                shared.state.lock().unwrap().error = Some(err);
+                shared.changed.notify_all();
+                return Ok(());
+            }
             let Some(id) = wait_for_invocation(shared) else {
                 return Ok(());
             };
@@ -389,6 +452,7 @@ fn write_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cgroup::CpuGroup;
 
     #[test]
     fn requests_with_either_body_framing_are_read() {
@@ -446,5 +510,58 @@ conn.getresponse()
         assert_eq!(run.first_response, r#"{"statusCode":200}"#);
         assert_eq!(run.warm.len(), 1);
         assert!(run.cold_start >= run.init && run.init > Duration::ZERO);
+    }
+
+    #[test]
+    fn invocations_run_at_the_cpu_share_and_init_on_the_full_core() {
+        // GIVEN a function that spins for 300 ms of wall time during init and again in its
+        // invocation, and answers with the CPU time it got in each
+        let script = r#"
+import http.client, json, os, time
+def spin(seconds):
+    cpu, end = time.process_time(), time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    return time.process_time() - cpu
+init = spin(0.3)
+conn = http.client.HTTPConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
+conn.request("GET", "/2018-06-01/runtime/invocation/next")
+reply = conn.getresponse()
+reply.read()
+rid = reply.getheader("Lambda-Runtime-Aws-Request-Id")
+body = json.dumps({"init": init, "invocation": spin(0.3)})
+conn.request("POST", f"/2018-06-01/runtime/invocation/{rid}/response", body=body)
+conn.getresponse().read()
+"#;
+        let group = CpuGroup::create("coldstart-test", Duration::from_millis(20))
+            .unwrap_or_else(|err| panic!("{err}"));
+        let mut command = Command::new("python3");
+        command.args(["-c", script]);
+        let log = std::env::temp_dir().join(format!("runtime-api-cpu-{}.log", std::process::id()));
+
+        // WHEN it runs in a CPU group at 5% of a core for its invocations
+        let share = CpuShare {
+            group: &group,
+            invocations: 0.05,
+        };
+        let run = run_function_in(&mut command, &log, b"{}", 0, Some(&share)).unwrap();
+        std::fs::remove_file(&log).ok();
+
+        // THEN the invocation got about 5% of its 300 ms (one 1 ms quota per 20 ms period, and one
+        // period of slack), and init far more: the quota changed at the first `next`
+        let cpu: serde_json::Value = serde_json::from_str(&run.first_response).unwrap();
+        let (init, invocation) = (
+            cpu["init"].as_f64().unwrap(),
+            cpu["invocation"].as_f64().unwrap(),
+        );
+        assert!(
+            invocation < 0.03,
+            "the invocation got {invocation} s of CPU"
+        );
+        assert!(
+            init > 0.1 && init > 4.0 * invocation,
+            "init got {init} s of CPU"
+        );
+        assert!(group.throttled_periods() > 0);
     }
 }

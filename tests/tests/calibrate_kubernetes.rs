@@ -152,7 +152,7 @@ fn one_pod_below_near_and_past_its_capacity_matches_the_kubernetes_model() {
     let timeout = Duration::from_secs_f64(inputs.params.kubernetes.queue_timeout_s.value);
     // GIVEN k8s-server on the embedded store in a CPU cgroup of the Deployment's request
     let binary = build_binary("k8s-server");
-    let group = CpuGroup::create("calibrate-pod", cores).unwrap_or_else(|err| panic!("{err}"));
+    let group = CpuGroup::limited("calibrate-pod", cores).unwrap_or_else(|err| panic!("{err}"));
     let port = free_port();
     let mut command: Command = group.command(&binary);
     command.env_clear().envs([

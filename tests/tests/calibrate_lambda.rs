@@ -137,7 +137,7 @@ fn ms(duration: Duration) -> f64 {
 
 /// One environment alone, as the bench times it: median cold start and warm duration, in ms.
 fn reference(function: &Function) -> (f64, f64, f64) {
-    let group = CpuGroup::create("calibrate-reference", CORES_PER_ENVIRONMENT)
+    let group = CpuGroup::limited("calibrate-reference", CORES_PER_ENVIRONMENT)
         .unwrap_or_else(|err| panic!("{err}"));
     let (mut init, mut cold, mut warm) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..REFERENCE_RUNS {
@@ -188,7 +188,7 @@ impl Router<'_> {
             } else if self.environments.len() < self.limit {
                 let index = self.environments.len();
                 let group =
-                    CpuGroup::create(&format!("calibrate-env-{index}"), CORES_PER_ENVIRONMENT)
+                    CpuGroup::limited(&format!("calibrate-env-{index}"), CORES_PER_ENVIRONMENT)
                         .unwrap_or_else(|err| panic!("{err}"));
                 let environment = Environment::start(
                     &mut self.function.command(&group),

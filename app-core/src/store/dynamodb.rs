@@ -22,6 +22,10 @@ use crate::domain::{User, UserId};
 /// The name of the key attribute.
 pub const KEY_ATTRIBUTE: &str = "id";
 
+/// The key [`UserRepository::connect`] reads: one `GetItem` (the only permission lookups have) that
+/// opens the connection; whether such an item exists does not matter.
+pub const CONNECT_KEY: &str = "connect-probe";
+
 /// The budget of one batch write when the client has no operation timeout (the service's own clients
 /// always have one: `STORE_TIMEOUT_MS`).
 const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(1);
@@ -58,6 +62,24 @@ impl DynamoDbStore {
         &self.table
     }
 
+    /// One `GetItem` of `key`: the item, if there is one.
+    async fn get_item(
+        &self,
+        key: &str,
+    ) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY_ATTRIBUTE, AttributeValue::S(key.to_owned()))
+            .send()
+            .await
+            .map_err(|err| {
+                StoreError::from(classify(&format!("GetItem on table {}", self.table), err))
+            })?;
+        Ok(output.item)
+    }
+
     fn write_budget(&self) -> Duration {
         self.client
             .config()
@@ -70,17 +92,7 @@ impl DynamoDbStore {
 #[async_trait]
 impl UserRepository for DynamoDbStore {
     async fn get(&self, id: &UserId) -> Result<Option<Arc<User>>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(KEY_ATTRIBUTE, AttributeValue::S(id.as_str().to_owned()))
-            .send()
-            .await
-            .map_err(|err| {
-                StoreError::from(classify(&format!("GetItem on table {}", self.table), err))
-            })?;
-        let Some(item) = output.item else {
+        let Some(item) = self.get_item(id.as_str()).await? else {
             return Ok(None);
         };
         serde_dynamo::from_item(item)
@@ -91,6 +103,10 @@ impl UserRepository for DynamoDbStore {
                     self.table
                 ))
             })
+    }
+
+    async fn connect(&self) -> Result<(), StoreError> {
+        self.get_item(CONNECT_KEY).await.map(drop)
     }
 }
 
@@ -297,6 +313,49 @@ mod tests {
         );
         assert_eq!(user.created_at, "2024-01-15T09:30:00Z");
         assert_eq!(calls, 1);
+    }
+
+    /// A store whose every `GetItem` of [`CONNECT_KEY`] is answered with `status` and `body`.
+    fn store_connecting(status: u16, body: &str) -> (DynamoDbStore, Rule) {
+        let rule = mock!(Client::get_item)
+            .match_requests(|req| {
+                req.table_name() == Some(TABLE)
+                    && req.key().and_then(|key| key.get(KEY_ATTRIBUTE))
+                        == Some(&AttributeValue::S(CONNECT_KEY.into()))
+            })
+            .sequence()
+            .http_status(status, Some(body.to_owned()))
+            .repeatedly()
+            .build();
+        (canned_store(&[&rule], Duration::from_secs(1)), rule)
+    }
+
+    #[tokio::test]
+    async fn connecting_is_one_get_item_whatever_it_finds() {
+        let (store, rule) = store_connecting(200, "{}");
+
+        store.connect().await.unwrap();
+
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_store_unreachable_at_start_up_does_not_stop_the_service() {
+        let (store, rule) = store_connecting(500, &error_body("InternalServerError"));
+        let service = UserService::new(Arc::new(store.clone()));
+
+        // The error is the store's; the service logs it and goes on.
+        assert!(matches!(
+            store.connect().await,
+            Err(StoreError::Unavailable(_))
+        ));
+        service.connect_store().await;
+
+        assert!(
+            rule.num_calls() >= 2,
+            "the SDK retried: {}",
+            rule.num_calls()
+        );
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::results::{Function, LoadSection, Results, Summary};
+use super::results::{AwsLambda, Function, LoadSection, Results, Summary};
 
 /// The bare-hyper ceiling's name in the embedded section.
 pub const CEILING: &str = "ceiling";
@@ -50,6 +50,71 @@ pub struct Figures<'a> {
     /// The DynamoDB store's latency at its fewest connections (none in a run without the section).
     pub round_trip: Option<RoundTrip>,
     pub breakdown: Breakdown,
+    /// Lambda as it runs on AWS, when the run measured it.
+    pub aws: Option<AwsFigures>,
+}
+
+/// The goals and the calibration of Lambda as it runs on AWS.
+#[derive(Serialize)]
+pub struct AwsFigures {
+    /// Fresh processes per function and size.
+    pub processes: usize,
+    /// The 128 MB hello-world inits over the published ones (1 = equal): the floor's and the
+    /// Node.js hello world's.
+    pub floor_vs_published: f64,
+    pub node_hello_vs_published: f64,
+    /// Both within the tolerance: only then are the other figures quoted as AWS's.
+    pub calibrated: bool,
+    /// Published Node.js / Rust init ratio at 128 MB, and the emulation's.
+    pub published_ratio: f64,
+    pub emulated_ratio: f64,
+    /// Per memory size: the cold request over the limit (goal ≤ 5 ms), and the Node.js handler's
+    /// cold request over lambda-fn's.
+    pub sizes: Vec<AwsSizeChecks>,
+    /// At 128 MB: Node.js handler's cold request / lambda-fn's, goal ≥ 30.
+    pub vs_node_128: Option<Check>,
+    /// At 1,769 MB: lambda-fn's init over the floor's, goal ≤ 2 ms.
+    pub init_over_floor_1769: Option<Check>,
+}
+
+/// One memory size's checks.
+#[derive(Serialize)]
+pub struct AwsSizeChecks {
+    pub memory_mb: u32,
+    pub over_limit: Check,
+    pub vs_node: f64,
+}
+
+impl AwsFigures {
+    fn new(aws: &AwsLambda) -> Option<AwsFigures> {
+        let at = |mb: u32| aws.sizes.iter().find(|s| s.memory_mb == mb);
+        let small = at(128)?;
+        let published = &aws.published;
+        let floor_vs_published = small.floor.init_ms_p50 / published.rust_al2023_init_ms[0];
+        let node_hello_vs_published = small.node_hello.init_ms_p50 / published.node20_init_ms[0];
+        let within = |ratio: f64| (ratio - 1.0).abs() <= aws.calibration_tolerance;
+        Some(AwsFigures {
+            processes: small.rust.cold_request_ms.len(),
+            floor_vs_published,
+            node_hello_vs_published,
+            calibrated: within(floor_vs_published) && within(node_hello_vs_published),
+            published_ratio: published.node20_init_ms[0] / published.rust_al2023_init_ms[0],
+            emulated_ratio: small.node_hello.init_ms_p50 / small.floor.init_ms_p50,
+            sizes: (aws.sizes.iter())
+                .map(|s| AwsSizeChecks {
+                    memory_mb: s.memory_mb,
+                    over_limit: Check::at_most(s.rust.cold_request_ms_p50 - s.limit_ms, 5.0),
+                    vs_node: s.node.cold_request_ms_p50 / s.rust.cold_request_ms_p50,
+                })
+                .collect(),
+            vs_node_128: Some(Check::at_least(
+                small.node.cold_request_ms_p50 / small.rust.cold_request_ms_p50,
+                30.0,
+            )),
+            init_over_floor_1769: at(1769)
+                .map(|s| Check::at_most(s.rust.init_ms_p50 - s.floor.init_ms_p50, 2.0)),
+        })
+    }
 }
 
 /// How many fresh processes per start-to-ready measurement (and per Lambda function), and how many
@@ -348,6 +413,7 @@ impl Figures<'_> {
                 .map(|&c| round_trip(&run.dynamodb, c))
                 .transpose()?,
             breakdown: breakdown(run),
+            aws: run.lambda_aws.as_ref().and_then(AwsFigures::new),
         })
     }
 }

@@ -10,6 +10,8 @@
 //!    beside a raw `GetItem` loop on the same table.
 //! 5. Lambda: `bootstrap` (also with `AUTH=jwt`), a bare `lambda_runtime` floor and the seed's Node.js
 //!    handler, fresh processes through a local Runtime API: init, cold start, warm invocations, RSS.
+//!    Then Lambda as it runs on AWS ([`aws_lambda`]): the CPU share of each memory size, TLS to the
+//!    emulator, the published reference (`--phase lambda-aws --merge` runs it alone into the docs).
 //! 6. The criterion micro-benchmarks (the lookup, the token verification) and the sizes.
 //!
 //! Each phase is a function that returns its part of [`Results`]; `benchmarks.json` is that value,
@@ -18,6 +20,7 @@
 //! ([`render`]), so that `--render-only` renders them again without measuring. Everything listens on
 //! and is loaded through 127.0.0.1 only; every load is bounded in time.
 
+mod aws_lambda;
 mod build;
 mod figures;
 pub(crate) mod harness;
@@ -106,9 +109,13 @@ pub struct BenchArgs {
     /// from benchmarks.json
     #[arg(long)]
     render_only: bool,
-    /// Run this phase alone and print its data (to try a phase; writes no docs)
+    /// Run this phase alone and print its data (to try a phase; writes no docs unless --merge)
     #[arg(long, value_enum)]
     phase: Option<Phase>,
+    /// With --phase lambda-aws: put its data into benchmarks.json in place of the last run's and
+    /// render the page again (the rest of the page keeps its run and date)
+    #[arg(long, requires = "phase")]
+    merge: bool,
 }
 
 /// The phases `--phase` runs alone.
@@ -119,6 +126,7 @@ enum Phase {
     Scale,
     Dynamodb,
     Lambda,
+    LambdaAws,
     Micro,
 }
 
@@ -180,6 +188,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     loads.push(sample_load("Lambda cold starts"));
     let lambda = lambda(&b, &aws)?;
     drop(emulator);
+    loads.push(sample_load("Lambda as on AWS"));
+    let lambda_aws = Some(aws_lambda::measure(&b)?);
     let micro = if micro {
         loads.push(sample_load("criterion"));
         micro::run(&b.cores)?
@@ -207,6 +217,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         server,
         scale,
         lambda,
+        lambda_aws,
         sizes: Sizes {
             k8s_server: harness::file_size(&a.k8s_server)?,
             bootstrap: harness::file_size(&a.bootstrap)?,
@@ -233,6 +244,21 @@ fn one_phase(b: &Bench, phase: Phase) -> Result<()> {
                 Phase::Dynamodb => serde_json::to_value(dynamodb_load(b, &aws)?)?,
                 _ => serde_json::to_value(lambda(b, &aws)?)?,
             }
+        }
+        Phase::LambdaAws => {
+            let section = aws_lambda::measure(b)?;
+            if b.args.merge {
+                let out = (b.args.out.clone()).unwrap_or_else(|| workspace_root().join("docs"));
+                let mut results = Results::read(&out.join("benchmarks.json"))?;
+                results.lambda_aws = Some(section);
+                write(&out, &results)?;
+                println!(
+                    "bench: merged into {}/benchmarks.{{md,json,svg}}",
+                    out.display()
+                );
+                return Ok(());
+            }
+            serde_json::to_value(section)?
         }
         Phase::Micro => serde_json::to_value(micro::run(&b.cores)?)?,
     };

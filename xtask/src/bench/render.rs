@@ -130,6 +130,41 @@ mod tests {
     }
 
     #[test]
+    fn lambda_as_on_aws_without_a_cpu_cgroup_is_marked_not_measured_with_what_to_do() {
+        // GIVEN a run whose machine had no writable CPU cgroup
+        let mut results = committed();
+        let why = format!(
+            "no CPU cgroup controller: {}",
+            testkit::cgroup::CPU_GROUP_HELP
+        );
+        results.lambda_aws = Some(crate::bench::results::AwsLambda {
+            date: "2026-12-07 19:00 UTC".into(),
+            load1: 0.1,
+            not_measured: Some(why.clone()),
+            period_ms: 20.0,
+            published: crate::bench::aws_lambda::published(),
+            calibration_tolerance: 0.25,
+            sizes: Vec::new(),
+        });
+
+        // WHEN the page is rendered
+        let page = page(&results).unwrap();
+
+        // THEN the section says so and what to do, with no figures
+        let section = page
+            .split("## Lambda as it runs on AWS")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap();
+        assert!(
+            section.contains(&format!("**Not measured** in this run: {why}")),
+            "{section}"
+        );
+        assert!(section.contains("run as root"), "{section}");
+        assert!(!section.contains("| memory (share) |"), "{section}");
+    }
+
+    #[test]
     fn every_target_row_has_its_measured_value_goal_and_verdict() {
         // GIVEN the committed run, with k8s-server made twice as fast as the ceiling at 16
         // connections and the package made 7 MB

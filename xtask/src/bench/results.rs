@@ -21,6 +21,9 @@ pub struct Results {
     /// `k8s-server` holding thousands of open keep-alive connections.
     pub scale: Scale,
     pub lambda: LambdaSection,
+    /// Lambda as it runs on AWS: CPU share per memory size, TLS (absent from runs before it).
+    #[serde(default)]
+    pub lambda_aws: Option<AwsLambda>,
     pub sizes: Sizes,
     /// The criterion benchmarks, fastest first.
     pub micro: Vec<Micro>,
@@ -219,6 +222,66 @@ pub struct Function {
     pub warm_invoke_ms_p50: f64,
     pub warm_invoke_ms_p99: f64,
     pub peak_rss_mib: f64,
+}
+
+/// Lambda as it runs on AWS (`aws_lambda`): when and at what load it was measured, or why not, and
+/// per memory size each function's figures beside the published reference.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AwsLambda {
+    pub date: String,
+    pub load1: f64,
+    /// Why the phase measured nothing (no writable CPU cgroup), and what to do.
+    pub not_measured: Option<String>,
+    /// The CFS period of the CPU groups.
+    pub period_ms: f64,
+    pub published: Published,
+    /// How close (a fraction) the 128 MB hello-world inits must come to the published ones.
+    pub calibration_tolerance: f64,
+    pub sizes: Vec<AwsSize>,
+}
+
+/// lambda-perf's hello-world figures at `sizes_mb`: init, and the duration of the first invocation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Published {
+    pub source: String,
+    pub rust_al2023_init_ms: [f64; 3],
+    pub node20_init_ms: [f64; 3],
+    pub rust_al2023_duration_ms: [f64; 3],
+    pub node20_duration_ms: [f64; 3],
+    pub sizes_mb: [u32; 3],
+}
+
+/// One memory size: its share of a core, the functions, and the limit (the floor's init plus the
+/// first TLS `GetItem` of a bare SDK client at that share).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AwsSize {
+    pub memory_mb: u32,
+    pub share: f64,
+    pub limit_ms: f64,
+    pub first_getitem_ms: Vec<f64>,
+    pub first_getitem_ms_p50: f64,
+    /// `lambda-fn`.
+    pub rust: AwsFunction,
+    /// The bare `lambda_runtime` hello world.
+    pub floor: AwsFunction,
+    /// The seed's Node.js handler (SDK v3).
+    pub node: AwsFunction,
+    /// A hello-world Node.js handler (no SDK), lambda-perf's kind.
+    pub node_hello: AwsFunction,
+}
+
+/// One function at one size, medians over fresh processes: init, the first request's own duration
+/// (first `next` → its response), the cold request as the caller sees it (spawn → first response),
+/// what Lambda bills for it (init + first request, each rounded up to the ms), warm invocations.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AwsFunction {
+    pub init_ms_p50: f64,
+    pub first_request_ms_p50: f64,
+    pub cold_request_ms_p50: f64,
+    pub billed_cold_ms_p50: f64,
+    pub warm_ms_p50: Option<f64>,
+    pub warm_ms_p99: Option<f64>,
+    pub cold_request_ms: Vec<f64>,
 }
 
 /// Artifact sizes: `target/server/k8s-server`, the Lambda `bootstrap` and its zip, the part of

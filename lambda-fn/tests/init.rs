@@ -1,0 +1,42 @@
+//! The function's init as a process against a local Runtime API: what it does before the first
+//! invocation.
+
+use std::process::Command;
+
+use testkit::lambda::EventSource;
+use testkit::ports::free_port;
+use testkit::runtime_api::run_function;
+
+#[test]
+fn a_store_unreachable_during_init_is_one_warning_and_init_goes_on() {
+    // GIVEN the function pointed at a DynamoDB endpoint where nothing listens
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-fn"));
+    command.env_clear().envs([
+        ("USER_STORE", "dynamodb"),
+        ("USERS_TABLE", "Users"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("STORE_TIMEOUT_MS", "300"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "user-lookup"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+    ]);
+    let event = EventSource::HttpApiDefault.event("GET", "/users/u-1", &[]);
+    let log = std::env::temp_dir().join(format!("lambda-fn-init-{}.log", std::process::id()));
+
+    // WHEN it starts and gets one invocation
+    let run = run_function(&mut command, &log, &serde_json::to_vec(&event).unwrap(), 0).unwrap();
+    let output = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_file(&log).ok();
+
+    // THEN init ended (the invocation is answered: the store is unavailable) after one warning
+    let answer: serde_json::Value = serde_json::from_str(&run.first_response).unwrap();
+    assert_eq!(answer["statusCode"], 503, "{}", run.first_response);
+    let warnings = output
+        .matches("user store not reachable at start-up")
+        .count();
+    assert_eq!(warnings, 1, "{output}");
+}
