@@ -116,13 +116,12 @@ impl BearerAuth {
             return Err(AuthError::InvalidToken);
         }
         let now = unix_now();
-        let hash = cache::hash(token);
-        let cached = self.verified.get(&hash, now, |key| self.keys.holds(key));
+        let cached = self.verified.get(token, now, |key| self.keys.holds(key));
         let verified = match cached {
             Some(verified) => verified,
             None => {
                 let (verified, key) = self.verify(token).await?;
-                self.verified.insert(hash, verified, key, now);
+                self.verified.insert(token, verified, key, now);
                 verified
             }
         };

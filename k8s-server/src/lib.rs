@@ -19,7 +19,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use app_core::http::{AppState, Contract, Readiness, server_router, with_contract};
@@ -28,7 +28,7 @@ use axum::http::HeaderValue;
 use axum::http::header::CONNECTION;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -102,7 +102,8 @@ mod limits {
     /// Most headers in one request; more is answered 431.
     pub const MAX_HEADERS: usize = 64;
     /// How long a client may take to send its request head before the connection is closed (slow
-    /// clients otherwise hold connections forever).
+    /// clients otherwise hold connections forever): counted from the connection's start, then from
+    /// the end of each response (see `Heads`).
     pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
     /// While a listener is at its cap, a connection that has not sent a whole request head this long
     /// after it was accepted is closed, to make room (the header read timeout shortened under
@@ -286,11 +287,11 @@ impl Cap {
     }
 
     /// Completes when the connection should give its slot up: every [`limits::HEAD_TIMEOUT_AT_CAP`]
-    /// until its first request head has arrived (`asked`), it does if the cap is reached.
-    async fn crowded_out(slots: Arc<Semaphore>, asked: Arc<AtomicBool>) {
+    /// until its first request head has arrived, it does if the cap is reached.
+    async fn crowded_out(slots: Arc<Semaphore>, heads: Arc<Heads>) {
         loop {
             tokio::time::sleep(limits::HEAD_TIMEOUT_AT_CAP).await;
-            if asked.load(Ordering::Relaxed) {
+            if heads.asked() {
                 return std::future::pending().await;
             }
             if slots.available_permits() == 0 {
@@ -318,8 +319,8 @@ impl Connections {
     fn new(app: &Contract, draining: Option<Readiness>, cap: Cap) -> Self {
         let mut builder = http1::Builder::new();
         builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits::HEADER_READ_TIMEOUT)
+            // Ours, armed once per connection (`Heads`): hyper's arms a timer for every request.
+            .header_read_timeout(None)
             .max_headers(limits::MAX_HEADERS)
             .max_buf_size(limits::MAX_HEAD_BYTES);
         Self {
@@ -335,15 +336,17 @@ impl Connections {
     fn serve(&self, stream: TcpStream, slot: Option<OwnedSemaphorePermit>) {
         let _ = stream.set_nodelay(true);
         let (app, draining) = (self.app.clone(), self.draining.clone());
-        let asked = Arc::new(AtomicBool::new(false));
+        let heads = Arc::new(Heads::new());
         let service = service_fn({
-            let asked = asked.clone();
+            let heads = heads.clone();
             move |request| {
-                asked.store(true, Ordering::Relaxed);
+                heads.arrived();
                 let response = app.clone().call(request);
                 let draining = draining.clone();
+                let heads = heads.clone();
                 async move {
                     let mut response = response.await?;
+                    heads.awaited();
                     if draining.is_some_and(|readiness| !readiness.is_ready()) {
                         response
                             .headers_mut()
@@ -357,21 +360,22 @@ impl Connections {
         let mut stop = self.stop.subscribe();
         let open = self.cap.open.clone();
         open.increment(1.0);
-        let crowded_out = Cap::crowded_out(self.cap.slots.clone(), asked.clone());
+        let crowded_out = Cap::crowded_out(self.cap.slots.clone(), heads.clone());
         let crowded_out_count = self.cap.crowded_out.clone();
         tokio::spawn(async move {
             let mut connection = std::pin::pin!(connection);
+            let mut deadline = std::pin::pin!(tokio::time::sleep(limits::HEADER_READ_TIMEOUT));
             let result = tokio::select! {
-                result = connection.as_mut() => result,
+                result = heads.guard(connection.as_mut(), deadline.as_mut()) => result,
                 () = async { let _ = stop.wait_for(|stop| *stop).await; } => {
                     // hyper's graceful shutdown closes an idle connection, lets a busy one finish
                     // its request, and also closes one that has not sent its first request yet:
                     // that one is left to send it (answered with `Connection: close`, or closed by
                     // the header read timeout).
-                    if asked.load(Ordering::Relaxed) {
+                    if heads.asked() {
                         connection.as_mut().graceful_shutdown();
                     }
-                    connection.await
+                    heads.guard(connection, deadline).await
                 }
                 () = crowded_out => {
                     crowded_out_count.increment(1);
@@ -379,8 +383,18 @@ impl Connections {
                     Ok(())
                 }
             };
-            if let Err(err) = result {
-                tracing::debug!(error = %err, "connection ended with an error");
+            match result {
+                Ok(()) => {}
+                Err(HeadWait::Failed(err)) => {
+                    tracing::debug!(error = %err, "connection ended with an error");
+                }
+                // As hyper's own header read timeout would have it logged.
+                Err(HeadWait::TimedOut) => {
+                    tracing::debug!(
+                        error = "read header from client timeout",
+                        "connection ended with an error"
+                    );
+                }
             }
             open.decrement(1.0);
             drop((slot, stop));
@@ -392,6 +406,94 @@ impl Connections {
     async fn shutdown(self) {
         self.stop.send_replace(true);
         self.stop.closed().await;
+    }
+}
+
+/// The request heads of one connection, for the header read timeout and the [`Cap`]: whether one
+/// has arrived, and since when the next one is awaited.
+///
+/// hyper's own header read timeout arms a timer (a boxed sleep, put in and taken out of the timer
+/// wheel) for every request head. This one is armed once per connection: each request records, in
+/// an atomic, that a head arrived and when its response was ready (from then on the next head is
+/// awaited), and the connection's one deadline is checked only when it passes, then moved on to
+/// [`limits::HEADER_READ_TIMEOUT`] after the wait began (tokio moves a deadline later without
+/// touching its wheel). So the defence is the same: a connection that does not complete a head
+/// within 10 s of its start or of its last response (a slowloris trickle, an idle kept-alive
+/// connection) is closed. The wait starts when the response is ready rather than when hyper has
+/// written it (a client that does not read a response for 10 s is closed as well).
+struct Heads {
+    /// The connection's start: `awaited_since` counts from it.
+    start: tokio::time::Instant,
+    /// Nanoseconds after `start` at which the next head began to be awaited, or [`Heads::BUSY`]
+    /// while a request is being answered.
+    awaited_since: AtomicU64,
+    asked: AtomicBool,
+}
+
+/// How a connection guarded by [`Heads::guard`] ended, when not well.
+enum HeadWait {
+    Failed(hyper::Error),
+    TimedOut,
+}
+
+impl Heads {
+    const BUSY: u64 = u64::MAX;
+
+    fn new() -> Self {
+        Self {
+            start: tokio::time::Instant::now(),
+            awaited_since: AtomicU64::new(0),
+            asked: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a request head has arrived on this connection.
+    fn asked(&self) -> bool {
+        self.asked.load(Ordering::Relaxed)
+    }
+
+    /// A request head arrived: no head is awaited until its response is ready.
+    fn arrived(&self) {
+        self.asked.store(true, Ordering::Relaxed);
+        self.awaited_since.store(Self::BUSY, Ordering::Relaxed);
+    }
+
+    /// A response is ready: the next head is awaited from now on.
+    fn awaited(&self) {
+        let since = self
+            .start
+            .elapsed()
+            .as_nanos()
+            .min(u128::from(Self::BUSY - 1)) as u64;
+        self.awaited_since.store(since, Ordering::Relaxed);
+    }
+
+    /// Runs `connection` to its end, or until a head has been awaited for
+    /// [`limits::HEADER_READ_TIMEOUT`] by `deadline` (the connection's one timer).
+    async fn guard<C>(
+        &self,
+        mut connection: std::pin::Pin<&mut C>,
+        mut deadline: std::pin::Pin<&mut tokio::time::Sleep>,
+    ) -> Result<(), HeadWait>
+    where
+        C: Future<Output = hyper::Result<()>>,
+    {
+        loop {
+            tokio::select! {
+                biased;
+                result = connection.as_mut() => return result.map_err(HeadWait::Failed),
+                () = deadline.as_mut() => {
+                    let due = match self.awaited_since.load(Ordering::Relaxed) {
+                        Self::BUSY => tokio::time::Instant::now() + limits::HEADER_READ_TIMEOUT,
+                        since => self.start + Duration::from_nanos(since) + limits::HEADER_READ_TIMEOUT,
+                    };
+                    if due <= tokio::time::Instant::now() {
+                        return Err(HeadWait::TimedOut);
+                    }
+                    deadline.as_mut().reset(due);
+                }
+            }
+        }
     }
 }
 

@@ -621,3 +621,89 @@ fn a_provider_never_reached_is_a_503_auth_unavailable_with_retry_after() {
     assert_eq!(reply.header("retry-after"), Some("1"));
     assert_eq!(reply.header("www-authenticate"), None);
 }
+
+/// Seconds from `since` until the server closes `stream`, which sends `trickle` one byte a second
+/// (nothing once it is sent); `None` if still open after 20 s.
+fn closed_after(mut stream: std::net::TcpStream, since: Instant, trickle: &[u8]) -> Option<f64> {
+    use std::io::{Read, Write};
+    stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut trickle = trickle.iter();
+    let mut buffer = [0u8; 4096];
+    while since.elapsed() < Duration::from_secs(20) {
+        if let Some(byte) = trickle.next() {
+            // A write to a connection the server closed may fail: that is the close.
+            if stream.write_all(&[*byte]).is_err() {
+                return Some(since.elapsed().as_secs_f64());
+            }
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(since.elapsed().as_secs_f64()),
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(err) if err.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return Some(since.elapsed().as_secs_f64()),
+        }
+    }
+    None
+}
+
+/// One request on `stream`, its response read whole (the sample user's JSON ends with `}}`).
+fn ask(stream: &mut std::net::TcpStream) {
+    use std::io::{Read, Write};
+    stream
+        .write_all(b"GET /users/u-1 HTTP/1.1\r\nHost: test\r\n\r\n")
+        .unwrap();
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !response.ends_with(b"}}") {
+        let read = stream.read(&mut buffer).expect("a response");
+        assert!(read > 0, "closed before the response");
+        response.extend_from_slice(&buffer[..read]);
+    }
+    assert!(response.starts_with(b"HTTP/1.1 200"), "{response:?}");
+}
+
+#[test]
+fn a_connection_gets_10_s_for_each_request_head_from_its_start_and_after_each_response() {
+    // GIVEN the server with its default limits
+    let server = Server::start(&[]);
+    let connect = || std::net::TcpStream::connect(server.addr()).unwrap();
+    let trickled = b"GET /users/u-1 HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+    let (silent, trickling, kept_alive) = std::thread::scope(|scope| {
+        // WHEN one client connects and sends nothing
+        let silent = scope.spawn(|| closed_after(connect(), Instant::now(), b""));
+        // AND one trickles a request head, a byte a second, from its start
+        let trickling = scope.spawn(|| closed_after(connect(), Instant::now(), trickled));
+        // AND one asks at once, again after 6 s (kept alive), then trickles its third head
+        let kept_alive = scope.spawn(|| {
+            let mut stream = connect();
+            ask(&mut stream);
+            std::thread::sleep(Duration::from_secs(6));
+            ask(&mut stream);
+            closed_after(stream, Instant::now(), trickled)
+        });
+        (
+            silent.join().unwrap(),
+            trickling.join().unwrap(),
+            kept_alive.join().unwrap(),
+        )
+    });
+
+    // THEN each is closed 10 s after its head began to be awaited: from the connection's start,
+    // or from the last response (not from the connection's start: the kept-alive one was answered
+    // twice and got 10 s for its third head)
+    for (what, closed) in [
+        ("silent", silent),
+        ("trickling", trickling),
+        ("kept alive, after its second response", kept_alive),
+    ] {
+        let closed = closed.unwrap_or_else(|| panic!("{what}: still open after 20 s"));
+        assert!(
+            (9.5..12.5).contains(&closed),
+            "{what}: closed after {closed:.1} s"
+        );
+    }
+}

@@ -7,9 +7,10 @@
 //! would be a guess).
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
@@ -52,7 +53,8 @@ pub(super) struct Keys {
     endpoint: Endpoint,
     /// The shortest time between two fetches.
     refetch_interval: Duration,
-    held: RwLock<Arc<KeySet>>,
+    /// Read on every request (see `cache`) without a lock; replaced whole by a fetch.
+    held: ArcSwap<KeySet>,
     /// When the last fetch started; holding the lock means fetching (one fetch at a time, and the
     /// requests that wait for it then find its keys).
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
@@ -73,7 +75,7 @@ impl Keys {
                 connector: OnceLock::new(),
             },
             refetch_interval,
-            held: RwLock::default(),
+            held: ArcSwap::default(),
             last_fetch: tokio::sync::Mutex::new(None),
         }
     }
@@ -103,7 +105,7 @@ impl Keys {
             Ok(keys) => {
                 tracing::info!(url = %self.endpoint.url, keys = keys.len(), "JWKS fetched");
                 let keys = Arc::new(keys);
-                *self.held.write().unwrap_or_else(|p| p.into_inner()) = keys.clone();
+                self.held.store(keys.clone());
                 keys.get(kid).cloned().ok_or(KeyError::UnknownKid)
             }
             Err(err) => {
@@ -115,7 +117,7 @@ impl Keys {
 
     /// Whether the keys held still include `key`: the same key id for the same published key.
     pub(super) fn holds(&self, key: &Key) -> bool {
-        let held = self.held.read().unwrap_or_else(|p| p.into_inner());
+        let held = self.held.load();
         key.jwk
             .common
             .key_id
@@ -125,7 +127,7 @@ impl Keys {
     }
 
     fn held(&self) -> Arc<KeySet> {
-        self.held.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.held.load_full()
     }
 }
 
