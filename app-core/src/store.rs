@@ -53,6 +53,16 @@ pub enum StoreError {
     Failed(String),
 }
 
+impl StoreError {
+    /// The failure as one word (`unavailable`, `failed`): a span's `error.type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "unavailable",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
 impl From<AwsError> for StoreError {
     fn from(err: AwsError) -> Self {
         match err {
