@@ -54,12 +54,9 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The failure as one word (`unavailable`, `failed`): a span's `error.type`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Unavailable(_) => "unavailable",
-            Self::Failed(_) => "failed",
-        }
+    /// Whether a retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
     }
 }
 

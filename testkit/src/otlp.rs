@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use app_core::config::Env;
+use app_core::telemetry::{self, LogSettings, traces};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -71,6 +73,26 @@ impl Receiver {
                 });
             }
         });
+        receiver
+    }
+
+    /// Starts a receiver and makes this process export every span to it as `service_name`
+    /// (`telemetry::init` with the standard variables; once per process, as the subscriber is global).
+    pub async fn export_this_process(service_name: &str) -> Receiver {
+        let receiver = Receiver::start().await;
+        let endpoint = receiver.endpoint();
+        let settings = LogSettings::read(&Env::from_fn(|name| match name {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some(endpoint.clone()),
+            "OTEL_TRACES_SAMPLER" => Some("always_on".to_owned()),
+            "OTEL_SERVICE_NAME" => Some(service_name.to_owned()),
+            _ => None,
+        }))
+        .expect("trace settings");
+        telemetry::init(&settings, &crate::https::transport());
+        assert!(
+            traces::enabled(),
+            "traces were already set up otherwise in this process"
+        );
         receiver
     }
 

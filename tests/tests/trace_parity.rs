@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app_core::config::Env;
 use app_core::service::UserService;
 use app_core::store::dynamodb::DynamoDbStore;
-use app_core::telemetry::{self, LogSettings, traces};
+use app_core::telemetry::traces;
 use testkit::contract::CASES;
 use testkit::lambda::{self, EventSource};
 use testkit::moto::Moto;
@@ -97,16 +96,7 @@ fn trace_id(n: usize) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_front_door_produces_the_same_span_tree() {
     // GIVEN the process exporting every span to a receiver, and one service on moto's DynamoDB
-    let receiver = Receiver::start().await;
-    let endpoint = receiver.endpoint();
-    let settings = LogSettings::read(&Env::from_fn(|name| match name {
-        "OTEL_EXPORTER_OTLP_ENDPOINT" => Some(endpoint.clone()),
-        "OTEL_TRACES_SAMPLER" => Some("always_on".to_owned()),
-        "OTEL_SERVICE_NAME" => Some("users".to_owned()),
-        _ => None,
-    }))
-    .expect("trace settings");
-    telemetry::init(&settings, &testkit::https::transport());
+    let receiver = Receiver::export_this_process("users").await;
     assert!(traces::enabled());
     let moto = Moto::shared();
     let table = moto.sample_table("traces").await;

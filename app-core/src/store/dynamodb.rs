@@ -84,7 +84,7 @@ impl UserRepository for DynamoDbStore {
             .map_err(|err| {
                 StoreError::from(classify(&format!("GetItem on table {}", self.table), err))
             });
-        record_outcome(&span, &output, StoreError::kind);
+        record_outcome(&span, &output, StoreError::is_transient);
         let output = output?;
         let Some(item) = output.item else {
             return Ok(None);
@@ -140,7 +140,7 @@ impl UserWriter for DynamoDbStore {
                     StoreError::Unavailable(format!("{}: no answer within {budget:?}", what()))
                 })
                 .and_then(|sent| sent.map_err(|err| StoreError::from(classify(&what(), err))));
-            record_outcome(&span, &output, StoreError::kind);
+            record_outcome(&span, &output, StoreError::is_transient);
             let output = output?;
             pending = output
                 .unprocessed_items

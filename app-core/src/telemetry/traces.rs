@@ -300,15 +300,20 @@ pub enum AwsResource<'a> {
     Bucket(&'a str),
 }
 
-/// Records a call's outcome on its client `span`: `Err(error_type)` (a short, fixed word such as
-/// `unavailable`) sets `error.type` and the error status.
+/// Records a call's outcome on its `span`: an error sets the error status and `error.type`,
+/// `unavailable` when `transient` says a retry may succeed, else `failed`.
 pub fn record_outcome<T, E>(
     span: &tracing::Span,
     result: &Result<T, E>,
-    error_type: impl Fn(&E) -> &'static str,
+    transient: impl Fn(&E) -> bool,
 ) {
     if let Err(err) = result {
-        span.record("error.type", error_type(err));
+        let error_type = if transient(err) {
+            "unavailable"
+        } else {
+            "failed"
+        };
+        span.record("error.type", error_type);
         span.record("otel.status_code", "error");
     }
 }
