@@ -41,7 +41,7 @@ use opentelemetry_sdk::trace::{
 use tracing_subscriber::registry::LookupSpan;
 
 pub use settings::{
-    DEFAULT_SERVICE_NAME, EXPORT_TIMEOUT, ExportSettings, Root, SamplerSetting, TraceSettings, vars,
+    DEFAULT_SERVICE_NAME, EXPORT_TIMEOUT, ExportSettings, Root, SamplerSetting, TraceSettings,
 };
 
 use super::metric;

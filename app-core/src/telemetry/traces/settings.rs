@@ -8,37 +8,10 @@ use url::Url;
 
 use crate::config::{ConfigError, Env};
 
-/// The standard variables read here.
-pub mod vars {
-    /// The collector's base URL (`http://127.0.0.1:4318`); spans go to `<base>/v1/traces`. Unset:
-    /// no export, and nothing of OpenTelemetry is built.
-    pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
-    /// Only `http/protobuf` (the default) is supported.
-    pub const OTEL_EXPORTER_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
-    /// Extra request headers, `key1=value1,key2=value2` (values percent-decoded).
-    pub const OTEL_EXPORTER_OTLP_HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
-    /// The `service.name` resource attribute.
-    pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
-    /// Further resource attributes, `key1=value1,key2=value2`.
-    pub const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
-    /// `always_on`, `always_off`, `traceidratio`, `parentbased_always_on` (the default),
-    /// `parentbased_always_off`, `parentbased_traceidratio`.
-    pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
-    /// The ratio of the `*traceidratio` samplers, 0 to 1 (default 1).
-    pub const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
-
-    /// Every variable above.
-    pub const ALL: &[&str] = &[
-        OTEL_EXPORTER_OTLP_ENDPOINT,
-        OTEL_EXPORTER_OTLP_PROTOCOL,
-        OTEL_EXPORTER_OTLP_HEADERS,
-        OTEL_SERVICE_NAME,
-        OTEL_RESOURCE_ATTRIBUTES,
-        OTEL_TRACES_SAMPLER,
-        OTEL_TRACES_SAMPLER_ARG,
-    ];
-}
-use vars::*;
+use crate::config::vars::{
+    OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_PROTOCOL,
+    OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG,
+};
 
 /// The service name when `OTEL_SERVICE_NAME` is unset.
 pub const DEFAULT_SERVICE_NAME: &str = "user-lookup";
