@@ -46,6 +46,23 @@ pub mod vars {
     /// invocation remain (default 2000).
     pub const IMPORT_DEADLINE_MARGIN_MS: &str = "IMPORT_DEADLINE_MARGIN_MS";
 
+    /// Traces: the collector's base URL (`http://127.0.0.1:4318`); spans go to `<base>/v1/traces`. Unset:
+    /// no export, and nothing of OpenTelemetry is built.
+    pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    /// Only `http/protobuf` (the default) is supported.
+    pub const OTEL_EXPORTER_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+    /// Extra request headers, `key1=value1,key2=value2` (values percent-decoded).
+    pub const OTEL_EXPORTER_OTLP_HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+    /// The `service.name` resource attribute.
+    pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+    /// Further resource attributes, `key1=value1,key2=value2`.
+    pub const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+    /// `always_on`, `always_off`, `traceidratio`, `parentbased_always_on` (the default),
+    /// `parentbased_always_off`, `parentbased_traceidratio`.
+    pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
+    /// The ratio of the `*traceidratio` samplers, 0 to 1 (default 1).
+    pub const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+
     /// The variables the import binaries (`import-fn`, `import-job`) read.
     pub const IMPORT: &[&str] = &[
         USERS_TABLE,
@@ -55,6 +72,13 @@ pub mod vars {
         AWS_LAMBDA_LOG_FORMAT,
         AWS_LAMBDA_LOG_LEVEL,
         IMPORT_DEADLINE_MARGIN_MS,
+        OTEL_EXPORTER_OTLP_ENDPOINT,
+        OTEL_EXPORTER_OTLP_PROTOCOL,
+        OTEL_EXPORTER_OTLP_HEADERS,
+        OTEL_SERVICE_NAME,
+        OTEL_RESOURCE_ATTRIBUTES,
+        OTEL_TRACES_SAMPLER,
+        OTEL_TRACES_SAMPLER_ARG,
     ];
 
     /// Every variable above.
@@ -75,6 +99,13 @@ pub mod vars {
         JWT_REQUIRED_SCOPE,
         JWKS_REFETCH_INTERVAL_SECS,
         IMPORT_DEADLINE_MARGIN_MS,
+        OTEL_EXPORTER_OTLP_ENDPOINT,
+        OTEL_EXPORTER_OTLP_PROTOCOL,
+        OTEL_EXPORTER_OTLP_HEADERS,
+        OTEL_SERVICE_NAME,
+        OTEL_RESOURCE_ATTRIBUTES,
+        OTEL_TRACES_SAMPLER,
+        OTEL_TRACES_SAMPLER_ARG,
     ];
 }
 

@@ -15,6 +15,7 @@ mod openapi;
 mod path;
 mod probes;
 mod request_id;
+mod trace_context;
 mod users;
 
 use std::convert::Infallible;
@@ -34,6 +35,7 @@ pub use probes::Readiness;
 pub use request_id::{
     X_REQUEST_ID, callers_request_id, generate as generate_request_id, is_sane_request_id,
 };
+pub use trace_context::InvocationTrace;
 
 use crate::auth::Access;
 use crate::service::UserService;

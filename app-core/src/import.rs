@@ -33,6 +33,10 @@ pub use self::config::ImportConfig;
 pub use self::lines::{Line, LineReader, MAX_LINE_BYTES};
 pub use self::report::{ImportReport, MAX_LISTED_REJECTIONS, RejectCode, Rejection, ReportError};
 use self::row::{Verdict, judge};
+use tracing::Instrument;
+
+use crate::telemetry::traces::record_outcome;
+
 use crate::objects::{InvalidLocation, NoReport, ObjectError, ObjectLocation, ObjectStore};
 use crate::store::{StoreError, UserBatch, UserWriter};
 
@@ -118,10 +122,10 @@ impl ImportError {
     /// True when trying again later may succeed (timeouts, throttling, a store that is down); false for
     /// a missing table or bucket, refused credentials.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::Users(StoreError::Unavailable(_)) | Self::Objects(ObjectError::Unavailable(_))
-        )
+        match self {
+            Self::Users(err) => err.is_transient(),
+            Self::Objects(err) => err.is_transient(),
+        }
     }
 }
 
@@ -349,7 +353,29 @@ impl Importer {
     /// Imports `source` and writes the report to [`ObjectLocation::report_location`] (for the
     /// starting line of `options`); a key outside `imports/` is logged and skipped, a key too long
     /// for its report is logged and refused. A missing object gets a report with `OBJECT_NOT_FOUND`.
+    ///
+    /// With traces exported, the run is an `import` span (the object's bucket and key; the rows
+    /// imported and whether it completed), parent of the object read, each batch write and the
+    /// report's write.
     pub async fn run(
+        &self,
+        source: &ObjectLocation,
+        options: &ImportOptions,
+    ) -> Result<Outcome, ImportFailure> {
+        let span = import_span(source);
+        let outcome = self
+            .run_untraced(source, options)
+            .instrument(span.clone())
+            .await;
+        if let Ok(Outcome::Reported { report, .. }) = &outcome {
+            span.record("import.imported", report.imported);
+            span.record("import.complete", report.complete);
+        }
+        record_outcome(&span, &outcome, |failure| failure.error.is_transient());
+        outcome
+    }
+
+    async fn run_untraced(
         &self,
         source: &ObjectLocation,
         options: &ImportOptions,
@@ -490,3 +516,20 @@ pub async fn import_lines<R: AsyncBufRead + Unpin>(
 
 #[cfg(test)]
 mod tests;
+
+/// The span of one object's import (see [`Importer::run`]); a disabled span when traces are off.
+fn import_span(source: &ObjectLocation) -> tracing::Span {
+    if !crate::telemetry::traces::enabled() {
+        return tracing::Span::none();
+    }
+    tracing::info_span!(
+        "import",
+        otel.kind = "internal",
+        otel.status_code = tracing::field::Empty,
+        aws.s3.bucket = source.bucket(),
+        aws.s3.key = source.key(),
+        import.imported = tracing::field::Empty,
+        import.complete = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    )
+}

@@ -43,6 +43,13 @@ pub enum ObjectError {
     Failed(String),
 }
 
+impl ObjectError {
+    /// Whether a retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
 impl From<AwsError> for ObjectError {
     fn from(err: AwsError) -> Self {
         match err {

@@ -25,7 +25,7 @@ use crate::telemetry::{self, LogSettings};
 use crate::transport::{self, Transport, UnreadableCaBundle};
 
 /// Settings shared by both binaries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Which store serves lookups, and its settings.
     pub store: StoreSettings,
@@ -154,7 +154,7 @@ pub fn importer_from_sdk_config(sdk_config: &SdkConfig, table: &str) -> Importer
 pub async fn init_import(transport: Transport) -> Result<(Importer, ImportConfig), StartupError> {
     let config = ImportConfig::from_env()?;
     check_ca_bundle_of_process()?;
-    telemetry::init_on_stderr(&config.log);
+    telemetry::init_on_stderr(&config.log, &transport);
     let importer = build_importer(&config, &transport).await?;
     Ok((importer, config))
 }
@@ -212,7 +212,7 @@ pub async fn init_connected(transport: Transport) -> Result<AppState, StartupErr
 async fn init_service(transport: &Transport) -> Result<(Config, UserService), StartupError> {
     let config = Config::from_env()?;
     check_ca_bundle_of_process()?;
-    telemetry::init(&config.log);
+    telemetry::init(&config.log, transport);
     let service = build_service(&config.store, transport).await?;
     Ok((config, service))
 }

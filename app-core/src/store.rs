@@ -60,6 +60,13 @@ pub enum StoreError {
     Failed(String),
 }
 
+impl StoreError {
+    /// Whether a retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
 impl From<AwsError> for StoreError {
     fn from(err: AwsError) -> Self {
         match err {

@@ -119,10 +119,14 @@ fn lookup(c: &mut Criterion) {
     group.bench_function("server_router_get_user", |b| {
         b.to_async(&runtime).iter(|| send(&server, "/users/u-1"))
     });
-    app_core::telemetry::init(&LogSettings {
-        format: LogFormat::Text,
-        filter: "info".to_owned(),
-    });
+    app_core::telemetry::init(
+        &LogSettings {
+            format: LogFormat::Text,
+            filter: "info".to_owned(),
+            traces: app_core::telemetry::traces::TraceSettings::Off,
+        },
+        &k8s_server::transport::transport(),
+    );
     group.bench_function("server_router_get_user_with_info_logging", |b| {
         b.to_async(&runtime).iter(|| send(&server, "/users/u-1"))
     });

@@ -74,6 +74,7 @@ pub async fn run(args: Args) -> Result<(), StartupError> {
     let (importer, _) = startup::init_import(crate::transport::transport()).await?;
     let options = ImportOptions::default().from_line(args.from_line);
     let outcome = importer.run(&args.source, &options).await;
+    app_core::telemetry::traces::flush().await;
     let report = match outcome {
         Ok(Outcome::Reported { report, .. }) => report,
         // `Args::checked` let only keys with a report location through.

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use app_core::http::{AppState, Contract, Readiness, server_router, with_contract};
 use app_core::startup::{self, StartupError};
+use app_core::telemetry::traces;
 use axum::http::HeaderValue;
 use axum::http::header::CONNECTION;
 use hyper::server::conn::http1;
@@ -41,6 +42,8 @@ pub use config::{DEFAULT_MAX_CONNECTIONS, ServerConfig, vars};
 pub async fn run(shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
     let config = ServerConfig::from_env()?;
     let service = startup::init(transport::transport()).await?;
+    // Batched span export (when configured): the pod's spans leave once a second, off the request path.
+    tokio::spawn(traces::export_every(TRACE_EXPORT_PERIOD));
     let listener = listen(config.port).await?;
     let metrics_listener = listen(config.metrics_port).await?;
     tracing::info!(
@@ -53,10 +56,14 @@ pub async fn run(shutdown: impl Future<Output = ()> + Send + 'static) -> Result<
         delay: config.shutdown_delay,
         timeout: config.shutdown_timeout,
     };
-    serve(listener, service, shutdown, drain, config.max_connections)
-        .await
-        .map_err(StartupError::runtime)
+    let served = serve(listener, service, shutdown, drain, config.max_connections).await;
+    // The drained requests' spans.
+    traces::flush().await;
+    served.map_err(StartupError::runtime)
 }
+
+/// How often the server exports the spans finished since the last export.
+pub const TRACE_EXPORT_PERIOD: Duration = Duration::from_secs(1);
 
 /// A listener on `port` of every interface; a port in use is an error naming the address.
 async fn listen(port: u16) -> Result<TcpListener, StartupError> {

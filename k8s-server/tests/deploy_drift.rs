@@ -445,6 +445,7 @@ fn sam_env(function: &Value) -> BTreeMap<String, String> {
     let stand_in = |var: &str| match var {
         vars::JWKS_URL => "https://issuer.example/.well-known/jwks.json",
         vars::JWT_REQUIRED_SCOPE => "users:read",
+        vars::OTEL_EXPORTER_OTLP_ENDPOINT => "http://127.0.0.1:4318",
         _ => "Users",
     };
     function["Properties"]["Environment"]["Variables"]

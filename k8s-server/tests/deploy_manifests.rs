@@ -153,6 +153,15 @@ fn cluster(objects: &[Value]) -> Vec<Pod> {
             labels_of(&[("app.kubernetes.io/name", "other")]),
         ),
         in_app_namespace("a debug pod", labels_of(&[("run", "debug")])),
+        // The OpenTelemetry Collector as its Helm chart labels it.
+        Pod::new(
+            "otel collector",
+            "opentelemetry",
+            labels_of(&[
+                ("app.kubernetes.io/name", "opentelemetry-collector"),
+                ("app.kubernetes.io/instance", "opentelemetry-collector"),
+            ]),
+        ),
     ];
     if let Some(deployment) = objects
         .iter()
@@ -191,6 +200,7 @@ const EVERY_POD: &[&str] = &[
     "prometheus",
     "another app",
     "a debug pod",
+    "otel collector",
     "user-lookup",
     "user-import",
 ];
@@ -208,6 +218,8 @@ fn expected_peers(policy: &str, direction: &str, port: u64) -> &'static [&'stati
         ("user-lookup" | "user-import", "egress", 53) => COREDNS,
         // HTTPS to public addresses, the Pod Identity agent: addresses, no pod.
         ("user-lookup" | "user-import", "egress", 443 | 80) => &[],
+        // OTLP/HTTP to the OpenTelemetry Collector only.
+        ("user-lookup", "egress", 4318) => &["otel collector"],
         other => panic!("a NetworkPolicy rule nobody expects: {other:?}"),
     }
 }

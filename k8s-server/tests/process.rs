@@ -88,6 +88,17 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
             ],
             "JWKS_ALLOW_INSECURE_HTTP",
         ),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")],
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ),
+        (
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+                ("OTEL_TRACES_SAMPLER", "sometimes"),
+            ],
+            "OTEL_TRACES_SAMPLER",
+        ),
     ];
     for (vars, var) in cases {
         let output = run_to_exit(vars);

@@ -71,7 +71,8 @@ impl ImportHandler {
         );
         let options = ImportOptions::default().stop_before(deadline, self.deadline_margin);
         let sources: Vec<_> = event.records.iter().map(location).collect();
-        self.importer
+        let imported = self
+            .importer
             .run_all(&sources, &options)
             .await
             .map_err(|failure| {
@@ -84,7 +85,10 @@ impl ImportHandler {
                     error_type: IMPORT_FAILED.to_owned(),
                     error_message: failure.summary(),
                 }
-            })
+            });
+        // The invocation's spans leave before its answer: the environment may freeze afterwards.
+        app_core::telemetry::traces::flush().await;
+        imported
     }
 }
 

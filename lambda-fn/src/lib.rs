@@ -17,10 +17,12 @@
 use std::future::ready;
 use std::task::{Context as TaskContext, Poll};
 
+use app_core::http::InvocationTrace;
 use app_core::http::{
     AppState, Contract, X_REQUEST_ID, callers_request_id, is_sane_request_id, refusal, router,
 };
 use app_core::startup::{self, StartupError};
+use app_core::telemetry::traces;
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, Uri};
 use lambda_http::request::{LambdaRequest, RequestContext};
@@ -85,7 +87,13 @@ impl Service<LambdaEvent<Value>> for EventHandler {
         } else {
             self.http.call(request)
         };
-        Box::pin(async move { answer.await.map_err(|never| match never {}) })
+        Box::pin(async move {
+            let answered = answer.await.map_err(|never| match never {});
+            // The invocation's spans leave before its response is posted: the environment may
+            // freeze right after (bounded by the export timeout when the collector hangs).
+            traces::flush().await;
+            answered
+        })
     }
 }
 
@@ -160,7 +168,20 @@ fn flush_metrics(response: Response) -> Response {
 fn adapt(mut req: Request) -> Request {
     strip_stage(&mut req);
     use_invocation_request_id(&mut req);
+    use_invocation_trace(&mut req);
     req
+}
+
+/// The invocation's X-Ray trace header, from the runtime's context (the `Lambda-Runtime-Trace-Id`
+/// of the invocation), for the contract's span: its parent when no `traceparent` came.
+fn use_invocation_trace(req: &mut Request) {
+    let header = req
+        .lambda_context_ref()
+        .and_then(|ctx| ctx.xray_trace_id.as_deref())
+        .and_then(|id| HeaderValue::from_str(id).ok());
+    if let Some(header) = header {
+        req.extensions_mut().insert(InvocationTrace(header));
+    }
 }
 
 /// The API Gateway stage, if the event came through a named one (not `$default`).

@@ -197,8 +197,20 @@ fn multi_values(params: &[(String, String)]) -> Value {
 /// delivers it), as invocation `request_id`, and reads the response event back the way the event
 /// source would.
 pub async fn invoke(service: impl Into<AppState>, event: &Value, request_id: &str) -> Reply {
+    invoke_traced(service, event, request_id, None).await
+}
+
+/// [`invoke`] in an invocation whose runtime context carries the X-Ray trace header `xray` (what
+/// the Runtime API sends as `Lambda-Runtime-Trace-Id`).
+pub async fn invoke_traced(
+    service: impl Into<AppState>,
+    event: &Value,
+    request_id: &str,
+    xray: Option<&str>,
+) -> Reply {
     let mut context = Context::default();
     context.request_id = request_id.to_owned();
+    context.xray_trace_id = xray.map(str::to_owned);
     let response = event_handler(service)
         .oneshot(LambdaEvent::new(event.clone(), context))
         .await

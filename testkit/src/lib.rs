@@ -30,6 +30,7 @@ pub mod lambda;
 pub mod lambda_watch;
 pub mod load;
 pub mod moto;
+pub mod otlp;
 pub mod paths;
 pub mod ports;
 pub mod process;

@@ -1,11 +1,13 @@
 //! `cargo xtask demo`: both targets side by side on this machine, on the embedded store or on one
 //! moto server, sent the same cases of the contract table, then (`AUTH=jwt`, against an identity
 //! provider served here) the authentication cases; fails if a pair of answers differs or breaks the
-//! contract. `--hybrid`: the import (see `hybrid`). Everything it starts stops on exit, on an error
+//! contract. `--hybrid`: the import (see `hybrid`). `--traces`: one request's trace from each target,
+//! as trees (see `traces`). Everything it starts stops on exit, on an error
 //! and on Ctrl-C.
 
 mod hybrid;
 mod table;
+mod traces;
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +39,10 @@ pub struct DemoArgs {
     /// DynamoDB), then both lookup targets answering for the imported users
     #[arg(long, conflicts_with_all = ["store", "all"])]
     hybrid: bool,
+    /// One request's OpenTelemetry trace from each target (on moto's DynamoDB), side by side as
+    /// trees, from an OTLP receiver started by the demo
+    #[arg(long, conflicts_with_all = ["store", "all", "hybrid"])]
+    traces: bool,
 }
 
 /// Where both targets read users from.
@@ -98,8 +104,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             biased;
             // Dropping `demo` drops (and so stops) everything it started.
             _ = interrupt.recv() => bail!("interrupted; everything the demo started is stopped"),
-            result = demo(args), if !args.hybrid => result,
+            result = demo(args), if !args.hybrid && !args.traces => result,
             result = hybrid::demo(), if args.hybrid => result,
+            result = traces::demo(), if args.traces => result,
         }
     })?;
     println!(

@@ -37,6 +37,7 @@ use super::error::{ApiError, panic_response};
 use super::host::keeps_host_rule;
 use super::metrics::{self, Requests};
 use super::request_id::{self, X_REQUEST_ID_NAME};
+use super::trace_context;
 
 /// The contract's work around every route (see the module documentation).
 #[derive(Debug, Clone, Default)]
@@ -78,6 +79,7 @@ where
         let started = Instant::now();
         let request_id = request_id::ensure(&mut req);
         let span = request_id::span(&req, &request_id);
+        trace_context::start(&req, &span);
         let labels = metrics::labels(req.extensions().get::<MatchedPath>(), req.method());
         let state = {
             let _entered = span.enter();
@@ -151,6 +153,7 @@ where
                 .expect("a ContractFuture is not polled after completion"),
         };
         let status = response.status();
+        trace_context::finish(this.span, status);
         let latency = this.started.elapsed();
         this.requests.record(*this.labels, status, latency);
         let headers = response.headers_mut();

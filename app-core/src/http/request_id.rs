@@ -112,6 +112,9 @@ pub(super) fn span(req: &Request<Body>, id: &HeaderValue) -> Span {
         "request",
         request_id = %id.to_str().unwrap_or_default(),
         trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
     );
     let mut sent = req.headers().get_all(&X_AMZN_TRACE_ID).iter();
     if let (Some(header), None) = (sent.next(), sent.next())

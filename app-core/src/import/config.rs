@@ -8,7 +8,7 @@ use crate::telemetry::LogSettings;
 
 /// Settings the import front doors read. The import always writes to DynamoDB (`USERS_TABLE`):
 /// `USER_STORE` is not read, since rows written to an embedded store would end with the process.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImportConfig {
     /// `USERS_TABLE` (default `Users`): where rows are written, with `BatchWriteItem`.
     pub table: String,

@@ -10,7 +10,10 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::{ObjectError, ObjectLocation, ObjectReader, ObjectStore};
+use tracing::Instrument;
+
 use crate::aws::classify;
+use crate::telemetry::traces::{AwsResource, aws_client_span, record_outcome};
 
 /// Objects in Amazon S3.
 #[derive(Debug, Clone)]
@@ -33,30 +36,39 @@ impl S3ObjectStore {
 #[async_trait]
 impl ObjectStore for S3ObjectStore {
     async fn open(&self, location: &ObjectLocation) -> Result<Option<ObjectReader>, ObjectError> {
+        let span = aws_client_span("S3", "GetObject", AwsResource::Bucket(location.bucket()));
         let result = self
             .client
             .get_object()
             .bucket(location.bucket())
             .key(location.key())
             .send()
+            .instrument(span.clone())
             .await;
-        match result {
-            Ok(output) => Ok(Some(Box::pin(output.body.into_async_read()))),
+        let opened = match result {
+            Ok(output) => Ok(Some(Box::pin(output.body.into_async_read()) as ObjectReader)),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
             Err(err) => Err(classify(&format!("GetObject {location}"), err).into()),
-        }
+        };
+        record_outcome(&span, &opened, ObjectError::is_transient);
+        opened
     }
 
     async fn put_json(&self, location: &ObjectLocation, json: Vec<u8>) -> Result<(), ObjectError> {
-        self.client
+        let span = aws_client_span("S3", "PutObject", AwsResource::Bucket(location.bucket()));
+        let written = self
+            .client
             .put_object()
             .bucket(location.bucket())
             .key(location.key())
             .content_type("application/json")
             .body(ByteStream::from(json))
             .send()
+            .instrument(span.clone())
             .await
-            .map_err(|err| ObjectError::from(classify(&format!("PutObject {location}"), err)))?;
-        Ok(())
+            .map(drop)
+            .map_err(|err| ObjectError::from(classify(&format!("PutObject {location}"), err)));
+        record_outcome(&span, &written, ObjectError::is_transient);
+        written
     }
 }

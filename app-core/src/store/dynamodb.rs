@@ -14,10 +14,12 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::{StoreError, UserBatch, UserRepository, UserWriter};
 use crate::aws::classify;
 use crate::domain::{User, UserId};
+use crate::telemetry::traces::{AwsResource, aws_client_span, record_outcome};
 
 /// The name of the key attribute.
 pub const KEY_ATTRIBUTE: &str = "id";
@@ -62,22 +64,25 @@ impl DynamoDbStore {
         &self.table
     }
 
-    /// One `GetItem` of `key`: the item, if there is one.
+    /// One `GetItem` of `key`, in its client span: the item, if there is one.
     async fn get_item(
         &self,
         key: &str,
     ) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, StoreError> {
+        let span = aws_client_span("DynamoDB", "GetItem", AwsResource::Table(&self.table));
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
             .key(KEY_ATTRIBUTE, AttributeValue::S(key.to_owned()))
             .send()
+            .instrument(span.clone())
             .await
             .map_err(|err| {
                 StoreError::from(classify(&format!("GetItem on table {}", self.table), err))
-            })?;
-        Ok(output.item)
+            });
+        record_outcome(&span, &output, StoreError::is_transient);
+        Ok(output?.item)
     }
 
     fn write_budget(&self) -> Duration {
@@ -133,17 +138,25 @@ impl UserWriter for DynamoDbStore {
                     self.table
                 )
             };
+            let span = aws_client_span(
+                "DynamoDB",
+                "BatchWriteItem",
+                AwsResource::Table(&self.table),
+            );
             let call = self
                 .client
                 .batch_write_item()
                 .request_items(&self.table, std::mem::take(&mut pending))
-                .send();
+                .send()
+                .instrument(span.clone());
             let output = tokio::time::timeout_at(deadline, call)
                 .await
                 .map_err(|_| {
                     StoreError::Unavailable(format!("{}: no answer within {budget:?}", what()))
-                })?
-                .map_err(|err| StoreError::from(classify(&what(), err)))?;
+                })
+                .and_then(|sent| sent.map_err(|err| StoreError::from(classify(&what(), err))));
+            record_outcome(&span, &output, StoreError::is_transient);
+            let output = output?;
             pending = output
                 .unprocessed_items
                 .and_then(|mut unprocessed| unprocessed.remove(&self.table))

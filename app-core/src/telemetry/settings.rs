@@ -1,16 +1,20 @@
-//! The log settings: `LOG_FORMAT` and `RUST_LOG`, or the Lambda runtime's own.
+//! The telemetry settings: `LOG_FORMAT` and `RUST_LOG`, or the Lambda runtime's own, and the trace
+//! export's standard `OTEL_*` variables ([`TraceSettings`]).
 
 use tracing_subscriber::filter::Targets;
 
+use super::traces::TraceSettings;
 use crate::config::{ConfigError, Env, vars};
 
-/// Log format and filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Log format and filter, and the trace export.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogSettings {
     /// `LOG_FORMAT`, else the Lambda runtime's `AWS_LAMBDA_LOG_FORMAT`, else text.
     pub format: LogFormat,
     /// `RUST_LOG`, else the Lambda runtime's `AWS_LAMBDA_LOG_LEVEL`, else `info`.
     pub filter: String,
+    /// The `OTEL_*` variables: off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    pub traces: TraceSettings,
 }
 
 /// How log lines look.
@@ -23,7 +27,8 @@ pub enum LogFormat {
 }
 
 impl LogSettings {
-    /// Reads `LOG_FORMAT` and `RUST_LOG` (or the Lambda runtime's own settings) from `env`.
+    /// Reads `LOG_FORMAT` and `RUST_LOG` (or the Lambda runtime's own settings) and the `OTEL_*`
+    /// variables from `env`.
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
         let format = match env.get(vars::LOG_FORMAT) {
             Some(raw) => match raw.to_ascii_lowercase().as_str() {
@@ -51,7 +56,11 @@ impl LogSettings {
         if let Err(err) = filter.parse::<Targets>() {
             return Err(ConfigError::invalid(var, &filter, err.to_string()));
         }
-        Ok(Self { format, filter })
+        Ok(Self {
+            format,
+            filter,
+            traces: TraceSettings::read(env)?,
+        })
     }
 }
 

@@ -1,0 +1,182 @@
+//! OpenTelemetry on the real `k8s-server` process, with an OTLP receiver on loopback that decodes
+//! what it gets with the protocol's own types (`testkit::otlp`) and moto's DynamoDB.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use testkit::moto::Moto;
+use testkit::otlp::{ReceivedSpan, Receiver, tree};
+use testkit::served::K8sServer;
+
+/// A caller's W3C trace context.
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
+
+fn log_file(name: &str) -> PathBuf {
+    let dir = tempfile::Builder::new()
+        .prefix("tracing-test")
+        .tempdir()
+        .expect("a temporary folder")
+        .keep();
+    dir.join(format!("{name}.log"))
+}
+
+async fn server(receiver: &Receiver, extra: &[(&'static str, &str)], log: &Path) -> K8sServer {
+    let moto = Moto::shared();
+    let table = moto.sample_table("tracing").await;
+    let mut env = moto.service_env(&table);
+    env.push(("LOG_FORMAT", "json".into()));
+    env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()));
+    env.push(("OTEL_SERVICE_NAME", "users-k8s".into()));
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    K8sServer::start(&env, log)
+        .await
+        .expect("k8s-server starts")
+}
+
+fn span<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
+    spans
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no span {name} in\n{}", tree(spans)))
+}
+
+#[tokio::test]
+async fn a_request_continues_the_callers_trace_with_a_dynamodb_child_span() {
+    // GIVEN the server exporting to a receiver, on moto's DynamoDB
+    let receiver = Receiver::start().await;
+    let log = log_file("continued");
+    // (with the request and response log lines, which are at DEBUG)
+    let server = server(&receiver, &[("RUST_LOG", "info,tower_http=debug")], &log).await;
+
+    // WHEN a caller in trace TRACE_ID asks for u-1
+    let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN}-01");
+    let reply = testkit::http::send(
+        server.addr,
+        "GET",
+        "/users/u-1",
+        &[("traceparent", &traceparent)],
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+
+    // THEN the receiver gets the server span, a child of the caller's, with the HTTP conventions,
+    // and the GetItem as its client child
+    let spans = receiver.trace(TRACE_ID, 2, Duration::from_secs(5)).await;
+    let request = span(&spans, "GET /users/{id}");
+    assert_eq!(request.kind, "server");
+    assert_eq!(request.parent_span_id, CALLER_SPAN);
+    assert_eq!(request.service_name, "users-k8s");
+    for (key, value) in [
+        ("http.request.method", "GET"),
+        ("url.path", "/users/u-1"),
+        ("http.route", "/users/{id}"),
+        ("http.response.status_code", "200"),
+    ] {
+        assert_eq!(
+            request.attributes.get(key).map(String::as_str),
+            Some(value),
+            "{key}"
+        );
+    }
+    let get_item = span(&spans, "DynamoDB.GetItem");
+    assert_eq!(get_item.kind, "client");
+    assert_eq!(get_item.parent_span_id, request.span_id);
+    assert_eq!(get_item.attributes["rpc.method"], "GetItem");
+    assert_eq!(get_item.attributes["rpc.service"], "DynamoDB");
+    assert!(get_item.attributes["aws.dynamodb.table_names"].starts_with("tracing"));
+    assert_eq!(get_item.status, "");
+
+    // AND the request's log lines carry its trace and span ids
+    let logs = std::fs::read_to_string(&log).unwrap();
+    let request_lines: Vec<&str> = logs.lines().filter(|l| l.contains(TRACE_ID)).collect();
+    assert!(
+        !request_lines.is_empty(),
+        "no log line with the trace id:\n{logs}"
+    );
+    for line in request_lines {
+        assert!(
+            line.contains(&format!(r#""span_id":"{}""#, request.span_id)),
+            "{line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_request_without_traceparent_starts_a_trace_and_sampling_off_exports_nothing() {
+    // GIVEN one server sampling everything and one sampling nothing
+    let receiver = Receiver::start().await;
+    let on = server(&receiver, &[], &log_file("on")).await;
+    let off_receiver = Receiver::start().await;
+    let off = server(
+        &off_receiver,
+        &[("OTEL_TRACES_SAMPLER", "always_off")],
+        &log_file("off"),
+    )
+    .await;
+
+    // WHEN each answers a request without a trace context
+    assert_eq!(
+        testkit::http::send(on.addr, "GET", "/users/u-1", &[])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        testkit::http::send(off.addr, "GET", "/users/u-1", &[])
+            .await
+            .status,
+        200
+    );
+
+    // THEN the first exports a new trace (a root server span), the second nothing at all
+    let started = Instant::now();
+    while receiver.spans().len() < 2 && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let spans = receiver.spans();
+    let request = span(&spans, "GET /users/{id}");
+    assert_eq!(request.parent_span_id, "");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        off_receiver.spans(),
+        [],
+        "sampler always_off exported spans"
+    );
+}
+
+#[tokio::test]
+async fn a_hung_collector_slows_no_request_and_its_spans_are_counted_as_dropped() {
+    // GIVEN a receiver that accepts and never answers
+    let receiver = Receiver::start().await;
+    receiver.hang(true);
+    let log = log_file("hung");
+    let server = server(&receiver, &[], &log).await;
+
+    // WHEN requests come for 3 s (several export periods, each export timing out)
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    while started.elapsed() < Duration::from_secs(3) {
+        let sent = Instant::now();
+        assert_eq!(
+            testkit::http::send(server.addr, "GET", "/users/u-1", &[])
+                .await
+                .status,
+            200
+        );
+        slowest = slowest.max(sent.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // THEN no request waited on the collector (the bound: a lookup's normal time, well under the
+    // 500 ms export timeout), and the lost spans were logged as dropped
+    assert!(
+        slowest < Duration::from_millis(400),
+        "slowest request took {slowest:?}"
+    );
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logs.contains("spans dropped"),
+        "no `spans dropped` line:\n{logs}"
+    );
+}
