@@ -151,28 +151,25 @@ impl Moto {
     /// Installs moto if needed and starts it on `port` (0: a free port); it stops when this value is
     /// dropped or this process exits.
     pub fn launch(port: u16) -> Result<Moto, MotoError> {
-        let port = if port == 0 { free_port() } else { port };
-        let moto = Moto {
-            port,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            program: install()?,
-            process: Mutex::new(None),
-            tls: None,
-        };
-        moto.start()?;
-        Ok(moto)
+        Self::launch_with(port, None)
     }
 
     /// [`Moto::launch`] serving HTTPS (`https://127.0.0.1:PORT`) with `ca`'s leaf certificate, as
     /// AWS's endpoints are reached: a client pays a real handshake and trusts only what it is told.
     pub fn launch_tls(port: u16, ca: &RunCa) -> Result<Moto, MotoError> {
+        Self::launch_with(port, Some([ca.ca(), ca.leaf().0, ca.leaf().1]))
+    }
+
+    /// Starts moto on `port` (0: a free port), over HTTPS when `tls` (CA, certificate, key) is given.
+    fn launch_with(port: u16, tls: Option<[PathBuf; 3]>) -> Result<Moto, MotoError> {
         let port = if port == 0 { free_port() } else { port };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let moto = Moto {
             port,
-            endpoint: format!("https://127.0.0.1:{port}"),
+            endpoint: format!("{scheme}://127.0.0.1:{port}"),
             program: install()?,
             process: Mutex::new(None),
-            tls: Some([ca.ca(), ca.leaf().0, ca.leaf().1]),
+            tls,
         };
         moto.start()?;
         Ok(moto)
