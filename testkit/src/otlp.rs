@@ -111,6 +111,12 @@ impl Receiver {
         self.spans.lock().unwrap().clone()
     }
 
+    /// Every span received since the last call, which forgets them (a long run counts its spans
+    /// this way without keeping them all).
+    pub fn take_spans(&self) -> Vec<ReceivedSpan> {
+        std::mem::take(&mut *self.spans.lock().unwrap())
+    }
+
     /// The spans of the trace `trace_id`, once `count` of them arrived (or what arrived within
     /// `within`).
     pub async fn trace(&self, trace_id: &str, count: usize, within: Duration) -> Vec<ReceivedSpan> {

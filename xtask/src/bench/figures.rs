@@ -5,7 +5,8 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::results::{AwsLambda, Function, LoadSection, Results, Summary};
+use super::results::{AwsLambda, Function, LoadSection, Results, Summary, Tracing};
+use super::tracing_cost;
 
 /// The bare-hyper ceiling's name in the embedded section.
 pub const CEILING: &str = "ceiling";
@@ -52,6 +53,8 @@ pub struct Figures<'a> {
     pub breakdown: Breakdown,
     /// Lambda as it runs on AWS, when the run measured it.
     pub aws: Option<AwsFigures>,
+    /// What tracing costs, when the run measured it.
+    pub tracing: Option<TracingFigures<'a>>,
 }
 
 /// The goals and the calibration of Lambda as it runs on AWS.
@@ -414,6 +417,7 @@ impl Figures<'_> {
                 .transpose()?,
             breakdown: breakdown(run),
             aws: run.lambda_aws.as_ref().and_then(AwsFigures::new),
+            tracing: run.tracing.as_ref().map(TracingFigures::new).transpose()?,
         })
     }
 }
@@ -514,5 +518,114 @@ fn breakdown(r: &Results) -> Breakdown {
         ),
         lookup: ns("service_get_user"),
         json_envelope: ns("json_envelope"),
+    }
+}
+
+/// The largest throughput cost of tracing at the default sampler, %: the goal.
+const TRACING_OVERHEAD_GOAL_PCT: f64 = 5.0;
+
+/// What tracing costs: each way of tracing against tracing off, and `lambda-fn`'s added duration.
+#[derive(Serialize)]
+pub struct TracingFigures<'a> {
+    pub run: &'a Tracing,
+    /// Per connection count.
+    pub at: Vec<TracingAt<'a>>,
+    /// Per traced target: what reached the receiver.
+    pub received: Vec<Delivery<'a>>,
+    /// Fresh `lambda-fn` processes each way, and warm invocations in each.
+    pub lambda_processes: usize,
+    pub lambda_warm_invokes: usize,
+    /// `lambda-fn`'s warm invocations with export on minus off, ms.
+    pub lambda_added_p50_ms: f64,
+    pub lambda_added_p99_ms: f64,
+    /// The same for the cold start (spawn → first response), ms.
+    pub lambda_cold_added_ms: f64,
+}
+
+/// The ways of tracing at one connection count, and the goal at the default sampler.
+#[derive(Serialize)]
+pub struct TracingAt<'a> {
+    pub connections: u32,
+    pub rows: Vec<TracingRow<'a>>,
+    pub off_rps: f64,
+    pub default_rps: f64,
+    /// Throughput lost at the default sampler, %.
+    pub default_overhead: Check,
+}
+
+/// One way of tracing at one connection count, against tracing off.
+#[derive(Serialize)]
+pub struct TracingRow<'a> {
+    pub name: &'a str,
+    pub variant: bool,
+    pub medians: Medians,
+    /// Throughput lost against tracing off, % (negative: more than off, the runs' noise).
+    pub overhead_pct: f64,
+    /// p99 ÷ tracing off's.
+    pub p99_vs_off: f64,
+}
+
+/// What a traced target's measured runs delivered to the receiver.
+#[derive(Serialize)]
+pub struct Delivery<'a> {
+    pub name: &'a str,
+    pub spans_per_request: f64,
+    /// Of the spans its requests' whole traces hold (sampled or not), %.
+    pub exported_pct: f64,
+}
+
+impl TracingFigures<'_> {
+    fn new(t: &Tracing) -> Result<TracingFigures<'_>> {
+        let s = &t.server;
+        let at = (s.connections.iter())
+            .map(|&c| {
+                let off = at(s, tracing_cost::OFF, c)?;
+                let rows = (s.targets.iter())
+                    .map(|target| {
+                        let m = at(s, &target.name, c)?;
+                        Ok(TracingRow {
+                            name: &target.name,
+                            variant: target.variant,
+                            medians: Medians::new(c, m),
+                            overhead_pct: (1.0 - m.rps / off.rps) * 100.0,
+                            p99_vs_off: m.p99_ms / off.p99_ms,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let default = at(s, tracing_cost::DEFAULT, c)?;
+                Ok(TracingAt {
+                    connections: c,
+                    rows,
+                    off_rps: off.rps,
+                    default_rps: default.rps,
+                    default_overhead: Check::at_most(
+                        (1.0 - default.rps / off.rps) * 100.0,
+                        TRACING_OVERHEAD_GOAL_PCT,
+                    ),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let whole_trace = t.spans_per_trace.max(1) as f64;
+        let received = (t.received.iter())
+            .map(|r| {
+                let per_request = r.spans as f64 / r.requests.max(1) as f64;
+                Delivery {
+                    name: &r.name,
+                    spans_per_request: per_request,
+                    exported_pct: per_request / whole_trace * 100.0,
+                }
+            })
+            .collect();
+        let (off, on) = (&t.lambda_off, &t.lambda_on);
+        Ok(TracingFigures {
+            run: t,
+            at,
+            received,
+            lambda_processes: off.cold_start_ms.len(),
+            lambda_warm_invokes: off.warm_invoke_ms.len() / off.cold_start_ms.len().max(1),
+            lambda_added_p50_ms: on.warm_invoke_ms_p50 - off.warm_invoke_ms_p50,
+            lambda_added_p99_ms: on.warm_invoke_ms_p99 - off.warm_invoke_ms_p99,
+            lambda_cold_added_ms: on.cold_start_ms_p50 - off.cold_start_ms_p50,
+        })
     }
 }

@@ -12,6 +12,8 @@
 //!    handler, fresh processes through a local Runtime API: init, cold start, warm invocations, RSS.
 //!    Then Lambda as it runs on AWS ([`aws_lambda`]): the CPU share of each memory size, TLS to the
 //!    emulator, the published reference (`--phase lambda-aws --merge` runs it alone into the docs).
+//!    Then what tracing costs ([`tracing_cost`]): `k8s-server` with tracing off and with each sampler,
+//!    `lambda-fn`'s warm invocations with export off and on, to OTLP receivers in this process.
 //! 6. The criterion micro-benchmarks (the lookup, the token verification) and the sizes.
 //!
 //! Each phase is a function that returns its part of [`Results`]; `benchmarks.json` is that value,
@@ -29,6 +31,7 @@ mod micro;
 mod peers;
 mod render;
 mod results;
+mod tracing_cost;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -127,6 +130,7 @@ enum Phase {
     Dynamodb,
     Lambda,
     LambdaAws,
+    Tracing,
     Micro,
 }
 
@@ -187,6 +191,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let dynamodb = dynamodb_load(&b, &aws)?;
     loads.push(sample_load("Lambda cold starts"));
     let lambda = lambda(&b, &aws)?;
+    loads.push(sample_load("tracing overhead"));
+    let tracing = Some(tracing_cost::measure(&b, &aws)?);
     drop(emulator);
     loads.push(sample_load("Lambda as on AWS"));
     let lambda_aws = Some(aws_lambda::measure(&b)?);
@@ -218,6 +224,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         scale,
         lambda,
         lambda_aws,
+        tracing,
         sizes: Sizes {
             k8s_server: harness::file_size(&a.k8s_server)?,
             bootstrap: harness::file_size(&a.bootstrap)?,
@@ -238,10 +245,11 @@ fn one_phase(b: &Bench, phase: Phase) -> Result<()> {
         Phase::Embedded => serde_json::to_value(embedded(b)?.0)?,
         Phase::Server => serde_json::to_value(server_facts(b, 0.0)?)?,
         Phase::Scale => serde_json::to_value(scale(b)?)?,
-        Phase::Dynamodb | Phase::Lambda => {
+        Phase::Dynamodb | Phase::Lambda | Phase::Tracing => {
             let (_emulator, aws) = start_emulator(&b.runtime)?;
             match phase {
                 Phase::Dynamodb => serde_json::to_value(dynamodb_load(b, &aws)?)?,
+                Phase::Tracing => serde_json::to_value(tracing_cost::measure(b, &aws)?)?,
                 _ => serde_json::to_value(lambda(b, &aws)?)?,
             }
         }
@@ -616,7 +624,7 @@ fn dynamodb_load(b: &Bench, aws: &[(String, String)]) -> Result<LoadSection> {
 }
 
 /// Runs every plan at every connection count, `--runs` times, interleaved (run 1 of everything,
-/// then run 2, ...), after one `warm_up` run of each.
+/// then run 2, ...), after one `warm_up` run of each (none when `warm_up` is zero).
 fn measure(
     b: &Bench,
     warm_up: Duration,
@@ -634,7 +642,7 @@ fn measure(
         };
         result.with_context(|| format!("{name} at c={connections}"))
     };
-    for plan in plans {
+    for plan in plans.iter().filter(|_| !warm_up.is_zero()) {
         drive(plan, largest(connections), warm_up)?;
     }
     let mut runs: Vec<Vec<Vec<RunResult>>> = vec![vec![Vec::new(); connections.len()]; plans.len()];
@@ -733,35 +741,72 @@ fn getitem_loop(
     Ok(result)
 }
 
+/// `command` told what Lambda tells a function (name, memory size, ...) and pointed at DynamoDB
+/// `aws`.
+fn as_lambda(mut command: Command, aws: &[(String, String)]) -> Command {
+    command
+        .envs(aws.iter().cloned())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "user-lookup")
+        .env(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            LAMBDA_MEMORY_MB.to_string(),
+        )
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/user-lookup")
+        .env("AWS_DEFAULT_REGION", REGION);
+    command
+}
+
+/// `lambda-fn` (the release `bootstrap`) on the server core as [`as_lambda`] tells it, trusting
+/// the root certificates in the file `certificates`.
+fn lambda_fn(b: &Bench, aws: &[(String, String)], certificates: &Path) -> Command {
+    let mut command = as_lambda(b.program(&b.artifacts.bootstrap, &[]), aws);
+    command.env("SSL_CERT_FILE", certificates);
+    command
+}
+
+/// The API Gateway HTTP API event for `GET` [`PATH`] with `headers`.
+fn lambda_event(headers: &[(&str, &str)]) -> Result<Vec<u8>> {
+    let event = EventSource::HttpApiDefault.event("GET", PATH, headers);
+    Ok(serde_json::to_vec(&event)?)
+}
+
+/// One fresh process of the function `name` through the Runtime API: `event` once cold, then `warm`
+/// times; fails unless its first answer is 200 with the user u-1.
+fn fresh_process(
+    name: &str,
+    command: &mut Command,
+    event: &[u8],
+    warm: usize,
+) -> Result<ProcessRun> {
+    let run = runtime_api::run_function(command, &log_file(name)?, event, warm)?;
+    let answer: serde_json::Value = serde_json::from_str(&run.first_response)
+        .with_context(|| format!("{name} posted {}", run.first_response))?;
+    let found = answer["body"]
+        .as_str()
+        .is_some_and(|b| b.contains("Ada Lovelace"));
+    ensure!(
+        answer["statusCode"] == 200 && found,
+        "{name} did not answer 200 with u-1: {}",
+        run.first_response
+    );
+    Ok(run)
+}
+
 /// Phase 5: the functions through the Runtime API, on DynamoDB (moto), fresh processes interleaved.
 fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
     let (args, a) = (b.args, &b.artifacts);
-    let memory = LAMBDA_MEMORY_MB.to_string();
-    let lambda_env = [
-        ("AWS_LAMBDA_FUNCTION_NAME", "user-lookup"),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &memory),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "bench"),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/user-lookup"),
-        ("AWS_DEFAULT_REGION", REGION),
-    ];
-    let with_env = |mut command: Command| {
-        command.envs(aws.iter().cloned()).envs(lambda_env);
-        command
-    };
+    let with_env = |command: Command| as_lambda(command, aws);
     // As the SAM template configures it: SSL_CERT_FILE names the system's one bundle file, so the
     // SDK's HTTPS client parses that and skips the certificate directory. The diagnostic variant
     // names a file of one certificate instead (the least TLS can trust).
     let (bundle, one_root) = root_certificates()?;
-    let rust = |certificates: &Path| {
-        let mut command = with_env(b.program(&a.bootstrap, &[]));
-        command.env("SSL_CERT_FILE", certificates);
-        command
-    };
-    let event = |headers: &[(&str, &str)]| {
-        serde_json::to_vec(&EventSource::HttpApiDefault.event("GET", PATH, headers))
-    };
-    let (plain, with_token) = (event(&[])?, event(&[(b.bearer.0, &b.bearer.1)])?);
+    let rust = |certificates: &Path| lambda_fn(b, aws, certificates);
+    let (plain, with_token) = (
+        lambda_event(&[])?,
+        lambda_event(&[(b.bearer.0, &b.bearer.1)])?,
+    );
     // Each function: its name, a fresh process, its event and its warm invocations.
     type Variant<'a> = (&'a str, Box<dyn Fn() -> Command + 'a>, &'a [u8], usize);
     let variants: [Variant; 5] = [
@@ -804,17 +849,7 @@ fn lambda(b: &Bench, aws: &[(String, String)]) -> Result<LambdaSection> {
     // One unmeasured process of each first (page cache, the emulator's caches).
     for i in 0..=args.cold_starts {
         for ((name, command, event, warm), all) in variants.iter().zip(&mut runs) {
-            let run = runtime_api::run_function(&mut command(), &log_file(name)?, event, *warm)?;
-            let answer: serde_json::Value = serde_json::from_str(&run.first_response)
-                .with_context(|| format!("{name} posted {}", run.first_response))?;
-            let found = answer["body"]
-                .as_str()
-                .is_some_and(|b| b.contains("Ada Lovelace"));
-            ensure!(
-                answer["statusCode"] == 200 && found,
-                "{name} did not answer 200 with u-1: {}",
-                run.first_response
-            );
+            let run = fresh_process(name, &mut command(), event, *warm)?;
             let cold_ms = run.cold_start.as_secs_f64() * 1e3;
             println!(
                 "bench: lambda process {i}/{}: {name} cold start {cold_ms:.1} ms",

@@ -24,6 +24,9 @@ pub struct Results {
     /// Lambda as it runs on AWS: CPU share per memory size, TLS (absent from runs before it).
     #[serde(default)]
     pub lambda_aws: Option<AwsLambda>,
+    /// What exporting traces costs both targets (absent from runs before it).
+    #[serde(default)]
+    pub tracing: Option<Tracing>,
     pub sizes: Sizes,
     /// The criterion benchmarks, fastest first.
     pub micro: Vec<Micro>,
@@ -301,4 +304,31 @@ pub struct Sizes {
 pub struct Micro {
     pub name: String,
     pub median_ns: f64,
+}
+
+/// What OpenTelemetry tracing costs, exporting over OTLP/HTTP to a receiver in the bench (on
+/// loopback, decoding every request): `k8s-server` under wrk with tracing off and with each sampler,
+/// and `lambda-fn`'s warm invocations with export off and on.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Tracing {
+    /// `k8s-server` on the embedded store, `RUST_LOG=info`: one target per way of tracing.
+    pub server: LoadSection,
+    /// Spans in one request's whole trace (one request to the every-span server, then its export).
+    pub spans_per_trace: u64,
+    /// Per traced target of `server`: the spans the receiver decoded during its measured runs.
+    pub received: Vec<SpansReceived>,
+    /// `lambda-fn` (on DynamoDB in the emulator) with export off.
+    pub lambda_off: Function,
+    /// `lambda-fn` exporting every span (`always_on`), flushed before each response is posted.
+    pub lambda_on: Function,
+    /// Spans the receiver decoded per `lambda-fn` invocation with export on.
+    pub lambda_spans_per_invocation: f64,
+}
+
+/// The spans a traced target's measured runs delivered, beside the requests they answered.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SpansReceived {
+    pub name: String,
+    pub spans: u64,
+    pub requests: u64,
 }
