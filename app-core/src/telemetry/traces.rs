@@ -180,14 +180,17 @@ pub async fn flush() {
     }
 }
 
-/// Exports the finished spans every `period`, forever: `k8s-server`'s batched export (spawned on its
-/// runtime). Returns at once when export is off.
+/// Exports the finished spans every `period`, and sooner whenever a full export batch is waiting,
+/// forever: `k8s-server`'s batched export (spawned on its runtime). Returns at once when export is
+/// off. Exporting as soon as a batch is ready, as OpenTelemetry's batch processor does, keeps a busy
+/// server from filling the buffer between two ticks and dropping spans a collector could take.
 pub async fn export_every(period: Duration) {
-    if !enabled() {
+    let Some(pipeline) = PIPELINE.get() else {
         return;
-    }
+    };
     loop {
-        tokio::time::sleep(period).await;
+        // Either a batch is ready or the period is over: both mean export now.
+        let _ = tokio::time::timeout(period, pipeline.buffer.batch_ready.notified()).await;
         flush().await;
     }
 }
@@ -204,6 +207,8 @@ struct Buffer {
     spans: Mutex<Vec<SpanData>>,
     /// Spans dropped because the buffer was full, since the last export.
     overflowed: AtomicU64,
+    /// Woken when the buffer holds a full export batch ([`export_every`] exports at once).
+    batch_ready: tokio::sync::Notify,
 }
 
 impl Buffer {
@@ -225,6 +230,9 @@ impl SpanProcessor for Buffered {
         let mut spans = self.0.lock();
         if spans.len() < MAX_BUFFERED_SPANS {
             spans.push(span);
+            if spans.len() == MAX_EXPORT_BATCH {
+                self.0.batch_ready.notify_one();
+            }
         } else {
             self.0.overflowed.fetch_add(1, Ordering::Relaxed);
         }
