@@ -614,5 +614,19 @@ conn.getresponse().read()
             "init got {init} s of CPU"
         );
         assert!(group.throttled_periods() > 0);
+        // AND the run counts the same CPU time as the process did, from its group
+        let counted = run.cpu.expect("CPU time counted in a CPU group");
+        let (counted_init, counted_invocation) = (
+            counted.init.as_secs_f64(),
+            counted.first_request.as_secs_f64(),
+        );
+        assert!(
+            counted_init >= 0.9 * init && counted_init < init + 0.2,
+            "counted {counted_init} s of init, the process {init} s"
+        );
+        assert!(
+            counted_invocation >= 0.9 * invocation && counted_invocation < invocation + 0.02,
+            "counted {counted_invocation} s of invocation, the process {invocation} s"
+        );
     }
 }
