@@ -18,6 +18,9 @@ pub mod vars {
     pub const USERS_TABLE: &str = "USERS_TABLE";
     /// The budget of one lookup in milliseconds (default 1000).
     pub const STORE_TIMEOUT_MS: &str = "STORE_TIMEOUT_MS";
+    /// `lambda-fn` only: `true` (default) sets up the store's connection during init, `false` at the
+    /// first lookup.
+    pub const STORE_CONNECT_AT_INIT: &str = "STORE_CONNECT_AT_INIT";
     /// `text` (default) or `json`.
     pub const LOG_FORMAT: &str = "LOG_FORMAT";
     /// The log filter (default `info`).
@@ -87,6 +90,7 @@ pub mod vars {
         USERS_FILE,
         USERS_TABLE,
         STORE_TIMEOUT_MS,
+        STORE_CONNECT_AT_INIT,
         LOG_FORMAT,
         RUST_LOG,
         AWS_LAMBDA_LOG_FORMAT,
@@ -168,6 +172,16 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     /// The variable's value; an empty value counts as unset.
     pub(crate) fn get(&self, name: &str) -> Option<String> {
         (self.0)(name).filter(|v| !v.is_empty())
+    }
+
+    /// `true` or `false` in `var`, or `default` if it is unset; any other value is an error.
+    pub fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).as_deref() {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(ConfigError::invalid(var, other, "expected true or false")),
+        }
     }
 
     /// The number in `var`, or `default` if it is unset; a value that does not parse or is not

@@ -197,15 +197,25 @@ pub async fn init(transport: Transport) -> Result<AppState, StartupError> {
 }
 
 /// [`init`], and the store's connection set up before the first request
-/// ([`UserService::connect_store`]): what a Lambda function does during its init phase, which runs
-/// on the full CPU where invocations get the share of the function's memory (a TLS handshake there
-/// costs a tenth of what it costs in the first invocation at 128 MB). Lambda bills a custom
-/// runtime's init, so this moves time from the caller's first request into billed init, not out of
-/// the bill.
+/// ([`UserService::connect_store`]) unless `STORE_CONNECT_AT_INIT=false`: what a Lambda function does
+/// during its init phase, which runs on the full CPU where invocations get the share of the
+/// function's memory (a TLS handshake there costs a tenth of what it costs in the first invocation at
+/// 128 MB). Lambda bills a custom runtime's init, so this moves time from the caller's first request
+/// into billed init, not out of the bill; and it waits for one round trip to the store that the
+/// first request would otherwise share with its own lookup (docs/benchmarks.md, "Lambda as it runs
+/// on AWS", measures both settings).
 pub async fn init_connected(transport: Transport) -> Result<AppState, StartupError> {
+    let connect = connect_at_init(&Env::process())?;
     let (config, service) = init_service(&transport).await?;
-    service.connect_store().await;
+    if connect {
+        service.connect_store().await;
+    }
     Ok(AppState::new(service, access(&config.auth, &transport)))
+}
+
+/// `STORE_CONNECT_AT_INIT` (default `true`): whether [`init_connected`] connects to the store.
+fn connect_at_init<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<bool, ConfigError> {
+    env.flag(vars::STORE_CONNECT_AT_INIT, true)
 }
 
 /// The shared configuration read, logging installed and the service built.
@@ -267,6 +277,15 @@ mod tests {
         assert_eq!(config.store, StoreSettings::Memory { users_file: None });
         assert_eq!(config.log.format, LogFormat::Text);
         assert_eq!(config.log.filter, "info");
+    }
+
+    #[test]
+    fn the_store_connects_at_init_unless_told_not_to() {
+        assert!(connect_at_init(&env(&[])).unwrap());
+        assert!(connect_at_init(&env(&[("STORE_CONNECT_AT_INIT", "true")])).unwrap());
+        assert!(!connect_at_init(&env(&[("STORE_CONNECT_AT_INIT", "false")])).unwrap());
+        let err = connect_at_init(&env(&[("STORE_CONNECT_AT_INIT", "later")])).unwrap_err();
+        assert_eq!(err.var(), "STORE_CONNECT_AT_INIT");
     }
 
     #[test]

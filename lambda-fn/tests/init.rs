@@ -7,9 +7,9 @@ use testkit::lambda::EventSource;
 use testkit::ports::free_port;
 use testkit::runtime_api::run_function;
 
-#[test]
-fn a_store_unreachable_during_init_is_one_warning_and_init_goes_on() {
-    // GIVEN the function pointed at a DynamoDB endpoint where nothing listens
+/// Starts the function pointed at a DynamoDB endpoint where nothing listens, with `extra`
+/// variables, gives it one invocation, and returns its answer (the response event) and its output.
+fn start_against_no_store(extra: &[(&str, &str)]) -> (serde_json::Value, String) {
     let endpoint = format!("http://127.0.0.1:{}", free_port());
     let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-fn"));
     command.env_clear().envs([
@@ -24,19 +24,47 @@ fn a_store_unreachable_during_init_is_one_warning_and_init_goes_on() {
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
     ]);
+    command.envs(extra.iter().copied());
     let event = EventSource::HttpApiDefault.event("GET", "/users/u-1", &[]);
-    let log = std::env::temp_dir().join(format!("lambda-fn-init-{}.log", std::process::id()));
-
-    // WHEN it starts and gets one invocation
+    let log = std::env::temp_dir().join(format!(
+        "lambda-fn-init-{}-{}.log",
+        std::process::id(),
+        extra.len()
+    ));
     let run = run_function(&mut command, &log, &serde_json::to_vec(&event).unwrap(), 0).unwrap();
     let output = std::fs::read_to_string(&log).unwrap();
     std::fs::remove_file(&log).ok();
+    (serde_json::from_str(&run.first_response).unwrap(), output)
+}
+
+const NOT_REACHABLE_AT_START_UP: &str = "user store not reachable at start-up";
+
+#[test]
+fn a_store_unreachable_during_init_is_one_warning_and_init_goes_on() {
+    // GIVEN the function pointed at a DynamoDB endpoint where nothing listens
+    // WHEN it starts and gets one invocation
+    let (answer, output) = start_against_no_store(&[]);
 
     // THEN init ended (the invocation is answered: the store is unavailable) after one warning
-    let answer: serde_json::Value = serde_json::from_str(&run.first_response).unwrap();
-    assert_eq!(answer["statusCode"], 503, "{}", run.first_response);
-    let warnings = output
-        .matches("user store not reachable at start-up")
-        .count();
-    assert_eq!(warnings, 1, "{output}");
+    assert_eq!(answer["statusCode"], 503, "{answer}");
+    assert_eq!(
+        output.matches(NOT_REACHABLE_AT_START_UP).count(),
+        1,
+        "{output}"
+    );
+}
+
+#[test]
+fn told_not_to_connect_at_init_the_function_leaves_the_store_to_the_first_lookup() {
+    // GIVEN the function told to connect at the first lookup, and no store
+    // WHEN it starts and gets one invocation
+    let (answer, output) = start_against_no_store(&[("STORE_CONNECT_AT_INIT", "false")]);
+
+    // THEN init tried no connection (no warning); the lookup found the store unavailable
+    assert_eq!(answer["statusCode"], 503, "{answer}");
+    assert_eq!(
+        output.matches(NOT_REACHABLE_AT_START_UP).count(),
+        0,
+        "{output}"
+    );
 }

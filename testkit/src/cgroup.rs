@@ -191,26 +191,19 @@ impl CpuGroup {
         Ok(group)
     }
 
-    /// CPU time the group's processes have used so far, every thread: the scheduler's own count
-    /// (`cpuacct.usage` in v1, `usage_usec` of `cpu.stat` in v2), where `/proc/PID/stat` samples at
-    /// each clock tick.
+    /// CPU time the group's processes have used so far, every thread: see [`UsageMeter::read`].
     pub fn usage(&self) -> Result<Duration, String> {
-        let read = |path: PathBuf| {
-            std::fs::read_to_string(&path)
-                .map_err(|err| format!("cannot read {}: {err}", path.display()))
+        self.usage_meter().read()
+    }
+
+    /// What reads the group's CPU time, apart from the group (for another thread).
+    pub fn usage_meter(&self) -> UsageMeter {
+        let path = if self.v2 {
+            self.path.join("cpu.stat")
+        } else {
+            (self.accounting.as_ref().unwrap_or(&self.path)).join("cpuacct.usage")
         };
-        if self.v2 {
-            let stat = self.path.join("cpu.stat");
-            let usec = stat_field(&stat, "usage_usec")
-                .ok_or_else(|| format!("no usage_usec in {}", stat.display()))?;
-            return Ok(Duration::from_micros(usec));
-        }
-        let dir = self.accounting.as_ref().unwrap_or(&self.path);
-        let path = dir.join("cpuacct.usage");
-        let text = read(path.clone())?;
-        let ns: u64 =
-            (text.trim().parse()).map_err(|err| format!("{}: {err}: {text:?}", path.display()))?;
-        Ok(Duration::from_nanos(ns))
+        UsageMeter { path, v2: self.v2 }
     }
 
     /// Sets the quota to `share` of one core per period (`None`: unlimited). Instant: the kernel
@@ -292,6 +285,32 @@ impl CpuGroup {
             .arg(self.path.join(procs))
             .arg(accounting);
         shell
+    }
+}
+
+/// Reads a [`CpuGroup`]'s CPU time: the scheduler's own count (`cpuacct.usage` in v1, `usage_usec`
+/// of `cpu.stat` in v2), every thread of every process in it, where `/proc/PID/stat` samples at each
+/// clock tick.
+#[derive(Debug, Clone)]
+pub struct UsageMeter {
+    path: PathBuf,
+    v2: bool,
+}
+
+impl UsageMeter {
+    /// The group's CPU time so far.
+    pub fn read(&self) -> Result<Duration, String> {
+        let path = &self.path;
+        if self.v2 {
+            let usec = stat_field(path, "usage_usec")
+                .ok_or_else(|| format!("no usage_usec in {}", path.display()))?;
+            return Ok(Duration::from_micros(usec));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        let ns: u64 =
+            (text.trim().parse()).map_err(|err| format!("{}: {err}: {text:?}", path.display()))?;
+        Ok(Duration::from_nanos(ns))
     }
 }
 

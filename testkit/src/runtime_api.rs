@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cgroup::{self, CpuGroup, QuotaChange};
+use crate::cgroup::{self, CpuGroup, QuotaChange, UsageMeter};
 use crate::process::{Signal, Supervised};
 use crate::procfs;
 
@@ -53,6 +53,18 @@ pub struct ProcessRun {
     pub peak_rss_mib: f64,
     /// The first response, as posted (the response event JSON).
     pub first_response: String,
+    /// In a CPU group: the CPU time (every thread) of init, and of the first invocation (first
+    /// `next` → its response).
+    pub cpu: Option<ColdCpu>,
+}
+
+/// The CPU time a fresh process used, every thread, as its group counts it.
+#[derive(Debug, Clone, Copy)]
+pub struct ColdCpu {
+    /// From its start to its first `next` request.
+    pub init: Duration,
+    /// From its first `next` request to its first response.
+    pub first_request: Duration,
 }
 
 /// State shared by the connection threads and the caller.
@@ -64,6 +76,9 @@ struct State {
     next_number: usize,
     /// When the first `next` request arrived.
     first_next: Option<Instant>,
+    /// The group's CPU time then, and when the first response arrived (in a CPU group).
+    first_next_cpu: Option<Duration>,
+    first_response_cpu: Option<Duration>,
     /// When each handed-out invocation's event was written.
     handed_out: HashMap<String, Instant>,
     /// Responses in arrival order: id, when, body.
@@ -80,6 +95,8 @@ struct Shared {
     event: Vec<u8>,
     /// The invocations' quota, set when the first `next` arrives.
     at_first_next: Option<QuotaChange>,
+    /// Reads the group's CPU time (in a CPU group).
+    meter: Option<UsageMeter>,
 }
 
 /// A function's CPU as Lambda gives it: the process runs in `group`, unthrottled during init, then
@@ -120,6 +137,17 @@ pub fn run_function_in(
     let init = state
         .first_next
         .map_or(cold_start, |at| at.duration_since(environment.started));
+    let cpu = match (
+        environment.cpu_at_start,
+        state.first_next_cpu,
+        state.first_response_cpu,
+    ) {
+        (Some(start), Some(next), Some(response)) => Some(ColdCpu {
+            init: next.saturating_sub(start),
+            first_request: response.saturating_sub(next),
+        }),
+        _ => None,
+    };
     let warm = state.responses[1..]
         .iter()
         .map(|(id, at, _)| {
@@ -138,6 +166,7 @@ pub fn run_function_in(
         warm,
         peak_rss_mib,
         first_response,
+        cpu,
     })
 }
 
@@ -150,6 +179,8 @@ pub struct Environment {
     function: Supervised,
     /// When the process was spawned.
     started: Instant,
+    /// Its group's CPU time then (in a CPU group).
+    cpu_at_start: Option<Duration>,
     name: String,
 }
 
@@ -177,6 +208,7 @@ impl Environment {
             changed: Condvar::new(),
             event: event.to_vec(),
             at_first_next: cpu.map(|cpu| cpu.group.quota_change(Some(cpu.invocations))),
+            meter: cpu.map(|cpu| cpu.group.usage_meter()),
         });
         let acceptor = {
             let shared = shared.clone();
@@ -203,12 +235,14 @@ impl Environment {
             None => None,
         };
         let mut started = Instant::now();
+        let mut cpu_at_start = None;
         let function = Supervised::spawn_logged(in_group.as_mut().unwrap_or(command), log)
             .with_context(|| format!("cannot start {name}"))?;
         if in_group.is_some() {
             cgroup::wait_stopped(function.pid(), Duration::from_secs(10))
                 .map_err(anyhow::Error::msg)
                 .with_context(|| format!("{name} did not stop in its cgroup"))?;
+            cpu_at_start = Some(shared.read_cpu()?);
             started = Instant::now();
             function.signal(Signal::CONT);
         }
@@ -218,6 +252,7 @@ impl Environment {
             acceptor: Some(acceptor),
             function,
             started,
+            cpu_at_start,
             name,
         })
     }
@@ -297,6 +332,9 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> Result<()> {
                 let mut state = shared.state.lock().unwrap();
                 let first = state.first_next.is_none();
                 state.first_next.get_or_insert(arrived);
+                if first {
+                    state.first_next_cpu = shared.read_cpu().ok();
+                }
                 first
             };
             // Init is over: the invocations' CPU share from now on.
@@ -341,6 +379,9 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> Result<()> {
             let mut state = shared.state.lock().unwrap();
             match outcome {
                 Some((id, "response")) => {
+                    if state.responses.is_empty() {
+                        state.first_response_cpu = shared.read_cpu().ok();
+                    }
                     state
                         .responses
                         .push((id.to_owned(), received, request.body));
@@ -355,6 +396,16 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> Result<()> {
         }
     }
     Ok(())
+}
+
+impl Shared {
+    /// The group's CPU time so far (zero outside a CPU group).
+    fn read_cpu(&self) -> Result<Duration> {
+        match &self.meter {
+            Some(meter) => meter.read().map_err(anyhow::Error::msg),
+            None => Ok(Duration::ZERO),
+        }
+    }
 }
 
 /// Takes the next invocation id, holding the caller while none is left; `None` once closed.
@@ -563,5 +614,19 @@ conn.getresponse().read()
             "init got {init} s of CPU"
         );
         assert!(group.throttled_periods() > 0);
+        // AND the run counts the same CPU time as the process did, from its group
+        let counted = run.cpu.expect("CPU time counted in a CPU group");
+        let (counted_init, counted_invocation) = (
+            counted.init.as_secs_f64(),
+            counted.first_request.as_secs_f64(),
+        );
+        assert!(
+            counted_init >= 0.9 * init && counted_init < init + 0.2,
+            "counted {counted_init} s of init, the process {init} s"
+        );
+        assert!(
+            counted_invocation >= 0.9 * invocation && counted_invocation < invocation + 0.02,
+            "counted {counted_invocation} s of invocation, the process {invocation} s"
+        );
     }
 }

@@ -110,15 +110,7 @@ fn jwks_url(raw: &str, allow_insecure_http: bool) -> Result<Url, ConfigError> {
 
 /// `JWKS_ALLOW_INSECURE_HTTP`: `true` lets `JWKS_URL` be plain http to any host (default `false`).
 fn allow_insecure_http<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<bool, ConfigError> {
-    match env.get(vars::JWKS_ALLOW_INSECURE_HTTP).as_deref() {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => Err(ConfigError::invalid(
-            vars::JWKS_ALLOW_INSECURE_HTTP,
-            other,
-            "expected true or false",
-        )),
-    }
+    env.flag(vars::JWKS_ALLOW_INSECURE_HTTP, false)
 }
 
 /// Whether the key set at `url` travels unprotected over the network: plain http to a host other

@@ -5,7 +5,9 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::results::{AwsLambda, Function, LoadSection, Results, Summary, Tracing};
+use super::results::{
+    AwsFunction, AwsLambda, AwsSize, Function, LoadSection, Results, Summary, Tracing,
+};
 use super::tracing_cost;
 
 /// The bare-hyper ceiling's name in the embedded section.
@@ -58,15 +60,27 @@ pub struct Figures<'a> {
 }
 
 /// The goals and the calibration of Lambda as it runs on AWS.
+///
+/// Calibration: the emulation has no Firecracker VM, package download or placement, so a published
+/// init holds a fixed part of the platform's that no process here pays. That part is taken to be the
+/// published Rust hello world's init less the floor's measured one (at 128 MB; none if the floor is
+/// slower here), and is added to every function's init; the Node.js hello world's init plus that part
+/// must then come within the tolerance of its published figure. The Rust floor matches by
+/// construction: what is checked is that one fixed part explains both runtimes.
 #[derive(Serialize)]
 pub struct AwsFigures {
     /// Fresh processes per function and size.
     pub processes: usize,
-    /// The 128 MB hello-world inits over the published ones (1 = equal): the floor's and the
-    /// Node.js hello world's.
+    /// The 128 MB hello-world inits over the published ones (1 = equal), as measured: the floor's
+    /// and the Node.js hello world's.
     pub floor_vs_published: f64,
     pub node_hello_vs_published: f64,
-    /// Both within the tolerance: only then are the other figures quoted as AWS's.
+    /// The platform's fixed part of an init (see above), ms.
+    pub platform_init_ms: f64,
+    /// The Node.js hello world's init plus that part, ms, and over the published one.
+    pub node_hello_calibrated_ms: f64,
+    pub node_hello_calibrated_vs_published: f64,
+    /// The calibrated Node.js init within the tolerance: only then are the figures quoted as AWS's.
     pub calibrated: bool,
     /// Published Node.js / Rust init ratio at 128 MB, and the emulation's.
     pub published_ratio: f64,
@@ -74,8 +88,10 @@ pub struct AwsFigures {
     /// Per memory size: the cold request over the limit (goal ≤ 5 ms), and the Node.js handler's
     /// cold request over lambda-fn's.
     pub sizes: Vec<AwsSizeChecks>,
-    /// At 128 MB: Node.js handler's cold request / lambda-fn's, goal ≥ 30.
+    /// At 128 MB: Node.js handler's cold request / lambda-fn's, each with the platform's part of
+    /// init added (goal ≥ 30), and as measured.
     pub vs_node_128: Option<Check>,
+    pub vs_node_128_raw: Option<f64>,
     /// At 1,769 MB: lambda-fn's init over the floor's, goal ≤ 2 ms.
     pub init_over_floor_1769: Option<Check>,
 }
@@ -85,7 +101,18 @@ pub struct AwsFigures {
 pub struct AwsSizeChecks {
     pub memory_mb: u32,
     pub over_limit: Check,
+    /// The Node.js handler's cold request / lambda-fn's, as measured and calibrated.
     pub vs_node: f64,
+    pub vs_node_calibrated: f64,
+    /// CPU time (ms) of lambda-fn's cold request (init + first request) over the limit's (the
+    /// floor's init + the bare client's first `GetItem`), where measured.
+    pub cpu_over_limit_ms: Option<f64>,
+    /// The same, its first request alone over the bare client's first `GetItem`.
+    pub first_request_cpu_over_limit_ms: Option<f64>,
+    /// lambda-fn with the store's connection made by the first request
+    /// (`STORE_CONNECT_AT_INIT=false`): its cold request and its bill minus the default's, ms.
+    pub lazy_cold_minus_default_ms: Option<f64>,
+    pub lazy_billed_minus_default_ms: Option<f64>,
 }
 
 impl AwsFigures {
@@ -95,29 +122,55 @@ impl AwsFigures {
         let published = &aws.published;
         let floor_vs_published = small.floor.init_ms_p50 / published.rust_al2023_init_ms[0];
         let node_hello_vs_published = small.node_hello.init_ms_p50 / published.node20_init_ms[0];
+        let platform_init_ms =
+            (published.rust_al2023_init_ms[0] - small.floor.init_ms_p50).max(0.0);
+        let node_hello_calibrated_ms = small.node_hello.init_ms_p50 + platform_init_ms;
+        let node_hello_calibrated_vs_published =
+            node_hello_calibrated_ms / published.node20_init_ms[0];
         let within = |ratio: f64| (ratio - 1.0).abs() <= aws.calibration_tolerance;
+        let vs_node = |s: &AwsSize, platform: f64| {
+            (s.node.cold_request_ms_p50 + platform) / (s.rust.cold_request_ms_p50 + platform)
+        };
         Some(AwsFigures {
             processes: small.rust.cold_request_ms.len(),
             floor_vs_published,
             node_hello_vs_published,
-            calibrated: within(floor_vs_published) && within(node_hello_vs_published),
+            platform_init_ms,
+            node_hello_calibrated_ms,
+            node_hello_calibrated_vs_published,
+            calibrated: within(node_hello_calibrated_vs_published),
             published_ratio: published.node20_init_ms[0] / published.rust_al2023_init_ms[0],
             emulated_ratio: small.node_hello.init_ms_p50 / small.floor.init_ms_p50,
             sizes: (aws.sizes.iter())
                 .map(|s| AwsSizeChecks {
                     memory_mb: s.memory_mb,
                     over_limit: Check::at_most(s.rust.cold_request_ms_p50 - s.limit_ms, 5.0),
-                    vs_node: s.node.cold_request_ms_p50 / s.rust.cold_request_ms_p50,
+                    vs_node: vs_node(s, 0.0),
+                    vs_node_calibrated: vs_node(s, platform_init_ms),
+                    cpu_over_limit_ms: cold_cpu(&s.rust)
+                        .zip(s.floor.init_cpu_ms_p50)
+                        .zip(s.first_getitem_cpu_ms_p50)
+                        .map(|((rust, floor), getitem)| rust - floor - getitem),
+                    first_request_cpu_over_limit_ms: (s.rust.first_request_cpu_ms_p50)
+                        .zip(s.first_getitem_cpu_ms_p50)
+                        .map(|(rust, getitem)| rust - getitem),
+                    lazy_cold_minus_default_ms: (s.rust_connect_at_first_request.as_ref())
+                        .map(|lazy| lazy.cold_request_ms_p50 - s.rust.cold_request_ms_p50),
+                    lazy_billed_minus_default_ms: (s.rust_connect_at_first_request.as_ref())
+                        .map(|lazy| lazy.billed_cold_ms_p50 - s.rust.billed_cold_ms_p50),
                 })
                 .collect(),
-            vs_node_128: Some(Check::at_least(
-                small.node.cold_request_ms_p50 / small.rust.cold_request_ms_p50,
-                30.0,
-            )),
+            vs_node_128: Some(Check::at_least(vs_node(small, platform_init_ms), 30.0)),
+            vs_node_128_raw: Some(vs_node(small, 0.0)),
             init_over_floor_1769: at(1769)
                 .map(|s| Check::at_most(s.rust.init_ms_p50 - s.floor.init_ms_p50, 2.0)),
         })
     }
+}
+
+/// A function's cold request in CPU time (init + first request), ms, where measured.
+fn cold_cpu(f: &AwsFunction) -> Option<f64> {
+    Some(f.init_cpu_ms_p50? + f.first_request_cpu_ms_p50?)
 }
 
 /// How many fresh processes per start-to-ready measurement (and per Lambda function), and how many

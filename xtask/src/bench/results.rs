@@ -263,8 +263,16 @@ pub struct AwsSize {
     pub limit_ms: f64,
     pub first_getitem_ms: Vec<f64>,
     pub first_getitem_ms_p50: f64,
+    /// The bare client's first `GetItem`, its CPU time (every thread), ms (none in runs before it
+    /// was measured).
+    #[serde(default)]
+    pub first_getitem_cpu_ms_p50: Option<f64>,
     /// `lambda-fn`.
     pub rust: AwsFunction,
+    /// `lambda-fn` with `STORE_CONNECT_AT_INIT=false`: the store's connection made by the first
+    /// request (none in runs before it was measured).
+    #[serde(default)]
+    pub rust_connect_at_first_request: Option<AwsFunction>,
     /// The bare `lambda_runtime` hello world.
     pub floor: AwsFunction,
     /// The seed's Node.js handler (SDK v3).
@@ -285,6 +293,12 @@ pub struct AwsFunction {
     pub warm_ms_p50: Option<f64>,
     pub warm_ms_p99: Option<f64>,
     pub cold_request_ms: Vec<f64>,
+    /// CPU time (every thread, as the function's cgroup counts it) of init and of the first
+    /// request, ms (none in runs before it was measured).
+    #[serde(default)]
+    pub init_cpu_ms_p50: Option<f64>,
+    #[serde(default)]
+    pub first_request_cpu_ms_p50: Option<f64>,
 }
 
 /// Artifact sizes: `target/server/k8s-server`, the Lambda `bootstrap` and its zip, the part of

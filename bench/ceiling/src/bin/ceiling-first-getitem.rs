@@ -3,7 +3,8 @@
 //! `SSL_CERT_FILE` from the standard environment variables), pauses 50 ms (a fresh CPU-quota period
 //! when it runs in a CPU cgroup), then times its first `GetItem(ID)` on `TABLE`: connection, TLS
 //! handshake, certificate checks, signing and the answer. Prints one JSON line:
-//! `{"first_getitem_us":N}`; fails unless the item is found.
+//! `{"first_getitem_us":N,"first_getitem_cpu_us":N}` (wall time, and the process's CPU time, every
+//! thread); fails unless the item is found.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use app_core::aws::sdk_config_loader;
 use app_core::store::dynamodb::KEY_ATTRIBUTE;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use rustix::time::{ClockId, clock_gettime};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
@@ -26,6 +28,7 @@ async fn main() -> Result<()> {
     let client = Client::new(&config);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let sent = Instant::now();
+    let cpu_before = process_cpu();
     let answer = client
         .get_item()
         .table_name(table)
@@ -34,10 +37,20 @@ async fn main() -> Result<()> {
         .await
         .context("the first GetItem failed")?;
     let elapsed = sent.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu_before);
     ensure!(answer.item.is_some(), "no item {id} in table {table}");
     println!(
         "{}",
-        serde_json::json!({ "first_getitem_us": elapsed.as_micros() as u64 })
+        serde_json::json!({
+            "first_getitem_us": elapsed.as_micros() as u64,
+            "first_getitem_cpu_us": cpu.as_micros() as u64,
+        })
     );
     Ok(())
+}
+
+/// The CPU time this process has used so far, every thread.
+fn process_cpu() -> Duration {
+    let now = clock_gettime(ClockId::ProcessCPUTime);
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
