@@ -7,10 +7,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app_core::auth::Access;
+use app_core::config::Env;
+use app_core::http::AppState;
 use app_core::service::UserService;
+use app_core::startup::Config;
 use app_core::store::dynamodb::DynamoDbStore;
 use app_core::telemetry::traces;
 use testkit::contract::CASES;
+use testkit::contract::auth::{self, published_keys};
+use testkit::idp::{self, JwksServer};
 use testkit::lambda::{self, EventSource};
 use testkit::moto::Moto;
 use testkit::otlp::{ReceivedSpan, Receiver, tree};
@@ -89,6 +95,27 @@ async fn server_trace_of(receiver: &Receiver, trace: &str) -> Vec<ReceivedSpan> 
     receiver.trace(trace, 0, Duration::ZERO).await
 }
 
+/// The access rule `AUTH=jwt` with keys at `jwks_url` gives, read as a process reads it; a fresh
+/// key cache each time.
+fn access(jwks_url: &str) -> Access {
+    let env = auth::settings(jwks_url);
+    let config = Config::read(&Env::from_fn(|name| {
+        env.iter()
+            .find(|(var, _)| *var == name)
+            .map(|(_, value)| value.clone())
+    }))
+    .expect("AUTH=jwt settings");
+    Access::new(&config.auth, &testkit::https::transport())
+}
+
+/// The next trace id and a caller's `traceparent` in it.
+fn next_trace(n: &mut usize) -> (String, String) {
+    *n += 1;
+    let trace = trace_id(*n);
+    let traceparent = format!("00-{trace}-00f067aa0ba902b7-01");
+    (trace, traceparent)
+}
+
 fn trace_id(n: usize) -> String {
     format!("{n:032x}")
 }
@@ -155,6 +182,76 @@ async fn every_front_door_produces_the_same_span_tree() {
         failures.len(),
         failures.join("\n")
     );
+
+    // AND with AUTH=jwt, each front door (on a fresh key cache) traces a request with a token alike:
+    // the token check under the request, the first one with the JWKS fetch as its client child,
+    // the next one a cache hit without it
+    let idp = JwksServer::start(&published_keys()).await;
+    let token = format!("Bearer {}", idp::shared_rsa().sign(&idp::claims()));
+    let protected = || AppState::new(service.clone(), access(&idp.url()));
+    let server = TestServer::spawn(protected()).await;
+    let mut expected = Vec::new();
+    for _ in ["fetch", "cache hit"] {
+        let (trace, traceparent) = next_trace(&mut n);
+        let headers = [
+            ("authorization", token.as_str()),
+            ("traceparent", &traceparent),
+        ];
+        assert_eq!(server.send("GET", "/users/u-1", &headers).await.status, 200);
+        expected.push(shape(&server_trace_of(&receiver, &trace).await, &table));
+    }
+    let [first, second] = [&expected[0], &expected[1]];
+    for (shape, token_check, fetch) in [
+        (
+            first,
+            "1 auth.token_check (internal) {\"cache.hit\": \"false\"} ",
+            true,
+        ),
+        (
+            second,
+            "1 auth.token_check (internal) {\"cache.hit\": \"true\"} ",
+            false,
+        ),
+    ] {
+        assert!(
+            shape.iter().any(|s| s == token_check),
+            "{}",
+            shape.join("\n")
+        );
+        let fetched = shape.iter().any(|s| {
+            s.starts_with("2 GET (client) ")
+                && s.contains(r#""http.request.method": "GET""#)
+                && s.contains(r#""http.response.status_code": "200""#)
+                && s.contains(&format!(r#""url.full": "{}""#, idp.url()))
+                && s.contains(r#""server.address": "127.0.0.1""#)
+        });
+        assert_eq!(fetched, fetch, "{}", shape.join("\n"));
+    }
+    for source in EventSource::ALL {
+        let state = protected();
+        for (i, expected) in expected.iter().enumerate() {
+            let (trace, traceparent) = next_trace(&mut n);
+            let headers = [
+                ("authorization", token.as_str()),
+                ("traceparent", &traceparent),
+            ];
+            let event = source.event("GET", "/users/u-1", &headers);
+            lambda::invoke(state.clone(), &event, INVOCATION_ID).await;
+            let on_lambda: Vec<_> = receiver
+                .spans()
+                .into_iter()
+                .filter(|s| s.trace_id == trace)
+                .collect();
+            let got = shape(&on_lambda, &table);
+            assert_eq!(
+                &got,
+                expected,
+                "request {i} with a token via {}:\n{}",
+                source.name(),
+                got.join("\n")
+            );
+        }
+    }
 
     // AND on Lambda, without a traceparent, the invocation's X-Ray trace is the parent
     let event = EventSource::HttpApiDefault.event("GET", "/users/u-1", &[]);
