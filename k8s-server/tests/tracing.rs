@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use testkit::moto::Moto;
 use testkit::otlp::{ReceivedSpan, Receiver, tree};
+use testkit::recording_proxy::RecordingProxy;
 use testkit::served::K8sServer;
 
 /// A caller's W3C trace context.
@@ -25,6 +26,7 @@ async fn server(receiver: &Receiver, extra: &[(&'static str, &str)], log: &Path)
     let moto = Moto::shared();
     let table = moto.sample_table("tracing").await;
     let mut env = moto.service_env(&table);
+    env.retain(|(name, _)| !extra.iter().any(|(replaced, _)| replaced == name));
     env.push(("LOG_FORMAT", "json".into()));
     env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()));
     env.push(("OTEL_SERVICE_NAME", "users-k8s".into()));
@@ -46,8 +48,14 @@ async fn a_request_continues_the_callers_trace_with_a_dynamodb_child_span() {
     // GIVEN the server exporting to a receiver, on moto's DynamoDB
     let receiver = Receiver::start().await;
     let log = log_file("continued");
-    // (with the request and response log lines, which are at DEBUG)
-    let server = server(&receiver, &[("RUST_LOG", "info,tower_http=debug")], &log).await;
+    // (with the request and response log lines, which are at DEBUG; DynamoDB through a proxy that
+    // shows the requests moto gets)
+    let proxy = RecordingProxy::start(([127, 0, 0, 1], Moto::shared().port()).into()).await;
+    let extra = [
+        ("RUST_LOG", "info,tower_http=debug"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", &proxy.endpoint()),
+    ];
+    let server = server(&receiver, &extra, &log).await;
 
     // WHEN a caller in trace TRACE_ID asks for u-1
     let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN}-01");
@@ -86,6 +94,18 @@ async fn a_request_continues_the_callers_trace_with_a_dynamodb_child_span() {
     assert_eq!(get_item.attributes["rpc.service"], "DynamoDB");
     assert!(get_item.attributes["aws.dynamodb.table_names"].starts_with("tracing"));
     assert_eq!(get_item.status, "");
+
+    // AND the GetItem request moto got carried that client span's context, unsigned (so no proxy
+    // or collector adding or changing it can break the signature)
+    assert_eq!(
+        proxy.header_values("traceparent"),
+        [format!("00-{TRACE_ID}-{}-01", get_item.span_id)]
+    );
+    let authorization = proxy.header_values("authorization");
+    assert!(
+        authorization.len() == 1 && !authorization[0].contains("traceparent"),
+        "{authorization:?}"
+    );
 
     // AND the request's log lines carry its trace and span ids
     let logs = std::fs::read_to_string(&log).unwrap();

@@ -108,6 +108,19 @@ fn access(jwks_url: &str) -> Access {
     Access::new(&config.auth, &testkit::https::transport())
 }
 
+/// That the last JWKS fetch the provider got carried the `traceparent` of the fetch's client span
+/// in `spans`.
+fn assert_fetch_carried_its_context(idp: &JwksServer, spans: &[ReceivedSpan]) {
+    let fetch = spans
+        .iter()
+        .find(|s| s.name == "GET" && s.kind == "client")
+        .unwrap_or_else(|| panic!("no JWKS fetch span:\n{}", tree(spans)));
+    assert_eq!(
+        idp.traceparents().last().cloned().flatten(),
+        Some(format!("00-{}-{}-01", fetch.trace_id, fetch.span_id))
+    );
+}
+
 /// The next trace id and a caller's `traceparent` in it.
 fn next_trace(n: &mut usize) -> (String, String) {
     *n += 1;
@@ -198,7 +211,11 @@ async fn every_front_door_produces_the_same_span_tree() {
             ("traceparent", &traceparent),
         ];
         assert_eq!(server.send("GET", "/users/u-1", &headers).await.status, 200);
-        expected.push(shape(&server_trace_of(&receiver, &trace).await, &table));
+        let spans = server_trace_of(&receiver, &trace).await;
+        if expected.is_empty() {
+            assert_fetch_carried_its_context(&idp, &spans);
+        }
+        expected.push(shape(&spans, &table));
     }
     let [first, second] = [&expected[0], &expected[1]];
     for (shape, token_check, fetch) in [
@@ -242,6 +259,9 @@ async fn every_front_door_produces_the_same_span_tree() {
                 .into_iter()
                 .filter(|s| s.trace_id == trace)
                 .collect();
+            if i == 0 {
+                assert_fetch_carried_its_context(&idp, &on_lambda);
+            }
             let got = shape(&on_lambda, &table);
             assert_eq!(
                 &got,
