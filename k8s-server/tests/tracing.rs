@@ -1,6 +1,7 @@
 //! OpenTelemetry on the real `k8s-server` process, with an OTLP receiver on loopback that decodes
 //! what it gets with the protocol's own types (`testkit::otlp`) and moto's DynamoDB.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -189,14 +190,49 @@ async fn a_hung_collector_slows_no_request_and_its_spans_are_counted_as_dropped(
     }
 
     // THEN no request waited on the collector (the bound: a lookup's normal time, well under the
-    // 500 ms export timeout), and the lost spans were logged as dropped
+    // 500 ms export timeout)
     assert!(
         slowest < Duration::from_millis(400),
         "slowest request took {slowest:?}"
     );
+
+    // AND once the last export has timed out (an export period plus its timeout, with room), every
+    // lost span is counted in otel_spans_dropped_total, and the `spans dropped` log lines (one per
+    // failed export) account for exactly that many
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let logs = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        logs.contains("spans dropped"),
-        "no `spans dropped` line:\n{logs}"
-    );
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let logged: u64 = lines
+        .iter()
+        .filter(|line| line["message"] == "spans dropped")
+        .map(|line| line["spans"].as_u64().expect("a `spans` count"))
+        .sum();
+    let metrics = metrics_address(&lines);
+    let exposition = testkit::http::send(metrics, "GET", "/metrics", &[])
+        .await
+        .body;
+    let counted: u64 = exposition
+        .lines()
+        .find_map(|line| line.strip_prefix("otel_spans_dropped_total "))
+        .unwrap_or_else(|| panic!("no otel_spans_dropped_total in\n{exposition}"))
+        .parse()
+        .expect("a count");
+    assert!(counted > 0, "{exposition}");
+    assert_eq!(logged, counted, "{logs}");
+}
+
+/// Where the server serves `/metrics`, from its `listening` log line.
+fn metrics_address(lines: &[serde_json::Value]) -> SocketAddr {
+    let listening = lines
+        .iter()
+        .find(|line| line["message"] == "listening")
+        .expect("a `listening` log line");
+    let logged: SocketAddr = listening["metrics_address"]
+        .as_str()
+        .and_then(|address| address.parse().ok())
+        .unwrap_or_else(|| panic!("no metrics address in {listening}"));
+    SocketAddr::from(([127, 0, 0, 1], logged.port()))
 }
