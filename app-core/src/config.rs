@@ -223,3 +223,19 @@ pub(crate) fn from_pairs(vars: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<S
         .collect();
     Env::from_fn(move |name| map.get(name).cloned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::vars;
+
+    #[test]
+    fn the_import_and_all_lists_hold_the_otel_variables_once_each() {
+        for list in [vars::IMPORT, vars::ALL] {
+            assert!(list.ends_with(vars::OTEL), "{list:?}");
+            for var in list {
+                assert_eq!(list.iter().filter(|v| *v == var).count(), 1, "{var}");
+            }
+        }
+        assert!(vars::IMPORT.iter().all(|var| vars::ALL.contains(var)));
+    }
+}

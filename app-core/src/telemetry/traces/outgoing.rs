@@ -28,23 +28,28 @@ pub fn http_client_span(method: &str, url: &Url) -> Span {
     if !enabled() {
         return Span::none();
     }
-    let mut full = url.clone();
-    full.set_query(None);
-    full.set_fragment(None);
-    let _ = full.set_username("");
-    let _ = full.set_password(None);
     tracing::info_span!(
         "http",
         otel.name = method,
         otel.kind = "client",
         otel.status_code = tracing::field::Empty,
         http.request.method = method,
-        url.full = full.as_str(),
+        url.full = url_full(url),
         server.address = url.host_str().unwrap_or_default(),
         server.port = url.port_or_known_default().map(i64::from),
         http.response.status_code = tracing::field::Empty,
         error.type = tracing::field::Empty,
     )
+}
+
+/// `url` as its client span's `url.full`: without user info, query or fragment.
+fn url_full(url: &Url) -> String {
+    let mut full = url.clone();
+    full.set_query(None);
+    full.set_fragment(None);
+    let _ = full.set_username("");
+    let _ = full.set_password(None);
+    full.into()
 }
 
 /// Records how an outgoing HTTP request ended on its `span`: the answer's `status`, if one came
@@ -104,5 +109,16 @@ impl Intercept for TraceParent {
             headers.insert(name, value);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_full_leaves_out_credentials_query_and_fragment() {
+        let url = Url::parse("https://user:secret@idp.test:8443/keys?token=abc#x").unwrap();
+        assert_eq!(url_full(&url), "https://idp.test:8443/keys");
     }
 }
