@@ -7,20 +7,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app_core::auth::Access;
-use app_core::config::Env;
 use app_core::http::AppState;
 use app_core::service::UserService;
-use app_core::startup::Config;
 use app_core::store::dynamodb::DynamoDbStore;
 use app_core::telemetry::traces;
 use testkit::contract::CASES;
-use testkit::contract::auth::{self, published_keys};
+use testkit::contract::auth::published_keys;
 use testkit::idp::{self, JwksServer};
 use testkit::lambda::{self, EventSource};
 use testkit::moto::Moto;
 use testkit::otlp::{ReceivedSpan, Receiver, tree};
-use testkit::server::TestServer;
+use testkit::server::{TestServer, jwt_access};
 
 const INVOCATION_ID: &str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
 
@@ -93,19 +90,6 @@ async fn server_trace_of(receiver: &Receiver, trace: &str) -> Vec<ReceivedSpan> 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     receiver.trace(trace, 0, Duration::ZERO).await
-}
-
-/// The access rule `AUTH=jwt` with keys at `jwks_url` gives, read as a process reads it; a fresh
-/// key cache each time.
-fn access(jwks_url: &str) -> Access {
-    let env = auth::settings(jwks_url);
-    let config = Config::read(&Env::from_fn(|name| {
-        env.iter()
-            .find(|(var, _)| *var == name)
-            .map(|(_, value)| value.clone())
-    }))
-    .expect("AUTH=jwt settings");
-    Access::new(&config.auth, &testkit::https::transport())
 }
 
 /// That the last JWKS fetch the provider got carried the `traceparent` of the fetch's client span
@@ -201,7 +185,7 @@ async fn every_front_door_produces_the_same_span_tree() {
     // the next one a cache hit without it
     let idp = JwksServer::start(&published_keys()).await;
     let token = format!("Bearer {}", idp::shared_rsa().sign(&idp::claims()));
-    let protected = || AppState::new(service.clone(), access(&idp.url()));
+    let protected = || AppState::new(service.clone(), jwt_access(&idp.url()));
     let server = TestServer::spawn(protected()).await;
     let mut expected = Vec::new();
     for _ in ["fetch", "cache hit"] {
