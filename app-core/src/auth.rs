@@ -24,6 +24,7 @@ pub use settings::{
     AuthSettings, DEFAULT_JWKS_REFETCH_INTERVAL, DEFAULT_REQUIRED_SCOPE, JwtSettings,
 };
 
+use crate::telemetry::traces;
 use crate::transport::Transport;
 use cache::VerifiedTokens;
 use jwks::{Key, KeyError, Keys};
@@ -49,6 +50,18 @@ pub enum AuthError {
     /// No key to check the token could be had: the JWKS endpoint is unreachable and no key is held.
     #[error("no signing keys available")]
     Unavailable,
+}
+
+impl AuthError {
+    /// A short name of the refusal, as the token check's span records it in `error.type`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::Unavailable => "unavailable",
+        }
+    }
 }
 
 /// The API's access rule.
@@ -117,6 +130,10 @@ impl BearerAuth {
         }
         let now = unix_now();
         let cached = self.verified.get(token, now, |key| self.keys.holds(key));
+        if traces::enabled() {
+            // The current span is the token check's (`http::auth`).
+            tracing::Span::current().record("cache.hit", cached.is_some());
+        }
         let verified = match cached {
             Some(verified) => verified,
             None => {

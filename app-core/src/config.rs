@@ -66,15 +66,8 @@ pub mod vars {
     /// The ratio of the `*traceidratio` samplers, 0 to 1 (default 1).
     pub const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
 
-    /// The variables the import binaries (`import-fn`, `import-job`) read.
-    pub const IMPORT: &[&str] = &[
-        USERS_TABLE,
-        STORE_TIMEOUT_MS,
-        LOG_FORMAT,
-        RUST_LOG,
-        AWS_LAMBDA_LOG_FORMAT,
-        AWS_LAMBDA_LOG_LEVEL,
-        IMPORT_DEADLINE_MARGIN_MS,
+    /// The trace export's variables (the OpenTelemetry standard ones), read by every binary.
+    pub const OTEL: &[&str] = &[
         OTEL_EXPORTER_OTLP_ENDPOINT,
         OTEL_EXPORTER_OTLP_PROTOCOL,
         OTEL_EXPORTER_OTLP_HEADERS,
@@ -84,8 +77,25 @@ pub mod vars {
         OTEL_TRACES_SAMPLER_ARG,
     ];
 
+    /// The variables the import binaries (`import-fn`, `import-job`) read.
+    pub const IMPORT: &[&str] = &with_otel::<{ IMPORT_OWN.len() + OTEL.len() }>(IMPORT_OWN);
+
+    /// The import binaries' variables other than [`OTEL`].
+    const IMPORT_OWN: &[&str] = &[
+        USERS_TABLE,
+        STORE_TIMEOUT_MS,
+        LOG_FORMAT,
+        RUST_LOG,
+        AWS_LAMBDA_LOG_FORMAT,
+        AWS_LAMBDA_LOG_LEVEL,
+        IMPORT_DEADLINE_MARGIN_MS,
+    ];
+
     /// Every variable above.
-    pub const ALL: &[&str] = &[
+    pub const ALL: &[&str] = &with_otel::<{ ALL_OWN.len() + OTEL.len() }>(ALL_OWN);
+
+    /// Every variable above but [`OTEL`].
+    const ALL_OWN: &[&str] = &[
         USER_STORE,
         USERS_FILE,
         USERS_TABLE,
@@ -103,14 +113,27 @@ pub mod vars {
         JWT_REQUIRED_SCOPE,
         JWKS_REFETCH_INTERVAL_SECS,
         IMPORT_DEADLINE_MARGIN_MS,
-        OTEL_EXPORTER_OTLP_ENDPOINT,
-        OTEL_EXPORTER_OTLP_PROTOCOL,
-        OTEL_EXPORTER_OTLP_HEADERS,
-        OTEL_SERVICE_NAME,
-        OTEL_RESOURCE_ATTRIBUTES,
-        OTEL_TRACES_SAMPLER,
-        OTEL_TRACES_SAMPLER_ARG,
     ];
+
+    /// `own` followed by [`OTEL`]: how a list includes the trace export's variables without
+    /// writing them again. `N` is the sum of the two lengths (checked at compile time).
+    const fn with_otel<const N: usize>(own: &[&'static str]) -> [&'static str; N] {
+        assert!(
+            own.len() + OTEL.len() == N,
+            "N must be the two lists' length"
+        );
+        let mut all = [""; N];
+        let mut i = 0;
+        while i < own.len() {
+            all[i] = own[i];
+            i += 1;
+        }
+        while i < N {
+            all[i] = OTEL[i - own.len()];
+            i += 1;
+        }
+        all
+    }
 }
 
 /// A configuration problem, naming the variable.
@@ -213,4 +236,20 @@ pub(crate) fn from_pairs(vars: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<S
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     Env::from_fn(move |name| map.get(name).cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vars;
+
+    #[test]
+    fn the_import_and_all_lists_hold_the_otel_variables_once_each() {
+        for list in [vars::IMPORT, vars::ALL] {
+            assert!(list.ends_with(vars::OTEL), "{list:?}");
+            for var in list {
+                assert_eq!(list.iter().filter(|v| *v == var).count(), 1, "{var}");
+            }
+        }
+        assert!(vars::IMPORT.iter().all(|var| vars::ALL.contains(var)));
+    }
 }

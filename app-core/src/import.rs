@@ -34,7 +34,9 @@ pub use self::lines::{Line, LineReader, MAX_LINE_BYTES};
 pub use self::report::{ImportReport, MAX_LISTED_REJECTIONS, RejectCode, Rejection, ReportError};
 use self::row::{Verdict, judge};
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::http::InvocationTrace;
 use crate::telemetry::traces::record_outcome;
 
 use crate::objects::{InvalidLocation, NoReport, ObjectError, ObjectLocation, ObjectStore};
@@ -51,6 +53,7 @@ pub const READ_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ImportOptions {
     from_line: NonZeroU64,
     should_stop: Option<Box<dyn Fn() -> bool + Send + Sync>>,
+    invocation_trace: Option<InvocationTrace>,
 }
 
 impl Default for ImportOptions {
@@ -59,6 +62,7 @@ impl Default for ImportOptions {
         Self {
             from_line: NonZeroU64::MIN,
             should_stop: None,
+            invocation_trace: None,
         }
     }
 }
@@ -73,6 +77,13 @@ impl std::fmt::Debug for ImportOptions {
 }
 
 impl ImportOptions {
+    /// Each object's `import` span joins `trace`, the invocation's X-Ray trace (as a Lambda front
+    /// door's request span does, see `http::trace_context`); with `None` each starts a trace.
+    pub fn in_invocation_trace(mut self, trace: Option<InvocationTrace>) -> Self {
+        self.invocation_trace = trace;
+        self
+    }
+
     /// Lines before `line` are read through and neither imported nor reported (`--from-line`); the
     /// report of a run from a later line is written beside the first part's, not over it.
     pub fn from_line(mut self, line: NonZeroU64) -> Self {
@@ -363,6 +374,9 @@ impl Importer {
         options: &ImportOptions,
     ) -> Result<Outcome, ImportFailure> {
         let span = import_span(source);
+        if let Some(parent) = options.invocation_trace.as_ref().and_then(|t| t.parent()) {
+            let _ = span.set_parent(parent);
+        }
         let outcome = self
             .run_untraced(source, options)
             .instrument(span.clone())

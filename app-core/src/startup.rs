@@ -141,10 +141,10 @@ pub async fn build_importer(
 /// tests give it SDK settings pointed at an emulator.
 pub fn importer_from_sdk_config(sdk_config: &SdkConfig, table: &str) -> Importer {
     let users = DynamoDbStore::from_sdk_config(sdk_config, table);
-    let s3_config = aws_sdk_s3::config::Builder::from(sdk_config)
-        .timeout_config(aws::call_budget(OBJECT_STORE_TIMEOUT))
-        .build();
-    let objects = S3ObjectStore::new(aws_sdk_s3::Client::from_conf(s3_config));
+    let objects = S3ObjectStore::from_config(
+        aws_sdk_s3::config::Builder::from(sdk_config)
+            .timeout_config(aws::call_budget(OBJECT_STORE_TIMEOUT)),
+    );
     Importer::new(Arc::new(users), Arc::new(objects))
 }
 

@@ -235,13 +235,14 @@ pub fn shared_ec() -> &'static SigningKey {
     KEY.get_or_init(|| SigningKey::ec("ec-1"))
 }
 
-/// A JWKS endpoint on `127.0.0.1`: serves the published keys at any path, counts the fetches, and can
+/// A JWKS endpoint on `127.0.0.1`: serves the published keys at any path, records each fetch (and its `traceparent`), and can
 /// be stopped (connections are then refused). Every answer closes its connection, so a stopped server
 /// is really gone for its clients.
 pub struct JwksServer {
     address: SocketAddr,
     keys: Arc<Mutex<Vec<Value>>>,
-    fetches: Arc<AtomicUsize>,
+    /// The `traceparent` header of each fetch, in order (`None` when it had none).
+    fetches: Arc<Mutex<Vec<Option<String>>>>,
     task: JoinHandle<()>,
 }
 
@@ -251,7 +252,7 @@ impl JwksServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         let published = Arc::new(Mutex::new(keys.iter().map(|k| k.jwk()).collect()));
-        let fetches = Arc::new(AtomicUsize::new(0));
+        let fetches: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
         let task = tokio::spawn(serve(listener, published.clone(), fetches.clone()));
         Self {
             address,
@@ -278,7 +279,12 @@ impl JwksServer {
 
     /// How many times the key set was fetched.
     pub fn fetches(&self) -> usize {
-        self.fetches.load(Ordering::SeqCst)
+        self.fetches.lock().unwrap().len()
+    }
+
+    /// The W3C `traceparent` header each fetch carried, in order (`None` for a fetch without one).
+    pub fn traceparents(&self) -> Vec<Option<String>> {
+        self.fetches.lock().unwrap().clone()
     }
 
     /// Stops listening: from now on connections are refused.
@@ -288,14 +294,22 @@ impl JwksServer {
     }
 }
 
-async fn serve(listener: TcpListener, keys: Arc<Mutex<Vec<Value>>>, fetches: Arc<AtomicUsize>) {
+async fn serve(
+    listener: TcpListener,
+    keys: Arc<Mutex<Vec<Value>>>,
+    fetches: Arc<Mutex<Vec<Option<String>>>>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let (keys, fetches) = (keys.clone(), fetches.clone());
-        let service = service_fn(move |_request| {
-            fetches.fetch_add(1, Ordering::SeqCst);
+        let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let traceparent = request
+                .headers()
+                .get("traceparent")
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+            fetches.lock().unwrap().push(traceparent);
             let body = json!({"keys": *keys.lock().unwrap()}).to_string();
             async move {
                 Ok::<_, Infallible>(

@@ -1,11 +1,13 @@
 //! OpenTelemetry on the real `k8s-server` process, with an OTLP receiver on loopback that decodes
 //! what it gets with the protocol's own types (`testkit::otlp`) and moto's DynamoDB.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use testkit::moto::Moto;
 use testkit::otlp::{ReceivedSpan, Receiver, tree};
+use testkit::recording_proxy::RecordingProxy;
 use testkit::served::K8sServer;
 
 /// A caller's W3C trace context.
@@ -25,6 +27,7 @@ async fn server(receiver: &Receiver, extra: &[(&'static str, &str)], log: &Path)
     let moto = Moto::shared();
     let table = moto.sample_table("tracing").await;
     let mut env = moto.service_env(&table);
+    env.retain(|(name, _)| !extra.iter().any(|(replaced, _)| replaced == name));
     env.push(("LOG_FORMAT", "json".into()));
     env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint()));
     env.push(("OTEL_SERVICE_NAME", "users-k8s".into()));
@@ -46,8 +49,14 @@ async fn a_request_continues_the_callers_trace_with_a_dynamodb_child_span() {
     // GIVEN the server exporting to a receiver, on moto's DynamoDB
     let receiver = Receiver::start().await;
     let log = log_file("continued");
-    // (with the request and response log lines, which are at DEBUG)
-    let server = server(&receiver, &[("RUST_LOG", "info,tower_http=debug")], &log).await;
+    // (with the request and response log lines, which are at DEBUG; DynamoDB through a proxy that
+    // shows the requests moto gets)
+    let proxy = RecordingProxy::start(([127, 0, 0, 1], Moto::shared().port()).into()).await;
+    let extra = [
+        ("RUST_LOG", "info,tower_http=debug"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", &proxy.endpoint()),
+    ];
+    let server = server(&receiver, &extra, &log).await;
 
     // WHEN a caller in trace TRACE_ID asks for u-1
     let traceparent = format!("00-{TRACE_ID}-{CALLER_SPAN}-01");
@@ -86,6 +95,18 @@ async fn a_request_continues_the_callers_trace_with_a_dynamodb_child_span() {
     assert_eq!(get_item.attributes["rpc.service"], "DynamoDB");
     assert!(get_item.attributes["aws.dynamodb.table_names"].starts_with("tracing"));
     assert_eq!(get_item.status, "");
+
+    // AND the GetItem request moto got carried that client span's context, unsigned (so no proxy
+    // or collector adding or changing it can break the signature)
+    assert_eq!(
+        proxy.header_values("traceparent"),
+        [format!("00-{TRACE_ID}-{}-01", get_item.span_id)]
+    );
+    let authorization = proxy.header_values("authorization");
+    assert!(
+        authorization.len() == 1 && !authorization[0].contains("traceparent"),
+        "{authorization:?}"
+    );
 
     // AND the request's log lines carry its trace and span ids
     let logs = std::fs::read_to_string(&log).unwrap();
@@ -169,14 +190,49 @@ async fn a_hung_collector_slows_no_request_and_its_spans_are_counted_as_dropped(
     }
 
     // THEN no request waited on the collector (the bound: a lookup's normal time, well under the
-    // 500 ms export timeout), and the lost spans were logged as dropped
+    // 500 ms export timeout)
     assert!(
         slowest < Duration::from_millis(400),
         "slowest request took {slowest:?}"
     );
+
+    // AND once the last export has timed out (an export period plus its timeout, with room), every
+    // lost span is counted in otel_spans_dropped_total, and the `spans dropped` log lines (one per
+    // failed export) account for exactly that many
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let logs = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        logs.contains("spans dropped"),
-        "no `spans dropped` line:\n{logs}"
-    );
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let logged: u64 = lines
+        .iter()
+        .filter(|line| line["message"] == "spans dropped")
+        .map(|line| line["spans"].as_u64().expect("a `spans` count"))
+        .sum();
+    let metrics = metrics_address(&lines);
+    let exposition = testkit::http::send(metrics, "GET", "/metrics", &[])
+        .await
+        .body;
+    let counted: u64 = exposition
+        .lines()
+        .find_map(|line| line.strip_prefix("otel_spans_dropped_total "))
+        .unwrap_or_else(|| panic!("no otel_spans_dropped_total in\n{exposition}"))
+        .parse()
+        .expect("a count");
+    assert!(counted > 0, "{exposition}");
+    assert_eq!(logged, counted, "{logs}");
+}
+
+/// Where the server serves `/metrics`, from its `listening` log line.
+fn metrics_address(lines: &[serde_json::Value]) -> SocketAddr {
+    let listening = lines
+        .iter()
+        .find(|line| line["message"] == "listening")
+        .expect("a `listening` log line");
+    let logged: SocketAddr = listening["metrics_address"]
+        .as_str()
+        .and_then(|address| address.parse().ok())
+        .unwrap_or_else(|| panic!("no metrics address in {listening}"));
+    SocketAddr::from(([127, 0, 0, 1], logged.port()))
 }

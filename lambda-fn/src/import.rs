@@ -15,6 +15,7 @@
 
 use std::time::Duration;
 
+use app_core::http::InvocationTrace;
 use app_core::import::{ImportOptions, ImportSummary, Importer};
 use app_core::objects::{InvalidLocation, ObjectLocation};
 use app_core::startup::{self, StartupError};
@@ -69,7 +70,11 @@ impl ImportHandler {
             margin_ms = self.deadline_margin.as_millis() as u64,
             "S3 event"
         );
-        let options = ImportOptions::default().stop_before(deadline, self.deadline_margin);
+        let options = ImportOptions::default()
+            .stop_before(deadline, self.deadline_margin)
+            .in_invocation_trace(InvocationTrace::from_context(
+                context.xray_trace_id.as_deref(),
+            ));
         let sources: Vec<_> = event.records.iter().map(location).collect();
         let imported = self
             .importer

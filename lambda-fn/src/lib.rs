@@ -175,12 +175,11 @@ fn adapt(mut req: Request) -> Request {
 /// The invocation's X-Ray trace header, from the runtime's context (the `Lambda-Runtime-Trace-Id`
 /// of the invocation), for the contract's span: its parent when no `traceparent` came.
 fn use_invocation_trace(req: &mut Request) {
-    let header = req
+    let trace = req
         .lambda_context_ref()
-        .and_then(|ctx| ctx.xray_trace_id.as_deref())
-        .and_then(|id| HeaderValue::from_str(id).ok());
-    if let Some(header) = header {
-        req.extensions_mut().insert(InvocationTrace(header));
+        .and_then(|ctx| InvocationTrace::from_context(ctx.xray_trace_id.as_deref()));
+    if let Some(trace) = trace {
+        req.extensions_mut().insert(trace);
     }
 }
 

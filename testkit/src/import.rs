@@ -70,10 +70,22 @@ pub async fn invoke(
     event: &Value,
     deadline: SystemTime,
 ) -> Result<Value, Diagnostic> {
+    invoke_traced(handler, event, deadline, None).await
+}
+
+/// Like [`invoke`], in an invocation whose runtime context carries the X-Ray trace header `xray`
+/// (`Lambda-Runtime-Trace-Id`), if any.
+pub async fn invoke_traced(
+    handler: &ImportHandler,
+    event: &Value,
+    deadline: SystemTime,
+    xray: Option<&str>,
+) -> Result<Value, Diagnostic> {
     let bytes = serde_json::to_vec(event).expect("the event is JSON");
     let payload = serde_json::from_slice(&bytes).expect("aws_lambda_events reads the S3 event");
     let mut context = Context::default();
     context.request_id = "import-invocation".to_owned();
+    context.xray_trace_id = xray.map(str::to_owned);
     context.deadline = deadline
         .duration_since(SystemTime::UNIX_EPOCH)
         .expect("a deadline after 1970")

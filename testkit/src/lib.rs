@@ -14,7 +14,8 @@
 //! - The import's front doors: `import-fn`'s handler fed S3 events and the `import-job` process
 //!   ([`import`]); log lines read back in the text format ([`logs`]).
 //! - A real identity provider on loopback: keys, tokens and a JWKS endpoint ([`idp`]).
-//! - moto server, the AWS emulator the DynamoDB store and the import are tested on ([`moto`]).
+//! - moto server, the AWS emulator the DynamoDB store and the import are tested on ([`moto`]), and a
+//!   TCP proxy that shows what was sent to it ([`recording_proxy`]).
 //!
 //! The contract's tables, the identity provider and the reply type live in the `contract` crate,
 //! which depends on nothing of the workspace (so that app-core's own tests use them without a second
@@ -36,6 +37,7 @@ pub mod ports;
 pub mod process;
 pub mod procfs;
 pub mod python;
+pub mod recording_proxy;
 pub mod runtime_api;
 pub mod seed;
 pub mod served;

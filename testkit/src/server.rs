@@ -3,7 +3,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use app_core::auth::Access;
+use app_core::config::Env;
 use app_core::http::AppState;
+use app_core::startup::Config;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -59,4 +62,18 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// The access rule `AUTH=jwt` against the provider whose key set is at `jwks_url`
+/// (`contract::auth::settings`), read from the environment a process would get, with keys fetched
+/// through the test transport; a fresh key cache each time.
+pub fn jwt_access(jwks_url: &str) -> Access {
+    let env = crate::contract::auth::settings(jwks_url);
+    let config = Config::read(&Env::from_fn(|name| {
+        env.iter()
+            .find(|(var, _)| *var == name)
+            .map(|(_, value)| value.clone())
+    }))
+    .expect("AUTH=jwt settings");
+    Access::new(&config.auth, &crate::https::transport())
 }

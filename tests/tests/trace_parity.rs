@@ -7,14 +7,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app_core::http::AppState;
 use app_core::service::UserService;
 use app_core::store::dynamodb::DynamoDbStore;
 use app_core::telemetry::traces;
 use testkit::contract::CASES;
+use testkit::contract::auth::published_keys;
+use testkit::idp::{self, JwksServer};
 use testkit::lambda::{self, EventSource};
 use testkit::moto::Moto;
 use testkit::otlp::{ReceivedSpan, Receiver, tree};
-use testkit::server::TestServer;
+use testkit::server::{TestServer, jwt_access};
 
 const INVOCATION_ID: &str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
 
@@ -89,6 +92,27 @@ async fn server_trace_of(receiver: &Receiver, trace: &str) -> Vec<ReceivedSpan> 
     receiver.trace(trace, 0, Duration::ZERO).await
 }
 
+/// That the last JWKS fetch the provider got carried the `traceparent` of the fetch's client span
+/// in `spans`.
+fn assert_fetch_carried_its_context(idp: &JwksServer, spans: &[ReceivedSpan]) {
+    let fetch = spans
+        .iter()
+        .find(|s| s.name == "GET" && s.kind == "client")
+        .unwrap_or_else(|| panic!("no JWKS fetch span:\n{}", tree(spans)));
+    assert_eq!(
+        idp.traceparents().last().cloned().flatten(),
+        Some(format!("00-{}-{}-01", fetch.trace_id, fetch.span_id))
+    );
+}
+
+/// The next trace id and a caller's `traceparent` in it.
+fn next_trace(n: &mut usize) -> (String, String) {
+    *n += 1;
+    let trace = trace_id(*n);
+    let traceparent = format!("00-{trace}-00f067aa0ba902b7-01");
+    (trace, traceparent)
+}
+
 fn trace_id(n: usize) -> String {
     format!("{n:032x}")
 }
@@ -155,6 +179,83 @@ async fn every_front_door_produces_the_same_span_tree() {
         failures.len(),
         failures.join("\n")
     );
+
+    // AND with AUTH=jwt, each front door (on a fresh key cache) traces a request with a token alike:
+    // the token check under the request, the first one with the JWKS fetch as its client child,
+    // the next one a cache hit without it
+    let idp = JwksServer::start(&published_keys()).await;
+    let token = format!("Bearer {}", idp::shared_rsa().sign(&idp::claims()));
+    let protected = || AppState::new(service.clone(), jwt_access(&idp.url()));
+    let server = TestServer::spawn(protected()).await;
+    let mut expected = Vec::new();
+    for _ in ["fetch", "cache hit"] {
+        let (trace, traceparent) = next_trace(&mut n);
+        let headers = [
+            ("authorization", token.as_str()),
+            ("traceparent", &traceparent),
+        ];
+        assert_eq!(server.send("GET", "/users/u-1", &headers).await.status, 200);
+        let spans = server_trace_of(&receiver, &trace).await;
+        if expected.is_empty() {
+            assert_fetch_carried_its_context(&idp, &spans);
+        }
+        expected.push(shape(&spans, &table));
+    }
+    let [first, second] = [&expected[0], &expected[1]];
+    for (shape, token_check, fetch) in [
+        (
+            first,
+            "1 auth.token_check (internal) {\"cache.hit\": \"false\"} ",
+            true,
+        ),
+        (
+            second,
+            "1 auth.token_check (internal) {\"cache.hit\": \"true\"} ",
+            false,
+        ),
+    ] {
+        assert!(
+            shape.iter().any(|s| s == token_check),
+            "{}",
+            shape.join("\n")
+        );
+        let fetched = shape.iter().any(|s| {
+            s.starts_with("2 GET (client) ")
+                && s.contains(r#""http.request.method": "GET""#)
+                && s.contains(r#""http.response.status_code": "200""#)
+                && s.contains(&format!(r#""url.full": "{}""#, idp.url()))
+                && s.contains(r#""server.address": "127.0.0.1""#)
+        });
+        assert_eq!(fetched, fetch, "{}", shape.join("\n"));
+    }
+    for source in EventSource::ALL {
+        let state = protected();
+        for (i, expected) in expected.iter().enumerate() {
+            let (trace, traceparent) = next_trace(&mut n);
+            let headers = [
+                ("authorization", token.as_str()),
+                ("traceparent", &traceparent),
+            ];
+            let event = source.event("GET", "/users/u-1", &headers);
+            lambda::invoke(state.clone(), &event, INVOCATION_ID).await;
+            let on_lambda: Vec<_> = receiver
+                .spans()
+                .into_iter()
+                .filter(|s| s.trace_id == trace)
+                .collect();
+            if i == 0 {
+                assert_fetch_carried_its_context(&idp, &on_lambda);
+            }
+            let got = shape(&on_lambda, &table);
+            assert_eq!(
+                &got,
+                expected,
+                "request {i} with a token via {}:\n{}",
+                source.name(),
+                got.join("\n")
+            );
+        }
+    }
 
     // AND on Lambda, without a traceparent, the invocation's X-Ray trace is the parent
     let event = EventSource::HttpApiDefault.event("GET", "/users/u-1", &[]);

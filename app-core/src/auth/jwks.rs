@@ -14,12 +14,16 @@ use arc_swap::ArcSwap;
 use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
+use axum::body::Bytes;
 use http_body_util::{BodyExt, Limited};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use tokio::time::Instant;
+use tracing::{Instrument, Span};
 use url::Url;
+
+use crate::telemetry::traces;
 
 /// The budget of one fetch: connect, TLS, request and the whole body.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
@@ -151,6 +155,20 @@ enum FetchError {
     DuplicateKid(String),
 }
 
+impl FetchError {
+    /// How the HTTP request ended, for its client span: the status when one came, else the
+    /// `error.type` (`timeout`, `connection`, `body`); parse errors come after a 2xx.
+    fn http_outcome(&self) -> Result<u16, &'static str> {
+        match self {
+            Self::Timeout(_) => Err("timeout"),
+            Self::Request(_) => Err("connection"),
+            Self::Status(status) => Ok(*status),
+            Self::Body(_) => Err("body"),
+            Self::Json(_) | Self::NoUsableKey | Self::DuplicateKid(_) => Ok(200),
+        }
+    }
+}
+
 /// How much of a key id a log line carries.
 const MAX_LOGGED_KID_CHARS: usize = 64;
 
@@ -165,10 +183,30 @@ struct Endpoint {
 }
 
 impl Endpoint {
+    /// Fetches and parses the key set, the request in its HTTP client span (which the request's
+    /// `traceparent` names, so the provider's side can join the trace).
     async fn fetch(&self) -> Result<KeySet, FetchError> {
+        let span = traces::http_client_span("GET", &self.url);
+        let body = self.get().instrument(span.clone()).await;
+        traces::record_http_outcome(
+            &span,
+            match &body {
+                Ok(_) => Ok(200),
+                Err(err) => err.http_outcome(),
+            },
+        );
+        parse(&body?)
+    }
+
+    /// The key set's bytes: a `GET` of the URL that answers 2xx within [`FETCH_TIMEOUT`].
+    async fn get(&self) -> Result<Bytes, FetchError> {
         let connector = self.connector.get_or_init(self.connect);
-        let request = http::Request::get(self.url.as_str())
-            .header(http::header::ACCEPT, "application/json")
+        let mut request =
+            http::Request::get(self.url.as_str()).header(http::header::ACCEPT, "application/json");
+        for (name, value) in traces::trace_headers(&Span::current()) {
+            request = request.header(name, value);
+        }
+        let request = request
             .body(SdkBody::empty())
             .map_err(|err| FetchError::Request(err.to_string()))
             .and_then(|req| {
@@ -179,8 +217,9 @@ impl Endpoint {
                 .call(request)
                 .await
                 .map_err(|err| FetchError::Request(err.to_string()))?;
+            let status = response.status().as_u16();
             if !response.status().is_success() {
-                return Err(FetchError::Status(response.status().as_u16()));
+                return Err(FetchError::Status(status));
             }
             Limited::new(response.into_body(), MAX_JWKS_BYTES)
                 .collect()
@@ -190,7 +229,7 @@ impl Endpoint {
         })
         .await
         .map_err(|_| FetchError::Timeout(FETCH_TIMEOUT))??;
-        parse(&body)
+        Ok(body)
     }
 }
 

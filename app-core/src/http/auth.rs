@@ -8,8 +8,11 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::response::Response;
 
+use tracing::{Instrument, Span};
+
 use super::error;
 use crate::auth::{Access, AuthError};
+use crate::telemetry::traces;
 
 /// Proof that the request may read users: the access rule is open, or its bearer token is valid and
 /// grants the required scope.
@@ -26,14 +29,49 @@ where
         let Access::Bearer(bearer) = Access::from_ref(state) else {
             return Ok(Authorized);
         };
-        let checked = match bearer_token(&parts.headers) {
-            Ok(token) => bearer.authorize(token).await,
-            Err(err) => Err(err),
-        };
+        let span = token_check_span();
+        let checked = async {
+            match bearer_token(&parts.headers) {
+                Ok(token) => bearer.authorize(token).await,
+                Err(err) => Err(err),
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        if let Err(err) = checked {
+            span.record("error.type", err.kind());
+            if err == AuthError::Unavailable {
+                span.record("otel.status_code", "error");
+            }
+        }
         checked
             .map(|()| Authorized)
             .map_err(|err| error::auth_failure(err, bearer.required_scope()))
     }
+}
+
+/// The span of a protected request's token check, `auth.token_check` (internal), a child of the
+/// request's server span: `cache.hit` says whether the verdict came from the verified tokens
+/// (`auth::cache`) or from a signature check (whose JWKS fetch, if one was needed, is the child
+/// client span); a refusal sets `error.type` (`missing`, `invalid_token`, `insufficient_scope`,
+/// `unavailable`), and only `unavailable`, the service's own failure, the error status (a refused
+/// token is the check working, as a 4xx is no server error). A disabled span when export is off.
+///
+/// One span per check, cache hit or not, and nothing more: the hit is an attribute, not a span or
+/// event of its own, so a hit costs one span that the request's tree needs anyway to show where
+/// the check sits, and no lookup of its own is timed or exported.
+fn token_check_span() -> Span {
+    if !traces::enabled() {
+        return Span::none();
+    }
+    tracing::info_span!(
+        "auth",
+        otel.name = "auth.token_check",
+        otel.kind = "internal",
+        otel.status_code = tracing::field::Empty,
+        cache.hit = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    )
 }
 
 /// The token of `Authorization: Bearer <token>` (the scheme in any case, RFC 7235). No header or

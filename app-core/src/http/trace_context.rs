@@ -32,6 +32,20 @@ use crate::telemetry::traces;
 #[derive(Debug, Clone)]
 pub struct InvocationTrace(pub HeaderValue);
 
+impl InvocationTrace {
+    /// The runtime context's X-Ray trace id (`Context::xray_trace_id`), if it is a header value.
+    pub fn from_context(xray_trace_id: Option<&str>) -> Option<Self> {
+        HeaderValue::from_str(xray_trace_id?).ok().map(Self)
+    }
+
+    /// The header as the remote parent of a span; `None` unless it is well-formed and names a
+    /// parent (see `xray_parent`).
+    pub(crate) fn parent(&self) -> Option<opentelemetry::Context> {
+        let parent = xray_parent(&self.0)?;
+        Some(opentelemetry::Context::new().with_remote_span_context(parent))
+    }
+}
+
 /// Makes the request's `span` the server span of the trace `req` continues (see the module
 /// documentation). Call before the span is first entered.
 pub(super) fn start(req: &Request, span: &Span) {
@@ -81,9 +95,7 @@ fn parent(req: &Request) -> Option<opentelemetry::Context> {
     if w3c.span().span_context().is_valid() {
         return Some(w3c);
     }
-    let xray = req.extensions().get::<InvocationTrace>()?;
-    let parent = xray_parent(&xray.0)?;
-    Some(opentelemetry::Context::new().with_remote_span_context(parent))
+    req.extensions().get::<InvocationTrace>()?.parent()
 }
 
 /// An X-Ray trace header as a remote span context: `Root=1-TTTTTTTT-RRRRRRRRRRRRRRRRRRRRRRRR` is

@@ -13,7 +13,7 @@ use super::{ObjectError, ObjectLocation, ObjectReader, ObjectStore};
 use tracing::Instrument;
 
 use crate::aws::classify;
-use crate::telemetry::traces::{AwsResource, aws_client_span, record_outcome};
+use crate::telemetry::traces::{AwsResource, TraceParent, aws_client_span, record_outcome};
 
 /// Objects in Amazon S3.
 #[derive(Debug, Clone)]
@@ -29,7 +29,13 @@ impl S3ObjectStore {
 
     /// A store with a client built from `sdk_config` (see [`crate::aws::sdk_config_loader`]).
     pub fn from_sdk_config(sdk_config: &SdkConfig) -> Self {
-        Self::new(Client::new(sdk_config))
+        Self::from_config(aws_sdk_s3::config::Builder::from(sdk_config))
+    }
+
+    /// A store with a client built from `config`, whose requests carry the trace context of their
+    /// client span ([`TraceParent`]).
+    pub fn from_config(config: aws_sdk_s3::config::Builder) -> Self {
+        Self::new(Client::from_conf(config.interceptor(TraceParent).build()))
     }
 }
 

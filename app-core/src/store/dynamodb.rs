@@ -19,7 +19,7 @@ use tracing::Instrument;
 use super::{StoreError, UserBatch, UserRepository, UserWriter};
 use crate::aws::classify;
 use crate::domain::{User, UserId};
-use crate::telemetry::traces::{AwsResource, aws_client_span, record_outcome};
+use crate::telemetry::traces::{AwsResource, TraceParent, aws_client_span, record_outcome};
 
 /// The name of the key attribute.
 pub const KEY_ATTRIBUTE: &str = "id";
@@ -54,9 +54,13 @@ impl DynamoDbStore {
         }
     }
 
-    /// A store on `table` with a client built from `sdk_config` (see [`crate::aws::sdk_config_loader`]).
+    /// A store on `table` with a client built from `sdk_config` (see [`crate::aws::sdk_config_loader`]),
+    /// whose requests carry the trace context of their client span ([`TraceParent`]).
     pub fn from_sdk_config(sdk_config: &SdkConfig, table: impl Into<String>) -> Self {
-        Self::new(Client::new(sdk_config), table)
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+            .interceptor(TraceParent)
+            .build();
+        Self::new(Client::from_conf(config), table)
     }
 
     /// The table this store reads and writes.

@@ -18,6 +18,7 @@
 //! line. The HTTP client is the front door's transport (the SDK's connector), so no second client is
 //! linked.
 
+mod outgoing;
 mod settings;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +41,7 @@ use opentelemetry_sdk::trace::{
 };
 use tracing_subscriber::registry::LookupSpan;
 
+pub use outgoing::{TraceParent, http_client_span, record_http_outcome, trace_headers};
 pub use settings::{
     DEFAULT_SERVICE_NAME, EXPORT_TIMEOUT, ExportSettings, Root, SamplerSetting, TraceSettings,
 };

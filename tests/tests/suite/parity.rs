@@ -2,17 +2,14 @@
 //! the same status, body and contract headers; and, with `AUTH=jwt`, every authentication case
 //! (`testkit::contract::auth`) alike.
 
-use app_core::auth::Access;
-use app_core::config::Env;
 use app_core::http::AppState;
-use app_core::startup::Config;
 use testkit::contract::auth::{self, published_keys};
 use testkit::contract::{
     CASES, Case, contract_violations, parity_violation, request_id_violations,
 };
 use testkit::idp::JwksServer;
 use testkit::lambda::{self, EventSource};
-use testkit::server::TestServer;
+use testkit::server::{TestServer, jwt_access};
 
 use super::{dynamodb_service, memory_service};
 
@@ -42,17 +39,7 @@ async fn every_front_door_makes_the_same_authentication_decision() {
     // GIVEN both targets with AUTH=jwt, read from the environment a process would get, against a
     // provider whose JWKS is served on loopback
     let idp = JwksServer::start(&published_keys()).await;
-    let env = auth::settings(&idp.url());
-    let config = Config::read(&Env::from_fn(|name| {
-        env.iter()
-            .find(|(var, _)| *var == name)
-            .map(|(_, value)| value.clone())
-    }))
-    .expect("AUTH=jwt settings");
-    let service = AppState::new(
-        memory_service(),
-        Access::new(&config.auth, &testkit::https::transport()),
-    );
+    let service = AppState::new(memory_service(), jwt_access(&idp.url()));
     let mut parity = Parity::new(service).await;
 
     // WHEN every authentication case goes to the server and through the five event sources
