@@ -351,7 +351,10 @@ impl Connections {
                 let response = app.clone().call(request);
                 let draining = draining.clone();
                 let heads = heads.clone();
-                async move {
+                // Boxed: hyper keeps a box the size of this future for each connection from its
+                // start to its end; boxed, that box holds a pointer, and this future's memory is
+                // only taken while a request is answered.
+                let answer: InFlight = Box::pin(async move {
                     let mut response = response.await?;
                     heads.awaited();
                     if draining.is_some_and(|readiness| !readiness.is_ready()) {
@@ -359,8 +362,9 @@ impl Connections {
                             .headers_mut()
                             .insert(CONNECTION, HeaderValue::from_static("close"));
                     }
-                    Ok::<_, Infallible>(response)
-                }
+                    Ok(response)
+                });
+                answer
             }
         });
         let connection = self.builder.serve_connection(TokioIo::new(stream), service);
@@ -415,6 +419,10 @@ impl Connections {
         self.stop.closed().await;
     }
 }
+
+/// The answer to one request of a connection, as hyper holds it while it is answered.
+type InFlight =
+    std::pin::Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
 
 /// The request heads of one connection, for the header read timeout and the [`Cap`]: whether one
 /// has arrived, and since when the next one is awaited.
