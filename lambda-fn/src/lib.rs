@@ -26,11 +26,14 @@ use app_core::telemetry::traces;
 use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderValue, Uri};
 use lambda_http::request::{LambdaRequest, RequestContext};
-use lambda_http::{Adapter, BoxFuture, LambdaEvent, Request, RequestExt, Service};
+use lambda_http::{Adapter, BoxFuture, IntoResponse, LambdaEvent, Request, RequestExt, Service};
 use serde_json::Value;
 use tower::ServiceBuilder;
 use tower::util::{MapRequest, MapResponse};
 
+pub use crate::answer::Answer;
+
+mod answer;
 mod emf;
 mod event_check;
 pub mod import;
@@ -38,29 +41,33 @@ mod safe_event;
 pub mod transport;
 
 /// The service `lambda_http` runs over [`Handler`]: the event made safe (see `safe_event`), converted
-/// into a request, answered, and encoded into the event source's response format.
-type HttpAdapter = MapRequest<
-    Adapter<'static, Response, Handler>,
+/// into a request, answered, and encoded into the event source's response format, the body as `R`
+/// encodes it.
+type HttpAdapter<R> = MapRequest<
+    Adapter<'static, R, Answering<R>>,
     fn(LambdaEvent<LambdaRequest>) -> LambdaEvent<LambdaRequest>,
 >;
 
+/// [`Handler`] with its responses taken as `R`, which `lambda_http` encodes.
+type Answering<R> = MapResponse<Handler, fn(Response) -> R>;
+
 /// The response event `lambda_http` posts back (its type is not exported under a name).
-type ResponseEvent = <HttpAdapter as Service<LambdaEvent<LambdaRequest>>>::Response;
+type ResponseEvent = <HttpAdapter<Answer> as Service<LambdaEvent<LambdaRequest>>>::Response;
 
 /// The adapter over [`refusal_handler`]: the answer to an event refused by `event_check`, in the
 /// event source's format.
-type RefusalAdapter = Adapter<'static, Response, Handler>;
+type RefusalAdapter<R> = Adapter<'static, R, Answering<R>>;
 
 /// The runtime's view of the function: an event in (as the JSON the runtime received), the event
 /// source's response out. An event `lambda_http` cannot read is an invocation error, as it was when
-/// the runtime read it.
+/// the runtime read it. `R` is the response as `lambda_http` encodes it: an [`Answer`].
 #[derive(Clone)]
-pub struct EventHandler {
-    http: HttpAdapter,
-    refusal: RefusalAdapter,
+pub struct EventHandler<R: 'static = Answer> {
+    http: HttpAdapter<R>,
+    refusal: RefusalAdapter<R>,
 }
 
-impl Service<LambdaEvent<Value>> for EventHandler {
+impl<R: IntoResponse + Send + 'static> Service<LambdaEvent<Value>> for EventHandler<R> {
     type Response = ResponseEvent;
     type Error = lambda_http::Error;
     type Future = BoxFuture<'static, Result<ResponseEvent, lambda_http::Error>>;
@@ -116,13 +123,24 @@ pub async fn serve(service: impl Into<AppState>) -> Result<(), lambda_http::Erro
 /// What the runtime invokes: an event that breaks the request limits or carries a body that is not
 /// base64 is answered `400 BAD_REQUEST` (see `event_check`); any other is made safe for `lambda_http`'s
 /// conversion (see `safe_event`), converted by `lambda_http` into a request, answered by [`handler`],
-/// and encoded into the event source's response format.
+/// and encoded into the event source's response format, the body by [`Answer`].
 pub fn event_handler(service: impl Into<AppState>) -> EventHandler {
+    event_handler_encoding(service, Answer::from)
+}
+
+/// [`event_handler`] with the response handed to `lambda_http` as `encode` makes it: with
+/// `std::convert::identity`, `lambda_http` encodes the body its own (generic) way, which the tests
+/// compare [`Answer`] with.
+pub fn event_handler_encoding<R: IntoResponse + Send + 'static>(
+    service: impl Into<AppState>,
+    encode: fn(Response) -> R,
+) -> EventHandler<R> {
+    let answering = |handler| ServiceBuilder::new().map_response(encode).service(handler);
     EventHandler {
         http: ServiceBuilder::new()
             .map_request(safe_event as fn(_) -> _)
-            .service(Adapter::from(handler(service))),
-        refusal: Adapter::from(refusal_handler()),
+            .service(Adapter::from(answering(handler(service)))),
+        refusal: Adapter::from(answering(refusal_handler())),
     }
 }
 
