@@ -213,9 +213,13 @@ pub async fn init_connected(transport: Transport) -> Result<AppState, StartupErr
     Ok(AppState::new(service, access(&config.auth, &transport)))
 }
 
-/// `STORE_CONNECT_AT_INIT` (default `true`): whether [`init_connected`] connects to the store.
+/// `STORE_CONNECT_AT_INIT`'s value when unset (the bench labels its rows by it).
+pub const CONNECT_AT_INIT_DEFAULT: bool = true;
+
+/// `STORE_CONNECT_AT_INIT` (default [`CONNECT_AT_INIT_DEFAULT`]): whether [`init_connected`]
+/// connects to the store.
 fn connect_at_init<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<bool, ConfigError> {
-    env.flag(vars::STORE_CONNECT_AT_INIT, true)
+    env.flag(vars::STORE_CONNECT_AT_INIT, CONNECT_AT_INIT_DEFAULT)
 }
 
 /// The shared configuration read, logging installed and the service built.
