@@ -23,6 +23,10 @@
 //! - **Speed**: a few milliseconds per GetItem (about 3 ms from boto3 on these machines), and about
 //!   2 s to start. The bench's absolute DynamoDB figures are bounded by the emulator; the comparison
 //!   with a raw GetItem loop on the same emulator is what it measures.
+//! - **Every connection is closed** after one answer (`Connection: close`, werkzeug's server, over
+//!   HTTP and HTTPS alike); DynamoDB keeps a connection open for the next call. Where that matters
+//!   (a connection opened during a Lambda init, the handshake of a first call against later ones),
+//!   [`crate::keepalive_front::KeepAliveFront`] keeps the client's connection open in front of moto.
 //! - **S3** answers a missing key with `NoSuchKey` (404) as S3 does for a caller allowed to list the
 //!   bucket (without `s3:ListBucket`, S3 answers 403: the SAM template grants it for that reason).
 //!   Buckets are addressed path-style because the endpoint is an IP address ([`Moto::endpoint`]).
