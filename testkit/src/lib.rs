@@ -14,8 +14,9 @@
 //! - The import's front doors: `import-fn`'s handler fed S3 events and the `import-job` process
 //!   ([`import`]); log lines read back in the text format ([`logs`]).
 //! - A real identity provider on loopback: keys, tokens and a JWKS endpoint ([`idp`]).
-//! - moto server, the AWS emulator the DynamoDB store and the import are tested on ([`moto`]), and a
-//!   TCP proxy that shows what was sent to it ([`recording_proxy`]).
+//! - moto server, the AWS emulator the DynamoDB store and the import are tested on ([`moto`]), a
+//!   TCP proxy that shows what was sent to it ([`recording_proxy`]), and a front that keeps
+//!   connections to it open as an AWS endpoint does ([`keepalive_front`]).
 //!
 //! The contract's tables, the identity provider and the reply type live in the `contract` crate,
 //! which depends on nothing of the workspace (so that app-core's own tests use them without a second
@@ -27,6 +28,7 @@ pub mod flood;
 pub mod http;
 pub mod https;
 pub mod import;
+pub mod keepalive_front;
 pub mod lambda;
 pub mod lambda_watch;
 pub mod load;

@@ -23,13 +23,17 @@
 //! - **Speed**: a few milliseconds per GetItem (about 3 ms from boto3 on these machines), and about
 //!   2 s to start. The bench's absolute DynamoDB figures are bounded by the emulator; the comparison
 //!   with a raw GetItem loop on the same emulator is what it measures.
+//! - **Every connection is closed** after one answer (`Connection: close`, werkzeug's server, over
+//!   HTTP and HTTPS alike); DynamoDB keeps a connection open for the next call. Where that matters
+//!   (a connection opened during a Lambda init, the handshake of a first call against later ones),
+//!   [`crate::keepalive_front::KeepAliveFront`] keeps the client's connection open in front of moto.
 //! - **S3** answers a missing key with `NoSuchKey` (404) as S3 does for a caller allowed to list the
 //!   bucket (without `s3:ListBucket`, S3 answers 403: the SAM template grants it for that reason).
 //!   Buckets are addressed path-style because the endpoint is an IP address ([`Moto::endpoint`]).
 //! - **Throttling and 5xx** never happen on moto: those cases are unit tests in `app-core` with the
 //!   SDK's canned-response client.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
@@ -131,7 +135,7 @@ impl RunCa {
     }
 
     /// The leaf certificate for `127.0.0.1` and its key (PEM).
-    fn leaf(&self) -> (PathBuf, PathBuf) {
+    pub fn leaf(&self) -> (PathBuf, PathBuf) {
         (
             self.dir.path().join("cert.pem"),
             self.dir.path().join("key.pem"),
@@ -249,31 +253,13 @@ impl Moto {
     /// in [`REGION`], with fixed credentials.
     /// Over HTTPS, the client trusts the run's CA alone.
     pub async fn sdk_config(&self, timeout: Duration) -> SdkConfig {
-        let http_client = match &self.tls {
-            Some([ca, ..]) => crate::https::http_client_trusting(ca)
-                .unwrap_or_else(|err| panic!("cannot read {}: {err}", ca.display())),
-            None => crate::https::http_client(),
-        };
-        sdk_config_loader(timeout, http_client)
-            .endpoint_url(&self.endpoint)
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(
-                ACCESS_KEY, ACCESS_KEY, None, None, "testkit",
-            ))
-            .load()
-            .await
+        let ca = self.tls.as_ref().map(|[ca, ..]| ca.as_path());
+        sdk_config_at(&self.endpoint, ca, timeout).await
     }
 
     /// The settings that point the service (either target) at this instance's `table`.
     pub fn service_env(&self, table: &str) -> Vec<(&'static str, String)> {
-        vec![
-            ("USER_STORE", "dynamodb".into()),
-            ("USERS_TABLE", table.into()),
-            ("AWS_ENDPOINT_URL_DYNAMODB", self.endpoint.clone()),
-            ("AWS_REGION", REGION.into()),
-            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
-            ("AWS_SECRET_ACCESS_KEY", ACCESS_KEY.into()),
-        ]
+        service_env_at(&self.endpoint, table)
     }
 
     /// The settings that point the import binaries (`import-job`, `import-fn`) at this instance: rows to
@@ -430,6 +416,36 @@ impl Moto {
             .unwrap_or_else(|err| panic!("{err}"));
         table
     }
+}
+
+/// SDK settings for moto reached at `endpoint` (itself or a front of it): the service's own loader
+/// (timeouts, HTTP client), in [`REGION`], with fixed credentials; over HTTPS trusting `ca` alone.
+pub async fn sdk_config_at(endpoint: &str, ca: Option<&Path>, timeout: Duration) -> SdkConfig {
+    let http_client = match ca {
+        Some(ca) => crate::https::http_client_trusting(ca)
+            .unwrap_or_else(|err| panic!("cannot read {}: {err}", ca.display())),
+        None => crate::https::http_client(),
+    };
+    sdk_config_loader(timeout, http_client)
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY, ACCESS_KEY, None, None, "testkit",
+        ))
+        .load()
+        .await
+}
+
+/// The settings that point the service (either target) at `table` of moto reached at `endpoint`.
+pub fn service_env_at(endpoint: &str, table: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("USER_STORE", "dynamodb".into()),
+        ("USERS_TABLE", table.into()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.into()),
+        ("AWS_REGION", REGION.into()),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+        ("AWS_SECRET_ACCESS_KEY", ACCESS_KEY.into()),
+    ]
 }
 
 /// `PREFIX-PID-N`: a name no other test of this or another process uses.

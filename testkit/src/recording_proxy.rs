@@ -3,6 +3,7 @@
 //! keeps none), without changing a byte in either direction.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,6 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct RecordingProxy {
     addr: SocketAddr,
     sent: Arc<Mutex<Vec<u8>>>,
+    accepted: Arc<AtomicUsize>,
 }
 
 impl RecordingProxy {
@@ -25,10 +27,13 @@ impl RecordingProxy {
         let proxy = RecordingProxy {
             addr: listener.local_addr().expect("a bound address"),
             sent: Arc::default(),
+            accepted: Arc::default(),
         };
         let sent = proxy.sent.clone();
+        let accepted = proxy.accepted.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::Relaxed);
                 let Ok(server) = TcpStream::connect(target).await else {
                     continue;
                 };
@@ -41,6 +46,11 @@ impl RecordingProxy {
     /// The proxy's `http://` URL.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// How many connections clients opened through it so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::Relaxed)
     }
 
     /// The values of every `name` header line clients sent so far (name matched in any case), in

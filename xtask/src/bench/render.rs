@@ -144,6 +144,8 @@ mod tests {
             period_ms: 20.0,
             published: crate::bench::aws_lambda::published(),
             calibration_tolerance: 0.25,
+            default_connects_at_init: true,
+            keepalive_front: true,
             sizes: Vec::new(),
         });
 

@@ -240,7 +240,20 @@ pub struct AwsLambda {
     pub published: Published,
     /// How close (a fraction) the 128 MB hello-world inits must come to the published ones.
     pub calibration_tolerance: f64,
+    /// `STORE_CONNECT_AT_INIT`'s default when measured: `lambda-fn`'s rows ran with it, the variant
+    /// with the other setting (runs before it was recorded: `true`).
+    #[serde(default = "connected_at_init_by_default")]
+    pub default_connects_at_init: bool,
+    /// Whether the functions reached moto through the keep-alive front (TLS ended there, the
+    /// connection reused as DynamoDB's is) rather than moto's own HTTPS, which closes every
+    /// connection (runs before it: `false`).
+    #[serde(default)]
+    pub keepalive_front: bool,
     pub sizes: Vec<AwsSize>,
+}
+
+fn connected_at_init_by_default() -> bool {
+    true
 }
 
 /// lambda-perf's hello-world figures at `sizes_mb`: init, and the duration of the first invocation.
@@ -267,12 +280,12 @@ pub struct AwsSize {
     /// was measured).
     #[serde(default)]
     pub first_getitem_cpu_ms_p50: Option<f64>,
-    /// `lambda-fn`.
+    /// `lambda-fn` as deployed (`STORE_CONNECT_AT_INIT` at its default).
     pub rust: AwsFunction,
-    /// `lambda-fn` with `STORE_CONNECT_AT_INIT=false`: the store's connection made by the first
-    /// request (none in runs before it was measured).
-    #[serde(default)]
-    pub rust_connect_at_first_request: Option<AwsFunction>,
+    /// `lambda-fn` with `STORE_CONNECT_AT_INIT` set the other way than its default
+    /// ([`AwsLambda::default_connects_at_init`]; none in runs before it was measured).
+    #[serde(default, alias = "rust_connect_at_first_request")]
+    pub rust_other_connect: Option<AwsFunction>,
     /// The bare `lambda_runtime` hello world.
     pub floor: AwsFunction,
     /// The seed's Node.js handler (SDK v3).
