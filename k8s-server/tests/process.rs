@@ -441,6 +441,31 @@ fn an_oversized_request_head_is_refused_with_431_and_the_server_keeps_serving() 
     assert_eq!((huge_status, many_status, after), (431, 431, 200));
 }
 
+#[test]
+fn a_client_that_shuts_its_sending_side_after_its_request_is_still_answered() {
+    use std::io::{Read, Write};
+    // GIVEN the server with its default limits
+    let server = Server::start(&[]);
+
+    // WHEN a client sends a request and at once shuts down its side of the connection for
+    // writing (as `nc -N` and some proxies do), then reads
+    let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /users/u-1 HTTP/1.1\r\nHost: test\r\n\r\n")
+        .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+
+    // THEN it gets its answer (the half-closed connection is closed after it)
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+    assert!(response.ends_with("}}"), "{response:?}");
+}
+
 /// The deployment's memory limit (`deploy/k8s/base/deployment.yaml`: `limits.memory: 64Mi`).
 const DEPLOYMENT_MEMORY_LIMIT: u64 = 64 * 1024 * 1024;
 
