@@ -10,6 +10,7 @@
 //! [`import_job`].
 
 mod accept_queue;
+pub mod allocator;
 mod config;
 pub mod import_job;
 mod metrics;
@@ -328,6 +329,10 @@ impl Connections {
         builder
             // Ours, armed once per connection (`Heads`): hyper's arms a timer for every request.
             .header_read_timeout(None)
+            // While a request is answered, hyper otherwise reads on to notice the client leaving,
+            // and each such read takes a fresh 8 KiB buffer (the request still holds the old one):
+            // an allocation per request. A client that leaves is noticed when its answer is written.
+            .half_close(true)
             .max_headers(limits::MAX_HEADERS)
             .max_buf_size(limits::MAX_HEAD_BYTES);
         Self {
