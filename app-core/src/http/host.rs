@@ -30,10 +30,17 @@ pub fn is_valid_host(value: &str) -> bool {
                 && name
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-                && url::Host::parse(name).is_ok()
+                && (is_dotted_ipv4(name) || url::Host::parse(name).is_ok())
         }
     };
     port_ok && name_ok
+}
+
+/// Whether `name` is an IPv4 address in plain dotted decimal (`127.0.0.1`, no leading zeros): always
+/// a host to the WHATWG parser too, and the usual `Host` behind a load balancer or a probe, checked
+/// without `url::Host::parse`'s domain processing (about 6,000 instructions a request).
+fn is_dotted_ipv4(name: &str) -> bool {
+    name.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 /// Whether `req` keeps the `Host` rule.
@@ -88,6 +95,30 @@ mod tests {
             assert!(!is_valid_host(host), "{host}");
         }
         assert!(!is_valid_host(&"a".repeat(262)));
+    }
+
+    #[test]
+    fn a_dotted_ipv4_address_is_a_host_to_the_url_parser_too() {
+        for name in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "10.0.12.34",
+            "255.255.255.255",
+            "192.168.1.1",
+        ] {
+            assert!(is_dotted_ipv4(name), "{name}");
+            assert!(url::Host::parse(name).is_ok(), "{name}");
+        }
+        for name in [
+            "01.2.3.4",
+            "1.2.3",
+            "0x7f.0.0.1",
+            "256.1.1.1",
+            "1.2.3.4.",
+            "localhost",
+        ] {
+            assert!(!is_dotted_ipv4(name), "{name}");
+        }
     }
 
     fn request(version: Version, hosts: &[&str]) -> Request<()> {
