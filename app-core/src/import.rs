@@ -34,7 +34,6 @@ pub use self::lines::{Line, LineReader, MAX_LINE_BYTES};
 pub use self::report::{ImportReport, MAX_LISTED_REJECTIONS, RejectCode, Rejection, ReportError};
 use self::row::{Verdict, judge};
 use tracing::Instrument;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::http::InvocationTrace;
 use crate::telemetry::traces::record_outcome;
@@ -373,10 +372,9 @@ impl Importer {
         source: &ObjectLocation,
         options: &ImportOptions,
     ) -> Result<Outcome, ImportFailure> {
-        let span = import_span(source);
-        if let Some(parent) = options.invocation_trace.as_ref().and_then(|t| t.parent()) {
-            let _ = span.set_parent(parent);
-        }
+        let parent = options.invocation_trace.as_ref().and_then(|t| t.parent());
+        let span =
+            crate::telemetry::traces::start_trace(parent.as_ref(), || import_span(source)).span;
         let outcome = self
             .run_untraced(source, options)
             .instrument(span.clone())

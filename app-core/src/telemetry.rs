@@ -46,13 +46,14 @@ where
         .filter
         .parse()
         .unwrap_or_else(|_| Targets::new().with_default(Level::INFO));
-    let registry = tracing_subscriber::registry()
-        .with(filter)
-        .with(traces::layer(&settings.traces, transport));
+    // The level filter is the outermost layer: a callsite it disables stays disabled for good. Under
+    // a layer with a per-layer filter (the trace export's) it would instead make every disabled
+    // `debug!`/`trace!` of every dependency a check at each call.
+    let registry = tracing_subscriber::registry().with(traces::layer(&settings.traces, transport));
     let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
     // `try_init` so that a second call (tests starting several servers) is harmless.
     let _ = match settings.format {
-        LogFormat::Text => registry.with(fmt).try_init(),
+        LogFormat::Text => registry.with(fmt).with(filter).try_init(),
         LogFormat::Json => registry
             .with(
                 fmt.json()
@@ -60,6 +61,7 @@ where
                     .with_current_span(false)
                     .with_span_list(true),
             )
+            .with(filter)
             .try_init(),
     };
 }

@@ -78,8 +78,7 @@ where
     fn call(&mut self, mut req: Request) -> Self::Future {
         let started = Instant::now();
         let request_id = request_id::ensure(&mut req);
-        let span = request_id::span(&req, &request_id);
-        trace_context::start(&req, &span);
+        let span = trace_context::start(&req, || request_id::span(&req, &request_id));
         let labels = metrics::labels(req.extensions().get::<MatchedPath>(), req.method());
         let state = {
             let _entered = span.enter();

@@ -46,11 +46,12 @@ impl InvocationTrace {
     }
 }
 
-/// Makes the request's `span` the server span of the trace `req` continues (see the module
-/// documentation). Call before the span is first entered.
-pub(super) fn start(req: &Request, span: &Span) {
+/// Makes the request's span with `make` (`request_id::span`) and makes it the server span of the
+/// trace `req` continues (see the module documentation), after asking the sampler: a request whose
+/// trace is dropped gets its ids on its log lines and nothing more. With export off, `make()`.
+pub(super) fn start(req: &Request, make: impl FnOnce() -> Span) -> Span {
     if !traces::enabled() {
-        return;
+        return make();
     }
     let method = req.method().as_str();
     let route = req
@@ -61,20 +62,23 @@ pub(super) fn start(req: &Request, span: &Span) {
         Some(route) => format!("{method} {route}"),
         None => method.to_owned(),
     };
-    span.record("otel.name", name.as_str());
-    span.record("otel.kind", "server");
-    if let Some(parent) = parent(req) {
-        let _ = span.set_parent(parent);
+    let started = traces::start_trace(parent(req).as_ref(), || {
+        let span = make();
+        span.record("otel.name", name.as_str());
+        span.record("otel.kind", "server");
+        span
+    });
+    let span = started.span;
+    span.record("trace_id", started.ids.trace_id().to_string().as_str());
+    span.record("span_id", started.ids.span_id().to_string().as_str());
+    if started.sampled {
+        span.set_attribute("http.request.method", method.to_owned());
+        span.set_attribute("url.path", req.uri().path().to_owned());
+        if let Some(route) = route {
+            span.set_attribute("http.route", route.to_owned());
+        }
     }
-    let context = span.context();
-    let ids = context.span().span_context().clone();
-    span.record("trace_id", ids.trace_id().to_string().as_str());
-    span.record("span_id", ids.span_id().to_string().as_str());
-    span.set_attribute("http.request.method", method.to_owned());
-    span.set_attribute("url.path", req.uri().path().to_owned());
-    if let Some(route) = route {
-        span.set_attribute("http.route", route.to_owned());
-    }
+    span
 }
 
 /// Records the answer's `status` on the request's `span`.

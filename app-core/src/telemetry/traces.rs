@@ -7,6 +7,11 @@
 //! opens an ordinary `tracing` span that becomes a child. When no endpoint is configured no layer is
 //! installed and the spans cost what they cost today.
 //!
+//! **Sampling** is decided when a trace starts here (the request's span, the import's), before its
+//! first span exists, by the configured sampler: the spans of a trace it drops never reach
+//! `tracing-opentelemetry`, which would otherwise build each of them in full before the SDK
+//! dropped it (see `sampling`).
+//!
 //! **Export.** Finished, sampled spans go into one bounded buffer ([`MAX_BUFFERED_SPANS`]; a span
 //! that does not fit is dropped and counted). Nothing on the request path waits on the collector:
 //! ending a span is a push under a lock. *When* the buffer is sent is the front door's choice, because
@@ -19,6 +24,7 @@
 //! linked.
 
 mod outgoing;
+mod sampling;
 mod settings;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,9 +45,11 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     Sampler, SdkTracerProvider, Span, SpanData, SpanExporter as _, SpanProcessor,
 };
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::registry::LookupSpan;
 
 pub use outgoing::{TraceParent, http_client_span, record_http_outcome, trace_headers};
+pub use sampling::Started;
 pub use settings::{
     DEFAULT_SERVICE_NAME, EXPORT_TIMEOUT, ExportSettings, Root, SamplerSetting, TraceSettings,
 };
@@ -67,6 +75,8 @@ struct Pipeline {
     exporter: opentelemetry_otlp::SpanExporter,
     /// One export at a time, in order.
     exporting: tokio::sync::Mutex<()>,
+    /// `OTEL_TRACES_SAMPLER`'s sampler, asked when a trace starts ([`start_trace`]).
+    sampler: Sampler,
     /// Kept so the tracer's provider lives as long as the process.
     _provider: SdkTracerProvider,
 }
@@ -109,9 +119,11 @@ where
         .ok()?;
     exporter.set_resource(&resource);
     let buffer = Arc::new(Buffer::default());
+    let sampler = sampler(export.sampler);
     let provider = SdkTracerProvider::builder()
         .with_span_processor(Buffered(buffer.clone()))
-        .with_sampler(sampler(export.sampler))
+        .with_sampler(sampler.clone())
+        .with_id_generator(sampling::ChosenIds::default())
         .with_resource(resource)
         .build();
     let tracer = provider.tracer(SCOPE);
@@ -119,6 +131,7 @@ where
         buffer,
         exporter,
         exporting: tokio::sync::Mutex::new(()),
+        sampler,
         _provider: provider,
     };
     PIPELINE.set(pipeline).ok()?;
@@ -129,8 +142,30 @@ where
             .with_threads(false)
             .with_tracked_inactivity(false)
             .with_target(false)
-            .with_level(false),
+            .with_level(false)
+            // Nothing here reads OpenTelemetry's current context (parents come from the `tracing`
+            // span tree, outgoing headers from `Span::context`): attaching it on every enter of
+            // every span would be paid for nothing.
+            .with_context_activation(false)
+            .with_filter(sampling::SampledOnly),
     )
+}
+
+/// Makes the first span of a trace that starts here, or continues the remote `parent`, with `make`,
+/// after asking the sampler (see `sampling`): a dropped trace's spans never reach OpenTelemetry.
+/// With export off, just `make()` (no ids, not sampled).
+pub fn start_trace(
+    parent: Option<&opentelemetry::Context>,
+    make: impl FnOnce() -> tracing::Span,
+) -> Started {
+    match PIPELINE.get() {
+        Some(pipeline) => sampling::start_trace(&pipeline.sampler, parent, make),
+        None => Started {
+            span: make(),
+            ids: opentelemetry::trace::SpanContext::empty_context(),
+            sampled: false,
+        },
+    }
 }
 
 fn resource(export: &ExportSettings) -> Resource {

@@ -11,12 +11,14 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::TraceContextExt;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use url::Url;
 
 use super::enabled;
+use super::sampling::dropped_context;
 
 /// The client span of one outgoing HTTP request, with the HTTP client conventions: named
 /// `{method}`, kind client, `http.request.method`, `url.full`, `server.address`, `server.port`,
@@ -72,11 +74,19 @@ pub fn record_http_outcome(span: &Span, outcome: Result<u16, &str>) {
 }
 
 /// The W3C trace context headers (`traceparent`, and `tracestate` when there is one) that name
-/// `span` as the parent of a callee's spans; none when export is off or `span` is disabled.
+/// `span` as the parent of a callee's spans (in a trace the sampler dropped, its first span, with
+/// the flags saying so); none when export is off or `span` is disabled.
 pub fn trace_headers(span: &Span) -> HashMap<String, String> {
     let mut headers = HashMap::new();
-    if enabled() {
-        TraceContextPropagator::new().inject_context(&span.context(), &mut headers);
+    if !enabled() {
+        return headers;
+    }
+    let context = span.context();
+    if context.span().span_context().is_valid() {
+        TraceContextPropagator::new().inject_context(&context, &mut headers);
+    } else if let Some(dropped) = dropped_context(span) {
+        let context = opentelemetry::Context::new().with_remote_span_context(dropped);
+        TraceContextPropagator::new().inject_context(&context, &mut headers);
     }
     headers
 }
