@@ -18,7 +18,7 @@ pub mod vars {
     pub const USERS_TABLE: &str = "USERS_TABLE";
     /// The budget of one lookup in milliseconds (default 1000).
     pub const STORE_TIMEOUT_MS: &str = "STORE_TIMEOUT_MS";
-    /// `lambda-fn` only: `true` (default) sets up the store's connection during init, `false` at the
+    /// `lambda-fn` only: `true` sets up the store's connection during init, `false` (default) at the
     /// first lookup.
     pub const STORE_CONNECT_AT_INIT: &str = "STORE_CONNECT_AT_INIT";
     /// `text` (default) or `json`.

@@ -201,9 +201,9 @@ pub async fn init(transport: Transport) -> Result<AppState, StartupError> {
 /// Init runs on the full CPU where invocations get the share of the function's memory, so the TLS
 /// handshake is cheaper there; but connecting waits for one round trip to the store (a probe
 /// `GetItem`) that the first request would otherwise share with its own lookup, and Lambda bills a
-/// custom runtime's init. On by default, for the SAM template's 128 MB: there the handshake at the
-/// share costs more than the round trip, and the first request's CPU halves; from 512 MB on the
-/// round trip costs more (docs/benchmarks.md, "Lambda as it runs on AWS", measures both settings).
+/// custom runtime's init. Measured with connections kept alive as DynamoDB keeps them, the round trip
+/// cost the caller more than the handshake at the share saved, and it is billed: off by default
+/// (docs/benchmarks.md, "Lambda as it runs on AWS", measures both settings).
 pub async fn init_connected(transport: Transport) -> Result<AppState, StartupError> {
     let connect = connect_at_init(&Env::process())?;
     let (config, service) = init_service(&transport).await?;
@@ -214,7 +214,7 @@ pub async fn init_connected(transport: Transport) -> Result<AppState, StartupErr
 }
 
 /// `STORE_CONNECT_AT_INIT`'s value when unset (the bench labels its rows by it).
-pub const CONNECT_AT_INIT_DEFAULT: bool = true;
+pub const CONNECT_AT_INIT_DEFAULT: bool = false;
 
 /// `STORE_CONNECT_AT_INIT` (default [`CONNECT_AT_INIT_DEFAULT`]): whether [`init_connected`]
 /// connects to the store.
@@ -284,8 +284,8 @@ mod tests {
     }
 
     #[test]
-    fn the_store_connects_at_init_unless_told_not_to() {
-        assert!(connect_at_init(&env(&[])).unwrap());
+    fn the_store_connects_at_the_first_lookup_unless_told_to_connect_at_init() {
+        assert!(!connect_at_init(&env(&[])).unwrap());
         assert!(connect_at_init(&env(&[("STORE_CONNECT_AT_INIT", "true")])).unwrap());
         assert!(!connect_at_init(&env(&[("STORE_CONNECT_AT_INIT", "false")])).unwrap());
         let err = connect_at_init(&env(&[("STORE_CONNECT_AT_INIT", "later")])).unwrap_err();

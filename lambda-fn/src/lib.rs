@@ -105,8 +105,8 @@ impl<R: IntoResponse + Send + 'static> Service<LambdaEvent<Value>> for EventHand
 }
 
 /// Starts the function from the environment (during Lambda's init phase, the store's connection
-/// included unless `STORE_CONNECT_AT_INIT=false`: see [`startup::init_connected`]) and serves
-/// invocations until the runtime stops it.
+/// too when `STORE_CONNECT_AT_INIT=true`: see [`startup::init_connected`]) and serves invocations
+/// until the runtime stops it.
 pub async fn run() -> Result<(), StartupError> {
     let service = startup::init_connected(transport::transport()).await?;
     serve(service).await.map_err(StartupError::runtime)

@@ -41,10 +41,10 @@ const NOT_REACHABLE_AT_START_UP: &str = "user store not reachable at start-up";
 
 #[test]
 fn a_store_unreachable_during_init_is_one_warning_and_init_goes_on() {
-    // GIVEN the function with STORE_CONNECT_AT_INIT unset (it connects during init), pointed at a
-    // DynamoDB endpoint where nothing listens
+    // GIVEN the function told to connect during init, pointed at a DynamoDB endpoint where nothing
+    // listens
     // WHEN it starts and gets one invocation
-    let (answer, output) = start_against_no_store(&[]);
+    let (answer, output) = start_against_no_store(&[("STORE_CONNECT_AT_INIT", "true")]);
 
     // THEN init ended (the invocation is answered: the store is unavailable) after one warning
     assert_eq!(answer["statusCode"], 503, "{answer}");
@@ -56,10 +56,10 @@ fn a_store_unreachable_during_init_is_one_warning_and_init_goes_on() {
 }
 
 #[test]
-fn told_not_to_connect_at_init_the_function_leaves_the_store_to_the_first_lookup() {
-    // GIVEN the function told to connect at the first lookup, and no store
+fn by_default_the_function_leaves_the_store_to_the_first_lookup() {
+    // GIVEN the function with STORE_CONNECT_AT_INIT unset, and no store
     // WHEN it starts and gets one invocation
-    let (answer, output) = start_against_no_store(&[("STORE_CONNECT_AT_INIT", "false")]);
+    let (answer, output) = start_against_no_store(&[]);
 
     // THEN init tried no connection (no warning); the lookup found the store unavailable
     assert_eq!(answer["statusCode"], 503, "{answer}");
