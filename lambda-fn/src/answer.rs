@@ -95,7 +95,7 @@ fn is_text(headers: &HeaderMap) -> bool {
 mod tests {
     use super::*;
 
-    use axum::http::{HeaderValue, StatusCode};
+    use axum::http::HeaderValue;
 
     /// Header names and their raw values.
     type Headers<'a> = &'a [(&'a str, &'a [u8])];
@@ -103,7 +103,7 @@ mod tests {
     /// A response with `headers` and `body`.
     fn response(headers: Headers, body: &[u8]) -> axum::response::Response {
         let mut response = axum::response::Response::new(axum::body::Body::from(body.to_vec()));
-        *response.status_mut() = StatusCode::NOT_FOUND;
+        *response.status_mut() = 404.try_into().unwrap();
         for (name, value) in headers {
             response.headers_mut().append(
                 axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
