@@ -193,10 +193,18 @@ mod tests {
     use aws_sdk_dynamodb::Client;
     use aws_sdk_dynamodb::types::AttributeValue;
 
-    /// Two `GetItem`s of u-1 with one client, as a function's warm invocations make them.
-    async fn two_lookups(config: &SdkConfig, table: &str) {
+    /// How many `GetItem`s each client makes.
+    const CALLS: usize = 6;
+
+    /// [`CALLS`] `GetItem`s of u-1 with one client, a moment apart, as a function's warm
+    /// invocations make them.
+    async fn lookups(config: &SdkConfig, table: &str) {
         let client = Client::new(config);
-        for _ in 0..2 {
+        for _ in 0..CALLS {
+            // The client's pool takes a connection back shortly after the answer's body ends: a call
+            // made at once may find it not back yet and open another, which says nothing of the
+            // server's side.
+            tokio::time::sleep(Duration::from_millis(20)).await;
             let item = client
                 .get_item()
                 .table_name(table)
@@ -221,20 +229,21 @@ mod tests {
         assert!(front.endpoint().starts_with("https://127.0.0.1:"));
         let timeout = Duration::from_secs(10);
 
-        // WHEN one SDK client makes two calls straight to moto, and another two through the front
-        two_lookups(
+        // WHEN one SDK client makes its calls straight to moto, and another through the front
+        lookups(
             &moto::sdk_config_at(&direct.endpoint(), None, timeout).await,
             &table,
         )
         .await;
-        two_lookups(&front.sdk_config(timeout).await, &table).await;
+        lookups(&front.sdk_config(timeout).await, &table).await;
 
-        // THEN moto's two calls took two connections, the front's one (and one TLS handshake)
-        assert_eq!(direct.connections(), 2, "moto closes every connection");
-        assert_eq!(
-            front.connections(),
-            1,
-            "the front keeps its connection open"
+        // THEN moto's calls took a connection each, the front's one (and one TLS handshake), or
+        // two where the client's pool raced a call
+        assert_eq!(direct.connections(), CALLS, "moto closes every connection");
+        assert!(
+            front.connections() <= 2,
+            "the front keeps its connection open: {} connections for {CALLS} calls",
+            front.connections()
         );
     }
 }
