@@ -51,6 +51,8 @@ pub struct ProcessRun {
     pub warm: Vec<Duration>,
     /// Peak resident memory after the last invocation, in MiB.
     pub peak_rss_mib: f64,
+    /// Peak resident memory at its first `next` (what init touched), in MiB, where `/proc` had it.
+    pub init_peak_rss_mib: Option<f64>,
     /// The first response, as posted (the response event JSON).
     pub first_response: String,
     /// In a CPU group: the CPU time (every thread) of init, and of the first invocation (first
@@ -79,6 +81,8 @@ struct State {
     /// The group's CPU time then, and when the first response arrived (in a CPU group).
     first_next_cpu: Option<Duration>,
     first_response_cpu: Option<Duration>,
+    /// The function's peak resident memory (VmHWM) at its first `next`, KiB.
+    first_next_peak_rss_kib: Option<u64>,
     /// When each handed-out invocation's event was written.
     handed_out: HashMap<String, Instant>,
     /// Responses in arrival order: id, when, body.
@@ -97,6 +101,8 @@ struct Shared {
     at_first_next: Option<QuotaChange>,
     /// Reads the group's CPU time (in a CPU group).
     meter: Option<UsageMeter>,
+    /// The function's process id, once spawned.
+    pid: std::sync::OnceLock<u32>,
 }
 
 /// A function's CPU as Lambda gives it: the process runs in `group`, unthrottled during init, then
@@ -155,16 +161,19 @@ pub fn run_function_in(
             at.duration_since(handed)
         })
         .collect();
+    let state_rss = state.first_next_peak_rss_kib;
     drop(state);
     let peak_rss_kib = procfs::peak_rss_kib(environment.function.pid())
         .context("VmHWM missing from /proc/PID/status")?;
     let peak_rss_mib = peak_rss_kib as f64 / 1024.0;
+    let init_peak_rss_mib = state_rss.map(|kib| kib as f64 / 1024.0);
     debug_assert!(first_id.ends_with("-0"));
     Ok(ProcessRun {
         init,
         cold_start,
         warm,
         peak_rss_mib,
+        init_peak_rss_mib,
         first_response,
         cpu,
     })
@@ -209,6 +218,7 @@ impl Environment {
             event: event.to_vec(),
             at_first_next: cpu.map(|cpu| cpu.group.quota_change(Some(cpu.invocations))),
             meter: cpu.map(|cpu| cpu.group.usage_meter()),
+            pid: std::sync::OnceLock::new(),
         });
         let acceptor = {
             let shared = shared.clone();
@@ -238,6 +248,7 @@ impl Environment {
         let mut cpu_at_start = None;
         let function = Supervised::spawn_logged(in_group.as_mut().unwrap_or(command), log)
             .with_context(|| format!("cannot start {name}"))?;
+        let _ = shared.pid.set(function.pid());
         if in_group.is_some() {
             cgroup::wait_stopped(function.pid(), Duration::from_secs(10))
                 .map_err(anyhow::Error::msg)
@@ -334,6 +345,8 @@ fn serve_connection(shared: &Shared, stream: TcpStream) -> Result<()> {
                 state.first_next.get_or_insert(arrived);
                 if first {
                     state.first_next_cpu = shared.read_cpu().ok();
+                    state.first_next_peak_rss_kib =
+                        (shared.pid.get()).and_then(|pid| procfs::peak_rss_kib(*pid));
                 }
                 first
             };
@@ -524,9 +537,11 @@ mod tests {
     #[test]
     fn a_process_that_answers_every_invocation_is_timed() {
         // GIVEN a "function" in Python that registers an extension (as lambda-fn does for graceful
-        // shutdown), waits for its events on a second connection, and runs the runtime loop twice
+        // shutdown), waits for its events on a second connection, touches 32 MiB during init and
+        // 64 MiB more in its invocations, and runs the runtime loop twice
         let script = r#"
 import http.client, json, os, threading
+ballast = [b"i" * (32 << 20)]
 api = os.environ["AWS_LAMBDA_RUNTIME_API"]
 conn = http.client.HTTPConnection(api)
 conn.request("POST", "/2020-01-01/extension/register", body=b'{"events":[]}',
@@ -546,6 +561,7 @@ for _ in range(2):
     reply = conn.getresponse()
     event = reply.read()
     rid = reply.getheader("Lambda-Runtime-Aws-Request-Id")
+    ballast.append(b"r" * (32 << 20))
     conn.request("POST", f"/2018-06-01/runtime/invocation/{rid}/response", body=b'{"statusCode":200}')
     conn.getresponse().read()
 conn.request("GET", "/2018-06-01/runtime/invocation/next")
@@ -561,6 +577,13 @@ conn.getresponse()
         assert_eq!(run.first_response, r#"{"statusCode":200}"#);
         assert_eq!(run.warm.len(), 1);
         assert!(run.cold_start >= run.init && run.init > Duration::ZERO);
+        // AND the memory init touched is told apart from the peak after the invocations
+        let init_rss = run.init_peak_rss_mib.expect("VmHWM read at the first next");
+        assert!(
+            (32.0..run.peak_rss_mib - 60.0).contains(&init_rss),
+            "init {init_rss} MiB, after the invocations {} MiB",
+            run.peak_rss_mib
+        );
     }
 
     #[test]

@@ -25,9 +25,12 @@
 //!   its default ([`CONNECT_AT_INIT_DEFAULT`]) and set the other way (the same binary, the setting
 //!   given explicitly to both; it is a documented tuning option), so the caller's latency and the
 //!   bill are reported both ways.
-//! - **Calibration** (`figures::AwsFigures`): the published Rust init less the floor's measured one
-//!   is the platform's fixed part that the emulation leaves out (the VM, the package download,
-//!   placement); added to the Node.js hello world's init it must reproduce the published figure.
+//! - **Calibration** (`figures::Calibration`): what the emulation leaves out of a published init
+//!   (the VM, placement, the first touch of every page of the VM's memory) is modelled as a fixed
+//!   part plus a part per MiB the process touched during init (its peak RSS at its first `next`),
+//!   fitted to the published Rust and Node.js hello worlds at 128 MB, and checked against a third
+//!   runtime lambda-perf publishes and this machine runs without an install: the Python hello
+//!   world (`bench/python/`). The figures stand for AWS's only when that check holds.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -41,8 +44,10 @@ use testkit::lambda::EventSource;
 use testkit::moto::{Moto, REGION, RunCa};
 use testkit::runtime_api::{self, ColdCpu, CpuShare, ProcessRun};
 
+use super::figures::Calibration;
 use super::harness::{bench_dir, free_port, log_file, median, percentile};
-use super::results::{AwsFunction, AwsLambda, AwsSize, Published};
+use super::peers::Python;
+use super::results::{AwsFunction, AwsLambda, AwsSize, Published, PublishedPython};
 use super::{Bench, PATH, TABLE, sample_load};
 
 /// The memory sizes measured; 1,769 MB buys one full core.
@@ -54,10 +59,29 @@ const PERIOD: Duration = Duration::from_millis(20);
 /// How close the emulation must come to each published hello-world init at 128 MB.
 pub const CALIBRATION_TOLERANCE: f64 = 0.25;
 
+/// lambda-perf's Python hello worlds at 128 MB (x86_64, zip), from the same data file: version,
+/// mean Init Duration and Duration of the first invocation, ms.
+const PUBLISHED_PYTHON_128: [(&str, f64, f64); 6] = [
+    ("3.9", 78.91, 1.43),
+    ("3.10", 74.24, 1.33),
+    ("3.11", 78.61, 1.30),
+    ("3.12", 85.23, 1.85),
+    ("3.13", 91.07, 2.06),
+    ("3.14", 101.61, 1.89),
+];
+
 /// lambda-perf's published hello-world figures (x86_64, zip package), the means of ten cold starts
 /// each (Init Duration, and Duration of that first invocation), from its data file of 2026-08-22
-/// (read 2026-12-07).
-pub fn published() -> Published {
+/// (read 2026-12-07; the Python rows 2026-12-08): Python's of `python_version`, where published.
+pub fn published(python_version: Option<&str>) -> Published {
+    let python = PUBLISHED_PYTHON_128
+        .iter()
+        .find(|(version, ..)| Some(*version) == python_version)
+        .map(|&(version, init_ms, duration_ms)| PublishedPython {
+            version: version.to_owned(),
+            init_ms,
+            duration_ms,
+        });
     Published {
         source: "lambda-perf (github.com/maxday/lambda-perf), data/2026-08-22.json: x86_64, zip, \
                  mean Init Duration and Duration of 10 cold starts; read 2026-12-07"
@@ -67,6 +91,7 @@ pub fn published() -> Published {
         rust_al2023_duration_ms: [1.19, 1.29, 1.12],
         node20_duration_ms: [15.32, 3.01, 3.01],
         sizes_mb: [128, 512, 1024],
+        python,
     }
 }
 
@@ -74,15 +99,17 @@ pub fn published() -> Published {
 pub fn measure(b: &Bench) -> Result<AwsLambda> {
     let date = super::harness::first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let load1 = sample_load("Lambda as on AWS").load1;
+    let python = Python::locate()?;
     let mut section = AwsLambda {
         date,
         load1,
         not_measured: None,
         period_ms: PERIOD.as_secs_f64() * 1e3,
-        published: published(),
+        published: published(Some(&python.version)),
         calibration_tolerance: CALIBRATION_TOLERANCE,
         default_connects_at_init: CONNECT_AT_INIT_DEFAULT,
         keepalive_front: true,
+        python_version: Some(python.version.clone()),
         sizes: Vec::new(),
     };
     let group = match CpuGroup::create("bench-coldstart", PERIOD) {
@@ -101,7 +128,14 @@ pub fn measure(b: &Bench) -> Result<AwsLambda> {
     for memory in MEMORY_SIZES {
         section
             .sizes
-            .push(one_size(b, &group, &front, &ca, &bundle, memory)?);
+            .push(one_size(b, &group, &front, &ca, &bundle, &python, memory)?);
+    }
+    if let Some(calibration) = Calibration::fit(&section) {
+        for size in &mut section.sizes {
+            for function in size.functions_mut() {
+                function.on_aws = calibration.on_aws(function);
+            }
+        }
     }
     Ok(section)
 }
@@ -124,6 +158,7 @@ fn one_size(
     front: &KeepAliveFront,
     ca: &RunCa,
     bundle: &std::path::Path,
+    python: &Python,
     memory: u32,
 ) -> Result<AwsSize> {
     let (args, a) = (b.args, &b.artifacts);
@@ -154,7 +189,7 @@ fn one_size(
     };
     let event = serde_json::to_vec(&EventSource::HttpApiDefault.event("GET", PATH, &[]))?;
     type Variant<'a> = (&'a str, Box<dyn Fn() -> Command + 'a>, usize);
-    let variants: [Variant; 5] = [
+    let variants: [Variant; 6] = [
         (
             "lambda-fn",
             Box::new(|| lambda_fn(CONNECT_AT_INIT_DEFAULT)),
@@ -176,12 +211,13 @@ fn one_size(
             args.warm_invokes,
         ),
         ("node-hello", Box::new(|| node("./hello.js")), 0),
+        ("python-hello", Box::new(|| env(python.hello(&b.cores))), 0),
     ];
     let cpu = CpuShare {
         group,
         invocations: share,
     };
-    let mut runs: [Vec<ProcessRun>; 5] = Default::default();
+    let mut runs: [Vec<ProcessRun>; 6] = Default::default();
     let mut first_getitem_ms = Vec::new();
     let mut first_getitem_cpu_ms = Vec::new();
     for i in 0..=args.cold_starts {
@@ -210,7 +246,8 @@ fn one_size(
             first_getitem_cpu_ms.push(first.cpu_ms);
         }
     }
-    let [rust, rust_other, floor, node, node_hello] = runs.map(|runs| function(&runs));
+    let [rust, rust_other, floor, node, node_hello, python_hello] =
+        runs.map(|runs| function(&runs));
     let first_getitem_ms_p50 = median(&first_getitem_ms);
     Ok(AwsSize {
         memory_mb: memory,
@@ -224,6 +261,7 @@ fn one_size(
         floor,
         node,
         node_hello,
+        python_hello: Some(python_hello),
     })
 }
 
@@ -294,6 +332,7 @@ fn function(runs: &[ProcessRun]) -> AwsFunction {
         .flat_map(|r| r.warm.iter().map(|d| ms(*d)))
         .collect();
     let cpu: Option<Vec<_>> = runs.iter().map(|r| r.cpu).collect();
+    let init_rss: Option<Vec<f64>> = runs.iter().map(|r| r.init_peak_rss_mib).collect();
     let cpu_ms_p50 = |part: fn(&ColdCpu) -> Duration| {
         (cpu.as_ref()).map(|cpu| median(&cpu.iter().map(|c| ms(part(c))).collect::<Vec<_>>()))
     };
@@ -307,5 +346,7 @@ fn function(runs: &[ProcessRun]) -> AwsFunction {
         cold_request_ms: cold,
         init_cpu_ms_p50: cpu_ms_p50(|c| c.init),
         first_request_cpu_ms_p50: cpu_ms_p50(|c| c.first_request),
+        init_rss_mib_p50: init_rss.map(|rss| median(&rss)),
+        on_aws: None,
     }
 }

@@ -1,11 +1,11 @@
 //! The Node.js peers (`bench/node/`): the seed's Lambda handler behind a tiny Runtime API loop, and a
 //! plain `http` server doing the same lookup. Their npm dependencies (AWS SDK v3) are installed into
-//! `target/bench/node`.
+//! `target/bench/node`. And the Python hello world (`bench/python/`), the calibration's third runtime.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 
 use super::harness::{Cores, bench_dir};
 use crate::steps::{self, workspace_root};
@@ -96,4 +96,55 @@ fn dir_bytes(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// The Python hello world (`bench/python/bootstrap.py` and `hello.py`), standard library only.
+pub struct Python {
+    /// The interpreter itself, not a version manager's shim (whose own start would count as init).
+    executable: PathBuf,
+    /// `bench/python`.
+    scripts: PathBuf,
+    /// `MAJOR.MINOR`, to pick the published figure of the same version.
+    pub version: String,
+}
+
+impl Python {
+    /// Finds `python3` on PATH and asks it for its executable and version.
+    pub fn locate() -> Result<Python> {
+        let output = Command::new("python3")
+            .args([
+                "-c",
+                "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2])",
+            ])
+            .output()
+            .context("the Python hello world needs `python3` on PATH (install Python 3)")?;
+        ensure!(
+            output.status.success(),
+            "python3 failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout)?;
+        let mut lines = text.lines();
+        let (Some(executable), Some(version)) = (lines.next(), lines.next()) else {
+            anyhow::bail!("python3 did not print its executable and version: {text:?}");
+        };
+        Ok(Python {
+            executable: executable.into(),
+            scripts: workspace_root().join("bench/python"),
+            version: version.to_owned(),
+        })
+    }
+
+    /// The hello world under its Runtime API loop, on `cores.server`, its bytecode cache kept in
+    /// `target/bench/python` rather than beside the scripts. Without `site` (`-S`): it needs nothing
+    /// from site-packages, and a machine's site-packages may run `.pth` hooks at every start that
+    /// Lambda's Python does not have (this one's imports a certificate bundle, about 30 ms).
+    pub fn hello(&self, cores: &Cores) -> Command {
+        let mut command = cores.command(cores.server, &self.executable);
+        command
+            .arg("-S")
+            .arg(self.scripts.join("bootstrap.py"))
+            .env("PYTHONPYCACHEPREFIX", bench_dir().join("python"));
+        command
+    }
 }

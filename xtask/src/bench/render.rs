@@ -142,10 +142,11 @@ mod tests {
             load1: 0.1,
             not_measured: Some(why.clone()),
             period_ms: 20.0,
-            published: crate::bench::aws_lambda::published(),
+            published: crate::bench::aws_lambda::published(Some("3.11")),
             calibration_tolerance: 0.25,
             default_connects_at_init: true,
             keepalive_front: true,
+            python_version: Some("3.11".into()),
             sizes: Vec::new(),
         });
 
@@ -167,11 +168,34 @@ mod tests {
     }
 
     #[test]
-    fn the_calibration_adds_the_platforms_part_of_init_and_holds_only_if_it_explains_node_js() {
-        // GIVEN a run whose floor inits 3.53 ms at 128 MB (12 ms under the published 15.53 ms)
+    fn the_calibration_fits_two_runtimes_and_holds_only_if_it_carries_to_python() {
+        // GIVEN a run at 128 MB whose floor inits in 3.53 ms touching 4 MiB (12 ms under the
+        // published 15.53 ms) and whose Node.js hello world inits in 78.47 ms touching 44 MiB (60 ms
+        // under the published 138.47 ms): a fit of 7.2 ms + 1.2 ms per MiB
         let mut results = committed();
         let aws = results.lambda_aws.as_mut().unwrap();
-        aws.sizes[0].floor.init_ms_p50 = 3.53;
+        aws.python_version = Some("3.11".into());
+        aws.published = crate::bench::aws_lambda::published(Some("3.11"));
+        for size in &mut aws.sizes {
+            (size.floor.init_ms_p50, size.floor.init_rss_mib_p50) = (3.53, Some(4.0));
+            (
+                size.node_hello.init_ms_p50,
+                size.node_hello.init_rss_mib_p50,
+            ) = (78.47, Some(44.0));
+        }
+        let small = &mut aws.sizes[0];
+        // AND lambda-fn's cold request 18 ms touching 7 MiB, the Node.js handler's 700 ms touching 60
+        (small.rust.cold_request_ms_p50, small.rust.init_rss_mib_p50) = (18.0, Some(7.0));
+        (small.node.cold_request_ms_p50, small.node.init_rss_mib_p50) = (700.0, Some(60.0));
+        let python = |init_ms: f64| {
+            let mut python = serde_json::from_value::<crate::bench::results::AwsFunction>(
+                serde_json::to_value(&small.floor).unwrap(),
+            )
+            .unwrap();
+            (python.init_ms_p50, python.init_rss_mib_p50) = (init_ms, Some(20.0));
+            Some(python)
+        };
+        let (fits, misses) = (python(50.0), python(90.0));
         let section = |results: &Results| {
             let page = page(results).unwrap();
             page.split("## Lambda as it runs on AWS")
@@ -180,23 +204,56 @@ mod tests {
                 .to_owned()
         };
 
-        // WHEN the Node.js hello world inits in 126.47 ms (+ 12 = 138.47 ms, the published figure)
-        results.lambda_aws.as_mut().unwrap().sizes[0]
-            .node_hello
-            .init_ms_p50 = 126.47;
-        let holds = section(&results);
-        // AND WHEN it inits in 200 ms (+ 12 = 212 ms, 1.53× the published figure)
-        results.lambda_aws.as_mut().unwrap().sizes[0]
-            .node_hello
-            .init_ms_p50 = 200.0;
-        let fails = section(&results);
+        // WHEN the Python 3.11 hello world inits in 50 ms touching 20 MiB (+ 7.2 + 24 = 81.2 ms,
+        // ×1.03 of the published 78.61 ms)
+        let mut with_python = |python: &Option<crate::bench::results::AwsFunction>| {
+            for size in &mut results.lambda_aws.as_mut().unwrap().sizes {
+                size.python_hello = python
+                    .as_ref()
+                    .map(|p| serde_json::from_value(serde_json::to_value(p).unwrap()).unwrap());
+            }
+            section(&results)
+        };
+        let holds = with_python(&fits);
+        // AND WHEN it inits in 90 ms (121.2 ms, ×1.54)
+        let fails = with_python(&misses);
 
-        // THEN the platform's part is 12 ms, added to the Node.js init, and the verdict follows it
-        assert!(holds.contains("**12.0 ms**"), "{holds}");
-        assert!(holds.contains("126.5 +\n12.0 = 138.5 ms"), "{holds}");
-        assert!(holds.contains("The calibration holds"), "{holds}");
-        assert!(fails.contains("200.0 +\n12.0 = 212.0 ms"), "{fails}");
-        assert!(fails.contains("**The calibration fails**"), "{fails}");
+        // THEN the fit is on the page, the Python check decides the verdict, and only a calibration
+        // that holds quotes cold requests as AWS's
+        assert!(holds.contains("**7.2 ms + 1.20 ms per MiB**"), "{holds}");
+        assert!(
+            holds.contains("= **81.2 ms** against 78.61 ms published (×1.03;"),
+            "{holds}"
+        );
+        assert!(holds.contains("**The calibration holds**"), "{holds}");
+        // (lambda-fn 18 + 7.2 + 8.4, the Node.js handler 700 + 7.2 + 72)
+        assert!(
+            holds.contains("| 128 MB | 33.6 ms | 779 ms | 23.2× |"),
+            "{holds}"
+        );
+        assert!(
+            fails.contains("= **121.2 ms** against 78.61 ms published (×1.54;"),
+            "{fails}"
+        );
+        assert!(
+            fails.contains("**The calibration fails**: the model does not carry"),
+            "{fails}"
+        );
+        assert!(!fails.contains("**On AWS, by the calibration**"), "{fails}");
+    }
+
+    #[test]
+    fn a_run_without_init_memory_has_no_calibration_and_quotes_nothing_as_aws() {
+        // GIVEN a run that predates the init memory measurement
+        let mut results = committed();
+        for size in &mut results.lambda_aws.as_mut().unwrap().sizes {
+            size.floor.init_rss_mib_p50 = None;
+        }
+        // WHEN the page is rendered
+        let page = page(&results).unwrap();
+        // THEN it says the figures are not AWS's
+        assert!(page.contains("has no\ncalibration"), "{page}");
+        assert!(!page.contains("**On AWS, by the calibration**"));
     }
 
     #[test]

@@ -249,6 +249,9 @@ pub struct AwsLambda {
     /// connection (runs before it: `false`).
     #[serde(default)]
     pub keepalive_front: bool,
+    /// The `MAJOR.MINOR` of the Python that ran the Python hello world (none in runs before it).
+    #[serde(default)]
+    pub python_version: Option<String>,
     pub sizes: Vec<AwsSize>,
 }
 
@@ -265,6 +268,18 @@ pub struct Published {
     pub rust_al2023_duration_ms: [f64; 3],
     pub node20_duration_ms: [f64; 3],
     pub sizes_mb: [u32; 3],
+    /// The Python hello world of the version measured here, at 128 MB (none in runs before it, or
+    /// when lambda-perf publishes no figure for that version).
+    #[serde(default)]
+    pub python: Option<PublishedPython>,
+}
+
+/// lambda-perf's Python hello world of one version at 128 MB: init and first invocation, ms.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishedPython {
+    pub version: String,
+    pub init_ms: f64,
+    pub duration_ms: f64,
 }
 
 /// One memory size: its share of a core, the functions, and the limit (the floor's init plus the
@@ -292,6 +307,25 @@ pub struct AwsSize {
     pub node: AwsFunction,
     /// A hello-world Node.js handler (no SDK), lambda-perf's kind.
     pub node_hello: AwsFunction,
+    /// A hello-world Python handler (standard library only), the calibration's check (none in runs
+    /// before it).
+    #[serde(default)]
+    pub python_hello: Option<AwsFunction>,
+}
+
+impl AwsSize {
+    /// Every function measured at this size.
+    pub fn functions_mut(&mut self) -> impl Iterator<Item = &mut AwsFunction> {
+        [
+            &mut self.rust,
+            &mut self.floor,
+            &mut self.node,
+            &mut self.node_hello,
+        ]
+        .into_iter()
+        .chain(self.rust_other_connect.as_mut())
+        .chain(self.python_hello.as_mut())
+    }
 }
 
 /// One function at one size, medians over fresh processes: init, the first request's own duration
@@ -312,6 +346,22 @@ pub struct AwsFunction {
     pub init_cpu_ms_p50: Option<f64>,
     #[serde(default)]
     pub first_request_cpu_ms_p50: Option<f64>,
+    /// Peak resident memory at the first `next` (what init touched), MiB (none in runs before it
+    /// was measured).
+    #[serde(default)]
+    pub init_rss_mib_p50: Option<f64>,
+    /// Init and the cold request with the platform's part of init added, ms: what AWS would show,
+    /// written only when the run's calibration holds (`figures::Calibration`); the decision lab
+    /// reads them in place of the measured ones.
+    #[serde(default)]
+    pub on_aws: Option<OnAws>,
+}
+
+/// A function's init and cold request as the calibration puts them on AWS, ms.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct OnAws {
+    pub init_ms: f64,
+    pub cold_request_ms: f64,
 }
 
 /// Artifact sizes: `target/server/k8s-server`, the Lambda `bootstrap` and its zip, the part of
