@@ -22,6 +22,26 @@ pub const MAX_DURATION_MS: f64 = 900_000.0;
 #[derive(Deserialize)]
 struct BenchmarkFile {
     lambda: LambdaResults,
+    /// Lambda at each memory size's CPU share (runs of `cargo xtask bench` since 2026-12): the warm
+    /// median at the priced size is what Lambda would bill, where `lambda`'s is on a whole core.
+    #[serde(default)]
+    lambda_aws: Option<AtShare>,
+}
+
+#[derive(Deserialize)]
+struct AtShare {
+    sizes: Vec<AtShareSize>,
+}
+
+#[derive(Deserialize)]
+struct AtShareSize {
+    memory_mb: u32,
+    rust: AtShareFunction,
+}
+
+#[derive(Deserialize)]
+struct AtShareFunction {
+    warm_ms_p50: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -31,13 +51,16 @@ struct LambdaResults {
     memory_mb: Option<u32>,
 }
 
-/// What a benchmark run measured, as read from `path`: the median warm invocation time, the peak
-/// resident memory, and the memory to price (the recorded setting, else the smallest size that fits
-/// the peak RSS).
+/// What a benchmark run measured, as read from `path`: the median warm invocation time (at the
+/// priced size's CPU share where the run measured it, else on a whole core), the peak resident
+/// memory, and the memory to price (the recorded setting, else the smallest size that fits the peak
+/// RSS).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Measured {
     pub path: String,
     pub duration_ms: f64,
+    /// The duration is the one measured at the priced size's CPU share.
+    pub at_share: bool,
     pub memory_mb: u32,
     pub peak_rss_mib: f64,
 }
@@ -58,7 +81,7 @@ pub fn load(path: Option<&Path>) -> Result<Measured> {
 
 /// Parses benchmark results JSON read from `path`.
 fn parse(text: &str, path: &Path) -> Result<Measured> {
-    let BenchmarkFile { lambda } = serde_json::from_str(text)?;
+    let BenchmarkFile { lambda, lambda_aws } = serde_json::from_str(text)?;
     for (name, value) in [
         ("warm_invoke_ms_p50", lambda.warm_invoke_ms_p50),
         ("peak_rss_mib", lambda.peak_rss_mib),
@@ -75,9 +98,15 @@ fn parse(text: &str, path: &Path) -> Result<Measured> {
         (MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&memory_mb),
         "Lambda memory {memory_mb} MB is outside {MIN_MEMORY_MB}..={MAX_MEMORY_MB} MB"
     );
+    let at_share = (lambda_aws.iter())
+        .flat_map(|aws| &aws.sizes)
+        .find(|size| size.memory_mb == memory_mb)
+        .and_then(|size| size.rust.warm_ms_p50)
+        .filter(|ms| ms.is_finite() && *ms > 0.0);
     Ok(Measured {
         path: display(path),
-        duration_ms: lambda.warm_invoke_ms_p50,
+        duration_ms: at_share.unwrap_or(lambda.warm_invoke_ms_p50),
+        at_share: at_share.is_some(),
         memory_mb,
         peak_rss_mib: lambda.peak_rss_mib,
     })
@@ -102,6 +131,26 @@ mod tests {
         assert_eq!((small.duration_ms, small.memory_mb), (4.3, 128));
         assert_eq!(parsed(recorded).unwrap().memory_mb, 512);
         assert_eq!(parsed(unrecorded).unwrap().memory_mb, 201);
+    }
+
+    #[test]
+    fn the_duration_is_the_one_at_the_priced_sizes_cpu_share_when_the_run_measured_it() {
+        // GIVEN a run with the whole-core warm median and the at-share rows of two sizes
+        let text = r#"{"lambda": {"warm_invoke_ms_p50": 4.4, "peak_rss_mib": 7.2, "memory_mb": 128},
+            "lambda_aws": {"sizes": [
+                {"memory_mb": 1769, "rust": {"warm_ms_p50": 5.2}},
+                {"memory_mb": 128, "rust": {"warm_ms_p50": 7.4}}]}}"#;
+        // WHEN it is read
+        let measured = parse(text, Path::new("benchmarks.json")).unwrap();
+        // THEN the 128 MB row's duration is priced, as Lambda would bill it at that share
+        assert_eq!((measured.duration_ms, measured.at_share), (7.4, true));
+        // AND a run without the at-share rows keeps the whole-core figure, and says so
+        let whole = parse(
+            r#"{"lambda": {"warm_invoke_ms_p50": 4.4, "peak_rss_mib": 7.2, "memory_mb": 128}}"#,
+            Path::new("benchmarks.json"),
+        )
+        .unwrap();
+        assert_eq!((whole.duration_ms, whole.at_share), (4.4, false));
     }
 
     #[test]

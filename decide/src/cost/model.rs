@@ -414,6 +414,7 @@ mod tests {
         let measured = Measured {
             path: "benchmarks.json".into(),
             duration_ms: 4.6,
+            at_share: false,
             memory_mb: 128,
             peak_rss_mib: 20.0,
         };
