@@ -609,9 +609,9 @@ fn scale(b: &Bench) -> Result<Scale> {
     let widest = files.connections();
     ensure!(
         widest > args.scale_connections,
-        "the open-files hard limit ({:?}, ulimit -Hn) leaves room for {widest} connections, not \
+        "the open-files hard limit ({}, ulimit -Hn) leaves room for {widest} connections, not \
          more than --scale-connections {}: raise it (root with CAP_SYS_RESOURCE) to {}",
-        files.hard_limit,
+        files.hard_limit.unwrap_or_default(),
         args.scale_connections,
         open_files_for(args.widest_connections)
     );
@@ -656,18 +656,19 @@ fn scale(b: &Bench) -> Result<Scale> {
         (args.scale_connections, peak_rss_mib),
     );
     widest.most_open_at_once = Some(most_open);
-    println!(
-        "bench: scale widest {} of {} connections (open-files hard limit {:?}, {} reserved): \
-         {:.1} KiB per connection beyond {}, extrapolated peak RSS at {}: {:?} MiB",
-        widest.connections,
-        widest.requested_connections,
-        widest.open_files_hard_limit,
-        widest.open_files_reserve,
-        widest.rss_per_connection_kib,
-        args.scale_connections,
-        widest.requested_connections,
-        widest.extrapolated_peak_rss_mib_at_requested
-    );
+    if let Some(extrapolated) = widest.extrapolated_peak_rss_mib_at_requested {
+        println!(
+            "bench: scale {} connections of {} asked (open-files hard limit {}, {} kept): {:.1} KiB \
+             per connection beyond {}; at {} extrapolated, not measured: {extrapolated:.1} MiB",
+            widest.connections,
+            widest.requested_connections,
+            widest.open_files_hard_limit.unwrap_or_default(),
+            widest.open_files_reserve,
+            widest.rss_per_connection_kib,
+            args.scale_connections,
+            widest.requested_connections,
+        );
+    }
     let added = args
         .scale_connections
         .saturating_sub(baseline_connections)
