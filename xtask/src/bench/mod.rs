@@ -36,6 +36,7 @@ mod tracing_cost;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -52,8 +53,8 @@ use self::harness::{Cores, Proc, bench_dir, free_port, log_file, median, percent
 use self::load::Load;
 use self::peers::Node;
 use self::results::{
-    Function, LambdaSection, LoadSample, LoadSection, Machine, Point, Results, RunResult, Scale,
-    ServerFacts, Sizes, Summary, Target,
+    Function, LambdaSection, LoadSample, LoadSection, Machine, OpenFiles, Point, Results,
+    RunResult, Scale, ServerFacts, Sizes, Summary, Target, Widest,
 };
 use crate::steps::workspace_root;
 
@@ -71,6 +72,10 @@ const NO_ENV: [(&str, &str); 0] = [];
 const WARM_UP: Duration = Duration::from_secs(2);
 /// The same on the DynamoDB emulator (moto), which warms its caches for a while.
 const DYNAMODB_WARM_UP: Duration = Duration::from_secs(10);
+/// The shortest run, unmeasured or measured, at the scale phase's widest point: each run opens its
+/// connections again, and opening 20,000 overflows the server's accept queue, whose dropped
+/// connections wrk retries for seconds (a 3-second run at 19,000 answered nothing here).
+const WIDEST_RUN: Duration = Duration::from_secs(20);
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug, Args)]
@@ -87,6 +92,10 @@ pub struct BenchArgs {
     /// Open keep-alive connections of the scale phase (beside the largest of --connections)
     #[arg(long, default_value_t = 5000)]
     scale_connections: u32,
+    /// The scale phase's widest point: open keep-alive connections, measured after
+    /// --scale-connections (fewer when the open-files hard limit leaves room for fewer)
+    #[arg(long, default_value_t = 20000)]
+    widest_connections: u32,
     /// Connection counts for the DynamoDB-store servers (and tasks of the raw GetItem loop)
     #[arg(long, value_delimiter = ',', default_values_t = [1, 16])]
     dynamodb_connections: Vec<u32>,
@@ -150,6 +159,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         !args.connections.is_empty() && !args.dynamodb_connections.is_empty(),
         "give at least one connection count"
     );
+    ensure!(
+        args.widest_connections > args.scale_connections,
+        "--widest-connections must be above --scale-connections"
+    );
     let mut loads = vec![sample_load("start")];
     if loads[0].load1 > 0.5 {
         println!(
@@ -170,7 +183,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if micro {
         micro::build()?;
     }
-    raise_open_files_limit(args.scale_connections)?;
+    raise_open_files_limit(args.scale_connections, args.widest_connections)?;
     settle(Duration::from_secs(args.settle));
     let date = harness::first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     // Before the pinning, which leaves this process one core.
@@ -277,35 +290,57 @@ fn one_phase(b: &Bench, phase: Phase) -> Result<()> {
     Ok(())
 }
 
-/// Raises this process's soft limit of open files (inherited by what it starts) to the hard limit
-/// when it is below what `connections` sockets on each side need; when the hard limit is below
-/// that too, raises both (which root may do, up to `fs.nr_open`).
-fn raise_open_files_limit(connections: u32) -> Result<()> {
+/// The open files each process of the scale phase keeps beside its sockets, under the same limit
+/// (each has its own): `k8s-server` 12 (stdio, two listeners, epoll and eventfd of its runtime, ...),
+/// wrk `-t1` 6 (measured in `/proc/PID/fd` at 19,990 connections), and a margin of 64.
+const OPEN_FILES_RESERVE: u64 = 80;
+
+/// The open files a process holding `connections` sockets needs.
+fn open_files_for(connections: u32) -> u64 {
+    u64::from(connections) + OPEN_FILES_RESERVE
+}
+
+/// Raises this process's soft limit of open files (inherited by what it starts) to the hard limit;
+/// when the hard limit is below what `wanted` sockets on each side need, first tries to raise both
+/// (which root with `CAP_SYS_RESOURCE` may do, up to `fs.nr_open`). Fails when even `required`
+/// sockets do not fit; between the two, the scale phase measures what fits ([`OpenFiles`]).
+fn raise_open_files_limit(required: u32, wanted: u32) -> Result<()> {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-    let needed = u64::from(connections) + 1024;
     let mut limit = getrlimit(Resource::Nofile);
+    let wanted = open_files_for(wanted.max(required));
     // `None` is unlimited.
-    if limit.current.is_none_or(|soft| soft >= needed) {
-        return Ok(());
-    }
-    if limit.maximum.is_some_and(|hard| hard < needed) {
-        // Root may raise the hard limit too (up to `fs.nr_open`); anyone else gets the error below.
+    if limit.maximum.is_some_and(|hard| hard < wanted) {
         let raised = Rlimit {
-            current: Some(needed),
-            maximum: Some(needed),
+            current: Some(wanted),
+            maximum: Some(wanted),
         };
         if setrlimit(Resource::Nofile, raised).is_ok() {
             return Ok(());
         }
     }
+    let needed = open_files_for(required);
     ensure!(
         limit.maximum.is_none_or(|hard| hard >= needed),
-        "{connections} connections need {needed} open files; the hard limit is {:?} (ulimit -Hn; \
+        "{required} connections need {needed} open files; the hard limit is {:?} (ulimit -Hn; \
          root may raise it up to fs.nr_open)",
         limit.maximum
     );
+    if limit.current == limit.maximum {
+        return Ok(());
+    }
     limit.current = limit.maximum;
     setrlimit(Resource::Nofile, limit).context("cannot raise the open-files limit")
+}
+
+/// The widest point's limits: `--widest-connections` under this process's hard limit (which
+/// [`raise_open_files_limit`] set, and what it starts inherits).
+fn widest_open_files(requested_connections: u32) -> OpenFiles {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    OpenFiles {
+        requested_connections,
+        hard_limit: limit.maximum,
+        reserve: OPEN_FILES_RESERVE,
+    }
 }
 
 /// Writes `DIR/benchmarks.json` and renders the page and chart from it.
@@ -566,29 +601,74 @@ fn server_facts(b: &Bench, peak_rss_after_all_runs_mib: f64) -> Result<ServerFac
 }
 
 /// Phase 3b: a fresh `k8s-server` under the largest connection count, then under
-/// `--scale-connections` open keep-alive connections, `--runs` runs each; peak RSS after each.
+/// `--scale-connections` open keep-alive connections, then under `--widest-connections` (or as many
+/// as the open files allow, [`OpenFiles`]), `--runs` runs each; peak RSS after each.
 fn scale(b: &Bench) -> Result<Scale> {
     let args = b.args;
+    let files = widest_open_files(args.widest_connections);
+    let widest = files.connections();
+    ensure!(
+        widest > args.scale_connections,
+        "the open-files hard limit ({}, ulimit -Hn) leaves room for {widest} connections, not \
+         more than --scale-connections {}: raise it (root with CAP_SYS_RESOURCE) to {}",
+        files.hard_limit.unwrap_or_default(),
+        args.scale_connections,
+        open_files_for(args.widest_connections)
+    );
     // Every connection of the phase open at once: above the default cap (MAX_CONNECTIONS, 1024)
     // the rest would wait in the kernel's queue.
-    let cap = (args.scale_connections + 1024).to_string();
+    let cap = (widest + 1024).to_string();
     let mut server = b.k8s_server("k8s-server-scale", [("MAX_CONNECTIONS", cap.as_str())])?;
-    let mut at = |connections: u32| -> Result<(Summary, f64)> {
-        b.load(&mut server, connections, WARM_UP, &[])?;
+    let sockets = OpenSockets::of(server.process.pid());
+    // The point's median, its peak RSS and the most connections the server held at once.
+    let mut at = |connections: u32, shortest: Duration| -> Result<(Summary, f64, u32)> {
+        let mut most_open = 0;
+        let mut run = |duration: Duration| {
+            // The last run's connections closed first, so that each run counts its own.
+            sockets.wait_closed();
+            let (run, most) =
+                sockets.most_during(|| b.load(&mut server, connections, duration, &[]));
+            most_open = most_open.max(most);
+            run.with_context(|| format!("k8s-server-scale at c={connections}"))
+        };
+        run(WARM_UP.max(shortest))?;
         let runs = (0..args.runs)
-            .map(|_| b.load(&mut server, connections, b.duration(), &[]))
-            .collect::<Result<Vec<_>>>()
-            .with_context(|| format!("k8s-server-scale at c={connections}"))?;
+            .map(|_| run(b.duration().max(shortest)))
+            .collect::<Result<Vec<_>>>()?;
         let median = Point::new(connections, runs).median;
+        let peak_rss_mib = server.process.peak_rss_mib()?;
         println!(
-            "bench: scale {connections} connections: {:.0} req/s",
+            "bench: scale {connections} connections: {:.0} req/s, peak RSS {peak_rss_mib:.1} MiB, \
+             at most {most_open} open at once",
             median.rps
         );
-        Ok((median, server.process.peak_rss_mib()?))
+        Ok((median, peak_rss_mib, most_open))
     };
     let baseline_connections = largest(&args.connections);
-    let (baseline, baseline_peak_rss_mib) = at(baseline_connections)?;
-    let (wide, peak_rss_mib) = at(args.scale_connections)?;
+    let (baseline, baseline_peak_rss_mib, _) = at(baseline_connections, Duration::ZERO)?;
+    let (wide, peak_rss_mib, _) = at(args.scale_connections, Duration::ZERO)?;
+    let (summary, widest_peak_rss_mib, most_open) = at(widest, WIDEST_RUN)?;
+    let mut widest = Widest::new(
+        files,
+        widest,
+        summary,
+        widest_peak_rss_mib,
+        (args.scale_connections, peak_rss_mib),
+    );
+    widest.most_open_at_once = Some(most_open);
+    if let Some(extrapolated) = widest.extrapolated_peak_rss_mib_at_requested {
+        println!(
+            "bench: scale {} connections of {} asked (open-files hard limit {}, {} kept): {:.1} KiB \
+             per connection beyond {}; at {} extrapolated, not measured: {extrapolated:.1} MiB",
+            widest.connections,
+            widest.requested_connections,
+            widest.open_files_hard_limit.unwrap_or_default(),
+            widest.open_files_reserve,
+            widest.rss_per_connection_kib,
+            args.scale_connections,
+            widest.requested_connections,
+        );
+    }
     let added = args
         .scale_connections
         .saturating_sub(baseline_connections)
@@ -601,7 +681,59 @@ fn scale(b: &Bench) -> Result<Scale> {
         wide,
         peak_rss_mib,
         rss_per_connection_kib: (peak_rss_mib - baseline_peak_rss_mib) * 1024.0 / f64::from(added),
+        widest: Some(widest),
     })
+}
+
+/// The connections a server process holds: its open files, less the fewest it was seen with (its
+/// own: listeners, epoll, stdio, ...).
+struct OpenSockets {
+    fd_dir: PathBuf,
+    own: AtomicUsize,
+}
+
+impl OpenSockets {
+    fn of(pid: u32) -> OpenSockets {
+        let fd_dir = PathBuf::from(format!("/proc/{pid}/fd"));
+        OpenSockets {
+            fd_dir,
+            own: AtomicUsize::new(usize::MAX),
+        }
+    }
+
+    fn now(&self) -> usize {
+        let open = std::fs::read_dir(&self.fd_dir).map_or(0, |entries| entries.count());
+        let own = self.own.fetch_min(open, Ordering::Relaxed).min(open);
+        open - own
+    }
+
+    /// Waits (up to 10 s) until the server has closed the connections of the last run.
+    fn wait_closed(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.now() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Runs `work` and returns its result with the most connections held at once meanwhile
+    /// (sampled every 250 ms).
+    fn most_during<T>(&self, work: impl FnOnce() -> T) -> (T, u32) {
+        let done = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let sampler = scope.spawn(|| {
+                let mut most = 0;
+                while !done.load(Ordering::Relaxed) {
+                    most = most.max(self.now());
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                most
+            });
+            let result = work();
+            done.store(true, Ordering::Relaxed);
+            let most = sampler.join().unwrap_or(0);
+            (result, u32::try_from(most).unwrap_or(u32::MAX))
+        })
+    }
 }
 
 fn largest(connections: &[u32]) -> u32 {

@@ -287,7 +287,99 @@ mod tests {
             results.sizes.bootstrap_zip as f64 / 1e6
         );
         assert!(targets.contains(&size.as_str()), "{targets:#?}");
-        assert_eq!(targets.len(), 24);
+        assert_eq!(targets.len(), 25);
+    }
+
+    #[test]
+    fn the_widest_point_is_extrapolated_to_the_requested_count_only_when_fewer_were_open() {
+        use crate::bench::results::{OpenFiles, Widest};
+        // GIVEN the committed run (72.3 MiB at 5,000 connections) with a widest point of 20,000
+        // asked, measured at 252.8 MiB: once under a hard limit of 20,000 less 80 (19,920 open),
+        // once under no limit (20,000 open)
+        let widest = |hard_limit| {
+            let mut results = committed();
+            let files = OpenFiles {
+                requested_connections: 20_000,
+                hard_limit,
+                reserve: 80,
+            };
+            let from = (results.scale.connections, results.scale.peak_rss_mib);
+            let summary = results.scale.wide.clone();
+            let point = Widest::new(files, files.connections(), summary, 252.8, from);
+            results.scale.widest = Some(point);
+            page(&results).unwrap()
+        };
+        let row = |page: &str| {
+            let targets = table(page, "| target | measured | goal | |");
+            let row = targets
+                .iter()
+                .find(|row| row.contains("open keep-alive connections ("));
+            row.map(|row| row.to_string())
+        };
+
+        // WHEN the page is rendered
+        let limited = widest(Some(20_000));
+        let unlimited = widest(None);
+
+        // THEN the limited run's row and memory bullet give 20,000's peak along the slope from
+        // 5,000 (180.5 MiB / 14,920 connections = 12.39 KiB each, + 80 × 12.39 KiB = 253.8 MiB),
+        // labelled as extrapolated
+        let limited_row = row(&limited).expect("a row for 19,920 connections of 20,000 asked");
+        assert!(
+            limited_row.starts_with(
+                "| k8s-server peak RSS with 19,920 open keep-alive connections (20,000 asked: the \
+                 open-files hard limit, 20,000, less 80 each process keeps for itself) | 252.8 MiB"
+            ),
+            "{limited_row}"
+        );
+        assert!(
+            limited_row.contains(
+                "(12.4 KiB per connection beyond 5,000); **extrapolated** to 20,000 along that \
+                 slope, not measured: 253.8 MiB |"
+            ),
+            "{limited_row}"
+        );
+        assert!(
+            limited.contains("so at 20,000 it is\n  **extrapolated** along that slope: 253.8 MiB"),
+            "{limited}"
+        );
+        assert!(limited.contains("needs a\n  memory limit above 254 MiB (extrapolated)"));
+        // AND the unlimited run's has the measured figure alone
+        for label in ["**extrapolated**", "(extrapolated)"] {
+            assert!(!unlimited.contains(label), "{unlimited}");
+        }
+        let unlimited_row = table(&unlimited, "| target | measured | goal | |")
+            .into_iter()
+            .find(|row| row.contains("with 20,000 open keep-alive connections"))
+            .expect("a row for 20,000 connections");
+        assert!(
+            unlimited_row
+                .contains("| 252.8 MiB at 62,298 req/s (12.3 KiB per connection beyond 5,000) |"),
+            "{unlimited_row}"
+        );
+        assert!(
+            unlimited.contains("memory limit above 253 MiB and `MAX_CONNECTIONS` above 20,000")
+        );
+    }
+
+    #[test]
+    fn a_run_before_the_widest_point_says_it_was_not_measured() {
+        // GIVEN the committed run as it was written, without the widest point
+        let results = committed();
+        assert!(results.scale.widest.is_none());
+
+        // WHEN the page is rendered
+        let page = page(&results).unwrap();
+
+        // THEN its row and the memory bullet say it was not measured
+        let targets = table(&page, "| target | measured | goal | |");
+        let row = "| k8s-server peak RSS at the widest point (`--widest-connections`) | not measured in this run (it predates the widest point) | reported | reported |";
+        assert!(targets.contains(&row), "{targets:#?}");
+        assert!(
+            page.contains(
+                "The widest point (`--widest-connections`) was not measured in this run."
+            )
+        );
     }
 
     #[test]

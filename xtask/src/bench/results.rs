@@ -190,6 +190,80 @@ pub struct Scale {
     pub wide: Summary,
     pub peak_rss_mib: f64,
     pub rss_per_connection_kib: f64,
+    /// The widest point, after `connections` on the same process (absent from runs before it).
+    #[serde(default)]
+    pub widest: Option<Widest>,
+}
+
+/// The scale phase's widest point: `--widest-connections` open keep-alive connections, or as many
+/// as the open-files limit leaves room for when that is fewer (each socket is an open file in the
+/// server and one in wrk, each process under the same limit).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Widest {
+    /// `--widest-connections`.
+    pub requested_connections: u32,
+    /// The hard limit of open files the server and wrk ran under (`None`: unlimited).
+    pub open_files_hard_limit: Option<u64>,
+    /// The files under that limit left to each process's own use (listeners, epoll, stdio, ...).
+    pub open_files_reserve: u64,
+    /// The connections measured: the requested count, or the limit less the reserve.
+    pub connections: u32,
+    pub summary: Summary,
+    pub peak_rss_mib: f64,
+    /// The most connections the server held at once (its open files, sampled every 250 ms).
+    #[serde(default)]
+    pub most_open_at_once: Option<u32>,
+    /// What each connection beyond the scale point's added to the peak RSS.
+    pub rss_per_connection_kib: f64,
+    /// Derived, not measured: the peak RSS at the requested count along that slope, only when
+    /// fewer connections were measured.
+    #[serde(default)]
+    pub extrapolated_peak_rss_mib_at_requested: Option<f64>,
+}
+
+/// The open-files limits of a point: what was asked, the hard limit and the reserve under it.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenFiles {
+    pub requested_connections: u32,
+    pub hard_limit: Option<u64>,
+    pub reserve: u64,
+}
+
+impl OpenFiles {
+    /// The connections that fit: the requested count, or the hard limit less the reserve.
+    pub fn connections(&self) -> u32 {
+        let fit = |hard: u64| hard.saturating_sub(self.reserve);
+        let fit = self.hard_limit.map_or(u64::MAX, fit);
+        u32::try_from(fit.min(u64::from(self.requested_connections))).unwrap_or(u32::MAX)
+    }
+}
+
+impl Widest {
+    /// The point measured at `connections` (`summary`, `peak_rss_mib`) under `files`, after the
+    /// scale point's `from` connections and its peak RSS `from_peak_rss_mib` on the same process.
+    pub fn new(
+        files: OpenFiles,
+        connections: u32,
+        summary: Summary,
+        peak_rss_mib: f64,
+        (from, from_peak_rss_mib): (u32, f64),
+    ) -> Widest {
+        let added = f64::from(connections.saturating_sub(from).max(1));
+        let per_connection_mib = (peak_rss_mib - from_peak_rss_mib) / added;
+        let missing = files.requested_connections.saturating_sub(connections);
+        Widest {
+            requested_connections: files.requested_connections,
+            open_files_hard_limit: files.hard_limit,
+            open_files_reserve: files.reserve,
+            connections,
+            summary,
+            peak_rss_mib,
+            most_open_at_once: None,
+            rss_per_connection_kib: per_connection_mib * 1024.0,
+            extrapolated_peak_rss_mib_at_requested: (missing > 0)
+                .then(|| peak_rss_mib + per_connection_mib * f64::from(missing)),
+        }
+    }
 }
 
 /// The Lambda functions through the Runtime API. The first three fields are `lambda-fn`'s (what
@@ -408,4 +482,30 @@ pub struct SpansReceived {
     pub name: String,
     pub spans: u64,
     pub requests: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OpenFiles;
+
+    fn fit(requested_connections: u32, hard_limit: Option<u64>) -> u32 {
+        let files = OpenFiles {
+            requested_connections,
+            hard_limit,
+            reserve: 80,
+        };
+        files.connections()
+    }
+
+    #[test]
+    fn the_widest_point_is_what_the_hard_limit_leaves_beside_each_processs_own_files() {
+        // 20,000 sockets and 80 files of its own do not fit under 20,000: 19,920 do.
+        assert_eq!(fit(20_000, Some(20_000)), 19_920);
+        // Enough room, or no limit: the requested count.
+        assert_eq!(fit(20_000, Some(20_080)), 20_000);
+        assert_eq!(fit(20_000, Some(1_048_576)), 20_000);
+        assert_eq!(fit(20_000, None), 20_000);
+        // A limit below the reserve leaves none.
+        assert_eq!(fit(20_000, Some(50)), 0);
+    }
 }
