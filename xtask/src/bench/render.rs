@@ -243,6 +243,37 @@ mod tests {
     }
 
     #[test]
+    fn a_fit_with_a_part_below_zero_fails_however_close_python_comes() {
+        // GIVEN a run whose Node.js hello world touches less memory during init than the floor:
+        // its larger gap to the published init gives a negative part per MiB
+        let mut results = committed();
+        let aws = results.lambda_aws.as_mut().unwrap();
+        aws.python_version = Some("3.11".into());
+        aws.published = crate::bench::aws_lambda::published(Some("3.11"));
+        for size in &mut aws.sizes {
+            (size.floor.init_ms_p50, size.floor.init_rss_mib_p50) = (3.53, Some(44.0));
+            (
+                size.node_hello.init_ms_p50,
+                size.node_hello.init_rss_mib_p50,
+            ) = (78.47, Some(4.0));
+            let mut python: crate::bench::results::AwsFunction =
+                serde_json::from_value(serde_json::to_value(&size.floor).unwrap()).unwrap();
+            (python.init_ms_p50, python.init_rss_mib_p50) = (70.0, Some(20.0));
+            size.python_hello = Some(python);
+        }
+
+        // WHEN the page is rendered
+        let page = page(&results).unwrap();
+
+        // THEN the calibration fails as not physical and nothing is quoted as AWS's
+        assert!(
+            page.contains("**The calibration fails**: the fit is not physical"),
+            "{page}"
+        );
+        assert!(!page.contains("**On AWS, by the calibration**"));
+    }
+
+    #[test]
     fn a_run_without_init_memory_has_no_calibration_and_quotes_nothing_as_aws() {
         // GIVEN a run that predates the init memory measurement
         let mut results = committed();
