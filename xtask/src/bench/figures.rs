@@ -90,8 +90,9 @@ pub struct AwsFigures {
 
 /// What a published init holds that no process here pays (the Firecracker VM, placement, the first
 /// touch of each page of the VM's memory), modelled as `fixed_ms + per_mib_ms × MiB` touched during
-/// init (the process's peak RSS at its first `next`), and fitted at 128 MB so that the Rust floor
-/// and the Node.js hello world each reproduce their published init exactly. The check is a third
+/// init (the process's peak RSS at its first `next`), and fitted so that the Rust floor and the
+/// Node.js hello world each reproduce their published init at 128 MB exactly (their inits here taken
+/// over every size, as init is not throttled). The check is a third
 /// runtime, fitted on nothing: the Python hello world's init plus the model's part must come within
 /// the tolerance of its published figure. Beside it, the other simple model one could fit to the
 /// same two runtimes, a CPU that runs init `cpu_factor` times slower plus a fixed part, and how it
