@@ -84,7 +84,8 @@ pub fn published(python_version: Option<&str>) -> Published {
         });
     Published {
         source: "lambda-perf (github.com/maxday/lambda-perf), data/2026-08-22.json: x86_64, zip, \
-                 mean Init Duration and Duration of 10 cold starts; read 2026-12-07"
+                 mean Init Duration and Duration of 10 cold starts; read 2026-12-07 (the Python rows \
+                 2026-12-08)"
             .into(),
         rust_al2023_init_ms: [15.53, 18.15, 15.18],
         node20_init_ms: [138.47, 139.18, 140.58],
