@@ -405,7 +405,7 @@ impl AwsSize {
 /// One function at one size, medians over fresh processes: init, the first request's own duration
 /// (first `next` → its response), the cold request as the caller sees it (spawn → first response),
 /// what Lambda bills for it (init + first request, each rounded up to the ms), warm invocations.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AwsFunction {
     pub init_ms_p50: f64,
     pub first_request_ms_p50: f64,
