@@ -74,9 +74,6 @@ pub struct AwsFigures {
     pub calibration: Option<Calibration>,
     /// The calibration holds: only then are the calibrated figures quoted as AWS's.
     pub calibrated: bool,
-    /// Published Node.js / Rust init ratio at 128 MB, and the emulation's.
-    pub published_ratio: f64,
-    pub emulated_ratio: f64,
     /// Per memory size: the cold request over the limit (goal ≤ 5 ms), and the Node.js handler's
     /// cold request over lambda-fn's.
     pub sizes: Vec<AwsSizeChecks>,
@@ -232,8 +229,6 @@ impl AwsFigures {
             floor_vs_published,
             node_hello_vs_published,
             calibrated: calibration.as_ref().is_some_and(|c| c.holds),
-            published_ratio: published.node20_init_ms[0] / published.rust_al2023_init_ms[0],
-            emulated_ratio: small.node_hello.init_ms_p50 / small.floor.init_ms_p50,
             sizes: (aws.sizes.iter())
                 .map(|s| AwsSizeChecks {
                     memory_mb: s.memory_mb,
